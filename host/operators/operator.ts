@@ -1,0 +1,36 @@
+// The one lifecycle every operator has, in both engines (WASM and the JS twin),
+// in the style of HdrHistogramJS: one interface, two implementations, chosen at
+// construction. Records live in a partition's memory (see host/records.ts);
+// the JS twin reads the very same bytes, so parity tests feed both engines the
+// identical input.
+import type { OutputRecord } from '../records.js';
+
+export type Engine = 'wasm' | 'js';
+
+export interface Operator {
+  /** Operator index within the pipeline; written into every output record. */
+  readonly op: number;
+  /**
+   * Consumes `count` input records of `stride` bytes at byte offset `ptr` of
+   * the partition memory. Outputs go to the operator's pending output buffer.
+   */
+  process(ptr: number, count: number, stride: number): void;
+  /** Event time reached `watermarkNs`: fire everything that is now complete. */
+  onWatermark(watermarkNs: bigint): void;
+  /**
+   * Pending outputs, oldest first, as raw 128-byte output records starting at
+   * byte `ptr` of memory: { ptr, count }. The caller copies or decodes them,
+   * then calls `clearOutput()`.
+   */
+  output(): { ptr: number; count: number };
+  clearOutput(): void;
+  /** Every byte of state, self-describing enough for `restore` on a fresh instance. */
+  snapshot(): Uint8Array;
+  restore(bytes: Uint8Array): void;
+  /** Live keys and state bytes, for the metrics. */
+  stats(): { keys: number; bytes: number; evictions: number; late: number };
+  close(): void;
+}
+
+/** Decodes an operator's pending outputs (tests and the host's sink side). */
+export type DecodedOutputs = OutputRecord[];

@@ -1,0 +1,109 @@
+// Binary records shared by the host, the rings and the WASM operators.
+// assembly/records.ts mirrors these offsets; a test checks they agree.
+//
+// Input record (one event in a partition's input ring), stride = 24 + 8·F:
+//
+//   0        8        16       20       24                      24+8F
+//   ┌────────┬────────┬────────┬────────┬────────┬─────┬────────┐
+//   │ ts i64 │ seq u64│ key u32│flags u32│ f0 f64 │ ... │ fF-1   │
+//   └────────┴────────┴────────┴────────┴────────┴─────┴────────┘
+//   ts    event time, nanoseconds since the epoch (exact: never a JS number)
+//   seq   ingest-log sequence number (0 when the pipeline has no log)
+//   key   interned key id (the host's key dictionary maps strings to u32)
+//   flags bit 0: control record (barrier/watermark; see FLAG_*), others 0
+//   f*    the schema's numeric fields, in schema order
+//
+// Output record (what every operator emits), fixed 128 bytes:
+//
+//   0         4        8        12       16        24        32        40 ............ 128
+//   ┌─────────┬────────┬────────┬────────┬─────────┬─────────┬─────────┬──────────────┐
+//   │ kind u32│ op u32 │ key u32│ aux u32│start i64│ end i64 │ seq u64 │ v0..v10 f64  │
+//   └─────────┴────────┴────────┴────────┴─────────┴─────────┴─────────┴──────────────┘
+//   kind  OUT_* below         op   operator index within the pipeline
+//   aux   kind-specific: revision number, class count, late reason
+//   start/end  event-time bounds (window) or the event's ts twice (anomaly, score, late)
+//   seq   the input seq that produced it (with op, kind, key, start: the stable output id)
+//   v*    window: count,sum,min,max,mean,variance,stddev,first,last,vwap
+//         anomaly: value,mean,stddev,z,count   score: pred0..   late: the event's f0..
+
+export const IN_HEADER_BYTES = 24;
+export const IN_TS = 0;
+export const IN_SEQ = 8;
+export const IN_KEY = 16;
+export const IN_FLAGS = 20;
+export const IN_FIELDS = 24;
+
+export const FLAG_CONTROL = 1;
+
+export function inputStride(fieldCount: number): number {
+  return IN_HEADER_BYTES + 8 * fieldCount;
+}
+
+export const OUT_BYTES = 128;
+export const OUT_KIND = 0;
+export const OUT_OP = 4;
+export const OUT_KEY = 8;
+export const OUT_AUX = 12;
+export const OUT_START = 16;
+export const OUT_END = 24;
+export const OUT_SEQ = 32;
+export const OUT_VALUES = 40;
+export const OUT_VALUE_COUNT = 11;
+
+export const OUT_WINDOW = 1;
+export const OUT_REVISION = 2;
+export const OUT_ANOMALY = 3;
+export const OUT_SCORE = 4;
+export const OUT_LATE = 5;
+
+/** Index of each aggregate in a window output's values. */
+export const AGG = {
+  count: 0, sum: 1, min: 2, max: 3, mean: 4, variance: 5, stddev: 6, first: 7, last: 8, vwap: 9,
+} as const;
+export type AggregateName = keyof typeof AGG;
+export const AGGREGATE_NAMES = Object.keys(AGG) as AggregateName[];
+
+export interface OutputRecord {
+  kind: number;
+  op: number;
+  key: number;
+  aux: number;
+  start: bigint;
+  end: bigint;
+  seq: bigint;
+  values: Float64Array;
+}
+
+export function readOutput(view: DataView, at: number): OutputRecord {
+  const values = new Float64Array(OUT_VALUE_COUNT);
+  for (let i = 0; i < OUT_VALUE_COUNT; i++) values[i] = view.getFloat64(at + OUT_VALUES + 8 * i, true);
+  return {
+    kind: view.getUint32(at + OUT_KIND, true),
+    op: view.getUint32(at + OUT_OP, true),
+    key: view.getUint32(at + OUT_KEY, true),
+    aux: view.getUint32(at + OUT_AUX, true),
+    start: view.getBigInt64(at + OUT_START, true),
+    end: view.getBigInt64(at + OUT_END, true),
+    seq: view.getBigUint64(at + OUT_SEQ, true),
+    values,
+  };
+}
+
+export function writeOutput(view: DataView, at: number, r: OutputRecord): void {
+  view.setUint32(at + OUT_KIND, r.kind, true);
+  view.setUint32(at + OUT_OP, r.op, true);
+  view.setUint32(at + OUT_KEY, r.key, true);
+  view.setUint32(at + OUT_AUX, r.aux, true);
+  view.setBigInt64(at + OUT_START, r.start, true);
+  view.setBigInt64(at + OUT_END, r.end, true);
+  view.setBigUint64(at + OUT_SEQ, r.seq, true);
+  for (let i = 0; i < OUT_VALUE_COUNT; i++) view.setFloat64(at + OUT_VALUES + 8 * i, r.values[i] ?? 0, true);
+}
+
+export function writeInput(view: DataView, at: number, ts: bigint, seq: bigint, key: number, fields: ArrayLike<number>, flags = 0): void {
+  view.setBigInt64(at + IN_TS, ts, true);
+  view.setBigUint64(at + IN_SEQ, seq, true);
+  view.setUint32(at + IN_KEY, key, true);
+  view.setUint32(at + IN_FLAGS, flags, true);
+  for (let i = 0; i < fields.length; i++) view.setFloat64(at + IN_FIELDS + 8 * i, fields[i], true);
+}
