@@ -1,0 +1,39 @@
+// What every source (WebSocket, MQTT, file replay) gives the pipeline: raw
+// frames plus a way to acknowledge them, and a pause/resume signal for
+// backpressure. Decoding is not the source's job (see host/codec/).
+
+export interface Frame {
+  /** The frame's bytes exactly as received (kept for the dead-letter queue). */
+  data: Uint8Array;
+  /** true: FlatBuffers; false: JSON text (UTF-8). */
+  binary: boolean;
+  /** Which source and connection/topic it came from, e.g. `ws:127.0.0.1:53122` or `mqtt:trades/eu`. */
+  origin: string;
+  /** Receive time on the host clock, ns since epoch (process.hrtime-anchored). */
+  receivedAtNs: bigint;
+  /** The producer's own sequence number for this frame, when it sent one (acks echo it). */
+  producerSeq?: number;
+}
+
+/**
+ * ack(true) once the frame is accepted (in exactly-once / at-least-once modes:
+ * once it is durable in the ingest log); ack(false, reason) when it was
+ * rejected as a whole. Sources map this onto their protocol (WS ack frame,
+ * MQTT PUBACK timing).
+ */
+export type Ack = (accepted: boolean, info?: { count?: number; rejected?: number; reason?: string }) => void;
+
+export interface FrameSink {
+  onFrame(frame: Frame, ack: Ack): void;
+}
+
+export interface Source {
+  readonly name: string;
+  start(sink: FrameSink): Promise<void>;
+  /** Stop reading from the network (rings are full). Idempotent. */
+  pause(): void;
+  /** Room again: read on. Idempotent. */
+  resume(): void;
+  /** Stop accepting, flush what is buffered into the sink, release sockets. */
+  close(): Promise<void>;
+}
