@@ -1,0 +1,379 @@
+// The durable ingest log: what makes exactly-once possible. Every accepted
+// event gets a sequence number here before it reaches a partition, and a
+// producer is acknowledged only once the entry holding its events is fsynced.
+// Recovery = newest checkpoint + replay of this log from the checkpoint's seq.
+//
+// A log is a directory of segment files, each named after the first sequence
+// number it may hold (20 digits, so names sort numerically):
+//
+//   00000000000000000001.log
+//   ┌──────────────┬─────────┬─────────┬─────┐
+//   │ "GNGLLOG1"   │ entry 0 │ entry 1 │ ... │
+//   └──────────────┴─────────┴─────────┴─────┘
+//
+// Entry (little-endian), 32-byte header then payload:
+//
+//   0        4        8             16              24       26       28        32
+//   ┌────────┬────────┬─────────────┬───────────────┬────────┬────────┬─────────┬──────────┐
+//   │ len u32│ crc u32│ firstSeq u64│ appendedNs i64│kind u16│ rsv u16│count u32│ payload  │
+//   └────────┴────────┴─────────────┴───────────────┴────────┴────────┴─────────┴──────────┘
+//   len    bytes of the whole entry, header included
+//   crc    CRC-32 of bytes [8, len): a torn or corrupt entry never replays
+//   kind   ENTRY_RECORDS: payload = count input records (host/records.ts) with
+//          their seq already stamped (firstSeq + i), stride = payload / count
+//          ENTRY_KEYS: payload = UTF-8 JSON [[id, "key"], ...], interned keys
+//          the following records use (count 0, firstSeq = the next seq)
+//
+// Group commit: appends are buffered; one write + fdatasync covers every
+// entry appended since the last one, at most every `fsyncIntervalMs` or as soon
+// as `fsyncEveryRecords` are pending. `durable` promises resolve after that.
+import { closeSync, fdatasyncSync, fsyncSync, mkdirSync, openSync, readdirSync, readFileSync, statSync, unlinkSync, ftruncateSync, writeSync } from 'node:fs';
+import { fdatasync } from 'node:fs';
+import { join } from 'node:path';
+import { crc32 } from 'node:zlib';
+import { IN_SEQ } from '../records.js';
+
+export const ENTRY_RECORDS = 1;
+export const ENTRY_KEYS = 2;
+const MAGIC = Buffer.from('GNGLLOG1');
+const HEADER = 32;
+
+export interface IngestLogOptions {
+  /** Roll to a new segment past this size. */
+  segmentBytes?: number;
+  /** Longest a producer waits for its fsync. */
+  fsyncIntervalMs?: number;
+  /** Sync at once when this many records are pending. */
+  fsyncEveryRecords?: number;
+  /** Delete closed segments whose newest entry is older than this (ms); 0 = keep. */
+  retentionMs?: number;
+  /** Delete the oldest closed segments while the log is larger than this; 0 = no limit. */
+  retentionBytes?: number;
+  /** A corrupt entry before the last segment's tail is an error unless this is set. */
+  truncateCorrupt?: boolean;
+  /** Test hook: the clock, ns since epoch. */
+  now?: () => bigint;
+}
+
+export interface LogEntry {
+  kind: number;
+  firstSeq: bigint;
+  count: number;
+  appendedNs: bigint;
+  payload: Uint8Array;
+}
+
+export interface RecoveryReport {
+  segments: number;
+  entries: number;
+  /** Bytes cut from a torn or corrupt tail. */
+  truncatedBytes: number;
+  /** Where the cut happened, for the log line. */
+  truncatedAt?: string;
+}
+
+interface Segment { firstSeq: bigint; path: string; bytes: number; lastAppendedNs: bigint }
+
+function segmentName(seq: bigint): string {
+  return seq.toString().padStart(20, '0') + '.log';
+}
+
+function nowNs(): bigint {
+  return BigInt(Date.now()) * 1_000_000n;
+}
+
+export class IngestLog {
+  private segments: Segment[] = [];
+  private fd = -1;
+  private pending: Buffer[] = [];
+  private pendingBytes = 0;
+  private pendingRecords = 0;
+  private waiters: Array<() => void> = [];
+  private failures: Array<(e: Error) => void> = [];
+  private syncing = false;
+  private timer: NodeJS.Timeout | null = null;
+  private closed = false;
+  private failed: Error | null = null;
+  readonly recovery: RecoveryReport;
+  private _nextSeq: bigint;
+  private readonly opts: Required<Omit<IngestLogOptions, 'now'>> & { now: () => bigint };
+
+  private constructor(readonly dir: string, options: IngestLogOptions) {
+    this.opts = {
+      segmentBytes: options.segmentBytes ?? 64 * 1024 * 1024,
+      fsyncIntervalMs: options.fsyncIntervalMs ?? 2,
+      fsyncEveryRecords: options.fsyncEveryRecords ?? 65536,
+      retentionMs: options.retentionMs ?? 0,
+      retentionBytes: options.retentionBytes ?? 0,
+      truncateCorrupt: options.truncateCorrupt ?? false,
+      now: options.now ?? nowNs,
+    };
+    mkdirSync(dir, { recursive: true });
+    const { report, nextSeq } = this.recover();
+    this.recovery = report;
+    this._nextSeq = nextSeq;
+    this.openActive();
+  }
+
+  static open(dir: string, options: IngestLogOptions = {}): IngestLog {
+    return new IngestLog(dir, options);
+  }
+
+  /** The sequence number the next appended record gets. */
+  get nextSeq(): bigint { return this._nextSeq; }
+  get firstRetainedSeq(): bigint { return this.segments[0]?.firstSeq ?? this._nextSeq; }
+  get bytes(): number { return this.segments.reduce((n, s) => n + s.bytes, 0) + this.pendingBytes; }
+
+  /**
+   * Appends `count` records of `stride` bytes, stamping each one's seq in place
+   * (so the caller's buffer carries the seqs on to the partitions).
+   */
+  appendRecords(records: Uint8Array, count: number, stride: number): { firstSeq: bigint; durable: Promise<void> } {
+    this.assertWritable();
+    const firstSeq = this._nextSeq;
+    const view = new DataView(records.buffer, records.byteOffset, count * stride);
+    for (let i = 0; i < count; i++) view.setBigUint64(i * stride + IN_SEQ, firstSeq + BigInt(i), true);
+    this._nextSeq += BigInt(count);
+    this.enqueue(ENTRY_RECORDS, firstSeq, count, records.subarray(0, count * stride));
+    this.pendingRecords += count;
+    return { firstSeq, durable: this.whenDurable() };
+  }
+
+  /** Records keys interned since the last call, so replay can rebuild the dictionary. */
+  appendKeys(keys: Array<[number, string]>): Promise<void> {
+    this.assertWritable();
+    this.enqueue(ENTRY_KEYS, this._nextSeq, 0, Buffer.from(JSON.stringify(keys)));
+    return this.whenDurable();
+  }
+
+  /** Forces a group commit now; resolves when everything appended so far is durable. */
+  sync(): Promise<void> {
+    if (this.pending.length === 0 && !this.syncing) return this.failed ? Promise.reject(this.failed) : Promise.resolve();
+    const p = this.whenDurable();
+    this.flushSoon(true);
+    return p;
+  }
+
+  /** Entries holding seq ≥ fromSeq (records entries are sliced), oldest first; keys entries from fromSeq on. */
+  *read(fromSeq = 0n): Generator<LogEntry> {
+    for (const seg of this.segments) {
+      const next = this.segments[this.segments.indexOf(seg) + 1];
+      if (next && next.firstSeq <= fromSeq) continue;
+      const buf = readFileSync(seg.path);
+      for (const e of parseEntries(buf, seg.path).entries) {
+        if (e.kind === ENTRY_KEYS) {
+          if (e.firstSeq >= fromSeq) yield e;
+          continue;
+        }
+        const end = e.firstSeq + BigInt(e.count);
+        if (end <= fromSeq) continue;
+        if (e.firstSeq >= fromSeq) { yield e; continue; }
+        const skip = Number(fromSeq - e.firstSeq);
+        const stride = e.payload.length / e.count;
+        yield { ...e, firstSeq: fromSeq, count: e.count - skip, payload: e.payload.subarray(skip * stride) };
+      }
+    }
+  }
+
+  /** Every ENTRY_KEYS entry in the retained log (for rebuilding a dictionary with no checkpoint). */
+  *readKeys(): Generator<Array<[number, string]>> {
+    for (const e of this.read(0n)) if (e.kind === ENTRY_KEYS) yield JSON.parse(Buffer.from(e.payload).toString('utf8'));
+  }
+
+  /**
+   * Deletes closed segments by age and size. Never deletes a segment holding
+   * seq ≥ `protectSeq` (what the newest checkpoint still needs to replay).
+   */
+  applyRetention(protectSeq: bigint = this._nextSeq): number {
+    const now = this.opts.now();
+    let removed = 0;
+    const total = () => this.segments.reduce((n, s) => n + s.bytes, 0);
+    while (this.segments.length > 1) {
+      const [oldest, next] = this.segments;
+      if (next.firstSeq > protectSeq) break;
+      const tooOld = this.opts.retentionMs > 0 && now - oldest.lastAppendedNs > BigInt(this.opts.retentionMs) * 1_000_000n;
+      const tooBig = this.opts.retentionBytes > 0 && total() > this.opts.retentionBytes;
+      if (!tooOld && !tooBig) break;
+      unlinkSync(oldest.path);
+      this.segments.shift();
+      removed++;
+    }
+    return removed;
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return;
+    await this.sync().catch(() => undefined);
+    this.closed = true;
+    if (this.timer) clearTimeout(this.timer);
+    if (this.fd >= 0) closeSync(this.fd);
+    this.fd = -1;
+  }
+
+  private assertWritable(): void {
+    if (this.closed) throw new Error(`ingest log ${this.dir} is closed`);
+    if (this.failed) throw this.failed;
+  }
+
+  private enqueue(kind: number, firstSeq: bigint, count: number, payload: Uint8Array): void {
+    const entry = Buffer.allocUnsafe(HEADER + payload.length);
+    entry.writeUInt32LE(entry.length, 0);
+    entry.writeBigUInt64LE(firstSeq, 8);
+    entry.writeBigInt64LE(this.opts.now(), 16);
+    entry.writeUInt16LE(kind, 24);
+    entry.writeUInt16LE(0, 26);
+    entry.writeUInt32LE(count, 28);
+    entry.set(payload, HEADER);
+    entry.writeUInt32LE(crc32(entry.subarray(8)), 4);
+    this.pending.push(entry);
+    this.pendingBytes += entry.length;
+    this.flushSoon(this.pendingRecords + count >= this.opts.fsyncEveryRecords);
+  }
+
+  private whenDurable(): Promise<void> {
+    return new Promise((resolve, reject) => { this.waiters.push(resolve); this.failures.push(reject); });
+  }
+
+  private flushSoon(now: boolean): void {
+    if (this.syncing) return; // the running commit re-checks when it ends
+    if (now) {
+      if (this.timer) { clearTimeout(this.timer); this.timer = null; }
+      setImmediate(() => this.commit());
+    } else if (!this.timer) {
+      this.timer = setTimeout(() => { this.timer = null; this.commit(); }, this.opts.fsyncIntervalMs);
+    }
+  }
+
+  private commit(): void {
+    if (this.syncing || this.pending.length === 0 || this.fd < 0) return;
+    this.syncing = true;
+    const batch = this.pending;
+    const waiters = this.waiters;
+    const failures = this.failures;
+    this.pending = []; this.waiters = []; this.failures = [];
+    this.pendingBytes = 0; this.pendingRecords = 0;
+    const active = this.segments[this.segments.length - 1];
+    try {
+      const data = batch.length === 1 ? batch[0] : Buffer.concat(batch);
+      let off = 0;
+      while (off < data.length) off += writeSync(this.fd, data, off, data.length - off);
+      active.bytes += data.length;
+      active.lastAppendedNs = this.opts.now();
+    } catch (e) {
+      this.fail(e as NodeJS.ErrnoException, failures);
+      return;
+    }
+    fdatasync(this.fd, (err) => {
+      this.syncing = false;
+      if (err) { this.fail(err, failures); return; }
+      for (const w of waiters) w();
+      if (active.bytes >= this.opts.segmentBytes) this.roll();
+      if (this.pending.length) this.flushSoon(this.pendingRecords >= this.opts.fsyncEveryRecords);
+    });
+  }
+
+  private fail(err: NodeJS.ErrnoException, failures: Array<(e: Error) => void>): void {
+    this.syncing = false;
+    const why = err.code === 'ENOSPC' ? 'no space left on device' : err.message;
+    this.failed = new Error(`ingest log ${this.dir}: write failed (${why}); events after seq ${this._nextSeq} are not durable and were not acknowledged`);
+    for (const f of [...failures, ...this.failures]) f(this.failed);
+    this.failures = []; this.waiters = [];
+  }
+
+  private roll(): void {
+    closeSync(this.fd);
+    this.fd = -1;
+    this.openActive(true);
+  }
+
+  private openActive(fresh = false): void {
+    const last = this.segments[this.segments.length - 1];
+    if (!fresh && last) {
+      this.fd = openSync(last.path, 'a');
+      return;
+    }
+    const path = join(this.dir, segmentName(this._nextSeq));
+    this.fd = openSync(path, 'a');
+    writeSync(this.fd, MAGIC);
+    fsyncSync(this.fd);
+    fsyncDir(this.dir);
+    this.segments.push({ firstSeq: this._nextSeq, path, bytes: MAGIC.length, lastAppendedNs: this.opts.now() });
+  }
+
+  private recover(): { report: RecoveryReport; nextSeq: bigint } {
+    const names = readdirSync(this.dir).filter((n) => /^\d{20}\.log$/.test(n)).sort();
+    const report: RecoveryReport = { segments: names.length, entries: 0, truncatedBytes: 0 };
+    let nextSeq = 1n;
+    for (let i = 0; i < names.length; i++) {
+      const path = join(this.dir, names[i]);
+      const buf = readFileSync(path);
+      const parsed = parseEntries(buf, path);
+      report.entries += parsed.entries.length;
+      const isLast = i === names.length - 1;
+      if (parsed.validBytes < buf.length) {
+        if (!isLast && !this.opts.truncateCorrupt) {
+          throw new Error(`ingest log ${path}: corrupt entry at byte ${parsed.validBytes} (${parsed.problem}) before the end of the log; ` +
+            `set truncate_corrupt to cut the log there (losing ${names.length - 1 - i} later segment(s))`);
+        }
+        report.truncatedBytes += buf.length - parsed.validBytes;
+        report.truncatedAt = `${path} at byte ${parsed.validBytes}: ${parsed.problem}`;
+        truncateFile(path, Math.max(parsed.validBytes, MAGIC.length));
+        for (const later of names.slice(i + 1)) { report.truncatedBytes += statSync(join(this.dir, later)).size; unlinkSync(join(this.dir, later)); }
+        names.length = i + 1;
+      }
+      const firstSeq = BigInt(names[i].slice(0, 20));
+      let last = parsed.entries[parsed.entries.length - 1];
+      const lastRecords = [...parsed.entries].reverse().find((e) => e.kind === ENTRY_RECORDS);
+      if (lastRecords) nextSeq = lastRecords.firstSeq + BigInt(lastRecords.count);
+      else if (firstSeq > nextSeq) nextSeq = firstSeq;
+      this.segments.push({ firstSeq, path, bytes: Math.max(parsed.validBytes, MAGIC.length), lastAppendedNs: last?.appendedNs ?? statMtimeNs(path) });
+      if (i === names.length - 1) break;
+    }
+    return { report, nextSeq };
+  }
+}
+
+function statMtimeNs(path: string): bigint {
+  return BigInt(Math.round(statSync(path).mtimeMs)) * 1_000_000n;
+}
+
+function truncateFile(path: string, bytes: number): void {
+  const fd = openSync(path, 'r+');
+  try {
+    if (bytes <= MAGIC.length) { ftruncateSync(fd, 0); writeSync(fd, MAGIC); } else ftruncateSync(fd, bytes);
+    fdatasyncSync(fd);
+  } finally { closeSync(fd); }
+}
+
+export function fsyncDir(dir: string): void {
+  const fd = openSync(dir, 'r');
+  try { fsyncSync(fd); } finally { closeSync(fd); }
+}
+
+/** Parses a segment up to its first invalid entry; `validBytes` is where that is. */
+export function parseEntries(buf: Buffer, path: string): { entries: LogEntry[]; validBytes: number; problem?: string } {
+  const entries: LogEntry[] = [];
+  if (buf.length < MAGIC.length || !buf.subarray(0, MAGIC.length).equals(MAGIC)) {
+    return { entries, validBytes: 0, problem: `not a ganglion log segment (bad magic) in ${path}` };
+  }
+  let off = MAGIC.length;
+  while (off < buf.length) {
+    if (buf.length - off < HEADER) return { entries, validBytes: off, problem: 'torn entry header' };
+    const len = buf.readUInt32LE(off);
+    if (len < HEADER || off + len > buf.length) return { entries, validBytes: off, problem: `entry length ${len} runs past the end` };
+    const crc = buf.readUInt32LE(off + 4);
+    if (crc32(buf.subarray(off + 8, off + len)) !== crc) return { entries, validBytes: off, problem: 'CRC mismatch' };
+    const kind = buf.readUInt16LE(off + 24);
+    const count = buf.readUInt32LE(off + 28);
+    if (kind !== ENTRY_RECORDS && kind !== ENTRY_KEYS) return { entries, validBytes: off, problem: `unknown entry kind ${kind}` };
+    if (kind === ENTRY_RECORDS && (count === 0 || (len - HEADER) % count !== 0)) return { entries, validBytes: off, problem: 'record payload not a whole number of records' };
+    entries.push({
+      kind, count,
+      firstSeq: buf.readBigUInt64LE(off + 8),
+      appendedNs: buf.readBigInt64LE(off + 16),
+      payload: buf.subarray(off + HEADER, off + len),
+    });
+    off += len;
+  }
+  return { entries, validBytes: off };
+}
