@@ -1,0 +1,453 @@
+// The host side of the partitions: starts one worker per partition (each with
+// its own shared memory and one WASM instance, the module compiled once and
+// posted), routes records to partitions by key hash, broadcasts watermarks and
+// barriers, drains the output rings, and turns full rings into a pause/resume
+// signal for the sources.
+//
+// Backpressure, bounded at every step:
+//   push → the partition's input ring; when the ring is full the record goes
+//   to that partition's small staging buffer (order kept: once something is
+//   staged, everything for that partition is staged behind it) and the set
+//   emits 'pause'. A source must stop reading then (host/ingest/source.ts
+//   pause()). The set resumes ('resume') only when every blocked partition's
+//   staging has moved into its ring and the ring is back below `resumeBelow`
+//   (hysteresis: no pause/resume flapping at the edge). A push that finds the
+//   staging full too throws — the caller learns the record was not accepted;
+//   nothing is ever dropped silently and memory never grows.
+//   A slow sink makes output rings fill, the worker then blocks, its input
+//   fills, and the sources pause: one chain, no unbounded buffer anywhere.
+//
+// Events:
+//   'output'  (batch: OutputBatch)          drained output records, in order per partition
+//   'pause' / 'resume'                      the backpressure signal (also onPressure())
+//   'barrier' (snapshot: BarrierSnapshot)   one per partition per barrier
+//   'error'   (err: PartitionError)         a worker died; err.partition says which
+import { EventEmitter } from 'node:events';
+import type { Worker } from 'node:worker_threads';
+import { inputStride, IN_KEY, IN_TS, OUT_BYTES, writeInput } from '../records.js';
+import { RingReader, RingWriter } from '../ring/ring.js';
+import { compileModule, createSharedMemory } from '../wasm/module.js';
+import { CONTROL_BARRIER, CONTROL_WATERMARK, writeControl } from './control.js';
+import { defaultPartitionCount, partitionOf } from './hash.js';
+import type { PartitionLayout, PartitionProgram } from './layout.js';
+import type { BarrierSnapshot } from './runner.js';
+import { sibling, spawnWorker } from './spawn.js';
+import type { WorkerInit } from './worker.js';
+
+export interface PartitionSetOptions {
+  /** fieldCount and operators are required; the rest have defaults. */
+  program: Pick<PartitionProgram, 'fieldCount' | 'operators'> & Partial<PartitionProgram>;
+  /** Default: os.availableParallelism() - 1, at least 1. */
+  partitions?: number;
+  /** Bytes of shared memory per partition (fixed: initial = maximum). Default 32 MiB. */
+  memoryBytes?: number;
+  /** Per-partition staging buffer behind a full ring, in records. Default capacity / 8. */
+  stagingRecords?: number;
+  /** Resume once every blocked ring is below this fill fraction. Default 0.5. */
+  resumeBelow?: number;
+  /** Longest single sleep of any waiting side (ms). Default 20. */
+  idleWaitMs?: number;
+  /** Polls before a worker sleeps. Default 2000. */
+  spins?: number;
+  /** Most output records per 'output' event. Default 4096. */
+  drainBatch?: number;
+  module?: WebAssembly.Module;
+  /**
+   * Bounded-out-of-orderness watermarks computed here, on the ingest side, and
+   * broadcast: after every `every` data records, max event time − outOfOrderNs
+   * (when it advanced). Placement depends only on the input order, so a replay
+   * produces the same outputs. Omit to call watermark() yourself.
+   */
+  watermarks?: { outOfOrderNs: bigint; every: number };
+}
+
+export interface OutputBatch {
+  partition: number;
+  /** count × 128-byte output records (host/records.ts readOutput), a copy owned by the listener. */
+  bytes: Uint8Array;
+  count: number;
+  /** Position of the first record among this partition's outputs (with partition: a stable id). */
+  position: number;
+}
+
+export interface PartitionMetrics {
+  partition: number;
+  inputFill: number;
+  inputCapacity: number;
+  /** inputFill / inputCapacity. */
+  inputLevel: number;
+  outputFill: number;
+  outputLevel: number;
+  staged: number;
+  /** Total time this partition's input was full (source asked to pause), ms. */
+  blockedMs: number;
+  blocked: boolean;
+  /** Records (data and control) accepted for this partition. */
+  accepted: number;
+  /** Output records drained from this partition. */
+  emitted: number;
+}
+
+export class PartitionError extends Error {
+  constructor(readonly partition: number, override readonly cause: unknown) {
+    super(`partition ${partition} worker died: ${cause instanceof Error ? cause.message : String(cause)}`);
+    this.name = 'PartitionError';
+  }
+}
+
+interface Part {
+  id: number;
+  worker: Worker;
+  memory: WebAssembly.Memory;
+  layout: PartitionLayout;
+  writer: RingWriter;
+  reader: RingReader;
+  staging: Uint8Array;
+  staged: number;
+  stagingCap: number;
+  blocked: boolean;
+  blockedSince: number;
+  blockedMs: number;
+  pump?: Promise<void>;
+  accepted: number;
+  emitted: number;
+  done: Promise<void>;
+  drained: Promise<void>;
+  dead?: PartitionError;
+  exited: boolean;
+}
+
+export class PartitionSet extends EventEmitter {
+  readonly count: number;
+  readonly stride: number;
+  private readonly parts: Part[];
+  private readonly scratch: Uint8Array;
+  private readonly scratchView: DataView;
+  private flushScheduled = false;
+  private pausedNow = false;
+  private closing = false;
+  private readonly resumeBelow: number;
+  private readonly idleWaitMs: number;
+  private readonly drainBatch: number;
+  private barriers = new Map<number, { snaps: BarrierSnapshot[]; resolve: (s: BarrierSnapshot[]) => void; reject: (e: unknown) => void }>();
+  private failure?: PartitionError;
+  private readonly autoWm?: { outOfOrderNs: bigint; every: number };
+  private maxTs = -(1n << 63n);
+  private lastWm = -(1n << 63n);
+  private sinceWm = 0;
+
+  private constructor(parts: Part[], stride: number, o: Required<Pick<PartitionSetOptions, 'resumeBelow' | 'idleWaitMs' | 'drainBatch'>> & Pick<PartitionSetOptions, 'watermarks'>) {
+    super();
+    this.autoWm = o.watermarks;
+    this.parts = parts;
+    this.count = parts.length;
+    this.stride = stride;
+    this.scratch = new Uint8Array(stride);
+    this.scratchView = new DataView(this.scratch.buffer);
+    this.resumeBelow = o.resumeBelow;
+    this.idleWaitMs = o.idleWaitMs;
+    this.drainBatch = o.drainBatch;
+  }
+
+  /** Starts the workers and resolves once every partition has laid out its memory. */
+  static async start(options: PartitionSetOptions): Promise<PartitionSet> {
+    const n = options.partitions ?? defaultPartitionCount();
+    if (!Number.isInteger(n) || n < 1) throw new Error(`partitions must be a positive integer, got ${n}`);
+    const program: PartitionProgram = {
+      engine: 'wasm', inputCapacity: 1 << 16, outputCapacity: 1 << 14, maxBatch: 1024,
+      ...options.program,
+    };
+    const stride = inputStride(program.fieldCount);
+    const resumeBelow = options.resumeBelow ?? 0.5;
+    if (!(resumeBelow > 0 && resumeBelow < 1)) throw new Error(`resumeBelow must be in (0, 1), got ${resumeBelow}`);
+    const stagingCap = options.stagingRecords ?? Math.max(1, program.inputCapacity >> 3);
+    if (stagingCap > program.inputCapacity * (1 - resumeBelow)) {
+      throw new Error(`stagingRecords (${stagingCap}) must fit in the room left at resume: ≤ ${Math.floor(program.inputCapacity * (1 - resumeBelow))}`);
+    }
+    const module = options.module ?? compileModule();
+    const idleWaitMs = options.idleWaitMs ?? 20;
+    const spins = options.spins ?? 2000;
+    const entry = sibling(import.meta.url, 'worker');
+
+    const workers: Worker[] = [];
+    const settled = await Promise.allSettled(Array.from({ length: n }, (_, id) => new Promise<Part>((resolve, reject) => {
+      const memory = createSharedMemory(options.memoryBytes ?? 32 * 1024 * 1024);
+      const init: WorkerInit = { partition: id, module, memory, program, idleWaitMs, spins };
+      const worker = spawnWorker(entry, { workerData: init });
+      workers.push(worker);
+      const early = (e: unknown) => reject(new PartitionError(id, e));
+      worker.once('error', early);
+      worker.once('message', (m: { type: string; layout: PartitionLayout }) => {
+        worker.off('error', early);
+        if (m.type !== 'ready') return reject(new PartitionError(id, new Error(`unexpected first message ${m.type}`)));
+        resolve({
+          id, worker, memory, layout: m.layout,
+          writer: new RingWriter(memory, m.layout.input), reader: new RingReader(memory, m.layout.output),
+          staging: new Uint8Array(stagingCap * stride), staged: 0, stagingCap,
+          blocked: false, blockedSince: 0, blockedMs: 0, accepted: 0, emitted: 0,
+          done: Promise.resolve(), drained: Promise.resolve(), exited: false,
+        });
+      });
+    })));
+    const failed = settled.find((r): r is PromiseRejectedResult => r.status === 'rejected');
+    if (failed) {
+      await Promise.all(workers.map((w) => w.terminate()));
+      throw failed.reason;
+    }
+    const parts = settled.map((r) => (r as PromiseFulfilledResult<Part>).value);
+
+    const wm = options.watermarks;
+    if (wm && (typeof wm.outOfOrderNs !== 'bigint' || wm.outOfOrderNs < 0n || !Number.isInteger(wm.every) || wm.every < 1)) {
+      await Promise.all(parts.map((p) => p.worker.terminate()));
+      throw new Error(`watermarks: outOfOrderNs must be a bigint ≥ 0 and every a positive integer, got ${String(wm.outOfOrderNs)} / ${wm.every}`);
+    }
+    const set = new PartitionSet(parts, stride, { resumeBelow, idleWaitMs, drainBatch: options.drainBatch ?? 4096, watermarks: wm });
+    for (const p of parts) set.watch(p);
+    return set;
+  }
+
+  private watch(p: Part): void {
+    p.done = new Promise<void>((resolve, reject) => {
+      p.worker.on('message', (m: { type: string; snapshot?: BarrierSnapshot }) => {
+        if (m.type === 'barrier') this.onBarrier(m.snapshot!);
+        else if (m.type === 'done') resolve();
+      });
+      p.worker.on('error', (e) => { this.fail(p, e); reject(p.dead); });
+      p.worker.on('exit', (code) => {
+        p.exited = true;
+        if (code !== 0 && !p.dead && !this.terminated) { this.fail(p, new Error(`exited with code ${code}`)); reject(p.dead); }
+        else resolve();
+      });
+    });
+    p.done.catch(() => {});
+    p.drained = this.drainOutputs(p);
+  }
+
+  private terminated = false;
+
+  private fail(p: Part, cause: unknown): void {
+    if (p.dead) return;
+    p.dead = new PartitionError(p.id, cause);
+    this.failure ??= p.dead;
+    for (const b of this.barriers.values()) b.reject(p.dead);
+    this.barriers.clear();
+    this.emit('error', p.dead);
+  }
+
+  // ---- routing ----
+
+  partitionOf(key: number): number {
+    return partitionOf(key, this.count);
+  }
+
+  /** true while sources should not read (some partition's ring is full). */
+  get paused(): boolean {
+    return this.pausedNow;
+  }
+
+  /** Calls `listener(true)` on pause and `listener(false)` on resume; returns an unsubscribe. */
+  onPressure(listener: (paused: boolean) => void): () => void {
+    const onPause = () => listener(true);
+    const onResume = () => listener(false);
+    this.on('pause', onPause);
+    this.on('resume', onResume);
+    return () => { this.off('pause', onPause); this.off('resume', onResume); };
+  }
+
+  /**
+   * Accepts one event. Returns false when the sources should pause (like
+   * stream.write); throws if the partition cannot take it even into staging.
+   */
+  push(ts: bigint, seq: bigint, key: number, fields: ArrayLike<number>): boolean {
+    writeInput(this.scratchView, 0, ts, seq, key, fields);
+    this.enqueue(this.partitionOf(key), this.scratch, 0);
+    if (this.autoWm) this.track(ts);
+    return !this.pausedNow;
+  }
+
+  /** Accepts `count` input records laid out back to back in `src` (stride bytes each), routed by key. */
+  pushRecords(src: Uint8Array, count: number, offset = 0): boolean {
+    const view = new DataView(src.buffer, src.byteOffset, src.byteLength);
+    for (let i = 0; i < count; i++) {
+      const at = offset + i * this.stride;
+      this.enqueue(this.partitionOf(view.getUint32(at + IN_KEY, true)), src, at);
+      if (this.autoWm) this.track(view.getBigInt64(at + IN_TS, true));
+    }
+    return !this.pausedNow;
+  }
+
+  private track(ts: bigint): void {
+    if (ts > this.maxTs) this.maxTs = ts;
+    if (++this.sinceWm < this.autoWm!.every) return;
+    this.sinceWm = 0;
+    const wm = this.maxTs - this.autoWm!.outOfOrderNs;
+    if (wm > this.lastWm) this.watermark(wm);
+  }
+
+  /** Broadcasts a watermark to every partition, in stream order. */
+  watermark(ns: bigint): void {
+    if (ns > this.lastWm) this.lastWm = ns;
+    this.broadcast(CONTROL_WATERMARK, ns, 0n);
+  }
+
+  /** Broadcasts a barrier; resolves with every partition's snapshot, in partition order. */
+  barrier(id: number, watermark = 0n): Promise<BarrierSnapshot[]> {
+    if (this.failure) return Promise.reject(this.failure);
+    if (this.barriers.has(id)) return Promise.reject(new Error(`barrier ${id} is already in flight`));
+    const done = new Promise<BarrierSnapshot[]>((resolve, reject) => this.barriers.set(id, { snaps: [], resolve, reject }));
+    this.broadcast(CONTROL_BARRIER, watermark, BigInt(id));
+    return done;
+  }
+
+  private onBarrier(s: BarrierSnapshot): void {
+    this.emit('barrier', s);
+    const b = this.barriers.get(s.id);
+    if (!b) return;
+    b.snaps.push(s);
+    if (b.snaps.length === this.count) {
+      this.barriers.delete(s.id);
+      b.resolve(b.snaps.sort((a, c) => a.partition - c.partition));
+    }
+  }
+
+  private broadcast(kind: number, ts: bigint, seq: bigint): void {
+    writeControl(this.scratch, this.scratchView, 0, this.stride, kind, ts, seq);
+    for (let p = 0; p < this.count; p++) this.enqueue(p, this.scratch, 0);
+  }
+
+  private enqueue(id: number, src: Uint8Array, at: number): void {
+    if (this.closing) throw new Error('partition set is draining: no more records are accepted');
+    const p = this.parts[id];
+    if (p.dead) throw p.dead;
+    const stride = this.stride;
+    if (p.staged === 0) {
+      if (p.writer.push(src, 1, at) === 1) {
+        p.accepted++;
+        this.scheduleFlush();
+        return;
+      }
+      this.block(p);
+    }
+    if (p.staged >= p.stagingCap) {
+      throw new Error(`partition ${id}: input ring (${p.writer.capacity} records) and staging (${p.stagingCap}) are full — the source kept writing after 'pause'; record not accepted`);
+    }
+    p.staging.set(src.subarray(at, at + stride), p.staged * stride);
+    p.staged++;
+    p.accepted++;
+  }
+
+  private scheduleFlush(): void {
+    if (this.flushScheduled) return;
+    this.flushScheduled = true;
+    queueMicrotask(() => { this.flushScheduled = false; this.flush(); });
+  }
+
+  /** Publishes every record written so far (one atomic store per partition). Pushes schedule this themselves. */
+  flush(): void {
+    for (const p of this.parts) if (p.writer.unpublished > 0) p.writer.publish();
+  }
+
+  private block(p: Part): void {
+    if (!p.blocked) {
+      p.blocked = true;
+      p.blockedSince = performance.now();
+      p.pump = this.pump(p);
+    }
+    if (!this.pausedNow) {
+      this.pausedNow = true;
+      this.emit('pause');
+    }
+  }
+
+  /** Moves staging into the ring as room appears; unblocks once below resumeBelow. */
+  private async pump(p: Part): Promise<void> {
+    const cap = p.writer.capacity;
+    const resumeFill = Math.floor(cap * this.resumeBelow);
+    while (!p.dead && !this.terminated && (p.staged > 0 || cap - p.writer.room() > resumeFill)) {
+      p.writer.publish();
+      await p.writer.waitForRoomAsync(Math.max(p.staged, cap - resumeFill), this.idleWaitMs);
+      if (p.staged > 0 && p.writer.room() >= p.staged) {
+        p.writer.push(p.staging, p.staged);
+        p.staged = 0;
+        p.writer.publish();
+      }
+    }
+    p.blocked = false;
+    p.blockedMs += performance.now() - p.blockedSince;
+    p.pump = undefined;
+    if (this.pausedNow && this.parts.every((q) => !q.blocked)) {
+      this.pausedNow = false;
+      this.emit('resume');
+    }
+  }
+
+  // ---- output ----
+
+  private async drainOutputs(p: Part): Promise<void> {
+    const r = p.reader;
+    for (;;) {
+      if (p.dead || this.terminated) return;
+      const n = await r.waitAsync(this.idleWaitMs);
+      if (n === 0) {
+        if (r.closed && r.available() === 0) return;
+        continue;
+      }
+      const count = Math.min(n, this.drainBatch);
+      const bytes = new Uint8Array(count * OUT_BYTES);
+      r.read(bytes, count);
+      const position = p.emitted;
+      p.emitted += count;
+      this.emit('output', { partition: p.id, bytes, count, position } satisfies OutputBatch);
+      // Yield to the event loop between batches so sockets and timers keep running.
+      await new Promise<void>((resolve) => setImmediate(resolve));
+    }
+  }
+
+  metrics(): PartitionMetrics[] {
+    const now = performance.now();
+    return this.parts.map((p) => ({
+      partition: p.id,
+      inputFill: p.writer.fill(),
+      inputCapacity: p.writer.capacity,
+      inputLevel: p.writer.level(),
+      outputFill: p.reader.fill(),
+      outputLevel: p.reader.level(),
+      staged: p.staged,
+      blockedMs: p.blockedMs + (p.blocked ? now - p.blockedSince : 0),
+      blocked: p.blocked,
+      accepted: p.accepted,
+      emitted: p.emitted,
+    }));
+  }
+
+  /**
+   * Graceful shutdown: stop accepting, move staged records in, close the input
+   * rings, let every worker process all it accepted, drain every output, and
+   * let the workers exit. Rejects with the PartitionError of a dead worker.
+   */
+  async drain(): Promise<void> {
+    if (this.failure) throw this.failure;
+    this.closing = true;
+    this.flush();
+    await Promise.all(this.parts.map((p) => p.pump));
+    if (this.failure) throw this.failure;
+    for (const p of this.parts) p.writer.close();
+    await Promise.all(this.parts.map((p) => p.done));
+    await Promise.all(this.parts.map((p) => p.drained));
+    if (this.failure) throw this.failure;
+    await Promise.all(this.parts.map((p) => (p.exited ? undefined : new Promise((resolve) => p.worker.once('exit', resolve)))));
+  }
+
+  /** Hard stop (after a failure, or in tests): terminates every worker without draining. */
+  async terminate(): Promise<void> {
+    this.terminated = true;
+    this.closing = true;
+    await Promise.all(this.parts.map((p) => p.worker.terminate()));
+  }
+
+  /** Each partition's memory and ring offsets (tests, metrics, checkpoint restore). */
+  partitionInfo(id: number): { memory: WebAssembly.Memory; layout: PartitionLayout } {
+    const p = this.parts[id];
+    return { memory: p.memory, layout: p.layout };
+  }
+}

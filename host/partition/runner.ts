@@ -1,0 +1,146 @@
+// The partition program: what one partition does with its input ring, on
+// whatever thread owns the partition memory (its worker in production; the
+// calling thread in single-threaded references and tests).
+//
+//   read a batch from the input ring (≤ maxBatch, split at the ring's end so
+//   every run is contiguous) → cut it at control records → each operator
+//   process(ptr, count, stride) on the data runs → copy every operator's
+//   pending outputs into the output ring → clearOutput → release the input.
+//   watermark control → every operator onWatermark(ts), outputs copied.
+//   barrier control   → outputs copied first, then every operator snapshot(),
+//                       handed to onBarrier with the output position.
+import type { Operator } from '../operators/operator.js';
+import { createOperator } from '../operators/registry.js';
+import { FLAG_CONTROL, IN_FLAGS, IN_KEY, IN_SEQ, IN_TS, OUT_BYTES } from '../records.js';
+import { RingReader, RingWriter } from '../ring/ring.js';
+import { instantiate, RegionAllocator } from '../wasm/module.js';
+import { CONTROL_BARRIER, CONTROL_WATERMARK } from './control.js';
+import { layoutPartition, type PartitionLayout, type PartitionProgram } from './layout.js';
+
+export interface BarrierSnapshot {
+  partition: number;
+  /** Checkpoint id carried by the barrier record. */
+  id: number;
+  /** Watermark in force at the barrier (ns). */
+  watermark: bigint;
+  /** Output records this partition had produced before the barrier (the sink position). */
+  outputPosition: number;
+  /** Input records consumed before the barrier (control records included). */
+  inputPosition: number;
+  /** One snapshot() per operator, in pipeline order. */
+  states: Uint8Array[];
+}
+
+export class PartitionRunner {
+  readonly layout: PartitionLayout;
+  readonly operators: Operator[];
+  readonly input: RingReader;
+  readonly output: RingWriter;
+  /** Output records written so far. */
+  produced = 0;
+  /** Input records consumed so far. */
+  consumed = 0;
+  private watermark = -(1n << 63n);
+  private readonly i32: Int32Array;
+  private readonly view: DataView;
+
+  constructor(
+    readonly partition: number,
+    readonly memory: WebAssembly.Memory,
+    module: WebAssembly.Module,
+    readonly program: PartitionProgram,
+    /** Called when the output ring is full; must make room (block) or throw. */
+    private readonly waitForOutputRoom: (out: RingWriter, want: number) => void,
+    private readonly onBarrier: (snap: BarrierSnapshot) => void,
+  ) {
+    const { exports } = instantiate(memory, module);
+    const alloc = new RegionAllocator(memory, exports.heapBase());
+    this.layout = layoutPartition(alloc, memory, program);
+    this.input = new RingReader(memory, this.layout.input);
+    this.output = new RingWriter(memory, this.layout.output);
+    this.i32 = new Int32Array(memory.buffer);
+    this.view = new DataView(memory.buffer);
+    const base = { partition, engine: program.engine, memory, exports, alloc, fieldCount: program.fieldCount, stride: this.layout.stride, maxBatch: program.maxBatch };
+    this.operators = program.operators.map((config, op) => createOperator(config, { ...base, op }));
+  }
+
+  /** Processes what is in the input ring now (at most `limit` records); returns how many. Never blocks unless the output ring is full. */
+  step(limit = Infinity): number {
+    let done = 0;
+    const stride = this.layout.stride;
+    while (done < limit) {
+      const avail = this.input.available();
+      if (avail === 0) break;
+      const run = this.input.contiguous(Math.min(avail, this.program.maxBatch, limit - done));
+      const ptr = this.input.readAt();
+      let start = 0;
+      for (let i = 0; i < run; i++) {
+        const rec = ptr + i * stride;
+        if ((this.i32[(rec + IN_FLAGS) >> 2] & FLAG_CONTROL) === 0) continue;
+        if (i > start) this.processData(ptr + start * stride, i - start);
+        this.control(rec, this.consumed + i);
+        start = i + 1;
+      }
+      if (run > start) this.processData(ptr + start * stride, run - start);
+      this.input.release(run);
+      this.consumed += run;
+      done += run;
+    }
+    if (this.output.unpublished > 0) this.output.publish();
+    return done;
+  }
+
+  private processData(ptr: number, count: number): void {
+    for (const op of this.operators) {
+      op.process(ptr, count, this.layout.stride);
+      this.copyOutputs(op);
+    }
+  }
+
+  private control(rec: number, position: number): void {
+    const kind = this.view.getUint32(rec + IN_KEY, true);
+    const ts = this.view.getBigInt64(rec + IN_TS, true);
+    if (kind === CONTROL_WATERMARK) {
+      if (ts > this.watermark) this.watermark = ts;
+      for (const op of this.operators) {
+        op.onWatermark(ts);
+        this.copyOutputs(op);
+      }
+    } else if (kind === CONTROL_BARRIER) {
+      this.output.publish();
+      const id = Number(this.view.getBigUint64(rec + IN_SEQ, true));
+      this.onBarrier({
+        partition: this.partition, id, watermark: this.watermark,
+        outputPosition: this.produced, inputPosition: position,
+        states: this.operators.map((op) => op.snapshot()),
+      });
+    } else {
+      throw new Error(`partition ${this.partition}: unknown control record kind ${kind} at input position ${position}`);
+    }
+  }
+
+  private copyOutputs(op: Operator): void {
+    const { ptr, count } = op.output();
+    let done = 0;
+    while (done < count) {
+      let room = this.output.room();
+      if (room === 0) {
+        this.output.publish();
+        this.waitForOutputRoom(this.output, Math.min(count - done, this.output.capacity >> 1));
+        room = this.output.room();
+        if (room === 0) continue;
+      }
+      const src = new Uint8Array(this.memory.buffer, ptr + done * OUT_BYTES, (count - done) * OUT_BYTES);
+      const n = this.output.push(src, count - done);
+      done += n;
+      this.produced += n;
+    }
+    op.clearOutput();
+  }
+
+  /** End of input: publish what is pending and close the output ring. */
+  finish(): void {
+    this.output.close();
+    for (const op of this.operators) op.close();
+  }
+}

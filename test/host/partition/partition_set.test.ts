@@ -1,0 +1,201 @@
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import { PartitionError, PartitionSet, type OutputBatch } from '../../../host/partition/partition_set.js';
+import { KeySumJs } from '../../../host/partition/keysum.js';
+import { inputStride, OUT_BYTES, OUT_LATE, OUT_WINDOW, readOutput, writeInput } from '../../../host/records.js';
+import { createPartitionRuntime, type GanglionExports } from '../../../host/wasm/module.js';
+import { decodeOutputs } from '../../../host/partition/outputs.js';
+
+const FIELDS = 1;
+const STRIDE = inputStride(FIELDS);
+
+type Ev = { ts: bigint; seq: bigint; key: number; v: number } | { watermark: bigint };
+
+/** Seeded stream: 200 keys, event times jittered around a clock (out of order), some far behind (late). */
+function stream(seed: number, events: number): Ev[] {
+  let s = seed >>> 0;
+  const rnd = () => { s = (Math.imul(s, 1664525) + 1013904223) >>> 0; return s / 2 ** 32; };
+  const out: Ev[] = [];
+  let clock = 1_000_000n, maxTs = 0n;
+  for (let i = 0; i < events; i++) {
+    clock += BigInt(Math.floor(rnd() * 20));
+    const late = rnd() < 0.02;
+    const ts = clock - BigInt(Math.floor(rnd() * (late ? 5000 : 800)));
+    if (ts > maxTs) maxTs = ts;
+    out.push({ ts, seq: BigInt(i), key: Math.floor(rnd() * 200), v: Math.round(rnd() * 10_000) / 16 });
+    if (i % 257 === 256) out.push({ watermark: maxTs - 1000n });
+  }
+  out.push({ watermark: maxTs + 1n });
+  return out;
+}
+
+const canon = (bytes: Uint8Array, count: number) => decodeOutputs(bytes, count).map((o) =>
+  JSON.stringify([o.kind, o.op, o.key, String(o.start), String(o.end), String(o.seq), o.values[0], o.values[1]]));
+
+/** The single-threaded reference: the JS twin, in this thread, over the same stream. */
+function reference(evs: Ev[]): string[] {
+  const rt = createPartitionRuntime(16 << 20);
+  const ctx = { op: 0, partition: 0, engine: 'js' as const, memory: rt.memory, exports: rt.exports as GanglionExports, alloc: rt.alloc, fieldCount: FIELDS, stride: STRIDE, maxBatch: 1 };
+  const op = new KeySumJs(ctx, 0, 1024);
+  const rec = rt.alloc.alloc(STRIDE);
+  const view = new DataView(rt.memory.buffer);
+  const out: string[] = [];
+  const take = () => {
+    const { ptr, count } = op.output();
+    out.push(...canon(new Uint8Array(rt.memory.buffer, ptr, count * OUT_BYTES).slice(), count));
+    op.clearOutput();
+  };
+  for (const e of evs) {
+    if ('watermark' in e) op.onWatermark(e.watermark);
+    else { writeInput(view, rec, e.ts, e.seq, e.key, [e.v]); op.process(rec, 1, STRIDE); }
+    take();
+  }
+  return out;
+}
+
+async function runPartitioned(evs: Ev[], partitions: number, batched = false, extra: Partial<Parameters<typeof PartitionSet.start>[0]> = {}) {
+  const set = await PartitionSet.start({
+    partitions, program: { fieldCount: FIELDS, operators: [{ kind: 'keysum', field: 0, slots: 1024 }], inputCapacity: 1024, outputCapacity: 256, maxBatch: 128 },
+    memoryBytes: 8 << 20, ...extra,
+  });
+  const out: string[] = [];
+  const perPartition = new Map<number, number>();
+  set.on('output', (b: OutputBatch) => {
+    assert.is(b.position, perPartition.get(b.partition) ?? 0, 'positions are contiguous per partition');
+    perPartition.set(b.partition, b.position + b.count);
+    out.push(...canon(b.bytes, b.count));
+  });
+  let pauses = 0;
+  set.onPressure((p) => { if (p) pauses++; });
+  // Raw-record path: events gathered into batches of input records, routed by pushRecords.
+  const batch = new Uint8Array(64 * STRIDE);
+  const bview = new DataView(batch.buffer);
+  let inBatch = 0;
+  const flushBatch = async () => {
+    if (inBatch && !set.pushRecords(batch, inBatch)) await new Promise<void>((r) => set.once('resume', r));
+    inBatch = 0;
+  };
+  for (const e of evs) {
+    if (batched && !('watermark' in e)) {
+      writeInput(bview, inBatch++ * STRIDE, e.ts, e.seq, e.key, [e.v]);
+      if (inBatch === 64) await flushBatch();
+      continue;
+    }
+    if (batched) await flushBatch();
+    const ok = 'watermark' in e ? (set.watermark(e.watermark), !set.paused) : set.push(e.ts, e.seq, e.key, [e.v]);
+    if (!ok) await new Promise<void>((r) => set.once('resume', r));
+  }
+  await flushBatch();
+  await set.drain();
+  return { out, pauses, metrics: set.metrics() };
+}
+
+test('N partitions on N threads equal the single-threaded reference (out-of-order and late events)', async () => {
+  const evs = stream(12345, 30_000);
+  const ref = reference(evs);
+  assert.ok(ref.some((l) => l.startsWith(`[${OUT_LATE},`)), 'the stream has late events');
+  assert.ok(ref.filter((l) => l.startsWith(`[${OUT_WINDOW},`)).length > 1000);
+  const sorted = [...ref].sort();
+  for (const [n, batched] of [[1, false], [3, false], [3, true]] as const) {
+    const { out, metrics } = await runPartitioned(evs, n, batched);
+    assert.is(out.length, ref.length, `${n} partitions: output count`);
+    assert.equal(out.sort(), sorted, `${n} partitions${batched ? ' (pushRecords)' : ''}: outputs`);
+    assert.is(metrics.reduce((a, m) => a + m.emitted, 0), ref.length);
+  }
+});
+
+test('a deliberately slow consumer pauses the producer; memory stays bounded; every event arrives', async () => {
+  const evs = stream(777, 20_000);
+  const ref = reference(evs);
+  const staging = 32;
+  const set = await PartitionSet.start({
+    partitions: 2,
+    program: {
+      fieldCount: FIELDS, inputCapacity: 256, outputCapacity: 64, maxBatch: 64,
+      operators: [{ kind: 'slow_keysum', field: 0, slots: 1024, sleepMs: 1 }],
+      modules: [new URL('./fixtures/slow_operator.ts', import.meta.url).href],
+    },
+    memoryBytes: 4 << 20, stagingRecords: staging,
+  });
+  const out: string[] = [];
+  set.on('output', (b: OutputBatch) => out.push(...canon(b.bytes, b.count)));
+  let pauses = 0, resumes = 0, maxStaged = 0, maxFill = 0;
+  set.on('pause', () => pauses++);
+  set.on('resume', () => resumes++);
+  for (const e of evs) {
+    const ok = 'watermark' in e ? (set.watermark(e.watermark), !set.paused) : set.push(e.ts, e.seq, e.key, [e.v]);
+    for (const m of set.metrics()) { maxStaged = Math.max(maxStaged, m.staged); maxFill = Math.max(maxFill, m.inputFill); }
+    if (!ok) await new Promise<void>((r) => set.once('resume', r));
+  }
+  const metrics = set.metrics();
+  await set.drain();
+  assert.ok(pauses > 10, `paused ${pauses} times`);
+  assert.is(resumes, pauses);
+  assert.ok(maxStaged <= staging, `staging bounded: ${maxStaged}`);
+  assert.ok(maxFill <= 256);
+  assert.ok(metrics.some((m) => m.blockedMs > 0), 'blocked time is accounted');
+  assert.equal(out.sort(), [...ref].sort(), 'every event arrives');
+});
+
+test('pushing on after pause fails loudly once staging is full (never a silent drop)', async () => {
+  const set = await PartitionSet.start({
+    partitions: 1,
+    program: { fieldCount: FIELDS, inputCapacity: 16, outputCapacity: 64, maxBatch: 16, operators: [{ kind: 'slow_keysum', field: 0, sleepMs: 50 }], modules: [new URL('./fixtures/slow_operator.ts', import.meta.url).href] },
+    memoryBytes: 2 << 20, stagingRecords: 4,
+  });
+  let accepted = 0;
+  assert.throws(() => { for (let i = 0; i < 100; i++) { set.push(BigInt(i), BigInt(i), 1, [1]); accepted++; } }, /partition 0: input ring \(16 records\) and staging \(4\) are full/);
+  assert.is(accepted, 20, "ring + staging");
+  await set.drain();
+  assert.is(set.metrics()[0].accepted, 20);
+});
+
+test('barrier: every partition snapshots at the same stream point; outputs before it are before its position', async () => {
+  const evs = stream(4242, 6_000);
+  const cut = 3_000;
+  const set = await PartitionSet.start({ partitions: 2, program: { fieldCount: FIELDS, operators: [{ kind: 'keysum', field: 0, slots: 1024 }], inputCapacity: 1024, outputCapacity: 256, maxBatch: 100 }, memoryBytes: 8 << 20 });
+  const outs: Array<{ p: number; pos: number; seq: bigint }> = [];
+  set.on('output', (b: OutputBatch) => decodeOutputs(b.bytes, b.count).forEach((o, i) => outs.push({ p: b.partition, pos: b.position + i, seq: o.seq })));
+  let barrier: Promise<Awaited<ReturnType<PartitionSet['barrier']>>> | undefined;
+  let cutSeq = 0n;
+  for (let i = 0; i < evs.length; i++) {
+    const e = evs[i];
+    if (i === cut) { barrier = set.barrier(7); cutSeq = (evs.slice(0, i).filter((x) => 'seq' in x).pop() as { seq: bigint }).seq; }
+    if ('watermark' in e) set.watermark(e.watermark); else set.push(e.ts, e.seq, e.key, [e.v]);
+    if (set.paused) await new Promise<void>((r) => set.once('resume', r));
+  }
+  const snaps = await barrier!;
+  await set.drain();
+  assert.is(snaps.length, 2);
+  for (const s of snaps) {
+    assert.is(s.id, 7);
+    assert.is(s.states.length, 1);
+    assert.ok(s.states[0].byteLength > 0);
+    const mine = outs.filter((o) => o.p === s.partition);
+    assert.ok(mine.filter((o) => o.pos < s.outputPosition).every((o) => o.seq <= cutSeq), 'outputs before the barrier come from events before it');
+    assert.ok(mine.some((o) => o.pos >= s.outputPosition && o.seq > cutSeq), 'and processing continues after it');
+  }
+});
+
+test('a worker that throws is reported with its partition', async () => {
+  const set = await PartitionSet.start({ partitions: 2, program: { fieldCount: FIELDS, operators: [{ kind: 'keysum', field: 0, slots: 2 }], inputCapacity: 64, outputCapacity: 64, maxBatch: 16 }, memoryBytes: 2 << 20 });
+  const errors: PartitionError[] = [];
+  set.on('error', (e: PartitionError) => errors.push(e));
+  const keys = Array.from({ length: 200 }, (_, k) => k).filter((k) => set.partitionOf(k) === 1).slice(0, 5);
+  for (const k of keys) set.push(1n, 0n, k, [1]);
+  const err = await set.drain().then(() => undefined, (e: unknown) => e);
+  assert.instance(err, PartitionError);
+  assert.is((err as PartitionError).partition, 1);
+  assert.match((err as PartitionError).message, /partition 1 worker died: keysum \(op 0\): key table full \(slots=2\)/);
+  assert.is(errors.length, 1);
+  assert.is(errors[0].partition, 1);
+  await set.terminate();
+});
+
+test('a bad operator config fails start with the partition and a precise message', async () => {
+  const err = await PartitionSet.start({ partitions: 1, program: { fieldCount: FIELDS, operators: [{ kind: 'nope' }] }, memoryBytes: 8 << 20 }).then(() => undefined, (e: unknown) => e);
+  assert.instance(err, PartitionError);
+  assert.match(String((err as Error).message), /partition 0 worker died: unknown operator kind 'nope' \(known: .*keysum/);
+});
+
+test.run();
