@@ -19,7 +19,8 @@
 //   ┌─────────┬────────┬────────┬────────┬─────────┬─────────┬─────────┬──────────────┐
 //   │ kind u32│ op u32 │ key u32│ aux u32│start i64│ end i64 │ seq u64 │ v0..v10 f64  │
 //   └─────────┴────────┴────────┴────────┴─────────┴─────────┴─────────┴──────────────┘
-//   kind  OUT_* below         op   operator index within the pipeline
+//   kind  OUT_* below (OUT_MARKER: an epoch marker, never reaches a sink)
+//   op    operator index within the pipeline
 //   aux   kind-specific: revision number, class count, late reason
 //   start/end  event-time bounds (window) or the event's ts twice (anomaly, score, late)
 //   seq   the input seq that produced it (with op, kind, key, start: the stable output id)
@@ -55,6 +56,8 @@ export const OUT_REVISION = 2;
 export const OUT_ANOMALY = 3;
 export const OUT_SCORE = 4;
 export const OUT_LATE = 5;
+/** Not an output: a partition's end-of-epoch marker (seq = epoch), see host/pipeline/epochs.ts. */
+export const OUT_MARKER = 6;
 
 /** Index of each aggregate in a window output's values. */
 export const AGG = {

@@ -23,6 +23,9 @@
 //          their seq already stamped (firstSeq + i), stride = payload / count
 //          ENTRY_KEYS: payload = UTF-8 JSON [[id, "key"], ...], interned keys
 //          the following records use (count 0, firstSeq = the next seq)
+//          ENTRY_WATERMARK: payload = i64 watermark (ns) that the host moved
+//          without an event (idle timeout, end of input), so a replay moves
+//          it at the same point of the stream (count 0, firstSeq = the next seq)
 //
 // Group commit: appends are buffered; one write + fdatasync covers every
 // entry appended since the last one, at most every `fsyncIntervalMs` or as soon
@@ -35,6 +38,7 @@ import { IN_SEQ } from '../records.js';
 
 export const ENTRY_RECORDS = 1;
 export const ENTRY_KEYS = 2;
+export const ENTRY_WATERMARK = 3;
 const MAGIC = Buffer.from('GNGLLOG1');
 const HEADER = 32;
 
@@ -146,6 +150,14 @@ export class IngestLog {
     return this.whenDurable();
   }
 
+  /** Records a watermark the host advanced on its own (not durable-awaited: it is re-derivable up to the next records). */
+  appendWatermark(ns: bigint): void {
+    this.assertWritable();
+    const payload = Buffer.alloc(8);
+    payload.writeBigInt64LE(ns, 0);
+    this.enqueue(ENTRY_WATERMARK, this._nextSeq, 0, payload);
+  }
+
   /** Forces a group commit now; resolves when everything appended so far is durable. */
   sync(): Promise<void> {
     if (this.pending.length === 0 && !this.syncing) return this.failed ? Promise.reject(this.failed) : Promise.resolve();
@@ -161,7 +173,7 @@ export class IngestLog {
       if (next && next.firstSeq <= fromSeq) continue;
       const buf = readFileSync(seg.path);
       for (const e of parseEntries(buf, seg.path).entries) {
-        if (e.kind === ENTRY_KEYS) {
+        if (e.kind !== ENTRY_RECORDS) {
           if (e.firstSeq >= fromSeq) yield e;
           continue;
         }
@@ -365,7 +377,7 @@ export function parseEntries(buf: Buffer, path: string): { entries: LogEntry[]; 
     if (crc32(buf.subarray(off + 8, off + len)) !== crc) return { entries, validBytes: off, problem: 'CRC mismatch' };
     const kind = buf.readUInt16LE(off + 24);
     const count = buf.readUInt32LE(off + 28);
-    if (kind !== ENTRY_RECORDS && kind !== ENTRY_KEYS) return { entries, validBytes: off, problem: `unknown entry kind ${kind}` };
+    if (kind !== ENTRY_RECORDS && kind !== ENTRY_KEYS && kind !== ENTRY_WATERMARK) return { entries, validBytes: off, problem: `unknown entry kind ${kind}` };
     if (kind === ENTRY_RECORDS && (count === 0 || (len - HEADER) % count !== 0)) return { entries, validBytes: off, problem: 'record payload not a whole number of records' };
     entries.push({
       kind, count,

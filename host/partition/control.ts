@@ -6,7 +6,7 @@
 // flags bit 0 (FLAG_CONTROL) set; its header fields are reused:
 //
 //   ts    watermark: the new event-time watermark (ns)    barrier: the watermark in force (ns)
-//   seq   watermark: 0                                    barrier: checkpoint id
+//   seq   watermark: epoch (0: none; see host/pipeline/epochs.ts)  barrier: checkpoint id
 //   key   control kind: CONTROL_WATERMARK = 1, CONTROL_BARRIER = 2
 //   f*    zero
 //

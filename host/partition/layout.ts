@@ -35,6 +35,8 @@ export interface PartitionProgram {
    * registerOperator() kinds of their own (user-defined operators).
    */
   modules?: string[];
+  /** Operator states to restore, per partition then per operator (snapshot() bytes from a checkpoint). */
+  restore?: Uint8Array[][];
 }
 
 export interface PartitionLayout {

@@ -284,10 +284,14 @@ export class PartitionSet extends EventEmitter {
     if (wm > this.lastWm) this.watermark(wm);
   }
 
-  /** Broadcasts a watermark to every partition, in stream order. */
-  watermark(ns: bigint): void {
+  /**
+   * Broadcasts a watermark to every partition, in stream order. With an
+   * `epoch` (> 0), each partition answers with an epoch marker in its output
+   * ring once it has processed everything up to here (host/pipeline/epochs.ts).
+   */
+  watermark(ns: bigint, epoch = 0n): void {
     if (ns > this.lastWm) this.lastWm = ns;
-    this.broadcast(CONTROL_WATERMARK, ns, 0n);
+    this.broadcast(CONTROL_WATERMARK, ns, epoch);
   }
 
   /** Broadcasts a barrier; resolves with every partition's snapshot, in partition order. */

@@ -11,7 +11,7 @@
 //                       handed to onBarrier with the output position.
 import type { Operator } from '../operators/operator.js';
 import { createOperator } from '../operators/registry.js';
-import { FLAG_CONTROL, IN_FLAGS, IN_KEY, IN_SEQ, IN_TS, OUT_BYTES } from '../records.js';
+import { FLAG_CONTROL, IN_FLAGS, IN_KEY, IN_SEQ, IN_TS, OUT_BYTES, OUT_KIND, OUT_MARKER, OUT_SEQ } from '../records.js';
 import { RingReader, RingWriter } from '../ring/ring.js';
 import { instantiate, RegionAllocator } from '../wasm/module.js';
 import { CONTROL_BARRIER, CONTROL_WATERMARK } from './control.js';
@@ -62,7 +62,18 @@ export class PartitionRunner {
     this.view = new DataView(memory.buffer);
     const base = { partition, engine: program.engine, memory, exports, alloc, fieldCount: program.fieldCount, stride: this.layout.stride, maxBatch: program.maxBatch };
     this.operators = program.operators.map((config, op) => createOperator(config, { ...base, op }));
+    const restore = program.restore?.[partition];
+    if (restore) {
+      if (restore.length !== this.operators.length) throw new Error(`partition ${partition}: restore has ${restore.length} operator states, the program has ${this.operators.length} operators`);
+      this.operators.forEach((op, i) => op.restore(restore[i]));
+    }
+    this.marker = new Uint8Array(OUT_BYTES);
+    this.markerView = new DataView(this.marker.buffer);
+    this.markerView.setUint32(OUT_KIND, OUT_MARKER, true);
   }
+
+  private readonly marker: Uint8Array;
+  private readonly markerView: DataView;
 
   /** Processes what is in the input ring now (at most `limit` records); returns how many. Never blocks unless the output ring is full. */
   step(limit = Infinity): number {
@@ -106,6 +117,13 @@ export class PartitionRunner {
         op.onWatermark(ts);
         this.copyOutputs(op);
       }
+      // A watermark that carries an epoch (seq > 0) closes it: the marker tells
+      // the host that every output this epoch caused here is now in the ring.
+      const epoch = this.view.getBigUint64(rec + IN_SEQ, true);
+      if (epoch > 0n) {
+        this.markerView.setBigUint64(OUT_SEQ, epoch, true);
+        this.pushOutput(this.marker, 1);
+      }
     } else if (kind === CONTROL_BARRIER) {
       this.output.publish();
       const id = Number(this.view.getBigUint64(rec + IN_SEQ, true));
@@ -136,6 +154,20 @@ export class PartitionRunner {
       this.produced += n;
     }
     op.clearOutput();
+  }
+
+  private pushOutput(src: Uint8Array, count: number): void {
+    let done = 0;
+    while (done < count) {
+      if (this.output.room() === 0) {
+        this.output.publish();
+        this.waitForOutputRoom(this.output, 1);
+        continue;
+      }
+      const n = this.output.push(src.subarray(done * OUT_BYTES), count - done);
+      done += n;
+      this.produced += n;
+    }
   }
 
   /** End of input: publish what is pending and close the output ring. */

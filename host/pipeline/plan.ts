@@ -1,0 +1,131 @@
+// From a validated pipeline config to what the runtime builds: the record
+// layout (schema fields, then one slot per window aggregate that a later
+// operator reads), the serialisable operator configs the partition workers
+// instantiate (host/operators/registry.ts), and the metadata the output
+// formatter needs.
+//
+// Feature enrichment: a later operator may read `<window>.<aggregate>` of the
+// same key (a z-score over 1 s volume, a model feature "amount_sum_1h", a
+// limit on the 1-day notional). The window operator writes that aggregate of
+// the key's current window, including the event itself, into a record slot
+// reserved here, as it processes the event; operators run in pipeline order
+// over the same batch in memory, so the next operator reads it as a field.
+import { dirname, isAbsolute, resolve } from 'node:path';
+import type { PipelineConfig, WindowOperatorConfig } from '../config/types.js';
+import { eventFields, parseRef, type EventFields } from '../config/types.js';
+import type { OperatorMeta } from '../output/format.js';
+import type { OperatorConfig as RegistryConfig } from '../operators/registry.js';
+import { AGG, inputStride, type AggregateName } from '../records.js';
+
+export interface PipelinePlan {
+  config: PipelineConfig;
+  fields: EventFields;
+  /** Every f64 field of a record, in order: schema fields, then enrichment slots (`op.agg`). */
+  recordFields: string[];
+  fieldCount: number;
+  stride: number;
+  operators: RegistryConfig[];
+  meta: OperatorMeta[];
+  /** Operator name → emit only alerts (models with emit: alerts). */
+  alertsOnly: Set<string>;
+}
+
+export class PlanError extends Error {}
+
+export function planPipeline(config: PipelineConfig, baseDir = process.cwd()): PipelinePlan {
+  const fields = eventFields(config);
+  const recordFields = [...fields.all];
+  const windows = new Map<string, WindowOperatorConfig>();
+  const enrich = new Map<string, Array<{ aggregate: number; field: number }>>();
+
+  const fieldOf = (ref: string, who: string): number => {
+    const r = parseRef(ref);
+    if ('field' in r) {
+      const i = recordFields.indexOf(r.field);
+      if (i < 0) throw new PlanError(`operator ${who}: unknown field '${r.field}' (fields: ${fields.all.join(', ')})`);
+      return i;
+    }
+    const w = windows.get(r.op);
+    if (!w) throw new PlanError(`operator ${who}: '${ref}' must name a window operator listed before it`);
+    if (!(r.aggregate in AGG)) throw new PlanError(`operator ${who}: '${r.aggregate}' is not an aggregate (one of ${Object.keys(AGG).join(', ')})`);
+    let slot = recordFields.indexOf(ref);
+    if (slot < 0) {
+      slot = recordFields.push(ref) - 1;
+      const list = enrich.get(r.op) ?? [];
+      list.push({ aggregate: AGG[r.aggregate as AggregateName], field: slot });
+      enrich.set(r.op, list);
+    }
+    return slot;
+  };
+
+  // First pass: resolve references (this fixes the record layout).
+  const resolved = config.operators.map((o) => {
+    switch (o.type) {
+      case 'window': {
+        windows.set(o.name, o);
+        const value = o.field === undefined ? 0 : fieldOf(o.field, o.name);
+        const weight = o.weight === undefined ? undefined : fieldOf(o.weight, o.name);
+        return { o, value, weight };
+      }
+      case 'zscore':
+      case 'limit':
+        return { o, value: fieldOf(o.field, o.name) };
+      case 'model':
+        return { o, features: o.features.map((f) => fieldOf(f, o.name)) };
+    }
+  });
+
+  const et = config.event_time;
+  const operators: RegistryConfig[] = resolved.map((r) => {
+    const o = r.o;
+    switch (o.type) {
+      case 'window': {
+        const common = {
+          name: o.name,
+          valueField: (r as { value: number }).value,
+          ...(o.aggregates.includes('vwap') && (r as { weight?: number }).weight !== undefined
+            ? { priceField: (r as { value: number }).value, qtyField: (r as { weight: number }).weight }
+            : {}),
+          capacity: 1 << 16,
+          allowedLatenessNs: et.allowed_lateness,
+          enrich: enrich.get(o.name) ?? [],
+        };
+        switch (o.window) {
+          case 'tumbling': return { kind: 'tumbling', ...common, sizeNs: o.size! };
+          case 'sliding': return { kind: 'sliding', ...common, sizeNs: o.size!, slideNs: o.slide! };
+          case 'session': return { kind: 'session', ...common, gapNs: o.gap! };
+          case 'count': return { kind: 'count', ...common, count: o.count!, countSlide: o.count_slide ?? o.count! };
+        }
+        throw new PlanError('unknown window type');
+      }
+      case 'zscore':
+        return {
+          kind: 'zscore', name: o.name, field: (r as { value: number }).value, mode: o.mode,
+          ...(o.mode === 'ewma' ? { alpha: o.alpha } : { window: o.window }),
+          threshold: o.threshold, minSamples: o.min_samples, direction: o.direction,
+        };
+      case 'limit':
+        return { kind: 'limit', name: o.name, field: (r as { value: number }).value, ...(o.above === undefined ? {} : { above: o.above }), ...(o.below === undefined ? {} : { below: o.below }) };
+      case 'model': {
+        const path = isAbsolute(o.model) ? o.model : resolve(baseDir, o.model);
+        return { kind: 'tree_ensemble', name: o.name, model: path, features: (r as { features: number[] }).features, ...(o.output === 'margin' ? { margin: true } : {}) };
+      }
+    }
+  });
+
+  const meta: OperatorMeta[] = config.operators.map((o) => {
+    switch (o.type) {
+      case 'window': return { name: o.name, type: 'window', aggregates: o.aggregates };
+      case 'zscore': return { name: o.name, type: 'zscore', threshold: o.threshold };
+      case 'limit': return { name: o.name, type: 'limit' };
+      case 'model': return { name: o.name, type: 'model', threshold: o.threshold };
+    }
+  });
+
+  const alertsOnly = new Set(config.operators.filter((o) => o.type === 'model' && o.emit === 'alerts').map((o) => o.name));
+  return { config, fields, recordFields, fieldCount: recordFields.length, stride: inputStride(recordFields.length), operators, meta, alertsOnly };
+}
+
+export function baseDirOf(file: string | undefined): string {
+  return file ? dirname(resolve(file)) : process.cwd();
+}
