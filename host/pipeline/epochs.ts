@@ -10,8 +10,9 @@
 // each partition's own order. That order depends only on the input log, never
 // on thread timing, so a replay writes byte-identical files; and "epoch e
 // released" is the moment the batch received at receivedAt(e) reached the
-// sinks, which is the end-to-end latency the metrics report.
-import { OUT_BYTES, OUT_KIND, OUT_MARKER, OUT_SEQ } from '../records.js';
+// sinks, which is the end-to-end latency the metrics report. Within a
+// partition's share of an epoch, outputs are grouped by operator (byOperator).
+import { OUT_BYTES, OUT_KIND, OUT_MARKER, OUT_OP, OUT_SEQ } from '../records.js';
 
 export interface EpochRelease {
   epoch: bigint;
@@ -71,26 +72,23 @@ export class EpochMerger {
 
   private releaseComplete(): void {
     for (;;) {
-      let min = this.queues[0].done;
-      for (const q of this.queues) if (q.done < min) min = q.done;
-      if (min < this.next) return;
-      // Every partition has closed epoch `next` (or skipped it: an epoch
-      // without a broadcast never happens, but stay safe if numbering jumps).
+      const epoch = this.next;
+      for (const q of this.queues) if (q.done < epoch) return;
+      // Every partition has closed `epoch`: one epoch at a time, partition 0
+      // first, so the order never depends on how far ahead a partition ran.
       const records: Uint8Array[] = [];
       let count = 0;
-      let epoch = this.next;
       for (const q of this.queues) {
-        while (q.chunks.length > 1 && q.chunks[0].epoch <= min) {
-          const c = q.chunks.shift()!;
-          if (c.epoch > epoch) epoch = c.epoch;
-          records.push(...c.parts);
-          count += c.count;
-        }
+        const c = q.chunks[0];
+        if (c.epoch !== epoch) throw new Error(`epoch merge: partition queue holds epoch ${c.epoch} where ${epoch} was expected`);
+        q.chunks.shift();
+        if (c.count > 0) records.push(byOperator(c.parts, c.count));
+        count += c.count;
       }
-      const receivedAtNs = this.received.get(min);
-      for (const e of this.received.keys()) if (e <= min) this.received.delete(e);
-      this.next = min + 1n;
-      this.release({ epoch: min, receivedAtNs, records, count });
+      const receivedAtNs = this.received.get(epoch);
+      this.received.delete(epoch);
+      this.next = epoch + 1n;
+      this.release({ epoch, receivedAtNs, records, count });
     }
   }
 
@@ -102,4 +100,32 @@ export class EpochMerger {
   }
 }
 
-export { OUT_BYTES };
+/**
+ * A partition hands its operators the records of an epoch in runs whose
+ * boundaries depend on what the ring held at that instant; after each run
+ * every operator's outputs are copied out, so operators interleave run by run.
+ * Each operator's own outputs are in a deterministic order, so grouping them
+ * by operator (stable) gives the same bytes whatever the run boundaries were.
+ */
+function byOperator(parts: Uint8Array[], count: number): Uint8Array {
+  const out = new Uint8Array(count * OUT_BYTES);
+  const views = parts.map((p) => new DataView(p.buffer, p.byteOffset, p.byteLength));
+  let maxOp = 0;
+  for (const v of views) for (let at = 0; at < v.byteLength; at += OUT_BYTES) maxOp = Math.max(maxOp, v.getUint32(at + OUT_OP, true));
+  if (maxOp === 0) {
+    let at = 0;
+    for (const p of parts) { out.set(p, at); at += p.length; }
+    return out;
+  }
+  const starts = new Array<number>(maxOp + 2).fill(0);
+  for (const v of views) for (let at = 0; at < v.byteLength; at += OUT_BYTES) starts[v.getUint32(at + OUT_OP, true) + 1]++;
+  for (let op = 1; op < starts.length; op++) starts[op] += starts[op - 1];
+  parts.forEach((p, i) => {
+    const v = views[i];
+    for (let at = 0; at < p.length; at += OUT_BYTES) {
+      const op = v.getUint32(at + OUT_OP, true);
+      out.set(p.subarray(at, at + OUT_BYTES), starts[op]++ * OUT_BYTES);
+    }
+  });
+  return out;
+}

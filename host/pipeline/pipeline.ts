@@ -122,6 +122,7 @@ export class Pipeline implements FrameSink {
   private endedSources = 0;
   private endWaiters: Array<() => void> = [];
   private readonly stats_ = { eventsIn: 0, rejected: 0, outputs: 0, alerts: 0, checkpoints: 0 } as { eventsIn: number; rejected: number; outputs: number; alerts: number; checkpoints: number; lastCheckpoint?: PipelineStats['lastCheckpoint'] };
+  /** Callbacks run synchronously when an epoch is released (before any later epoch is). */
   private readonly epochWaiters = new Map<bigint, Array<() => void>>();
   private released = 0n;
 
@@ -353,7 +354,7 @@ export class Pipeline implements FrameSink {
     const size = this.dictionary.size;
     if (size === this.loggedKeys) return;
     const keys: Array<[number, string]> = [];
-    for (let id = this.loggedKeys; id < size; id++) keys.push([id, this.dictionary.name(id)!]);
+    for (let id = this.loggedKeys + 1; id <= size; id++) keys.push([id, this.dictionary.name(id)!]);
     this.loggedKeys = size;
     this.ingestLog!.appendKeys(keys).catch((e: Error) => this.fail(e));
   }
@@ -410,9 +411,9 @@ export class Pipeline implements FrameSink {
       for (let at = 0; at < bytes.length; at += OUT_BYTES) {
         const rec = readOutput(view, at);
         const meta = this.plan.meta[rec.op];
-        const out = formatOutput(rec, this.fmt, latencyNs === undefined ? {} : { latencyNs });
+        const out = formatOutput(rec, this.fmt);
         if (out.kind === 'score' && !out.alert && this.plan.alertsOnly.has(meta.name)) continue;
-        this.emit(out);
+        this.emit(out, latencyNs);
       }
     }
     this.released = r.epoch;
@@ -420,7 +421,13 @@ export class Pipeline implements FrameSink {
     for (const [e, ws] of waiters) { this.epochWaiters.delete(e); for (const w of ws) w(); }
   }
 
-  private emit(out: OutputEvent): void {
+  /**
+   * Latency is a wall-clock figure: live consumers get it, but the file sinks
+   * of an exactly-once pipeline do not, so a recovered run writes the very
+   * same bytes as an uninterrupted one.
+   */
+  private emit(plain: OutputEvent, latencyNs: number | undefined): void {
+    const out = latencyNs === undefined ? plain : ({ ...plain, latency_ns: Math.round(latencyNs) } as OutputEvent);
     const json = serializeOutput(out);
     this.stats_.outputs++;
     const alert = out.kind === 'anomaly' || (out.kind === 'score' && out.alert);
@@ -429,7 +436,8 @@ export class Pipeline implements FrameSink {
       this.options.metrics.addOutputs(out.op, 1);
       if (alert) this.options.metrics.addAlerts(out.op, 1);
     }
-    for (const s of this.sinks) s.write(out);
+    const deterministic = this.mode === 'exactly_once';
+    for (const s of this.sinks) s.write(deterministic && isPositioned(s) ? plain : out);
     for (const l of this.listeners) l(out, json);
   }
 
@@ -441,12 +449,16 @@ export class Pipeline implements FrameSink {
   }
 
   private waitEpoch(epoch: bigint): Promise<void> {
-    if (epoch <= this.released || this.failure) return this.failure ? Promise.reject(this.failure) : Promise.resolve();
-    return new Promise((res) => {
-      const list = this.epochWaiters.get(epoch) ?? [];
-      list.push(res);
-      this.epochWaiters.set(epoch, list);
-    });
+    if (this.failure) return Promise.reject(this.failure);
+    return new Promise((res) => this.atEpoch(epoch, res));
+  }
+
+  /** Runs `fn` synchronously once `epoch` is released: at once if it already was. */
+  private atEpoch(epoch: bigint, fn: () => void): void {
+    if (epoch <= this.released) { fn(); return; }
+    const list = this.epochWaiters.get(epoch) ?? [];
+    list.push(fn);
+    this.epochWaiters.set(epoch, list);
   }
 
   // ───────────────────────────── checkpoints ─────────────────────────────
@@ -470,11 +482,16 @@ export class Pipeline implements FrameSink {
       partitions: this.partitions.count, pipeline: this.config.name, sinks: {} as Record<string, unknown>,
     };
     const dictionary = this.dictionary.snapshot();
+    // The sinks' committed positions are exactly the outputs of epochs ≤
+    // `epoch`: taken synchronously as that epoch is released, before any later.
+    const positioned = new Promise<void>((res) => this.atEpoch(epoch, () => {
+      for (const s of this.sinks) if (isPositioned(s)) meta.sinks[s.name] = s.position();
+      res();
+    }));
     const snaps = await this.partitions.barrier(id, this.watermark);
     const pauseMs = performance.now() - started;
-    // Outputs up to the barrier are released exactly when epoch `epoch` is.
-    await this.waitEpoch(epoch);
-    for (const s of this.sinks) if (isPositioned(s)) meta.sinks[s.name] = s.position();
+    await positioned;
+    if (this.failure) throw this.failure;
     const sections = new Map<string, Uint8Array>([['dictionary', dictionary]]);
     for (const snap of snaps) snap.states.forEach((st, o) => sections.set(`p${snap.partition}/op${o}`, st));
     try {
@@ -564,7 +581,8 @@ export class Pipeline implements FrameSink {
 
   private async startSources(): Promise<void> {
     const { openSources } = await import('./sources.js');
-    const sources = await openSources(this.config, this);
+    // Replayable sources (the synthetic feed) resume after what the log holds.
+    const sources = await openSources(this.config, this, Number(this.seq - 1n));
     this.sources.push(...sources);
   }
 

@@ -5,7 +5,7 @@ import type { Pipeline } from './pipeline.js';
 import { SyntheticSource } from './synthetic_source.js';
 import { FileSource, fileFormat } from './file_source.js';
 
-export async function openSources(config: PipelineConfig, pipeline: Pipeline): Promise<Array<Source | SyntheticSource>> {
+export async function openSources(config: PipelineConfig, pipeline: Pipeline, alreadyLogged = 0): Promise<Array<Source | SyntheticSource>> {
   const out: Array<Source | SyntheticSource> = [];
   try {
     for (const [i, s] of config.sources.entries()) {
@@ -37,7 +37,7 @@ export async function openSources(config: PipelineConfig, pipeline: Pipeline): P
         case 'synthetic': {
           const type = pipeline.recordType;
           const src = new SyntheticSource(s, config, type, pipeline.plan.fields.key, (k) => pipeline.intern(k), type.stride);
-          src.start(pipeline);
+          src.start(pipeline, config.sources.length === 1 ? alreadyLogged : 0);
           out.push(src);
           break;
         }

@@ -51,8 +51,22 @@ export class SyntheticSource {
     if (stride !== type.stride) throw new Error(`synthetic source: record stride ${stride} does not match ${type.name} (${type.stride})`);
   }
 
-  start(sink: RecordSink): void {
-    this.startedAt = performance.now();
+  /**
+   * `skip`: events to generate and drop first. The feed is a pure function of
+   * its seed, so after a restart it resumes exactly where the ingest log ends,
+   * like a producer resending what was never acknowledged.
+   */
+  start(sink: RecordSink, skip = 0): void {
+    while (skip > 0) {
+      this.batch.reset();
+      const want = Math.min(4096, skip);
+      this.batch.ensure(want);
+      const got = this.feed.fillRecords(this.batch.view, 0, want, this.type, this.keyFields, this.intern);
+      if (got === 0) break;
+      skip -= got;
+      this.produced += got;
+    }
+    this.startedAt = performance.now() - (this.cfg.rate > 0 ? (this.produced / this.cfg.rate) * 1000 : 0);
     const tick = () => {
       this.timer = null;
       if (this.stopped || this.paused || this.ended) return;

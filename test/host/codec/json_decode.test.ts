@@ -1,0 +1,185 @@
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import { EventDecoder } from '../../../host/codec/decoder.js';
+import { KeyDictionary } from '../../../host/codec/key_dictionary.js';
+import { RecordBatch } from '../../../host/codec/record_batch.js';
+import { PAYMENT, QUOTE, TRADE } from '../../../host/schema/event_types.js';
+import type { TimeUnit } from '../../../host/codec/timestamps.js';
+
+const NOW = 1_700_000_000_000_000_000n;
+const enc = new TextEncoder();
+const dec = new TextDecoder();
+
+function setup(type = TRADE, opts: { keyFields?: string[]; tsUnit?: TimeUnit; missingTimestamp?: 'reject' | 'receive_time' } = {}) {
+  const dictionary = new KeyDictionary();
+  const decoder = new EventDecoder({ type, dictionary, now: () => NOW, ...opts });
+  const batch = new RecordBatch(type.stride, 2);
+  const run = (text: string, receivedAtNs?: bigint) => decoder.decode(enc.encode(text), false, batch, receivedAtNs);
+  return { dictionary, decoder, batch, run };
+}
+
+const trade = (extra: Record<string, unknown> = {}) => JSON.stringify({ ts: 1700000000123, instrument: 'AAPL', price: 189.5, qty: 100, side: 'buy', ...extra });
+
+test('one object, an array, and NDJSON give the same records', () => {
+  const a = setup(); a.run(trade());
+  const b = setup(); b.run(`[${trade()}, ${trade({ qty: 2 })}]`);
+  const c = setup(); c.run(`${trade()}\n${trade({ qty: 2 })}\r\n\n  ${trade({ qty: 3 })}\n`);
+  assert.is(a.batch.count, 1);
+  assert.is(b.batch.count, 2);
+  assert.is(c.batch.count, 3);
+  assert.equal(a.batch.records(), b.batch.records().subarray(0, TRADE.stride));
+  assert.equal(b.batch.records(), c.batch.records().subarray(0, 2 * TRADE.stride));
+  assert.equal([c.batch.field(2, 2), c.batch.ts(2)], [3, 1_700_000_000_123_000_000n]);
+  assert.is(c.dictionary.name(c.batch.key(0)), 'AAPL');
+  assert.is(c.dictionary.name(c.batch.field(0, 0)), 'AAPL');
+  assert.equal(setup().run('[]'), { accepted: 0, rejects: [] });
+});
+
+test('timestamp forms: epoch s/ms/us/ns as numbers and strings, ISO 8601; ns exact beyond 2^53', () => {
+  // JSON text exactly as a producer would send it (a JS number literal would round the ns case).
+  const cases: [string, bigint][] = [
+    ['1700000000123', 1_700_000_000_123_000_000n],
+    ['"1700000000123"', 1_700_000_000_123_000_000n],
+    ['1700000000123456789', 1_700_000_000_123_456_789n],
+    ['"1700000000123456789"', 1_700_000_000_123_456_789n],
+    ['1700000000', 1_700_000_000_000_000_000n],
+    ['1700000000.25', 1_700_000_000_250_000_000n],
+    ['1700000000123456', 1_700_000_000_123_456_000n],
+    ['1.700000000123e12', 1_700_000_000_123_000_000n],
+    ['1.700000000123456789E18', 1_700_000_000_123_456_789n],
+    ['"2023-11-14T22:13:20.123456789Z"', 1_700_000_000_123_456_789n],
+    ['"2023-11-15T00:13:20.5+02:00"', 1_700_000_000_500_000_000n],
+    ['"2023-11-14 22:13:20Z"', 1_700_000_000_000_000_000n],
+    ['"2024-02-29T00:00:00Z"', 1_709_164_800_000_000_000n],
+  ];
+  for (const [ts, want] of cases) {
+    const { run, batch } = setup();
+    const r = run(`{"ts": ${ts}, "instrument": "X", "price": 1, "qty": 1}`);
+    assert.equal(r.rejects, [], String(ts));
+    assert.is(batch.ts(0), want, String(ts));
+  }
+  // 1700000000123456789 as a double would be ...456768: the digits must not pass through a number.
+  const { run, batch } = setup();
+  run('{"timestamp":1700000000123456789,"instrument":"X"}\n{"time":1700000000123456788,"instrument":"X"}');
+  assert.equal([batch.ts(0), batch.ts(1)], [1_700_000_000_123_456_789n, 1_700_000_000_123_456_788n]);
+});
+
+test('configured unit overrides magnitude inference', () => {
+  const { run, batch } = setup(TRADE, { tsUnit: 'ms' });
+  run('{"ts": 5, "instrument": "X"}');
+  assert.is(batch.ts(0), 5_000_000n);
+});
+
+test('aliases, numeric strings, numeric ids, unknown members (nested) skipped, escapes', () => {
+  const { run, batch, dictionary } = setup(TRADE, { keyFields: ['trader', 'asset_class'] });
+  const r = run('{"timestamp":"1700000000000","symbol":"BR\\u004bB","px":"101.25","quantity":5e2,"side":"SELL","trader_id":42,"assetClass":"eq\\"x","meta":{"a":[1,{"b":null},true,false,"\\n"]},"extra":-0.5e-3}');
+  assert.equal(r.rejects, []);
+  assert.is(dictionary.name(batch.field(0, 0)), 'BRKB');
+  assert.equal([batch.field(0, 1), batch.field(0, 2), batch.field(0, 3), batch.field(0, 4)], [101.25, 500, -1, 42]);
+  assert.is(dictionary.name(batch.key(0)), '42|eq"x');
+});
+
+test('payments: features array spreads into f0..f7, nulls and absent entries are NaN', () => {
+  const { run, batch, dictionary } = setup(PAYMENT);
+  const r = run('{"ts":1700000000000,"account":"acc-1","merchant":"m1","amount":12.5,"currency":"EUR","channel":"ecom","features":[0.5,null,2]}');
+  assert.equal(r.rejects, []);
+  assert.is(dictionary.name(batch.key(0)), 'acc-1');
+  assert.is(batch.field(0, 5), 0.5);
+  assert.ok(Number.isNaN(batch.field(0, 6)));
+  assert.is(batch.field(0, 7), 2);
+  assert.ok(Number.isNaN(batch.field(0, 12)));
+  const bad = run('{"ts":1700000000000,"account":"a","features":[1,2,3,4,5,6,7,8,9]}');
+  assert.equal(bad.rejects.map((x) => x.code), ['bad_field']);
+});
+
+test('one bad event in a batch rejects only that event, with its own bytes', () => {
+  const { run, batch } = setup(QUOTE);
+  const lines = [
+    '{"ts":1700000000000,"instrument":"ES","bid":1,"ask":2}',
+    '{"ts":1700000000000,"instrument":"ES","bid":"abc","ask":2}',
+    '{"ts":"yesterday","instrument":"ES","bid":1,"ask":2}',
+    '{"ts":1700000000000,"bid":1,"ask":2}',
+    '{"ts":1700000000000,"instrument":"NQ","bid":1,"ask":2,"venue":{}}',
+    '{"ts":1700000000000,"instrument":"NQ","bid":3,"ask":4}',
+  ];
+  const r = run(`[${lines.join(',\n')}]`);
+  assert.is(r.accepted, 2);
+  assert.equal(r.rejects.map((x) => [x.index, x.code]), [[1, 'bad_field'], [2, 'bad_timestamp'], [3, 'missing_key'], [4, 'bad_field']]);
+  assert.equal(r.rejects.map((x) => dec.decode(x.raw)), lines.slice(1, 5));
+  assert.match(r.rejects[0].reason, /"bid" = "abc" is not a number/);
+  assert.match(r.rejects[1].reason, /"yesterday" is not ISO 8601/);
+  assert.equal([batch.field(0, 1), batch.field(1, 1)], [1, 3]);
+});
+
+test('syntax errors: an array frame is rejected whole, an NDJSON line alone', () => {
+  const a = setup();
+  const r = a.run(`[${trade()}, ${trade()}, {"ts": 1,,}]`);
+  assert.equal(r.rejects.map((x) => [x.index, x.code]), [[-1, 'json_syntax']]);
+  assert.is(a.batch.count, 0);
+  assert.match(r.rejects[0].reason, /at character \d+/);
+
+  const b = setup();
+  const frame = `${trade()}\n{"ts": 17, "instrument": "X", oops}\n${trade({ qty: 7 })}\n[1]\n${trade({ qty: 8 })}`;
+  const r2 = b.run(frame);
+  assert.is(b.batch.count, 3);
+  assert.equal(r2.rejects.map((x) => [x.index, x.code]), [[1, 'json_syntax'], [3, 'json_syntax']]);
+  assert.is(dec.decode(r2.rejects[0].raw), '{"ts": 17, "instrument": "X", oops}');
+  assert.equal([b.batch.field(1, 2), b.batch.field(2, 2)], [7, 8]);
+});
+
+test('whole-frame rejects: invalid UTF-8, empty, non-object array elements', () => {
+  const s = setup();
+  const bad = s.decoder.decode(Uint8Array.from([0x7b, 0x22, 0xff, 0x22, 0x7d]), false, s.batch);
+  assert.equal(bad.rejects.map((x) => [x.index, x.code]), [[-1, 'invalid_utf8']]);
+  assert.equal(s.run('  \n ').rejects.map((x) => x.code), ['empty_frame']);
+  const r = s.run(`[1, ${trade()}, "x"]`);
+  assert.equal(r.rejects.map((x) => [x.index, x.code]), [[0, 'not_an_object'], [2, 'not_an_object']]);
+  assert.is(r.accepted, 1);
+});
+
+test('missing timestamp: rejected by default, receive time when configured', () => {
+  assert.equal(setup().run('{"instrument":"X"}').rejects.map((x) => x.code), ['missing_timestamp']);
+  const s = setup(TRADE, { missingTimestamp: 'receive_time' });
+  s.run('{"instrument":"X"}', 1234n);
+  assert.is(s.batch.ts(0), 1234n);
+});
+
+test('the scanner agrees with JSON.parse on what it accepts (random documents)', () => {
+  let seed = 12345;
+  const next = () => ((seed = (Math.imul(seed, 1103515245) + 12345) >>> 0) / 2 ** 32);
+  const atoms = ['1', '-0.5', '1e3', '"s"', '"\\u00e9"', 'true', 'false', 'null', '{}', '[]', '{"a":1}', '[1,[2]]', '01', '1.', '"\\x"', '{"a"}', '[1,]', 'tru', '"\t"'];
+  for (let i = 0; i < 3000; i++) {
+    const v = atoms[Math.floor(next() * atoms.length)];
+    const text = `{"ts":1700000000000,"instrument":"X","other":${v}}`;
+    let valid = true;
+    try { JSON.parse(text); } catch { valid = false; }
+    const r = setup().run(text);
+    assert.is(r.accepted === 1, valid, text);
+  }
+});
+
+test('fuzz: mutated frames never throw and every line is accounted for', () => {
+  let seed = 99;
+  const next = () => ((seed = (Math.imul(seed, 1103515245) + 12345) >>> 0) / 2 ** 32);
+  const base = enc.encode([trade(), trade({ ts: '2023-11-14T22:13:20.5Z', trader: 'Zürich' }), trade({ ts: '1700000000123456789', side: -1 })].join('\n'));
+  const { decoder, batch } = setup(TRADE, { keyFields: ['instrument', 'trader'] });
+  for (let n = 0; n < 20_000; n++) {
+    const bytes = base.slice(0, n % 3 === 0 ? Math.floor(next() * base.length) : base.length);
+    for (let k = 0; k < 1 + Math.floor(next() * 4); k++) bytes[Math.floor(next() * bytes.length)] = n % 2 ? Math.floor(next() * 256) : '{}[]",:0-e\\ \n'.charCodeAt(Math.floor(next() * 13));
+    batch.reset();
+    const asArray = n % 5 === 0;
+    const frame = asArray ? enc.encode(`[${new TextDecoder().decode(bytes).split('\n').join(',')}]`) : bytes;
+    let r;
+    try {
+      r = decoder.decode(frame, false, batch);
+    } catch (e) {
+      throw new Error(`decode threw on ${JSON.stringify(new TextDecoder().decode(frame))}: ${(e as Error).stack}`);
+    }
+    assert.is(r.accepted, batch.count);
+    const text = new TextDecoder().decode(frame).trim();
+    if (text !== '' && !/^\[\s*\]$/.test(text)) assert.ok(r.accepted + r.rejects.length > 0, JSON.stringify(new TextDecoder().decode(frame)));
+    for (const x of r.rejects) assert.ok(x.raw.length > 0 || x.code === 'empty_frame');
+  }
+});
+
+test.run();
