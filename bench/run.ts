@@ -25,11 +25,11 @@ function walk(dir: string): string[] {
 const ctx: BenchContext = { quick, filter, log: (l) => process.stderr.write(l + '\n') };
 const all: BenchResult[] = [];
 const started = Date.now();
-for (const file of walk(here)) {
+const files = walk(here);
+// --filter picks files by path when any path matches, else runs every file and keeps matching case names.
+const byPath = filter ? files.filter((f) => relative(here, f).includes(filter)) : [];
+for (const file of byPath.length ? byPath : files) {
   const rel = relative(here, file);
-  if (filter && !rel.includes(filter)) {
-    // A file runs when its path or any of its case names match; files check names themselves.
-  }
   ctx.log(`# ${rel}`);
   const mod = (await import(pathToFileURL(file).href)) as { default: BenchFile };
   try {
