@@ -29,6 +29,8 @@ export interface BarrierSnapshot {
   inputPosition: number;
   /** One snapshot() per operator, in pipeline order. */
   states: Uint8Array[];
+  /** How long this partition stopped processing to copy its state (ms). */
+  pauseMs: number;
 }
 
 export class PartitionRunner {
@@ -127,10 +129,12 @@ export class PartitionRunner {
     } else if (kind === CONTROL_BARRIER) {
       this.output.publish();
       const id = Number(this.view.getBigUint64(rec + IN_SEQ, true));
+      const started = performance.now();
+      const states = this.operators.map((op) => op.snapshot());
       this.onBarrier({
         partition: this.partition, id, watermark: this.watermark,
         outputPosition: this.produced, inputPosition: position,
-        states: this.operators.map((op) => op.snapshot()),
+        states, pauseMs: performance.now() - started,
       });
     } else {
       throw new Error(`partition ${this.partition}: unknown control record kind ${kind} at input position ${position}`);

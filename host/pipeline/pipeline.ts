@@ -489,7 +489,7 @@ export class Pipeline implements FrameSink {
       res();
     }));
     const snaps = await this.partitions.barrier(id, this.watermark);
-    const pauseMs = performance.now() - started;
+    const pauseMs = Math.max(...snaps.map((s) => s.pauseMs));
     await positioned;
     if (this.failure) throw this.failure;
     const sections = new Map<string, Uint8Array>([['dictionary', dictionary]]);
