@@ -18,5 +18,39 @@ export async function main(argv = process.argv): Promise<void> {
     .option('--engine <engine>', 'wasm or js', 'wasm')
     .action(async (opts) => (await import('./score.js')).scoreCommand(opts));
 
+  program
+    .command('run')
+    .description('run a pipeline as a service (no file: the built-in market-surveillance pipeline over the synthetic feed)')
+    .argument('[pipeline]', 'pipeline file (YAML or JSON)')
+    .option('--data-dir <dir>', 'ingest log, checkpoints and dead letters (default ./ganglion-data/<name>)')
+    .option('--duration <duration>', 'stop by itself after this long, e.g. 30s (as if interrupted)')
+    .option('--engine <engine>', 'wasm or js', 'wasm')
+    .option('--no-status', 'no live status line')
+    .action(async (pipeline: string | undefined, opts) => {
+      await (await import('./run.js')).runCommand({ pipeline, ...opts });
+    });
+
+  program
+    .command('replay')
+    .description('replay recorded events through a pipeline in event time; same input gives byte-identical output')
+    .argument('<pipeline>', 'pipeline file (YAML or JSON)')
+    .requiredOption('--input <file>', 'events.jsonl (JSON Lines) or events.fb (u32 LE length-prefixed FlatBuffers batches)')
+    .option('--output <file>', 'JSON Lines output (default: stdout)')
+    .option('--format <format>', 'jsonl or flatbuffers (default: from the extension)')
+    .option('--partitions <n>', 'partitions (default 1; more: outputs written in canonical order at the end)')
+    .option('--engine <engine>', 'wasm or js', 'wasm')
+    .option('--progress', 'show the progress bar even when stderr is not a terminal')
+    .action(async (pipeline: string, opts) => {
+      await (await import('./replay.js')).replayCommand({ pipeline, ...opts });
+    });
+
+  program
+    .command('validate')
+    .description('check a pipeline file: prints ok, or every problem with file:line:column (exit 1)')
+    .argument('<pipeline>', 'pipeline file (YAML or JSON)')
+    .action(async (file: string) => {
+      await (await import('./validate.js')).validateCommand({ file });
+    });
+
   await program.parseAsync(argv);
 }

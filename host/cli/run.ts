@@ -1,0 +1,156 @@
+// `ganglion run [pipeline.yaml]`: the long-running service. Without a file
+// (`npm start`) it runs the built-in pipeline, examples/market-surveillance.yaml,
+// whose source is the built-in synthetic feed. Starts the metrics/dashboard
+// server when the pipeline has a `server` section (WebSocket output topics
+// live there), shows a one-line live status, and on SIGINT/SIGTERM drains and
+// exits 0 (a second signal exits at once with 130). A pipeline whose sources
+// are all bounded (synthetic `events`, files) stops by itself when they end.
+import { existsSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { ConfigError, loadPipeline } from '../config/load.js';
+import type { PipelineConfig } from '../config/types.js';
+import { parseDuration } from '../config/units.js';
+import { Metrics } from '../metrics/metrics.js';
+import { createPipeline } from '../pipeline/pipeline.js';
+import type { TopicOutput } from '../sinks/ws_topic_sink.js';
+import { StatusLine, type StatusSample } from './status_line.js';
+
+export interface RunOptions {
+  /** Pipeline file; absent: the built-in market-surveillance pipeline. */
+  pipeline?: string;
+  /** Ingest log, checkpoints, dead letters (default ./ganglion-data/<name>). */
+  dataDir?: string;
+  /** Stop by itself after this long (e.g. "30s"), as if interrupted. */
+  duration?: string;
+  /** false: no status line (--no-status). */
+  status?: boolean;
+  /** wasm (default) or js: the operators' TypeScript twins. */
+  engine?: string;
+}
+
+export const BUILTIN_PIPELINE = 'market-surveillance.yaml';
+
+/** examples/market-surveillance.yaml, found from this module both in the source tree and in dist/. */
+export function builtinPipelinePath(): string {
+  let dir = dirname(fileURLToPath(import.meta.url));
+  for (let i = 0; i < 5; i++) {
+    const p = join(dir, 'examples', BUILTIN_PIPELINE);
+    if (existsSync(p)) return p;
+    dir = dirname(dir);
+  }
+  throw new Error(`built-in pipeline examples/${BUILTIN_PIPELINE} not found next to the package`);
+}
+
+const log = (l: string) => process.stderr.write(`ganglion: ${l}\n`);
+
+export async function runCommand(opts: RunOptions = {}): Promise<number> {
+  let config: PipelineConfig;
+  const file = opts.pipeline ?? builtinPipelinePath();
+  try {
+    config = loadPipeline(file);
+  } catch (e) {
+    if (e instanceof ConfigError) { process.stderr.write(e.message + '\n'); return (process.exitCode = 1); }
+    throw e;
+  }
+  let durationMs: number | undefined;
+  if (opts.duration !== undefined) {
+    const ns = parseDuration(opts.duration);
+    if (ns === undefined) { log(`--duration: expected a duration like "30s" or "5m", found "${opts.duration}"`); return (process.exitCode = 1); }
+    durationMs = Number(ns / 1_000_000n);
+  }
+  const engine = opts.engine ?? 'wasm';
+  if (engine !== 'wasm' && engine !== 'js') { log(`--engine: expected wasm or js, found "${engine}"`); return (process.exitCode = 1); }
+
+  const metrics = new Metrics();
+  let server: Awaited<ReturnType<typeof import('../server/http_server.js')['startServer']>> | undefined;
+  if (config.server) {
+    // Loaded only when the pipeline serves metrics/dashboard.
+    const { startServer } = await import('../server/http_server.js');
+    try {
+      server = await startServer({ host: config.server.host, port: config.server.port, metrics, dashboard: config.server.dashboard, operators: config.operators.map((o) => o.name) });
+    } catch (e) {
+      metrics.close();
+      log(`cannot start the server on ${config.server.host}:${config.server.port}: ${(e as Error).message}`);
+      return (process.exitCode = 1);
+    }
+  }
+
+  let pipeline: Awaited<ReturnType<typeof createPipeline>>;
+  try {
+    pipeline = await createPipeline(config, { ...(opts.dataDir ? { dataDir: opts.dataDir } : {}), log, metrics, engine });
+  } catch (e) {
+    await server?.close();
+    metrics.close();
+    log((e as Error).message);
+    return (process.exitCode = 1);
+  }
+  // Late events are counted here too, for runtimes whose metrics do not count them.
+  let late = 0;
+  pipeline.subscribe((out) => { if (out.kind === 'late') late++; });
+  if (server) {
+    const s = server;
+    // Dead letters have no operator topic; they stay in the dead-letter file and the metrics.
+    pipeline.subscribe((out, json) => { if ('op' in out) s.publish(out as unknown as TopicOutput, json); });
+    s.setReady(true);
+  }
+  metrics.setReady(true);
+
+  const url = server ? `${server.url}/` : undefined;
+  log(`running ${config.name} (${opts.pipeline ?? `built-in ${BUILTIN_PIPELINE}`})${url ? `, dashboard ${url}` : ''}`);
+
+  let stopNow!: (why: string) => void;
+  const stopped = new Promise<string>((r) => (stopNow = r));
+  let stopping = false;
+  const onSignal = (sig: NodeJS.Signals) => {
+    if (stopping) { log(`${sig} again, exiting without draining`); process.exit(130); }
+    stopping = true;
+    stopNow(`${sig}, draining…`);
+  };
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
+  let failed: Error | undefined;
+  pipeline.onFailure = (e) => { failed = e; stopping = true; stopNow(`failed: ${e.message}`); };
+  const timer = durationMs === undefined ? undefined : setTimeout(() => { stopping = true; stopNow(`${opts.duration} elapsed, draining…`); }, durationMs);
+  const bounded = config.sources.every((s) => s.type === 'file' || (s.type === 'synthetic' && s.events !== undefined));
+  if (bounded) void pipeline.sourcesEnded().then(() => { stopping = true; stopNow('input ended, draining…'); });
+
+  // Backpressure = share of 100 ms samples with the sources paused.
+  let pausedSamples = 0, samples = 0;
+  const sampler = setInterval(() => { samples++; if (pipeline.stats().paused) pausedSamples++; }, 100);
+  const status = opts.status === false ? undefined : new StatusLine({ write: (t) => process.stderr.write(t), tty: process.stderr.isTTY === true, url });
+  const tick = setInterval(() => {
+    const snap = metrics.snapshot();
+    const st = pipeline.stats();
+    const sample: StatusSample = {
+      events: Math.max(st.eventsIn, snap.eventsInTotal),
+      alerts: Math.max(st.alerts, snap.alertsTotal),
+      late: Math.max(late, snap.lateTotal),
+      deadLetters: Math.max(st.rejected, snap.deadLettersTotal),
+      p99LatencyNs: snap.latency.count > 0 ? snap.latency.p99 * 1000 : undefined,
+      backpressure: samples > 0 ? pausedSamples / samples : 0,
+    };
+    pausedSamples = 0;
+    samples = 0;
+    status?.update(sample);
+  }, 1000);
+
+  const why = await stopped;
+  status?.end();
+  log(why);
+  clearInterval(tick);
+  clearInterval(sampler);
+  if (timer) clearTimeout(timer);
+  try {
+    if (bounded && !failed) await pipeline.finish();
+  } finally {
+    await pipeline.close();
+    await server?.close();
+    metrics.close();
+    process.off('SIGINT', onSignal);
+    process.off('SIGTERM', onSignal);
+  }
+  const st = pipeline.stats();
+  log(`stopped: ${st.eventsIn} events, ${st.outputs} outputs, ${st.alerts} alerts, ${st.rejected} rejected`);
+  return (process.exitCode = failed ? 1 : 0);
+}

@@ -1,0 +1,235 @@
+// Reads a pipeline file (YAML or JSON), validates it against schema.ts and
+// semantic.ts, and reports every problem at its line and column. JSON is
+// parsed by the YAML parser too (JSON is YAML 1.2), which keeps each node's
+// source range, so a zod path maps back to the exact place in either format;
+// JSON.parse runs first only so JSON files get strict JSON syntax errors.
+import { readFileSync } from 'node:fs';
+import { dirname, extname, isAbsolute, resolve } from 'node:path';
+import { isMap, isPair, isScalar, isSeq, LineCounter, parseDocument, type Document, type Node } from 'yaml';
+import type { z } from 'zod';
+import { ConfigError, didYouMean, pathString, type ConfigIssue } from './errors.js';
+import * as S from './schema.js';
+import { semanticIssues } from './semantic.js';
+import type { PipelineConfig } from './types.js';
+
+export { ConfigError, formatIssue, type ConfigIssue } from './errors.js';
+
+export interface LoadOptions {
+  /** Directory that relative model paths resolve against (default: the file's directory). */
+  baseDir?: string;
+  /** Skip the semantic checks (tests of the schema alone). */
+  schemaOnly?: boolean;
+}
+
+/** Loads and validates a pipeline file; throws ConfigError listing every problem. */
+export function loadPipeline(file: string, options: LoadOptions = {}): PipelineConfig {
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch (e) {
+    const err = e as NodeJS.ErrnoException;
+    const why = err.code === 'ENOENT' ? 'file not found' : err.code === 'EISDIR' ? 'is a directory, expected a pipeline file' : err.message;
+    throw new ConfigError([{ file, line: 0, column: 0, path: '', message: `cannot read pipeline: ${why}` }]);
+  }
+  return parsePipeline(text, file, { baseDir: dirname(resolve(file)), ...options });
+}
+
+/** Validates pipeline text; `file` is used in messages and picks JSON for a .json name. */
+export function parsePipeline(text: string, file: string, options: LoadOptions = {}): PipelineConfig {
+  const lines = new LineCounter();
+  const at = (offset: number) => {
+    const p = lines.linePos(offset);
+    return { line: p.line, column: p.col };
+  };
+  const issue = (offset: number, path: string, message: string, found?: string): ConfigIssue => ({ file, ...at(offset), path, message, found });
+
+  const doc = parseDocument(text, { lineCounter: lines, prettyErrors: false, uniqueKeys: true });
+  if (extname(file).toLowerCase() === '.json') {
+    const bad = jsonErrorOffset(text);
+    if (bad !== undefined) {
+      const what = bad >= text.length ? 'unexpected end of file' : `unexpected ${JSON.stringify(text[bad])}`;
+      throw new ConfigError([issue(bad, '', `invalid JSON: ${what}`)]);
+    }
+  }
+  if (doc.errors.length > 0) {
+    throw new ConfigError(doc.errors.map((e) => issue(e.pos[0], '', `invalid ${extname(file) === '.json' ? 'JSON' : 'YAML'}: ${e.message.split('\n')[0]}`)));
+  }
+  const data = doc.toJS({ maxAliasCount: 100 });
+  if (data === null || typeof data !== 'object' || Array.isArray(data)) {
+    throw new ConfigError([issue(0, '', 'expected a mapping of pipeline settings (name, sources, schema, operators, ...)', describeValue(data))]);
+  }
+
+  const parsed = S.pipeline.safeParse(data);
+  if (!parsed.success) throw new ConfigError(parsed.error.issues.flatMap((i) => zodIssue(doc, i, issue)).sort(byPosition));
+
+  const config = parsed.data;
+  if (!options.schemaOnly) {
+    const baseDir = options.baseDir ?? process.cwd();
+    const problems = semanticIssues(config, baseDir).map((p) => {
+      const loc = locate(doc, p.path);
+      return issue(loc.offset, pathString(p.path), p.message, p.found);
+    });
+    if (problems.length > 0) throw new ConfigError(problems.sort(byPosition));
+    for (const op of config.operators) if (op.type === 'model' && !isAbsolute(op.model)) op.model = resolve(baseDir, op.model);
+  }
+  return config;
+}
+
+/**
+ * Offset of the first character that makes `text` invalid JSON, or undefined
+ * when it parses. Node's JSON.parse messages do not always carry a position,
+ * so this finds it: the longest prefix that is still a valid *beginning* of a
+ * JSON text (its parse fails only with "end of input") ends right before it.
+ */
+export function jsonErrorOffset(text: string): number | undefined {
+  const endOnly = (n: number) => {
+    try {
+      JSON.parse(text.slice(0, n));
+      return true;
+    } catch (e) {
+      const msg = (e as Error).message;
+      const pos = /at position (\d+)/.exec(msg);
+      return /end of (JSON )?input|Unterminated string/i.test(msg) || (pos !== null && Number(pos[1]) >= n);
+    }
+  };
+  try {
+    JSON.parse(text);
+    return undefined;
+  } catch {
+    // fall through to the search
+  }
+  let lo = 0;
+  let hi = text.length;
+  while (lo < hi) {
+    const mid = (lo + hi + 1) >> 1;
+    if (endOnly(mid)) lo = mid;
+    else hi = mid - 1;
+  }
+  return lo;
+}
+
+function byPosition(a: ConfigIssue, b: ConfigIssue): number {
+  return a.line - b.line || a.column - b.column;
+}
+
+/** Where a path lands in the document: the node itself, or the deepest existing parent. */
+function locate(doc: Document, path: readonly PropertyKey[]): { offset: number; node?: Node; keyOffset?: number; found: boolean } {
+  let node: unknown = doc.contents;
+  let offset = (doc.contents as Node | null)?.range?.[0] ?? 0;
+  let keyOffset: number | undefined;
+  for (const seg of path) {
+    if (isMap(node)) {
+      const pair = node.items.find((p) => isPair(p) && (isScalar(p.key) ? p.key.value : p.key) === seg);
+      if (!pair) return { offset, node: node as Node, found: false };
+      keyOffset = (pair.key as Node | null)?.range?.[0];
+      node = pair.value;
+      offset = (node as Node | null)?.range?.[0] ?? keyOffset ?? offset;
+    } else if (isSeq(node) && typeof seg === 'number') {
+      const item = node.items[seg];
+      if (item === undefined) return { offset, node: node as Node, found: false };
+      node = item;
+      keyOffset = undefined;
+      offset = (item as Node).range?.[0] ?? offset;
+    } else {
+      return { offset, found: false };
+    }
+  }
+  return { offset, node: node as Node, keyOffset, found: true };
+}
+
+function describeValue(v: unknown): string {
+  if (v === undefined) return 'nothing';
+  if (v === null) return 'null (empty value)';
+  if (Array.isArray(v)) return 'a list';
+  if (typeof v === 'object') return 'a mapping';
+  if (typeof v === 'string') return JSON.stringify(v);
+  return String(v);
+}
+
+function describeNode(doc: Document, path: readonly PropertyKey[]): string {
+  const loc = locate(doc, path);
+  if (!loc.found) return 'nothing';
+  const node = loc.node as unknown;
+  if (isMap(node)) return 'a mapping';
+  if (isSeq(node)) return 'a list';
+  if (isScalar(node)) return describeValue(node.value);
+  return describeValue(node);
+}
+
+const TYPE_WORDS: Record<string, string> = {
+  string: 'text', number: 'a number', int: 'an integer', boolean: 'true or false', array: 'a list', object: 'a mapping', bigint: 'an integer',
+};
+
+/** Every key any object in the schema accepts, for "did you mean" on unknown keys. */
+const KNOWN_KEYS = (() => {
+  const keys = new Set<string>();
+  const seen = new Set<unknown>();
+  const walk = (s: unknown): void => {
+    if (!s || typeof s !== 'object' || seen.has(s)) return;
+    seen.add(s);
+    const def = (s as { _zod?: { def?: Record<string, unknown> } })._zod?.def;
+    if (!def) return;
+    if (def.shape) for (const [k, v] of Object.entries(def.shape as Record<string, unknown>)) { keys.add(k); walk(v); }
+    for (const k of ['innerType', 'in', 'out', 'element', 'valueType']) walk(def[k]);
+    if (Array.isArray(def.options)) def.options.forEach(walk);
+    if (Array.isArray(def.items)) def.items.forEach(walk);
+  };
+  walk(S.pipeline);
+  return keys;
+})();
+
+type IssueFactory = (offset: number, path: string, message: string, found?: string) => ConfigIssue;
+
+function zodIssue(doc: Document, i: z.core.$ZodIssue, make: IssueFactory): ConfigIssue[] {
+  const path = i.path as PropertyKey[];
+  const loc = locate(doc, path);
+  const found = describeNode(doc, path);
+  const p = pathString(path);
+  switch (i.code) {
+    case 'unrecognized_keys':
+      return i.keys.map((k) => {
+        const kl = locate(doc, [...path, k]);
+        return make(kl.keyOffset ?? kl.offset, pathString([...path, k]), `unknown key "${k}"${didYouMean(k, KNOWN_KEYS)}`);
+      });
+    case 'invalid_type': {
+      const what = i.message.startsWith('expected') ? i.message.slice('expected '.length) : (TYPE_WORDS[i.expected] ?? i.expected);
+      if (!loc.found) return [make(loc.keyOffset ?? loc.offset, p, `missing required key "${String(path[path.length - 1])}" (expected ${what})`)];
+      return [make(loc.offset, p, `expected ${what}`, found)];
+    }
+    case 'invalid_value': {
+      const values = i.values.map((v) => JSON.stringify(v));
+      const hint = loc.found && isScalar(loc.node) && typeof loc.node.value === 'string' ? didYouMean(loc.node.value, i.values.map(String)) : '';
+      if (!loc.found) return [make(loc.offset, p, `missing required key "${String(path[path.length - 1])}" (expected one of ${values.join(', ')})`)];
+      return [make(loc.offset, p, `expected ${values.length === 1 ? values[0] : `one of ${values.join(', ')}`}${hint}`, found)];
+    }
+    case 'invalid_union': {
+      const disc = (i as { discriminator?: string; options?: unknown[] }).discriminator;
+      if (disc !== undefined) {
+        const options = ((i as { options?: unknown[] }).options ?? []).map(String);
+        const hint = loc.found && isScalar(loc.node) ? didYouMean(String(loc.node.value), options) : '';
+        if (!loc.found) return [make(loc.offset, p, `missing required key "${disc}" (expected one of ${options.join(', ')})`)];
+        return [make(loc.offset, p, `expected one of ${options.join(', ')}${hint}`, found)];
+      }
+      return [make(loc.offset, p, i.message.startsWith('expected') ? i.message : 'expected a different kind of value', found)];
+    }
+    case 'too_small':
+    case 'too_big': {
+      const bound = i.code === 'too_small' ? i.minimum : i.maximum;
+      const op = i.code === 'too_small' ? (i.inclusive ? 'at least' : 'more than') : i.inclusive ? 'at most' : 'less than';
+      const foundHere = i.origin === 'array' ? `${(loc.node && isSeq(loc.node) ? loc.node.items.length : 0)} items` : found;
+      if (i.message.startsWith('expected')) return [make(loc.offset, p, i.message, foundHere)];
+      const what = i.origin === 'array' ? `${op} ${bound} item${bound === 1 ? '' : 's'}` : i.origin === 'string' ? `text of ${op} ${bound} characters` : `a number ${op} ${bound}`;
+      return [make(loc.offset, p, `expected ${what}`, foundHere)];
+    }
+    case 'invalid_format':
+      if (i.format === 'datetime') return [make(loc.offset, p, 'expected an ISO timestamp like "2026-01-05T14:30:00Z"', found)];
+      return [make(loc.offset, p, i.message.startsWith('expected') ? i.message : `expected ${i.format} text`, found)];
+    case 'custom': {
+      const missing = (i.params as { missing?: boolean } | undefined)?.missing;
+      if (missing || !loc.found) return [make(loc.offset, p, i.message.replace(/^expected (\w+) \(/, 'missing required key "$1" ('))];
+      return [make(loc.offset, p, i.message, found)];
+    }
+    default:
+      return [make(loc.offset, p, i.message, found)];
+  }
+}

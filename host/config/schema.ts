@@ -1,0 +1,349 @@
+// The pipeline file, as a zod schema. Everything a runtime needs to build a
+// pipeline is here, with defaults filled in and units resolved: durations are
+// bigint nanoseconds, sizes are byte counts. Objects are strict so a typo
+// ("sizee") is an error rather than a silently ignored setting. Messages are
+// phrased "expected ..."; the loader adds where (file:line:col, path) and what
+// was found. Cross-field checks that need the whole file (unknown fields,
+// missing model files, references between operators) live in semantic.ts.
+import { z } from 'zod';
+import { AGGREGATE_NAMES } from '../records.js';
+import { BUILTIN_TYPE_NAMES } from './builtin.js';
+import { DURATION_HINT, parseDuration, parseSize, SIZE_HINT } from './units.js';
+
+const NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
+const NAME_HINT = 'a name of letters, digits and _ that does not start with a digit';
+
+export const name = z.string({ error: `expected ${NAME_HINT}` }).regex(NAME, `expected ${NAME_HINT}`);
+
+/** An event field (`price`) or an aggregate of an earlier window operator of the same key (`vol_1m.sum`). */
+export const fieldRef = z
+  .string({ error: 'expected a field name or <window operator>.<aggregate>' })
+  .regex(/^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)?$/, 'expected a field name or <window operator>.<aggregate>');
+
+export const duration = z.string({ error: `expected ${DURATION_HINT}` }).transform((text, ctx) => {
+  const ns = parseDuration(text);
+  if (ns === undefined) {
+    ctx.addIssue({ code: 'custom', message: `expected ${DURATION_HINT}` });
+    return z.NEVER;
+  }
+  return ns;
+});
+
+export const size = z.union([z.string(), z.number()], { error: `expected ${SIZE_HINT}` }).transform((input, ctx) => {
+  const bytes = parseSize(input);
+  if (bytes === undefined) {
+    ctx.addIssue({ code: 'custom', message: `expected ${SIZE_HINT}` });
+    return z.NEVER;
+  }
+  return bytes;
+});
+
+const port = z.number().int().min(0).max(65535);
+const positiveInt = z.number().int().min(1);
+const qos = z.union([z.literal(0), z.literal(1), z.literal(2)], { error: 'expected a QoS of 0, 1 or 2' });
+
+const tls = z.strictObject({
+  ca: z.string().optional(),
+  cert: z.string().optional(),
+  key: z.string().optional(),
+  reject_unauthorized: z.boolean().default(true),
+});
+
+// ── sources ─────────────────────────────────────────────────────────────────
+
+export const wsSource = z.strictObject({
+  type: z.literal('ws'),
+  name: name.optional(),
+  host: z.string().default('0.0.0.0'),
+  port: port.default(8080),
+  path: z.string().startsWith('/', 'expected a path starting with "/"').default('/ingest'),
+  auth_token: z.string().min(1).optional(),
+  max_frame_bytes: size.default(1024 * 1024),
+  /** uWebSockets.js when installed (auto), always (true) or never (false: the `ws` package). */
+  native: z.union([z.boolean(), z.literal('auto')], { error: 'expected true, false or "auto"' }).default('auto'),
+});
+
+export const mqttTopic = z.strictObject({
+  topic: z.string().min(1),
+  format: z.enum(['json', 'flatbuffers']).default('json'),
+  qos: qos.default(1),
+});
+
+export const mqttSource = z.strictObject({
+  type: z.literal('mqtt'),
+  name: name.optional(),
+  url: z.string().regex(/^(mqtts?|wss?|tcp|ssl):\/\/[^\s]+$/, 'expected a broker URL like "mqtt://127.0.0.1:1883"'),
+  topics: z.array(mqttTopic).min(1, 'expected at least one topic'),
+  client_id: z.string().min(1).optional(),
+  /** MQTT 5 session expiry: how long the broker keeps our subscriptions and QoS 1/2 messages while we are away. */
+  session_expiry: duration.default(3_600_000_000_000n),
+  clean: z.boolean().default(false),
+  username: z.string().optional(),
+  password: z.string().optional(),
+  tls: tls.optional(),
+});
+
+export const syntheticSource = z.strictObject({
+  type: z.literal('synthetic'),
+  name: name.optional(),
+  /** Events per second; 0 = flat out. */
+  rate: z.number().min(0).default(100_000),
+  /** Number of distinct keys (instruments, accounts, traders). */
+  instruments: positiveInt.default(1000),
+  /** Zipf exponent of key popularity. */
+  zipf: z.number().min(0).max(5).default(1.1),
+  seed: z.number().int().default(1),
+  /** First event time: an ISO timestamp, or "now" (the wall clock at start). */
+  start: z.union([z.literal('now'), z.iso.datetime({ offset: true, precision: undefined })], { error: 'expected "now" or an ISO timestamp like "2026-01-05T14:30:00Z"' }).default('now'),
+  /** Stop after this many events (absent: run until stopped). */
+  events: positiveInt.optional(),
+  /** Fraction of events delivered out of order, and how far back they may go. */
+  out_of_order: z.number().min(0).max(1).default(0.01),
+  max_delay: duration.default(200_000_000n),
+  /** Fraction of events arriving later than the pipeline's allowed lateness. */
+  late: z.number().min(0).max(1).default(0.0005),
+  /** Fraction of events that start an anomaly: a price spike (trades, quotes) or a fraud burst (payments). */
+  anomalies: z.number().min(0).max(1).default(0.0002),
+  /** Bursts: every `every` of event time, the rate is multiplied by `factor` for `length`. */
+  burst: z.strictObject({ every: duration, length: duration, factor: z.number().min(1) }).optional(),
+});
+
+export const fileSource = z.strictObject({
+  type: z.literal('file'),
+  name: name.optional(),
+  path: z.string().min(1),
+  /** absent: from the extension (.jsonl/.json → jsonl, .fb/.bin → flatbuffers, .csv → csv). */
+  format: z.enum(['jsonl', 'flatbuffers', 'csv']).optional(),
+});
+
+export const source = z.discriminatedUnion('type', [wsSource, mqttSource, syntheticSource, fileSource]);
+
+// ── schema, key, event time, validation ─────────────────────────────────────
+
+export const schemaSection = z.strictObject({
+  type: z.enum([...BUILTIN_TYPE_NAMES, 'custom']),
+  /** Numeric fields. custom: all of them; built-in: appended after the type's own. */
+  fields: z.array(name).default([]),
+  /** Id fields (strings interned to numbers: keys, validation), for custom types or extra fields. */
+  strings: z.array(name).default([]),
+  /** schema field → another name it arrives under (added to the type's JSON aliases). */
+  mapping: z.record(name, z.string().min(1)).default({}),
+  /** Numeric fields computed on ingest, e.g. notional = price × qty. */
+  derived: z.array(z.strictObject({ name, multiply: z.tuple([name, name]) })).default([]),
+});
+
+export const eventTime = z.strictObject({
+  field: name.default('ts'),
+  /** Unit of numeric timestamps in JSON ("auto": inferred from magnitude). ISO-8601 text is always accepted. */
+  unit: z.enum(['auto', 'ns', 'us', 'ms', 's']).default('auto'),
+  /** Watermark = max event time seen − out_of_orderness. */
+  out_of_orderness: duration.default(0n),
+  /** Windows stay open for revisions this long after the watermark passes their end; later events go to the late output. */
+  allowed_lateness: duration.default(0n),
+  /** A partition with no input for this long stops holding the watermark back (and its open windows fire on the clock). */
+  idle_timeout: duration.default(10_000_000_000n),
+});
+
+const range = z
+  .strictObject({ min: z.number().optional(), max: z.number().optional() })
+  .refine((r) => r.min === undefined || r.max === undefined || r.min <= r.max, { message: 'expected min <= max' });
+
+export const validation = z.strictObject({
+  required: z.array(name).default([]),
+  ranges: z.record(name, range).default({}),
+  allowed: z.record(name, z.array(z.union([z.string(), z.number()])).min(1)).default({}),
+  /** Events older than this (event time versus the host clock) are rejected. */
+  max_age: duration.optional(),
+  /** Clock-skew window: events this far in the future are rejected. */
+  max_future: duration.optional(),
+  max_length: z.record(name, positiveInt).default({}),
+  /** dead_letter: the event goes to the dead-letter output; reject: the whole frame is refused (nack). */
+  on_invalid: z.enum(['dead_letter', 'reject']).default('dead_letter'),
+});
+
+// ── operators ───────────────────────────────────────────────────────────────
+
+export const WINDOW_TYPES = ['tumbling', 'sliding', 'session', 'count'] as const;
+
+export const windowOperator = z
+  .strictObject({
+    type: z.literal('window'),
+    name,
+    window: z.enum(WINDOW_TYPES),
+    size: duration.optional(),
+    slide: duration.optional(),
+    gap: duration.optional(),
+    /** count windows: events per window (and `count_slide` events between starts; default = count). */
+    count: positiveInt.optional(),
+    count_slide: positiveInt.optional(),
+    field: name.optional(),
+    /** VWAP's volume: the aggregate is Σ(field·weight)/Σ(weight). */
+    weight: name.optional(),
+    aggregates: z.array(z.enum(AGGREGATE_NAMES)).min(1, 'expected at least one aggregate'),
+  })
+  .superRefine((w, ctx) => {
+    const need = (key: 'size' | 'slide' | 'gap' | 'count', why: string) => {
+      if (w[key] === undefined) ctx.addIssue({ code: 'custom', path: [key], message: `expected ${key} (${why})`, params: { missing: true } });
+    };
+    const forbid = (key: 'size' | 'slide' | 'gap' | 'count' | 'count_slide') => {
+      if (w[key] !== undefined) ctx.addIssue({ code: 'custom', path: [key], message: `expected no ${key}: ${w.window} windows do not use it` });
+    };
+    if (w.window === 'tumbling') { need('size', 'a tumbling window needs a size'); forbid('slide'); forbid('gap'); forbid('count'); forbid('count_slide'); }
+    if (w.window === 'sliding') {
+      need('size', 'a sliding window needs a size'); need('slide', 'a sliding window needs a slide'); forbid('gap'); forbid('count'); forbid('count_slide');
+      if (w.size !== undefined && w.slide !== undefined) {
+        if (w.slide <= 0n || w.slide > w.size) ctx.addIssue({ code: 'custom', path: ['slide'], message: 'expected a slide greater than 0 and at most the size' });
+        else if (w.size % w.slide !== 0n) ctx.addIssue({ code: 'custom', path: ['slide'], message: 'expected a slide that divides the size evenly (sliding windows are built from panes of one slide)' });
+      }
+    }
+    if (w.window === 'session') { need('gap', 'a session window closes after a gap'); forbid('size'); forbid('slide'); forbid('count'); forbid('count_slide'); }
+    if (w.window === 'count') { need('count', 'a count window needs a count'); forbid('size'); forbid('slide'); forbid('gap'); }
+    if ((w.window === 'tumbling' || w.window === 'sliding') && w.size === 0n) ctx.addIssue({ code: 'custom', path: ['size'], message: 'expected a size greater than 0' });
+    if (w.window === 'session' && w.gap === 0n) ctx.addIssue({ code: 'custom', path: ['gap'], message: 'expected a gap greater than 0' });
+    const needsField = w.aggregates.some((a) => a !== 'count');
+    if (needsField && w.field === undefined) ctx.addIssue({ code: 'custom', path: ['field'], message: `expected field (the value that ${w.aggregates.filter((a) => a !== 'count').join(', ')} aggregate)`, params: { missing: true } });
+    if (w.aggregates.includes('vwap') && w.weight === undefined) ctx.addIssue({ code: 'custom', path: ['weight'], message: 'expected weight (vwap needs the volume field, e.g. weight: qty)', params: { missing: true } });
+  });
+
+export const zscoreOperator = z
+  .strictObject({
+    type: z.literal('zscore'),
+    name,
+    field: fieldRef,
+    /** ewma: exponentially weighted mean/variance; window: the last `window` samples. */
+    mode: z.enum(['ewma', 'window']).default('ewma'),
+    alpha: z.number().gt(0, 'expected alpha in (0, 1]').max(1, 'expected alpha in (0, 1]').default(0.05),
+    window: z.number().int().min(2, 'expected a window of at least 2 samples').default(100),
+    threshold: z.number().gt(0).default(3),
+    min_samples: z.number().int().min(1).default(30),
+    direction: z.enum(['both', 'above', 'below']).default('both'),
+  });
+
+export const limitOperator = z
+  .strictObject({
+    type: z.literal('limit'),
+    name,
+    field: fieldRef,
+    above: z.number().optional(),
+    below: z.number().optional(),
+  })
+  .refine((l) => l.above !== undefined || l.below !== undefined, { message: 'expected above or below (the limit)' });
+
+export const modelOperator = z.strictObject({
+  type: z.literal('model'),
+  name,
+  /** XGBoost JSON model (save_model("m.json")); relative paths are relative to the pipeline file. */
+  model: z.string().min(1),
+  /** One per model feature, in the model's order. */
+  features: z.array(fieldRef).min(1, 'expected at least one feature'),
+  /** Scores at or above this are alerts. */
+  threshold: z.number().default(0.5),
+  /** alerts: emit only scores at or above the threshold; all: every scored event. */
+  emit: z.enum(['alerts', 'all']).default('alerts'),
+  output: z.enum(['probability', 'margin']).default('probability'),
+  engine: z.enum(['wasm', 'js']).default('wasm'),
+});
+
+export const operator = z.discriminatedUnion('type', [windowOperator, zscoreOperator, limitOperator, modelOperator]);
+
+// ── sinks ───────────────────────────────────────────────────────────────────
+
+export const OUTPUT_KINDS = ['window', 'revision', 'anomaly', 'score', 'late', 'dead_letter'] as const;
+
+const selection = {
+  /** Output kinds this sink receives (default: all). */
+  kinds: z.array(z.enum(OUTPUT_KINDS)).min(1).optional(),
+  /** Operators whose outputs this sink receives (default: all). */
+  operators: z.array(name).min(1).optional(),
+};
+
+const TEMPLATE = /^([^{}]|\{(op|kind|key|pipeline)\})+$/;
+const template = z.string().regex(TEMPLATE, 'expected a topic template using only {op}, {kind}, {key} and {pipeline}');
+
+export const wsSink = z.strictObject({
+  type: z.literal('ws'),
+  name: name.optional(),
+  /** Clients subscribe to topics; each output is published on this template's expansion. */
+  topic: template.default('{kind}/{op}'),
+  ...selection,
+});
+
+export const mqttSink = z.strictObject({
+  type: z.literal('mqtt'),
+  name: name.optional(),
+  url: z.string().regex(/^(mqtts?|wss?|tcp|ssl):\/\/[^\s]+$/, 'expected a broker URL like "mqtt://127.0.0.1:1883"'),
+  topic: template.default('ganglion/{pipeline}/{kind}/{op}/{key}'),
+  qos: qos.default(1),
+  retain: z.boolean().default(false),
+  client_id: z.string().min(1).optional(),
+  username: z.string().optional(),
+  password: z.string().optional(),
+  tls: tls.optional(),
+  ...selection,
+});
+
+export const jsonlSink = z.strictObject({
+  type: z.literal('jsonl'),
+  name: name.optional(),
+  path: z.string().min(1),
+  rotate: z.strictObject({ size: size.optional(), age: duration.optional() }).optional(),
+  /** fsync on every flush (the checkpoint path always fsyncs before it commits a position). */
+  fsync: z.boolean().default(false),
+  ...selection,
+});
+
+export const stdoutSink = z.strictObject({
+  type: z.literal('stdout'),
+  name: name.optional(),
+  ...selection,
+});
+
+export const sink = z.discriminatedUnion('type', [wsSink, mqttSink, jsonlSink, stdoutSink]);
+
+// ── delivery, resources, server ─────────────────────────────────────────────
+
+export const delivery = z.strictObject({
+  mode: z.enum(['exactly_once', 'at_least_once', 'at_most_once']).default('exactly_once'),
+  checkpoint: z
+    .strictObject({
+      interval: duration.default(10_000_000_000n),
+      /** Relative to the data dir. */
+      dir: z.string().min(1).default('checkpoints'),
+      keep: positiveInt.default(3),
+      on_failure: z.enum(['stop', 'continue']).default('stop'),
+    })
+    .prefault({}),
+  log: z
+    .strictObject({
+      dir: z.string().min(1).default('log'),
+      segment_size: size.default(64 * 1024 * 1024),
+      retention: duration.default(86_400_000_000_000n),
+    })
+    .prefault({}),
+});
+
+export const server = z.strictObject({
+  host: z.string().default('127.0.0.1'),
+  port: port.default(9464),
+  dashboard: z.boolean().default(true),
+  metrics: z.boolean().default(true),
+});
+
+export const pipeline = z.strictObject({
+  name,
+  description: z.string().optional(),
+  sources: z.array(source).min(1, 'expected at least one source'),
+  schema: schemaSection,
+  /** The key field, or several (joined with "|" into one key string). Default: the built-in type's key. */
+  key: z.union([name, z.array(name).min(1)], { error: 'expected a field name or a list of field names' }).transform((k) => (typeof k === 'string' ? [k] : k)).optional(),
+  event_time: eventTime.prefault({}),
+  validation: validation.prefault({}),
+  operators: z.array(operator).min(1, 'expected at least one operator'),
+  sinks: z.array(sink).default([{ type: 'stdout' }]),
+  delivery: delivery.prefault({}),
+  /** Partitions (one worker and one WASM instance each); "auto" = CPU cores − 1, at least 1. */
+  partitions: z.union([positiveInt, z.literal('auto')], { error: 'expected a partition count (1, 2, ...) or "auto"' }).default('auto'),
+  /** Shared memory per partition (rounded up to 64 KiB pages). */
+  memory: size.default(64 * 1024 * 1024),
+  server: server.optional(),
+});

@@ -1,0 +1,142 @@
+// Checks that need the whole pipeline: names referenced by operators, rules and
+// sinks must exist; a feature like `vol_1m.sum` must name an earlier window
+// operator that computes `sum`; a model file must exist, parse and take as many
+// features as listed. Each problem carries the document path it is about, so
+// the loader can point at the exact line.
+import { existsSync, readFileSync } from 'node:fs';
+import { resolve } from 'node:path';
+import { builtinType } from './builtin.js';
+import { didYouMean } from './errors.js';
+import type { PipelineConfig } from './types.js';
+import { eventFields, parseRef } from './types.js';
+
+export interface SemanticIssue {
+  path: (string | number)[];
+  message: string;
+  found?: string;
+}
+
+/** Reads an XGBoost JSON model's feature count; a string is the reason it could not. */
+export function modelFeatureCount(file: string): number | string {
+  if (!existsSync(file)) return `model file not found: ${file}`;
+  let doc: unknown;
+  try {
+    doc = JSON.parse(readFileSync(file, 'utf8'));
+  } catch (e) {
+    return `model file is not valid JSON (${(e as Error).message}): ${file}`;
+  }
+  const n = (doc as { learner?: { learner_model_param?: { num_feature?: string } } })?.learner?.learner_model_param?.num_feature;
+  if (n === undefined || !/^\d+$/.test(String(n))) return `model file is not an XGBoost JSON model (no learner.learner_model_param.num_feature): ${file}`;
+  return Number(n);
+}
+
+export function semanticIssues(config: PipelineConfig, baseDir: string): SemanticIssue[] {
+  const issues: SemanticIssue[] = [];
+  const add = (path: (string | number)[], message: string, found?: string) => issues.push({ path, message, found });
+  const f = eventFields(config);
+  const numeric = new Set(f.numbers);
+  const strings = new Set(f.strings);
+  const all = new Set([...f.all, f.time]);
+  const list = (s: Iterable<string>) => [...s].join(', ');
+  const unknown = (path: (string | number)[], field: string, pool: Set<string>, what: string) =>
+    add(path, `expected ${what} (one of: ${list(pool)})${didYouMean(field, pool)}`, JSON.stringify(field));
+
+  // Schema: every field name once; mappings and derived fields refer to known fields.
+  const seen = new Set<string>();
+  if (config.schema.type !== 'custom') for (const fd of builtinType(config.schema.type).fields) seen.add(fd.name);
+  seen.add(f.time);
+  (['fields', 'strings'] as const).forEach((section) =>
+    config.schema[section].forEach((n, i) => {
+      if (seen.has(n)) add(['schema', section, i], `expected a new field name: "${n}" is already a field of this schema`, JSON.stringify(n));
+      seen.add(n);
+    }),
+  );
+  if (config.schema.type === 'custom' && config.schema.fields.length === 0 && config.schema.derived.length === 0) {
+    add(['schema', 'fields'], 'expected at least one numeric field for a custom schema', 'an empty list');
+  }
+  config.schema.derived.forEach((d, i) => {
+    if (seen.has(d.name)) add(['schema', 'derived', i, 'name'], `expected a new field name: "${d.name}" is already a field of this schema`, JSON.stringify(d.name));
+    seen.add(d.name);
+    d.multiply.forEach((m, j) => {
+      const earlier = new Set(f.numbers.slice(0, f.numbers.indexOf(d.name)));
+      if (!earlier.has(m)) unknown(['schema', 'derived', i, 'multiply', j], m, earlier, 'a numeric field');
+    });
+  });
+  for (const k of Object.keys(config.schema.mapping)) {
+    if (!all.has(k)) unknown(['schema', 'mapping', k], k, all, 'a schema field to map');
+  }
+
+  // Key and event time.
+  f.key.forEach((k, i) => {
+    if (!all.has(k) || k === f.time) unknown(config.key && config.key.length > 1 ? ['key', i] : ['key'], k, new Set(f.all), 'a key field');
+  });
+
+  // Validation rules.
+  const v = config.validation;
+  v.required.forEach((n, i) => { if (!all.has(n)) unknown(['validation', 'required', i], n, all, 'a field'); });
+  for (const n of Object.keys(v.ranges)) if (!numeric.has(n)) unknown(['validation', 'ranges', n], n, numeric, 'a numeric field');
+  for (const n of Object.keys(v.allowed)) if (!all.has(n)) unknown(['validation', 'allowed', n], n, all, 'a field');
+  for (const n of Object.keys(v.max_length)) if (!strings.has(n)) unknown(['validation', 'max_length', n], n, strings, 'an id (string) field');
+
+  // Operators: unique names; refs point at fields or at earlier window operators' aggregates.
+  const windows = new Map<string, Set<string>>();
+  const opNames = new Set<string>();
+  const checkRef = (path: (string | number)[], ref: string) => {
+    const r = parseRef(ref);
+    if ('field' in r) {
+      if (!numeric.has(r.field)) unknown(path, r.field, numeric, 'a numeric field or <window operator>.<aggregate>');
+      return;
+    }
+    const aggs = windows.get(r.op);
+    if (!aggs) {
+      const later = config.operators.some((o) => o.name === r.op);
+      if (later) add(path, `expected a window operator declared before this one ("${r.op}" is declared later or is not a window)`, JSON.stringify(ref));
+      else add(path, `expected <window operator>.<aggregate>, and there is no window operator "${r.op}"${didYouMean(r.op, windows.keys())}`, JSON.stringify(ref));
+      return;
+    }
+    if (!aggs.has(r.aggregate)) add(path, `expected one of the aggregates window "${r.op}" computes (${list(aggs)})`, JSON.stringify(ref));
+  };
+  config.operators.forEach((op, i) => {
+    if (opNames.has(op.name)) add(['operators', i, 'name'], `expected a unique operator name: "${op.name}" is used twice`, JSON.stringify(op.name));
+    opNames.add(op.name);
+    switch (op.type) {
+      case 'window':
+        if (op.field !== undefined && !numeric.has(op.field)) unknown(['operators', i, 'field'], op.field, numeric, 'a numeric field');
+        if (op.weight !== undefined && !numeric.has(op.weight)) unknown(['operators', i, 'weight'], op.weight, numeric, 'a numeric field');
+        windows.set(op.name, new Set(op.aggregates));
+        break;
+      case 'zscore':
+      case 'limit':
+        checkRef(['operators', i, 'field'], op.field);
+        break;
+      case 'model': {
+        op.features.forEach((ref, j) => checkRef(['operators', i, 'features', j], ref));
+        const count = modelFeatureCount(resolve(baseDir, op.model));
+        if (typeof count === 'string') add(['operators', i, 'model'], `expected an XGBoost JSON model: ${count}`, JSON.stringify(op.model));
+        else if (count !== op.features.length) add(['operators', i, 'features'], `expected ${count} features (the model takes ${count})`, `${op.features.length}`);
+        break;
+      }
+    }
+  });
+
+  // Sources and sinks.
+  const sourceNames = new Set<string>();
+  config.sources.forEach((s, i) => {
+    if (s.name !== undefined) {
+      if (sourceNames.has(s.name)) add(['sources', i, 'name'], `expected a unique source name: "${s.name}" is used twice`, JSON.stringify(s.name));
+      sourceNames.add(s.name);
+    }
+    if (s.type === 'synthetic' && config.schema.type === 'custom') add(['sources', i, 'type'], 'expected a built-in schema type (trades, quotes, payments) with a synthetic source', '"custom" schema');
+    if (s.type === 'ws' && config.server && s.port === config.server.port && s.port !== 0) add(['sources', i, 'port'], `expected a port other than the server's (${config.server.port})`, String(s.port));
+  });
+  const sinkNames = new Set<string>();
+  config.sinks.forEach((s, i) => {
+    if (s.name !== undefined) {
+      if (sinkNames.has(s.name)) add(['sinks', i, 'name'], `expected a unique sink name: "${s.name}" is used twice`, JSON.stringify(s.name));
+      sinkNames.add(s.name);
+    }
+    s.operators?.forEach((n, j) => { if (!opNames.has(n)) unknown(['sinks', i, 'operators', j], n, opNames, 'an operator name'); });
+    if (s.type === 'ws' && !config.server) add(['sinks', i, 'type'], 'expected a server section: a ws sink is served on the server port (add `server: { port: 9464 }`)', '"ws" without server');
+  });
+  return issues;
+}

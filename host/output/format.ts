@@ -1,0 +1,300 @@
+// One JSON shape per output kind (documented with examples in docs/OUTPUTS.md),
+// built from a 128-byte output record (host/records.ts) plus what the record
+// cannot hold: the key string (from the key dictionary), the operator's name
+// and the names of its aggregates or fields.
+//
+// Every object is built with its keys in one fixed order and holds no
+// undefined/NaN/bigint, so JSON.stringify is deterministic: the same input log
+// gives byte-identical output files (replays rely on it). The one
+// non-deterministic figure, processing latency, is only present when the
+// caller passes it (live runs), never in replays.
+//
+// Stable id: `${op}-${kind}-${key}-${start_ns}-${seq}` (revisions add
+// `-r${n}`). Every part is a pure function of the input log, so a sink or a
+// downstream consumer can de-duplicate outputs replayed after a recovery.
+import { AGG, OUT_ANOMALY, OUT_LATE, OUT_REVISION, OUT_SCORE, OUT_WINDOW, type AggregateName, type OutputRecord } from '../records.js';
+import type { PipelineConfig } from '../config/types.js';
+import { eventFields } from '../config/types.js';
+
+export type OutputKind = 'window' | 'revision' | 'anomaly' | 'score' | 'late' | 'dead_letter';
+
+export const KIND_NAMES: Record<number, OutputKind> = {
+  [OUT_WINDOW]: 'window',
+  [OUT_REVISION]: 'revision',
+  [OUT_ANOMALY]: 'anomaly',
+  [OUT_SCORE]: 'score',
+  [OUT_LATE]: 'late',
+};
+
+/** `aux` of a late record: why the event was not counted. */
+export const LATE_REASONS: Record<number, string> = {
+  0: 'beyond_allowed_lateness',
+  1: 'beyond_allowed_lateness',
+  2: 'state_evicted',
+};
+
+/** `aux` of a limit operator's anomaly record: which bound was crossed. */
+export const LIMIT_ABOVE = 0;
+export const LIMIT_BELOW = 1;
+
+export interface TimeBounds {
+  start: string;
+  end: string;
+  start_ns: string;
+  end_ns: string;
+}
+
+interface Common {
+  id: string;
+  kind: OutputKind;
+  op: string;
+  key: string;
+}
+
+export interface WindowOutput extends Common {
+  kind: 'window' | 'revision';
+  window: TimeBounds;
+  /** revision: 1 for the first update after the window fired, 2 for the next, ... */
+  revision?: number;
+  /** The operator's aggregates, in the order the pipeline lists them. */
+  values: Record<string, number | null>;
+  seq: string;
+  latency_ns?: number;
+}
+
+export interface AnomalyOutput extends Common {
+  kind: 'anomaly';
+  ts: string;
+  ts_ns: string;
+  /** zscore: the value and the statistics it was judged against. */
+  value: number | null;
+  mean?: number | null;
+  stddev?: number | null;
+  z?: number | null;
+  count?: number | null;
+  threshold?: number;
+  /** limit: the configured bound and which side was crossed. */
+  limit?: number | null;
+  direction?: 'above' | 'below';
+  seq: string;
+  latency_ns?: number;
+}
+
+export interface ScoreOutput extends Common {
+  kind: 'score';
+  ts: string;
+  ts_ns: string;
+  score: number | null;
+  /** Multi-class models: one score per class (score is the first). */
+  scores?: (number | null)[];
+  threshold: number;
+  alert: boolean;
+  seq: string;
+  latency_ns?: number;
+}
+
+export interface LateOutput extends Common {
+  kind: 'late';
+  ts: string;
+  ts_ns: string;
+  reason: string;
+  /** The event's numeric fields, by schema name. */
+  fields: Record<string, number | null>;
+  seq: string;
+  latency_ns?: number;
+}
+
+export interface DeadLetterOutput {
+  id: string;
+  kind: 'dead_letter';
+  origin: string;
+  /** Which rule failed and where, e.g. `ranges.price: expected at most 1000000, found 2e9`. */
+  reason: string;
+  received_at: string;
+  received_at_ns: string;
+  /** The offending frame or event exactly as received: UTF-8 text, or base64 for binary frames. */
+  encoding: 'utf8' | 'base64';
+  data: string;
+  seq: string;
+}
+
+export type OutputEvent = WindowOutput | AnomalyOutput | ScoreOutput | LateOutput | DeadLetterOutput;
+
+export interface OperatorMeta {
+  name: string;
+  type: 'window' | 'zscore' | 'limit' | 'model';
+  /** window: the aggregates to publish, in order. */
+  aggregates?: readonly AggregateName[];
+  /** zscore threshold / model alert threshold. */
+  threshold?: number;
+}
+
+export interface FormatContext {
+  /** Operators by index (the record's `op`). */
+  operators: readonly OperatorMeta[];
+  /** Numeric schema fields in record order (late events carry them). */
+  fields: readonly string[];
+  /** Interned key id → the original key string. */
+  keyName(id: number): string;
+}
+
+/** The format context of a pipeline; keyName comes from the runtime's key dictionary. */
+export function formatContext(config: PipelineConfig, keyName: (id: number) => string): FormatContext {
+  const operators = config.operators.map((o): OperatorMeta => {
+    switch (o.type) {
+      case 'window': return { name: o.name, type: o.type, aggregates: o.aggregates };
+      case 'zscore': return { name: o.name, type: o.type, threshold: o.threshold };
+      case 'limit': return { name: o.name, type: o.type };
+      case 'model': return { name: o.name, type: o.type, threshold: o.threshold };
+    }
+  });
+  return { operators, fields: eventFields(config).numbers, keyName };
+}
+
+const NS_PER_S = 1_000_000_000n;
+
+/** Epoch ns → `2026-01-05T14:30:00.123456789Z` (always 9 fraction digits). */
+export function isoNs(ns: bigint): string {
+  let s = ns / NS_PER_S;
+  let frac = ns % NS_PER_S;
+  if (frac < 0n) { frac += NS_PER_S; s -= 1n; }
+  const base = new Date(Number(s) * 1000).toISOString();
+  return `${base.slice(0, 19)}.${frac.toString().padStart(9, '0')}Z`;
+}
+
+/** JSON has no NaN/Infinity: they become null (and -0 becomes 0). */
+function num(v: number): number | null {
+  return Number.isFinite(v) ? v + 0 : null;
+}
+
+export function outputId(op: string, kind: OutputKind, key: string, startNs: bigint, seq: bigint, revision?: number): string {
+  const base = `${op}-${kind}-${key}-${startNs}-${seq}`;
+  return revision === undefined ? base : `${base}-r${revision}`;
+}
+
+export interface FormatOptions {
+  /** Processing latency (emit time − receive time), live runs only. */
+  latencyNs?: number;
+}
+
+/** The JSON object of one output record. Throws on a kind or operator it does not know (a runtime bug, not user input). */
+export function formatOutput(r: OutputRecord, ctx: FormatContext, options: FormatOptions = {}): OutputEvent {
+  const kind = KIND_NAMES[r.kind];
+  const meta = ctx.operators[r.op];
+  if (kind === undefined) throw new Error(`output record with unknown kind ${r.kind}`);
+  if (meta === undefined) throw new Error(`output record from unknown operator index ${r.op}`);
+  const key = ctx.keyName(r.key);
+  const latency = options.latencyNs === undefined ? {} : { latency_ns: Math.round(options.latencyNs) };
+  const seq = r.seq.toString();
+  switch (kind) {
+    case 'window':
+    case 'revision': {
+      const values: Record<string, number | null> = {};
+      for (const a of meta.aggregates ?? []) values[a] = num(r.values[AGG[a]]);
+      const revision = kind === 'revision' ? r.aux : undefined;
+      return {
+        id: outputId(meta.name, kind, key, r.start, r.seq, revision),
+        kind,
+        op: meta.name,
+        key,
+        window: { start: isoNs(r.start), end: isoNs(r.end), start_ns: r.start.toString(), end_ns: r.end.toString() },
+        ...(revision === undefined ? {} : { revision }),
+        values,
+        seq,
+        ...latency,
+      };
+    }
+    case 'anomaly': {
+      const head = { id: outputId(meta.name, kind, key, r.start, r.seq), kind, op: meta.name, key, ts: isoNs(r.start), ts_ns: r.start.toString() } as const;
+      if (meta.type === 'limit') {
+        return { ...head, value: num(r.values[0]), limit: num(r.values[1]), direction: r.aux === LIMIT_BELOW ? 'below' : 'above', seq, ...latency };
+      }
+      return {
+        ...head,
+        value: num(r.values[0]), mean: num(r.values[1]), stddev: num(r.values[2]), z: num(r.values[3]), count: num(r.values[4]),
+        threshold: meta.threshold ?? 0,
+        seq,
+        ...latency,
+      };
+    }
+    case 'score': {
+      const threshold = meta.threshold ?? 0.5;
+      const score = num(r.values[0]);
+      const classes = Math.min(r.aux, r.values.length);
+      return {
+        id: outputId(meta.name, kind, key, r.start, r.seq),
+        kind,
+        op: meta.name,
+        key,
+        ts: isoNs(r.start),
+        ts_ns: r.start.toString(),
+        score,
+        ...(classes > 1 ? { scores: Array.from(r.values.subarray(0, classes), num) } : {}),
+        threshold,
+        alert: score !== null && score >= threshold,
+        seq,
+        ...latency,
+      };
+    }
+    case 'late': {
+      const fields: Record<string, number | null> = {};
+      ctx.fields.forEach((f, i) => { if (i < r.values.length) fields[f] = num(r.values[i]); });
+      return {
+        id: outputId(meta.name, kind, key, r.start, r.seq),
+        kind,
+        op: meta.name,
+        key,
+        ts: isoNs(r.start),
+        ts_ns: r.start.toString(),
+        reason: LATE_REASONS[r.aux] ?? `code_${r.aux}`,
+        fields,
+        seq,
+        ...latency,
+      };
+    }
+    default:
+      throw new Error(`output kind ${kind} is not made from output records`);
+  }
+}
+
+export interface DeadLetterInput {
+  origin: string;
+  reason: string;
+  data: Uint8Array;
+  binary: boolean;
+  receivedAtNs: bigint;
+  /** Input-log sequence of the frame (0 without a log) and the event's index inside it. */
+  seq: bigint;
+  index?: number;
+}
+
+export function formatDeadLetter(d: DeadLetterInput): DeadLetterOutput {
+  const text = d.binary ? Buffer.from(d.data.buffer, d.data.byteOffset, d.data.byteLength).toString('base64') : Buffer.from(d.data.buffer, d.data.byteOffset, d.data.byteLength).toString('utf8');
+  return {
+    id: `dead_letter-${d.origin}-${d.seq}-${d.index ?? 0}`,
+    kind: 'dead_letter',
+    origin: d.origin,
+    reason: d.reason,
+    received_at: isoNs(d.receivedAtNs),
+    received_at_ns: d.receivedAtNs.toString(),
+    encoding: d.binary ? 'base64' : 'utf8',
+    data: text,
+    seq: d.seq.toString(),
+  };
+}
+
+/** One line of JSON (no newline). Deterministic because every shape is built in a fixed key order. */
+export function serializeOutput(out: OutputEvent): string {
+  return JSON.stringify(out);
+}
+
+/** Fields a topic template can use: {op}, {kind}, {key}, {pipeline}. */
+export function expandTopic(template: string, out: OutputEvent, pipeline: string): string {
+  const op = 'op' in out ? out.op : out.origin;
+  const key = 'key' in out ? out.key : '';
+  return template.replace(/\{(op|kind|key|pipeline)\}/g, (_, name: string) => {
+    const v = name === 'op' ? op : name === 'kind' ? out.kind : name === 'key' ? key : pipeline;
+    // MQTT wildcards and level separators inside a value would change the topic's meaning.
+    return v.replace(/[+#/\u0000]/g, '_');
+  });
+}

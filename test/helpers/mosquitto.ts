@@ -1,0 +1,105 @@
+// Starts a real Debian mosquitto (MQTT 5 capable) on a free 127.0.0.1 port with
+// a throw-away config, for tests and benchmarks. A missing broker is an error,
+// never a skip: tests that need MQTT must fail when it is not installed.
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { chmodSync, existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { createConnection, createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+
+export const MOSQUITTO = process.env.MOSQUITTO_BIN ?? '/usr/sbin/mosquitto';
+
+export interface MosquittoOptions {
+  /** username → password; when given, anonymous clients are refused. */
+  users?: Record<string, string>;
+  /** Messages kept per offline persistent session (mosquitto's default 1000 is too few for bursts). */
+  maxQueuedMessages?: number;
+}
+
+export interface Mosquitto {
+  url: string;
+  port: number;
+  stop(): Promise<void>;
+}
+
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const s = createServer();
+    s.once('error', reject);
+    s.listen(0, '127.0.0.1', () => {
+      const port = (s.address() as { port: number }).port;
+      s.close(() => resolve(port));
+    });
+  });
+}
+
+function accepting(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const c = createConnection({ port, host: '127.0.0.1' });
+    c.once('connect', () => { c.destroy(); resolve(true); });
+    c.once('error', () => resolve(false));
+  });
+}
+
+export async function startMosquitto(opts: MosquittoOptions = {}): Promise<Mosquitto> {
+  if (!existsSync(MOSQUITTO)) {
+    throw new Error(`mosquitto not found at ${MOSQUITTO}: install Debian's "mosquitto" package (apt-get install mosquitto) or set MOSQUITTO_BIN`);
+  }
+  const dir = mkdtempSync(join(tmpdir(), 'ganglion-mosquitto-'));
+  // Started as root, mosquitto drops to its own user: it must be able to read the config dir.
+  chmodSync(dir, 0o755);
+  let lastError = '';
+  for (let attempt = 0; attempt < 5; attempt++) {
+    const port = await freePort();
+    const lines = [
+      `listener ${port} 127.0.0.1`,
+      'persistence false',
+      `max_queued_messages ${opts.maxQueuedMessages ?? 1_000_000}`,
+      'max_queued_bytes 0',
+      'max_inflight_messages 0',
+      'log_dest stderr',
+      'log_type error',
+      'log_type warning',
+    ];
+    if (opts.users) {
+      const pw = join(dir, 'passwd');
+      writeFileSync(pw, '');
+      for (const [user, pass] of Object.entries(opts.users)) {
+        const r = spawnSync('mosquitto_passwd', ['-b', pw, user, pass], { encoding: 'utf8' });
+        if (r.status !== 0) throw new Error(`mosquitto_passwd failed: ${r.stderr || r.error?.message}`);
+      }
+      chmodSync(pw, 0o644);
+      lines.push('allow_anonymous false', `password_file ${pw}`);
+    } else {
+      lines.push('allow_anonymous true');
+    }
+    const conf = join(dir, 'mosquitto.conf');
+    writeFileSync(conf, lines.join('\n') + '\n');
+    const child: ChildProcess = spawn(MOSQUITTO, ['-c', conf], { stdio: ['ignore', 'ignore', 'pipe'] });
+    let stderr = '';
+    child.stderr!.on('data', (d) => (stderr += d));
+    let exited = false;
+    child.once('exit', () => (exited = true));
+    const deadline = Date.now() + 5000;
+    while (!exited && Date.now() < deadline && !(await accepting(port))) await new Promise((r) => setTimeout(r, 20));
+    if (!exited && (await accepting(port))) {
+      return {
+        url: `mqtt://127.0.0.1:${port}`,
+        port,
+        stop: async () => {
+          if (!exited) {
+            const gone = new Promise((r) => child.once('exit', r));
+            child.kill('SIGTERM');
+            await Promise.race([gone, new Promise((r) => setTimeout(r, 2000))]);
+            if (!exited) child.kill('SIGKILL');
+          }
+          rmSync(dir, { recursive: true, force: true });
+        },
+      };
+    }
+    if (!exited) child.kill('SIGKILL');
+    lastError = stderr.trim() || 'did not start accepting connections within 5 s';
+  }
+  rmSync(dir, { recursive: true, force: true });
+  throw new Error(`mosquitto failed to start: ${lastError}`);
+}
