@@ -9,3 +9,13 @@ export function heapBase(): usize {
 }
 
 export { recordsLayoutCheck } from './records';
+export * from './state_table';
+export * from './ring';
+export * from './zscore';
+export * from './tree_ensemble';
+export * from './event_time';
+export * from './tumbling_window';
+export * from './sliding_window';
+export * from './limit_check';
+export * from './count_window';
+export * from './session_window';

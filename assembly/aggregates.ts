@@ -1,0 +1,136 @@
+// The accumulator every window keeps per (key, window) or per pane: all ten
+// aggregates at once, because computing them together costs a few adds more
+// than computing one, and a single layout lets panes and sessions merge.
+//
+//   0      8      16     24     32     40     48        56      64       72     80      88     96        104
+//   ┌──────┬──────┬──────┬──────┬──────┬──────┬─────────┬───────┬────────┬──────┬───────┬──────┬─────────┐
+//   │count │ sum  │ min  │ max  │ mean │  m2  │firstTs  │ first │ lastTs │ last │ Σp·q  │ Σq   │ maxSeq  │
+//   │ f64  │ f64  │ f64  │ f64  │ f64  │ f64  │ i64     │ f64   │ i64    │ f64  │ f64   │ f64  │ u64     │
+//   └──────┴──────┴──────┴──────┴──────┴──────┴─────────┴───────┴────────┴──────┴───────┴──────┴─────────┘
+//
+// Variance is the POPULATION variance m2 / n, kept with Welford's update (and
+// Chan's formula when merging): sum/sum-of-squares cancels catastrophically on
+// prices like 10_000.01 ± 0.01, Welford does not. first/last are by EVENT time
+// (ties: the earlier arrival stays first, the later arrival becomes last), not
+// by arrival. VWAP = Σp·q / Σq; NaN when Σq = 0 (no quantity seen).
+//
+// An all-zero accumulator is the empty one (count 0), which is what the state
+// table hands out for a new key. The TypeScript twin (host/operators/
+// aggregates.ts) performs the same floating-point operations in the same order,
+// so both engines produce identical bits.
+
+import { OUT_VALUES } from './records';
+
+export const AGG_BYTES: usize = 104;
+export const A_COUNT: usize = 0;
+export const A_SUM: usize = 8;
+export const A_MIN: usize = 16;
+export const A_MAX: usize = 24;
+export const A_MEAN: usize = 32;
+export const A_M2: usize = 40;
+export const A_FIRST_TS: usize = 48;
+export const A_FIRST: usize = 56;
+export const A_LAST_TS: usize = 64;
+export const A_LAST: usize = 72;
+export const A_PQ: usize = 80;
+export const A_Q: usize = 88;
+export const A_MAX_SEQ: usize = 96;
+
+// @ts-ignore: decorator
+@inline
+export function aggUpdate(a: usize, ts: i64, seq: u64, v: f64, p: f64, q: f64): void {
+  const n0 = load<f64>(a + A_COUNT);
+  if (n0 == 0) {
+    store<f64>(a + A_COUNT, 1);
+    store<f64>(a + A_SUM, v);
+    store<f64>(a + A_MIN, v);
+    store<f64>(a + A_MAX, v);
+    store<f64>(a + A_MEAN, v);
+    store<f64>(a + A_M2, 0);
+    store<i64>(a + A_FIRST_TS, ts);
+    store<f64>(a + A_FIRST, v);
+    store<i64>(a + A_LAST_TS, ts);
+    store<f64>(a + A_LAST, v);
+    store<f64>(a + A_PQ, p * q);
+    store<f64>(a + A_Q, q);
+    store<u64>(a + A_MAX_SEQ, seq);
+    return;
+  }
+  const n = n0 + 1;
+  store<f64>(a + A_COUNT, n);
+  store<f64>(a + A_SUM, load<f64>(a + A_SUM) + v);
+  const mn = load<f64>(a + A_MIN);
+  store<f64>(a + A_MIN, v < mn ? v : mn);
+  const mx = load<f64>(a + A_MAX);
+  store<f64>(a + A_MAX, v > mx ? v : mx);
+  const mean = load<f64>(a + A_MEAN);
+  const d = v - mean;
+  const mean2 = mean + d / n;
+  store<f64>(a + A_MEAN, mean2);
+  store<f64>(a + A_M2, load<f64>(a + A_M2) + d * (v - mean2));
+  if (ts < load<i64>(a + A_FIRST_TS)) {
+    store<i64>(a + A_FIRST_TS, ts);
+    store<f64>(a + A_FIRST, v);
+  }
+  if (ts >= load<i64>(a + A_LAST_TS)) {
+    store<i64>(a + A_LAST_TS, ts);
+    store<f64>(a + A_LAST, v);
+  }
+  store<f64>(a + A_PQ, load<f64>(a + A_PQ) + p * q);
+  store<f64>(a + A_Q, load<f64>(a + A_Q) + q);
+  const s = load<u64>(a + A_MAX_SEQ);
+  store<u64>(a + A_MAX_SEQ, seq > s ? seq : s);
+}
+
+/** dst ⊕= src. `src` is the later pane/session when times tie. */
+export function aggMerge(dst: usize, src: usize): void {
+  const nb = load<f64>(src + A_COUNT);
+  if (nb == 0) return;
+  const na = load<f64>(dst + A_COUNT);
+  if (na == 0) {
+    memory.copy(dst, src, AGG_BYTES);
+    return;
+  }
+  const n = na + nb;
+  const ma = load<f64>(dst + A_MEAN), mb = load<f64>(src + A_MEAN);
+  const d = mb - ma;
+  store<f64>(dst + A_COUNT, n);
+  store<f64>(dst + A_SUM, load<f64>(dst + A_SUM) + load<f64>(src + A_SUM));
+  const mn = load<f64>(dst + A_MIN), smn = load<f64>(src + A_MIN);
+  store<f64>(dst + A_MIN, smn < mn ? smn : mn);
+  const mx = load<f64>(dst + A_MAX), smx = load<f64>(src + A_MAX);
+  store<f64>(dst + A_MAX, smx > mx ? smx : mx);
+  store<f64>(dst + A_MEAN, ma + d * nb / n);
+  store<f64>(dst + A_M2, load<f64>(dst + A_M2) + load<f64>(src + A_M2) + d * d * na * nb / n);
+  if (load<i64>(src + A_FIRST_TS) < load<i64>(dst + A_FIRST_TS)) {
+    store<i64>(dst + A_FIRST_TS, load<i64>(src + A_FIRST_TS));
+    store<f64>(dst + A_FIRST, load<f64>(src + A_FIRST));
+  }
+  if (load<i64>(src + A_LAST_TS) >= load<i64>(dst + A_LAST_TS)) {
+    store<i64>(dst + A_LAST_TS, load<i64>(src + A_LAST_TS));
+    store<f64>(dst + A_LAST, load<f64>(src + A_LAST));
+  }
+  store<f64>(dst + A_PQ, load<f64>(dst + A_PQ) + load<f64>(src + A_PQ));
+  store<f64>(dst + A_Q, load<f64>(dst + A_Q) + load<f64>(src + A_Q));
+  const s = load<u64>(dst + A_MAX_SEQ), ss = load<u64>(src + A_MAX_SEQ);
+  store<u64>(dst + A_MAX_SEQ, ss > s ? ss : s);
+}
+
+/** Writes the output values v0..v10 of a window record at `out` (the record's base). */
+export function aggFinish(a: usize, out: usize): void {
+  const v = out + OUT_VALUES;
+  const n = load<f64>(a + A_COUNT);
+  const variance = load<f64>(a + A_M2) / n;
+  const q = load<f64>(a + A_Q);
+  store<f64>(v, n);
+  store<f64>(v + 8, load<f64>(a + A_SUM));
+  store<f64>(v + 16, load<f64>(a + A_MIN));
+  store<f64>(v + 24, load<f64>(a + A_MAX));
+  store<f64>(v + 32, load<f64>(a + A_MEAN));
+  store<f64>(v + 40, variance);
+  store<f64>(v + 48, Math.sqrt(variance));
+  store<f64>(v + 56, load<f64>(a + A_FIRST));
+  store<f64>(v + 64, load<f64>(a + A_LAST));
+  store<f64>(v + 72, q != 0 ? load<f64>(a + A_PQ) / q : NaN);
+  store<f64>(v + 80, 0);
+}

@@ -1,0 +1,199 @@
+// Event time and the region every window operator owns. The window files
+// (tumbling, sliding, session, count) keep only their window logic; the
+// watermark, the output buffer, late side output and the deterministic firing
+// order live here once.
+//
+// Window operator region (offsets from base; the host writes the config part,
+// then calls <window>_init):
+//
+//   0   op u32          4  valueField u32   8  priceField i32   12 qtyField i32   (-1 = no VWAP)
+//   16  outCap u32      20 outCount u32     24 tableOff u32     28 scratchOff u32
+//   32  outOff u32      36 activity u32     40 size i64 (window / gap / N)
+//   48  slide i64       56 pane i64         64 offset i64       72 outOfOrder i64
+//   80  lateness i64    88 idleTimeout i64  96 maxTs i64        104 watermark i64
+//   112 nextFire i64    120 nextPurge i64   128 lastActivity i64
+//   136 late u64        144 refused u64     152 overflow u64    160 perKey u32
+//   164 capacity u32    168 sideOff u32     172..256 reserved
+//   256 state table  │ firing scratch (scratchBytes) │ output (outCap × 128 B)
+//
+// Semantics (documented in docs/parts/windows.md):
+//   watermark  = max(max event time − outOfOrder, host watermarks, idle advance)
+//              advanced after every event (punctuated), so output never depends
+//              on how the input was cut into batches.
+//   a window [start, end) fires when watermark ≥ end;
+//   an event whose window already fired updates it and re-emits it as
+//              OUT_REVISION while watermark ≤ end + lateness; beyond that it goes
+//              to OUT_LATE (aux = LATE_TOO_LATE); window state is freed once
+//              watermark > end + lateness.
+//   idle: the host calls <window>_advance_idle(nowProcessingNs) periodically;
+//              after idleTimeout of processing time without input the watermark
+//              follows processing time: maxTs − outOfOrder + (now − lastActivity).
+//   firing order within one watermark step: by window end, then key.
+
+import { OUT_BYTES, OUT_LATE, OUT_VALUES, writeOutHeader, IN_FIELDS } from './records';
+import { aggFinish } from './aggregates';
+
+export const W_HEADER: usize = 256;
+export const W_OP: usize = 0;
+export const W_VALUE_FIELD: usize = 4;
+export const W_PRICE_FIELD: usize = 8;
+export const W_QTY_FIELD: usize = 12;
+export const W_OUT_CAP: usize = 16;
+export const W_OUT_COUNT: usize = 20;
+export const W_TABLE_OFF: usize = 24;
+export const W_SCRATCH_OFF: usize = 28;
+export const W_OUT_OFF: usize = 32;
+export const W_ACTIVITY: usize = 36;
+export const W_SIZE: usize = 40;
+export const W_SLIDE: usize = 48;
+export const W_PANE: usize = 56;
+export const W_OFFSET: usize = 64;
+export const W_OOO: usize = 72;
+export const W_LATENESS: usize = 80;
+export const W_IDLE: usize = 88;
+export const W_MAX_TS: usize = 96;
+export const W_WATERMARK: usize = 104;
+export const W_NEXT_FIRE: usize = 112;
+export const W_NEXT_PURGE: usize = 120;
+export const W_LAST_ACTIVITY: usize = 128;
+export const W_LATE: usize = 136;
+export const W_REFUSED: usize = 144;
+export const W_OVERFLOW: usize = 152;
+export const W_PER_KEY: usize = 160;
+export const W_CAPACITY: usize = 164;
+export const W_SIDE_OFF: usize = 168;
+
+export const LATE_TOO_LATE: u32 = 1;
+export const LATE_STATE_FULL: u32 = 2;
+
+export const NEVER: i64 = i64.MAX_VALUE;
+export const NO_TIME: i64 = i64.MIN_VALUE;
+
+/** Resets the event-time state (the config part was written by the host). */
+export function etInit(base: usize): void {
+  store<u32>(base + W_OUT_COUNT, 0);
+  store<u32>(base + W_ACTIVITY, 1);
+  store<i64>(base + W_MAX_TS, NO_TIME);
+  store<i64>(base + W_WATERMARK, NO_TIME);
+  store<i64>(base + W_NEXT_FIRE, NEVER);
+  store<i64>(base + W_NEXT_PURGE, NEVER);
+  store<i64>(base + W_LAST_ACTIVITY, NO_TIME);
+  store<u64>(base + W_LATE, 0);
+  store<u64>(base + W_REFUSED, 0);
+  store<u64>(base + W_OVERFLOW, 0);
+}
+
+// @ts-ignore: decorator
+@inline
+export function floorDiv(a: i64, b: i64): i64 {
+  const q = a / b;
+  return (a % b != 0 && (a < 0) != (b < 0)) ? q - 1 : q;
+}
+
+/** Next output record, or 0 when the buffer is full (counted; the host's
+ *  pre-checks make that unreachable, the counter proves it). */
+// @ts-ignore: decorator
+@inline
+export function outNext(base: usize): usize {
+  const n = load<u32>(base + W_OUT_COUNT);
+  if (n >= load<u32>(base + W_OUT_CAP)) {
+    store<u64>(base + W_OVERFLOW, load<u64>(base + W_OVERFLOW) + 1);
+    return 0;
+  }
+  store<u32>(base + W_OUT_COUNT, n + 1);
+  return base + <usize>load<u32>(base + W_OUT_OFF) + <usize>n * OUT_BYTES;
+}
+
+export function emitWindow(base: usize, kind: u32, key: u32, aux: u32, start: i64, end: i64, acc: usize): void {
+  const o = outNext(base);
+  if (o == 0) return;
+  writeOutHeader(o, kind, load<u32>(base + W_OP), key, aux, start, end, load<u64>(acc + 96));
+  aggFinish(acc, o);
+}
+
+/** The event itself to the late side output: values = its first fields. */
+export function emitLate(base: usize, rec: usize, stride: u32, reason: u32): void {
+  if (reason == LATE_TOO_LATE) store<u64>(base + W_LATE, load<u64>(base + W_LATE) + 1);
+  else store<u64>(base + W_REFUSED, load<u64>(base + W_REFUSED) + 1);
+  const o = outNext(base);
+  if (o == 0) return;
+  const ts = load<i64>(rec);
+  writeOutHeader(o, OUT_LATE, load<u32>(base + W_OP), load<u32>(rec + 16), reason, ts, ts, load<u64>(rec + 8));
+  const fields = (stride - <u32>IN_FIELDS) >> 3;
+  for (let i: u32 = 0; i < 11; i++) {
+    store<f64>(o + OUT_VALUES + <usize>i * 8, i < fields ? load<f64>(rec + IN_FIELDS + <usize>i * 8) : 0);
+  }
+}
+
+// Firing scratch: 16-byte entries (end i64, key u32, ref u32) sorted by
+// (end, key): an LSD radix sort over the 12 key bytes, skipping every byte
+// position where all entries agree (a firing round usually shares one end and
+// keys are small interned ids, so 2 of 12 passes run). Heapsort was the first
+// version; at 10k windows per round it cost more than emitting them.
+//
+//   scratch: entries A (capacity × 16) │ entries B (capacity × 16) │ 12 × 256 u32 counts
+export function scratchBytes(capacity: u32): usize {
+  return <usize>capacity * 32 + 12 * 256 * 4;
+}
+
+// @ts-ignore: decorator
+@inline
+function sortByte(e: usize, d: u32): u32 {
+  if (d < 4) return load<u8>(e + 8 + d);
+  const b = <u32>load<u8>(e + d - 4);
+  return d == 11 ? b ^ 0x80 : b; // i64 sign bit: negative ends first
+}
+
+export function sortEntries(s: usize, n: u32, capacity: u32): void {
+  if (n < 2) return;
+  const other = s + <usize>capacity * 16;
+  const hist = other + <usize>capacity * 16;
+  memory.fill(hist, 0, 12 * 256 * 4);
+  for (let i: u32 = 0; i < n; i++) {
+    const e = s + <usize>i * 16;
+    for (let d: u32 = 0; d < 12; d++) {
+      const h = hist + <usize>(d * 256 + sortByte(e, d)) * 4;
+      store<u32>(h, load<u32>(h) + 1);
+    }
+  }
+  let src = s, dst = other;
+  for (let d: u32 = 0; d < 12; d++) {
+    const hd = hist + <usize>d * 1024;
+    if (load<u32>(hd + <usize>sortByte(src, d) * 4) == n) continue; // all equal
+    let sum: u32 = 0;
+    for (let b: u32 = 0; b < 256; b++) {
+      const c = load<u32>(hd + <usize>b * 4);
+      store<u32>(hd + <usize>b * 4, sum);
+      sum += c;
+    }
+    for (let i: u32 = 0; i < n; i++) {
+      const e = src + <usize>i * 16;
+      const h = hd + <usize>sortByte(e, d) * 4;
+      const at = load<u32>(h);
+      store<u32>(h, at + 1);
+      v128.store(dst + <usize>at * 16, v128.load(e));
+    }
+    const t = src; src = dst; dst = t;
+  }
+  if (src != s) memory.copy(s, src, <usize>n * 16);
+}
+
+/** Watermark after the idle rule, or NO_TIME if the feed is not idle. */
+export function etIdleWatermark(base: usize, nowProc: i64): i64 {
+  if (load<u32>(base + W_ACTIVITY) != 0 || load<i64>(base + W_LAST_ACTIVITY) == NO_TIME) {
+    store<i64>(base + W_LAST_ACTIVITY, nowProc);
+    store<u32>(base + W_ACTIVITY, 0);
+    return NO_TIME;
+  }
+  const idle = load<i64>(base + W_IDLE);
+  const quiet = nowProc - load<i64>(base + W_LAST_ACTIVITY);
+  const maxTs = load<i64>(base + W_MAX_TS);
+  if (idle <= 0 || quiet < idle || maxTs == NO_TIME) return NO_TIME;
+  return maxTs - load<i64>(base + W_OOO) + quiet;
+}
+
+// Thin accessors shared by all window operators (prefix: window_).
+export function window_out_ptr(base: usize): usize { return base + <usize>load<u32>(base + W_OUT_OFF); }
+export function window_out_count(base: usize): u32 { return load<u32>(base + W_OUT_COUNT); }
+export function window_clear_output(base: usize): void { store<u32>(base + W_OUT_COUNT, 0); }
+export function window_watermark(base: usize): i64 { return load<i64>(base + W_WATERMARK); }

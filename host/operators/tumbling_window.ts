@@ -1,0 +1,216 @@
+// Tumbling event-time windows per key, both engines. assembly/tumbling_window.ts
+// owns the value layout; this JS engine is its line-by-line twin on the same
+// bytes. Times in the hot loop are (signed hi, unsigned lo) u32 halves: exact
+// nanoseconds without BigInt; BigInt only where a window boundary is computed
+// (once per window change) or a window fires.
+import { IN_FIELDS, OUT_BYTES, OUT_REVISION, OUT_WINDOW } from '../records.js';
+import type { Engine } from './operator.js';
+import { AGG_BYTES, aggUpdate, lt64, type Mem } from './aggregates.js';
+import { JsStateTable, stateTableBytes, SLOT_VALUE, SLOT_TOUCHED, SLOT_SPARE } from './state_table.js';
+import {
+  W_HEADER, W_VALUE_FIELD, W_PRICE_FIELD, W_QTY_FIELD, W_OUT_COUNT, W_TABLE_OFF, W_SCRATCH_OFF, W_OUT_OFF, W_ACTIVITY,
+  W_SIZE, W_OFFSET, W_OOO, W_LATENESS, W_MAX_TS, W_WATERMARK, W_NEXT_FIRE, W_NEXT_PURGE, W_CAPACITY,
+  LATE_TOO_LATE, LATE_STATE_FULL, NEVER, WindowOperator, WindowConfigError, type WindowCommonConfig, type WindowEngine, type Runtime,
+  resolveCommon, positiveNs, wasmWindowEngine, etInit, floorDiv, emitWindow, emitLate, sortFire, etIdleWatermark, i64, setI64,
+  memViews, scratchBytes, type FireEntry,
+} from './event_time.js';
+
+// Window start in the slot's last-update field, fired flag (bit 31) and
+// revision in its spare word, value = accumulator: see assembly/tumbling_window.ts.
+const TW_START_BACK = SLOT_VALUE - SLOT_TOUCHED;
+const TW_FLAGS_BACK = SLOT_VALUE - SLOT_SPARE;
+const FIRED = 0x80000000;
+export const TW_ACC = 0;
+export const TW_VALUE_BYTES = AGG_BYTES;
+
+export interface TumblingWindowConfig extends WindowCommonConfig {
+  /** Window length in ns. */
+  sizeNs: bigint;
+  /** Windows start at offsetNs + i·sizeNs (e.g. a time-zone shift). Default 0. */
+  offsetNs?: bigint;
+}
+
+export function tumblingBytes(capacity: number, outCap: number): number {
+  return W_HEADER + stateTableBytes(capacity, TW_VALUE_BYTES) + scratchBytes(capacity) + outCap * OUT_BYTES;
+}
+
+function sub64Hi(aHi: number, aLo: number, bHi: number, bLo: number): number {
+  return (aHi - bHi - (aLo < bLo ? 1 : 0)) | 0;
+}
+function sub64Lo(aLo: number, bLo: number): number {
+  return (aLo - bLo) >>> 0;
+}
+function hiOf(v: bigint): number { return Number(BigInt.asIntN(32, v >> 32n)); }
+function loOf(v: bigint): number { return Number(BigInt.asUintN(32, v)); }
+
+/** The JS engine: a port of assembly/tumbling_window.ts. */
+export class JsTumblingEngine implements WindowEngine {
+  constructor(private readonly m: Mem, private readonly memory: WebAssembly.Memory) {}
+
+  private table(base: number): JsStateTable {
+    return new JsStateTable(this.memory, base + this.m.u32[(base + W_TABLE_OFF) >>> 2]);
+  }
+
+  init(base: number): void {
+    const u32 = this.m.u32;
+    const capacity = u32[(base + W_CAPACITY) >>> 2];
+    const tableOff = W_HEADER;
+    const scratchOff = tableOff + stateTableBytes(capacity, TW_VALUE_BYTES);
+    u32[(base + W_TABLE_OFF) >>> 2] = tableOff;
+    u32[(base + W_SCRATCH_OFF) >>> 2] = scratchOff;
+    u32[(base + W_OUT_OFF) >>> 2] = scratchOff + scratchBytes(capacity);
+    new JsStateTable(this.memory, base + tableOff).init(capacity, TW_VALUE_BYTES, 0n);
+    etInit(this.m, base);
+  }
+
+  keys(base: number): number { return this.table(base).count(); }
+
+  private fire(base: number): void {
+    const m = this.m, table = this.table(base);
+    const wm = i64(m, base + W_WATERMARK), size = i64(m, base + W_SIZE), lateness = i64(m, base + W_LATENESS);
+    const list: FireEntry[] = [];
+    for (let s = table.next(-1); s >= 0; s = table.next(s)) {
+      const v = table.slotValue(s);
+      const end = i64(m, v - TW_START_BACK) + size;
+      if ((m.u32[(v - TW_FLAGS_BACK) >>> 2] & FIRED) === 0 && end <= wm) list.push({ end, key: table.slotKeyHi(s), ref: s });
+    }
+    sortFire(list);
+    for (const e of list) {
+      const v = table.slotValue(e.ref);
+      m.u32[(v - TW_FLAGS_BACK) >>> 2] = (m.u32[(v - TW_FLAGS_BACK) >>> 2] | FIRED) >>> 0;
+      emitWindow(m, base, OUT_WINDOW, e.key, 0, i64(m, v - TW_START_BACK), e.end, v + TW_ACC);
+    }
+    let nextFire = NEVER, nextPurge = NEVER;
+    let s = table.next(-1);
+    while (s >= 0) {
+      const v = table.slotValue(s);
+      const end = i64(m, v - TW_START_BACK) + size;
+      if ((m.u32[(v - TW_FLAGS_BACK) >>> 2] & FIRED) !== 0) {
+        if (wm > end + lateness) {
+          table.removeSlot(s);
+          s = table.next(s - 1);
+          continue;
+        }
+        if (end + lateness + 1n < nextPurge) nextPurge = end + lateness + 1n;
+      } else if (end < nextFire) nextFire = end;
+      s = table.next(s);
+    }
+    setI64(m, base + W_NEXT_FIRE, nextFire);
+    setI64(m, base + W_NEXT_PURGE, nextPurge);
+  }
+
+  private due(base: number): bigint {
+    const f = i64(this.m, base + W_NEXT_FIRE), p = i64(this.m, base + W_NEXT_PURGE);
+    return f < p ? f : p;
+  }
+
+  process(base: number, ptr: number, count: number, stride: number): void {
+    const m = this.m, u32 = m.u32, i32 = m.i32, f64 = m.f64;
+    const table = this.table(base);
+    const vOff = IN_FIELDS + 8 * u32[(base + W_VALUE_FIELD) >>> 2];
+    const pField = i32[(base + W_PRICE_FIELD) >>> 2], qField = i32[(base + W_QTY_FIELD) >>> 2];
+    const hasVwap = pField >= 0 && qField >= 0;
+    const pOff = IN_FIELDS + 8 * Math.max(pField, 0), qOff = IN_FIELDS + 8 * Math.max(qField, 0);
+    const size = i64(m, base + W_SIZE), offset = i64(m, base + W_OFFSET), lateness = i64(m, base + W_LATENESS);
+    const ooo = i64(m, base + W_OOO), oooHi = hiOf(ooo), oooLo = loOf(ooo);
+    const wMax = (base + W_MAX_TS) >>> 2, wWm = (base + W_WATERMARK) >>> 2;
+    let maxHi = i32[wMax + 1], maxLo = u32[wMax];
+    let wmHi = i32[wWm + 1], wmLo = u32[wWm];
+    let due = this.due(base), dueHi = hiOf(due), dueLo = loOf(due);
+    let csHi = 0, csLo = 1, ceHi = 0, ceLo = 0, curIdxLo = 0;
+    let curStart = 0n, curEnd = 0n;
+    let lastKey = 0, lastIdx = 0, lastAcc = 0;
+    for (let i = 0; i < count; i++) {
+      const r = ptr + i * stride, w = r >>> 2;
+      if ((u32[w + 5] & 1) !== 0) continue;
+      const tsLo = u32[w], tsHi = i32[w + 1];
+      if (lt64(maxHi, maxLo, tsHi, tsLo)) {
+        maxHi = tsHi; maxLo = tsLo;
+        const cHi = sub64Hi(tsHi, tsLo, oooHi, oooLo), cLo = sub64Lo(tsLo, oooLo);
+        if (lt64(wmHi, wmLo, cHi, cLo)) {
+          wmHi = cHi; wmLo = cLo;
+          if (!lt64(wmHi, wmLo, dueHi, dueLo)) {
+            u32[wMax] = maxLo; i32[wMax + 1] = maxHi; u32[wWm] = wmLo; i32[wWm + 1] = wmHi;
+            this.fire(base);
+            due = this.due(base); dueHi = hiOf(due); dueLo = loOf(due);
+            lastAcc = 0;
+          }
+        }
+      }
+      if (lt64(tsHi, tsLo, csHi, csLo) || !lt64(tsHi, tsLo, ceHi, ceLo)) {
+        const ts = (BigInt(tsHi) << 32n) | BigInt(tsLo);
+        const idx = floorDiv(ts - offset, size);
+        curStart = BigInt.asIntN(64, offset + idx * size);
+        curEnd = BigInt.asIntN(64, curStart + size);
+        csHi = hiOf(curStart); csLo = loOf(curStart); ceHi = hiOf(curEnd); ceLo = loOf(curEnd);
+        curIdxLo = loOf(idx);
+      }
+      const key = u32[w + 4];
+      const v = f64[(r + vOff) >>> 3];
+      const p = hasVwap ? f64[(r + pOff) >>> 3] : 0;
+      const q = hasVwap ? f64[(r + qOff) >>> 3] : 0;
+      if (lt64(wmHi, wmLo, ceHi, ceLo)) {
+        let acc = lastAcc;
+        if (key !== lastKey || curIdxLo !== lastIdx || acc === 0) {
+          const val = table.upsertHL(key, curIdxLo, csHi, csLo);
+          if (val === 0) { emitLate(m, base, r, stride, LATE_STATE_FULL); lastAcc = 0; continue; }
+          if (table.lastInserted()) {
+            const wf = (base + W_NEXT_FIRE) >>> 2;
+            if (lt64(ceHi, ceLo, i32[wf + 1], u32[wf])) { u32[wf] = ceLo; i32[wf + 1] = ceHi; }
+            if (lt64(ceHi, ceLo, dueHi, dueLo)) { dueHi = ceHi; dueLo = ceLo; }
+          }
+          acc = val + TW_ACC;
+          lastKey = key; lastIdx = curIdxLo; lastAcc = acc;
+        }
+        aggUpdate(m, acc, tsHi, tsLo, u32[w + 3], u32[w + 2], v, p, q);
+      } else {
+        const wm = (BigInt(wmHi) << 32n) | BigInt(wmLo);
+        if (wm > curEnd + lateness) {
+          emitLate(m, base, r, stride, LATE_TOO_LATE);
+        } else {
+          const val = table.upsertHL(key, curIdxLo, csHi, csLo);
+          if (val === 0) { emitLate(m, base, r, stride, LATE_STATE_FULL); continue; }
+          aggUpdate(m, val + TW_ACC, tsHi, tsLo, u32[w + 3], u32[w + 2], v, p, q);
+          if (table.lastInserted()) {
+            u32[(val - TW_FLAGS_BACK) >>> 2] = FIRED;
+            emitWindow(m, base, OUT_WINDOW, key, 0, curStart, curEnd, val + TW_ACC);
+            const purgeAt = curEnd + lateness + 1n;
+            if (purgeAt < i64(m, base + W_NEXT_PURGE)) setI64(m, base + W_NEXT_PURGE, purgeAt);
+            if (lt64(hiOf(purgeAt), loOf(purgeAt), dueHi, dueLo)) { dueHi = hiOf(purgeAt); dueLo = loOf(purgeAt); }
+          } else {
+            const rev = ((u32[(val - TW_FLAGS_BACK) >>> 2] & ~FIRED) >>> 0) + 1;
+            u32[(val - TW_FLAGS_BACK) >>> 2] = (rev | FIRED) >>> 0;
+            emitWindow(m, base, OUT_REVISION, key, rev, curStart, curEnd, val + TW_ACC);
+          }
+        }
+      }
+    }
+    u32[wMax] = maxLo; i32[wMax + 1] = maxHi; u32[wWm] = wmLo; i32[wWm + 1] = wmHi;
+    if (count > 0) u32[(base + W_ACTIVITY) >>> 2] = 1;
+  }
+
+  watermark(base: number, wm: bigint): void {
+    if (wm > i64(this.m, base + W_WATERMARK)) {
+      setI64(this.m, base + W_WATERMARK, wm);
+      if (wm >= this.due(base)) this.fire(base);
+    }
+  }
+
+  advanceIdle(base: number, nowProc: bigint): void {
+    const wm = etIdleWatermark(this.m, base, nowProc);
+    if (wm !== null) this.watermark(base, wm);
+  }
+}
+
+/** Keyed tumbling window operator (Flink: TumblingEventTimeWindows.of(size, offset)). */
+export class TumblingWindow extends WindowOperator {
+  constructor(engine: Engine, rt: Runtime, op: number, config: TumblingWindowConfig) {
+    const c = resolveCommon(config);
+    const size = positiveNs('sizeNs', config.sizeNs);
+    const offset = config.offsetNs ?? 0n;
+    if (typeof offset !== 'bigint' || offset < 0n || offset >= size) throw new WindowConfigError(`offsetNs must be a bigint in [0, sizeNs), got ${String(config.offsetNs)}`);
+    const outCap = c.capacity + 2 * c.maxBatch;
+    const impl = engine === 'wasm' ? wasmWindowEngine(rt.exports, 'tumbling') : new JsTumblingEngine(memViews(rt.memory), rt.memory);
+    super(op, engine, rt, c, impl, tumblingBytes(c.capacity, outCap), outCap, size, 0n, 0n, offset);
+  }
+}
