@@ -35,7 +35,7 @@ async function fill(set: PartitionSet, events: number, keys: number): Promise<vo
 
 async function stateCheckpoint(ctx: BenchContext): Promise<BenchResult[]> {
   const dir = mkdtempSync(join(tmpdir(), 'ganglion-ckpt-bench-'));
-  const program = { fieldCount: 2, operators, maxBatch: 1024 };
+  const program = { fieldCount: 2, operators, maxBatch: 1024, checkpoints: true };
   const rounds = ctx.quick ? 2 : 5;
   const pauses: number[] = [], durables: number[] = [], restarts: number[] = [];
   let bytes = 0;

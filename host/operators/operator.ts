@@ -26,6 +26,13 @@ export interface Operator {
   clearOutput(): void;
   /** Every byte of state, self-describing enough for `restore` on a fresh instance. */
   snapshot(): Uint8Array;
+  /**
+   * Optional, for cheap barriers: the size snapshot() would have, and the same
+   * bytes written into `dst` (a warm, reused buffer: no allocation, no page
+   * faults while processing is paused). Returns the bytes written.
+   */
+  snapshotSize?(): number;
+  snapshotInto?(dst: Uint8Array): number;
   restore(bytes: Uint8Array): void;
   /** Live keys and state bytes, for the metrics. */
   stats(): { keys: number; bytes: number; evictions: number; late: number };

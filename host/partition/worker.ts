@@ -33,11 +33,14 @@ const runner = new PartitionRunner(
   init.partition, init.memory, init.module, init.program,
   (out, want) => { out.waitForRoom(want, init.idleWaitMs, init.spins); },
   (snapshot) => {
-    // Transfer, never share: a state that is a view into a bigger buffer is copied first.
-    snapshot.states = snapshot.states.map((s) => (s.buffer instanceof ArrayBuffer && s.byteOffset === 0 && s.byteLength === s.buffer.byteLength ? s : s.slice()));
-    port.postMessage({ type: 'barrier', snapshot }, snapshot.states.map((s) => s.buffer as ArrayBuffer));
+    // States in the runner's shared snapshot slab are posted as shared views
+    // (no copy); private ones are transferred, a view into a bigger buffer copied first.
+    snapshot.states = snapshot.states.map((s) => (s.buffer instanceof SharedArrayBuffer || (s.byteOffset === 0 && s.byteLength === s.buffer.byteLength) ? s : s.slice()));
+    const transfer = snapshot.states.filter((s) => s.buffer instanceof ArrayBuffer).map((s) => s.buffer as ArrayBuffer);
+    port.postMessage({ type: 'barrier', snapshot }, transfer);
   },
 );
+if (init.program.checkpoints) runner.prepareSnapshots();
 port.postMessage({ type: 'ready', layout: runner.layout });
 
 const input = runner.input;

@@ -198,6 +198,7 @@ export class Pipeline implements FrameSink {
         engine: this.options.engine ?? 'wasm',
         maxBatch: this.options.maxBatch ?? 1024,
         ...(states ? { restore: states } : {}),
+        checkpoints: this.mode !== 'at_most_once',
       },
     });
     this.partitions.on('error', (e: Error) => this.fail(e));

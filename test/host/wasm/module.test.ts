@@ -5,7 +5,7 @@ import { createPartitionRuntime, RegionAllocator } from '../../../host/wasm/modu
 test('instantiates the module on a fixed-size shared memory', () => {
   const rt = createPartitionRuntime(1 << 20);
   assert.ok(rt.memory.buffer instanceof SharedArrayBuffer);
-  assert.is(rt.memory.buffer.byteLength, 1 << 20);
+  assert.is((rt.memory.buffer as ArrayBufferLike).byteLength, 1 << 20);
   assert.ok(rt.exports.heapBase() > 0);
 });
 
