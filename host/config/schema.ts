@@ -180,6 +180,8 @@ export const windowOperator = z
     /** VWAP's volume: the aggregate is Σ(field·weight)/Σ(weight). */
     weight: name.optional(),
     aggregates: z.array(z.enum(AGGREGATE_NAMES)).min(1, 'expected at least one aggregate'),
+    /** Most live (key, window) states per partition; past it events go to the late output (reason state_evicted). */
+    capacity: positiveInt.default(16384),
   })
   .superRefine((w, ctx) => {
     const need = (key: 'size' | 'slide' | 'gap' | 'count', why: string) => {
@@ -213,10 +215,16 @@ export const zscoreOperator = z
     /** ewma: exponentially weighted mean/variance; window: the last `window` samples. */
     mode: z.enum(['ewma', 'window']).default('ewma'),
     alpha: z.number().gt(0, 'expected alpha in (0, 1]').max(1, 'expected alpha in (0, 1]').default(0.05),
-    window: z.number().int().min(2, 'expected a window of at least 2 samples').default(100),
+    window: z.number().int().min(2, 'expected a window of at least 2 samples').max(1024, 'expected a window of at most 1024 samples').default(100),
     threshold: z.number().gt(0).default(3),
     min_samples: z.number().int().min(1).default(30),
     direction: z.enum(['both', 'above', 'below']).default('both'),
+    /** Moves of at most this much from the mean never alert, whatever z is (flat series). */
+    epsilon: z.number().min(0).default(0),
+    /** Emit every scored event (dashboards), not only anomalies. */
+    emit_all: z.boolean().default(false),
+    /** Most keys tracked per partition. */
+    capacity: positiveInt.optional(),
   });
 
 export const limitOperator = z
@@ -226,6 +234,10 @@ export const limitOperator = z
     field: fieldRef,
     above: z.number().optional(),
     below: z.number().optional(),
+    /** crossing: one alert when a key goes beyond the limit (re-armed when it comes back); every: each breaching event. */
+    emit: z.enum(['crossing', 'every']).default('crossing'),
+    /** Re-arm only this fraction back inside the limit (no alert storms at the edge). */
+    hysteresis: z.number().min(0, 'expected hysteresis as a fraction in [0, 1)').lt(1, 'expected hysteresis as a fraction in [0, 1)').default(0),
   })
   .refine((l) => l.above !== undefined || l.below !== undefined, { message: 'expected above or below (the limit)' });
 

@@ -86,7 +86,7 @@ export function planPipeline(config: PipelineConfig, baseDir = process.cwd()): P
           ...(o.aggregates.includes('vwap') && (r as { weight?: number }).weight !== undefined
             ? { priceField: (r as { value: number }).value, qtyField: (r as { weight: number }).weight }
             : {}),
-          capacity: 1 << 16,
+          capacity: o.capacity,
           allowedLatenessNs: et.allowed_lateness,
           enrich: enrich.get(o.name) ?? [],
         };
@@ -103,9 +103,13 @@ export function planPipeline(config: PipelineConfig, baseDir = process.cwd()): P
           kind: 'zscore', name: o.name, field: (r as { value: number }).value, mode: o.mode,
           ...(o.mode === 'ewma' ? { alpha: o.alpha } : { window: o.window }),
           threshold: o.threshold, minSamples: o.min_samples, direction: o.direction,
+          epsilon: o.epsilon, emitAll: o.emit_all, ...(o.capacity === undefined ? {} : { capacity: o.capacity }),
         };
       case 'limit':
-        return { kind: 'limit', name: o.name, field: (r as { value: number }).value, ...(o.above === undefined ? {} : { above: o.above }), ...(o.below === undefined ? {} : { below: o.below }) };
+        return {
+          kind: 'limit', name: o.name, field: (r as { value: number }).value, emit: o.emit, hysteresis: o.hysteresis,
+          ...(o.above === undefined ? {} : { above: o.above }), ...(o.below === undefined ? {} : { below: o.below }),
+        };
       case 'model': {
         const path = isAbsolute(o.model) ? o.model : resolve(baseDir, o.model);
         return { kind: 'tree_ensemble', name: o.name, model: path, features: (r as { features: number[] }).features, ...(o.output === 'margin' ? { margin: true } : {}) };
