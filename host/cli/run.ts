@@ -53,6 +53,10 @@ export async function runCommand(opts: RunOptions = {}): Promise<number> {
     if (e instanceof ConfigError) { process.stderr.write(e.message + '\n'); return (process.exitCode = 1); }
     throw e;
   }
+  if (config.sources.length === 0) {
+    log(`${file}: sources: expected at least one source to run (a pipeline without sources is for the library's push())`);
+    return (process.exitCode = 1);
+  }
   let durationMs: number | undefined;
   if (opts.duration !== undefined) {
     const ns = parseDuration(opts.duration);

@@ -344,7 +344,8 @@ export const server = z.strictObject({
 export const pipeline = z.strictObject({
   name,
   description: z.string().optional(),
-  sources: z.array(source).min(1, 'expected at least one source'),
+  /** Empty for a library pipeline fed with push(); `ganglion run` needs at least one. */
+  sources: z.array(source).default([]),
   schema: schemaSection,
   /** The key field, or several (joined with "|" into one key string). Default: the built-in type's key. */
   key: z.union([name, z.array(name).min(1)], { error: 'expected a field name or a list of field names' }).transform((k) => (typeof k === 'string' ? [k] : k)).optional(),
