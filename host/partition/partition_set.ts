@@ -268,12 +268,40 @@ export class PartitionSet extends EventEmitter {
   /** Accepts `count` input records laid out back to back in `src` (stride bytes each), routed by key. */
   pushRecords(src: Uint8Array, count: number, offset = 0): boolean {
     const view = new DataView(src.buffer, src.byteOffset, src.byteLength);
-    for (let i = 0; i < count; i++) {
-      const at = offset + i * this.stride;
-      this.enqueue(this.partitionOf(view.getUint32(at + IN_KEY, true)), src, at);
-      if (this.autoWm) this.track(view.getBigInt64(at + IN_TS, true));
+    if (this.autoWm) {
+      for (let i = 0; i < count; i++) {
+        const at = offset + i * this.stride;
+        this.enqueue(this.partitionOf(view.getUint32(at + IN_KEY, true)), src, at);
+        this.track(view.getBigInt64(at + IN_TS, true));
+      }
+      return !this.pausedNow;
+    }
+    // Runs of consecutive records bound for the same partition are copied with
+    // one ring write each (the whole batch at once with one partition).
+    const stride = this.stride;
+    let runStart = 0;
+    let runPart = count > 0 ? (this.count === 1 ? 0 : this.partitionOf(view.getUint32(offset + IN_KEY, true))) : 0;
+    for (let i = 1; i <= count; i++) {
+      const part = i === count ? -1 : this.count === 1 ? 0 : this.partitionOf(view.getUint32(offset + i * stride + IN_KEY, true));
+      if (part === runPart) continue;
+      this.enqueueRun(runPart, src, offset + runStart * stride, i - runStart);
+      runStart = i;
+      runPart = part;
     }
     return !this.pausedNow;
+  }
+
+  /** `n` consecutive records for one partition: straight into its ring while there is room, the rest staged. */
+  private enqueueRun(id: number, src: Uint8Array, at: number, n: number): void {
+    const p = this.parts[id];
+    if (n === 1 || p.staged > 0 || this.closing || p.dead) {
+      for (let i = 0; i < n; i++) this.enqueue(id, src, at + i * this.stride);
+      return;
+    }
+    const written = p.writer.push(src, n, at);
+    p.accepted += written;
+    if (written > 0) this.scheduleFlush();
+    for (let i = written; i < n; i++) this.enqueue(id, src, at + i * this.stride);
   }
 
   private track(ts: bigint): void {
