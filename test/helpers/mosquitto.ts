@@ -2,7 +2,7 @@
 // a throw-away config, for tests and benchmarks. A missing broker is an error,
 // never a skip: tests that need MQTT must fail when it is not installed.
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { chmodSync, existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createConnection, createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -14,11 +14,15 @@ export interface MosquittoOptions {
   users?: Record<string, string>;
   /** Messages kept per offline persistent session (mosquitto's default 1000 is too few for bursts). */
   maxQueuedMessages?: number;
+  /** Serve MQTT over TLS with a fresh self-signed certificate for 127.0.0.1 (needs openssl). */
+  tls?: boolean;
 }
 
 export interface Mosquitto {
   url: string;
   port: number;
+  /** PEM of the self-signed certificate (the CA to trust) when started with tls. */
+  caPem?: string;
   stop(): Promise<void>;
 }
 
@@ -48,11 +52,20 @@ export async function startMosquitto(opts: MosquittoOptions = {}): Promise<Mosqu
   const dir = mkdtempSync(join(tmpdir(), 'ganglion-mosquitto-'));
   // Started as root, mosquitto drops to its own user: it must be able to read the config dir.
   chmodSync(dir, 0o755);
+  let caPem: string | undefined;
+  if (opts.tls) {
+    const r = spawnSync('openssl', ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-days', '1', '-subj', '/CN=127.0.0.1',
+      '-addext', 'subjectAltName=IP:127.0.0.1', '-keyout', join(dir, 'key.pem'), '-out', join(dir, 'cert.pem')], { encoding: 'utf8' });
+    if (r.status !== 0) throw new Error(`openssl could not make a test certificate: ${r.stderr || r.error?.message}`);
+    chmodSync(join(dir, 'key.pem'), 0o644);
+    caPem = readFileSync(join(dir, 'cert.pem'), 'utf8');
+  }
   let lastError = '';
   for (let attempt = 0; attempt < 5; attempt++) {
     const port = await freePort();
     const lines = [
       `listener ${port} 127.0.0.1`,
+      ...(opts.tls ? [`certfile ${join(dir, 'cert.pem')}`, `keyfile ${join(dir, 'key.pem')}`] : []),
       'persistence false',
       `max_queued_messages ${opts.maxQueuedMessages ?? 1_000_000}`,
       'max_queued_bytes 0',
@@ -84,8 +97,9 @@ export async function startMosquitto(opts: MosquittoOptions = {}): Promise<Mosqu
     while (!exited && Date.now() < deadline && !(await accepting(port))) await new Promise((r) => setTimeout(r, 20));
     if (!exited && (await accepting(port))) {
       return {
-        url: `mqtt://127.0.0.1:${port}`,
+        url: `${opts.tls ? 'mqtts' : 'mqtt'}://127.0.0.1:${port}`,
         port,
+        caPem,
         stop: async () => {
           if (!exited) {
             const gone = new Promise((r) => child.once('exit', r));

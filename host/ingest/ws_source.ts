@@ -1,0 +1,366 @@
+// WebSocket ingest: producers connect to ws://host:port/<path> and send frames;
+// binary frames are FlatBuffers batches, text frames are JSON. Two engines serve
+// the same protocol: uWebSockets.js (ws_uws.ts, native addon) and the pure-JS
+// `ws` package (ws_fallback.ts). Importing this module loads neither: the engine
+// is imported when start() runs, the native one only when `native` is allowed,
+// so the embedded library path never touches a native addon.
+//
+// Protocol (one page, so producers can be written in any language)
+// ----------------------------------------------------------------
+// Connect:  GET <path>?token=<t>&seq=<n>&acks=0|1
+//   token   required when the source has a token; `Authorization: Bearer <t>`
+//           works too. Missing or wrong: HTTP 401, no upgrade.
+//   seq     the producer sequence number of the first frame sent on this
+//           connection (integer ≥ 0, default 1). Frame k (0-based) on the
+//           connection has producerSeq = seq + k. Nothing is added to the frame
+//           bytes: the FlatBuffers/JSON payload is exactly what the codec sees.
+//   acks    0 turns per-frame acks off for this connection (default on when
+//           the source has acks enabled).
+// Frames:   binary = FlatBuffers, text = JSON. Larger than maxFrameBytes: the
+//           connection is closed and the frame is not delivered (`ws` engine:
+//           close code 1009 Message Too Big; uWS v20.30 cuts the TCP
+//           connection without a close frame, so the producer sees 1006).
+// Acks:     one text frame per frame, once the pipeline has accepted it (in
+//           exactly-once/at-least-once modes: once it is durable):
+//             {"ack":<producerSeq>,"ok":true,"accepted":<events>,"rejected":<events>}
+//             {"ack":<producerSeq>,"ok":false,"rejected":<events>,"reason":"..."}
+//           accepted/rejected are present when the pipeline reported counts.
+// Resend:   a producer keeps every frame until its ack arrives. After a
+//           disconnect it reconnects with seq=<first unacked> and resends from
+//           there, in order. Frames the source never acked were either never
+//           delivered or will be delivered again: at-least-once at this layer;
+//           exactly-once needs the ingest log's de-duplication on top.
+// Backpressure: while the pipeline is paused, the `ws` engine stops reading
+//           every socket (TCP pushes back to producers). uWS v20.30 has no
+//           per-socket pause, so frames that still arrive are held in a bounded
+//           queue (maxPausedBytes, shared by all connections) and acks stop;
+//           a producer that keeps sending past that bound is disconnected with
+//           1013 (Try Again Later) and its queued frames are discarded unacked,
+//           so it resends them. Producers should bound their unacked window.
+import { timingSafeEqual } from 'node:crypto';
+import type { Ack, Frame, FrameSink, Source } from './source.js';
+import { receiveNowNs } from './receive_clock.js';
+
+export interface WsSourceOptions {
+  /** Source name for metrics and logs (default "ws"). */
+  name?: string;
+  /** Interface to listen on (default 127.0.0.1; "0.0.0.0" for all). */
+  host?: string;
+  /** TCP port; 0 picks a free one, readable as `port` after start(). */
+  port?: number;
+  /** URL path producers connect to (default "/ingest"). */
+  path?: string;
+  /** Bearer token producers must present (header or ?token=); unset = open. */
+  token?: string;
+  /** Largest accepted frame in bytes (default 16 MiB). */
+  maxFrameBytes?: number;
+  /** false forces the `ws` engine: the uWS addon is never loaded. Default true. */
+  native?: boolean;
+  /** Send per-frame ack frames (default true; producers may opt out with ?acks=0). */
+  acks?: boolean;
+  /** Bound on frames held while paused when the engine cannot stop reading (default 64 MiB). */
+  maxPausedBytes?: number;
+  /**
+   * Close connections that show no sign of life for this long (default 120 s;
+   * 0 = never). Quiet producers are pinged, so only dead peers are cut. uWS
+   * rounds it to its 4 s timer; the ws engine pings every half period and
+   * skips sockets it is not reading (paused).
+   */
+  idleTimeoutSeconds?: number;
+  /** Where errors thrown by the sink or the engine are reported (default: stderr). */
+  onError?: (error: Error) => void;
+}
+
+/** What the core asks of one connection, whichever engine holds it. */
+export interface WsPeer {
+  sendText(text: string): void;
+  /** Stop reading this socket, if the engine can. */
+  pause(): void;
+  resume(): void;
+  close(code: number, reason: string): void;
+}
+
+/** Answer to an upgrade request: 0 = accept, otherwise the HTTP status to refuse with. */
+export interface UpgradeCheck {
+  status: number;
+  message: string;
+}
+
+/** Callbacks the engines drive; implemented once by WsSource. */
+export interface WsHandlers {
+  checkUpgrade(path: string, query: string, authorization: string | undefined): UpgradeCheck;
+  open(peer: WsPeer, remoteAddress: string, query: string): WsConnection;
+  /** `data` must be owned by the callee (engines copy borrowed buffers first). */
+  message(conn: WsConnection, data: Uint8Array, binary: boolean): void;
+  closed(conn: WsConnection, code: number): void;
+}
+
+export interface WsEngineOptions {
+  host: string;
+  port: number;
+  path: string;
+  maxFrameBytes: number;
+  idleTimeoutSeconds: number;
+}
+
+export interface WsEngine {
+  readonly kind: 'uws' | 'ws';
+  readonly port: number;
+  /** Stop listening and close every connection with 1001. */
+  close(): Promise<void>;
+}
+
+export type WsEngineFactory = (opts: WsEngineOptions, handlers: WsHandlers) => Promise<WsEngine>;
+
+let connectionCounter = 0;
+
+export class WsConnection {
+  readonly origin: string;
+  nextSeq: number;
+  open = true;
+  /** Frames of this connection sitting in the paused queue. */
+  queued = 0;
+  constructor(readonly peer: WsPeer, remoteAddress: string, firstSeq: number, readonly acks: boolean) {
+    this.origin = `ws:${remoteAddress}/${++connectionCounter}`;
+    this.nextSeq = firstSeq;
+  }
+}
+
+interface Held {
+  conn: WsConnection;
+  data: Uint8Array;
+  binary: boolean;
+  receivedAtNs: bigint;
+  seq: number;
+}
+
+const CLOSE_INTERNAL_ERROR = 1011;
+const CLOSE_TRY_AGAIN_LATER = 1013;
+
+export class WsSource implements Source, WsHandlers {
+  readonly name: string;
+  private readonly opts: Required<Omit<WsSourceOptions, 'token' | 'onError' | 'name'>> & { token?: string };
+  private readonly onError: (error: Error) => void;
+  private readonly tokenBytes: Buffer | undefined;
+  private engine: WsEngine | undefined;
+  private sink: FrameSink | undefined;
+  private readonly connections = new Set<WsConnection>();
+  private paused = false;
+  private held: Held[] = [];
+  private heldHead = 0;
+  private heldBytes = 0;
+  private draining = false;
+  private closing = false;
+  /** Frames handed to the sink since start (for tests and metrics). */
+  delivered = 0;
+
+  constructor(options: WsSourceOptions = {}) {
+    this.name = options.name ?? 'ws';
+    const path = options.path ?? '/ingest';
+    if (!path.startsWith('/')) throw new Error(`ws source "${this.name}": path must start with "/", got "${path}"`);
+    const port = options.port ?? 8080;
+    if (!Number.isInteger(port) || port < 0 || port > 65535) throw new Error(`ws source "${this.name}": port must be an integer 0..65535, got ${port}`);
+    const maxFrameBytes = options.maxFrameBytes ?? 16 * 1024 * 1024;
+    if (!Number.isInteger(maxFrameBytes) || maxFrameBytes < 1) throw new Error(`ws source "${this.name}": maxFrameBytes must be a positive integer, got ${maxFrameBytes}`);
+    const idle = options.idleTimeoutSeconds ?? 120;
+    if (!Number.isFinite(idle) || idle < 0) throw new Error(`ws source "${this.name}": idleTimeoutSeconds must be ≥ 0, got ${idle}`);
+    if (options.token !== undefined && options.token.length === 0) throw new Error(`ws source "${this.name}": token must not be empty (omit it to disable auth)`);
+    this.opts = {
+      host: options.host ?? '127.0.0.1',
+      port,
+      path,
+      maxFrameBytes,
+      native: options.native ?? true,
+      acks: options.acks ?? true,
+      maxPausedBytes: options.maxPausedBytes ?? 64 * 1024 * 1024,
+      idleTimeoutSeconds: idle,
+      token: options.token,
+    };
+    this.tokenBytes = options.token === undefined ? undefined : Buffer.from(options.token, 'utf8');
+    this.onError = options.onError ?? ((e) => process.stderr.write(`ganglion: ws source "${this.name}": ${e.message}\n`));
+  }
+
+  /** The engine actually serving: 'uws' or 'ws' (after start). */
+  get engineKind(): 'uws' | 'ws' | undefined {
+    return this.engine?.kind;
+  }
+
+  /** The bound port (after start; useful with port 0). */
+  get port(): number {
+    if (!this.engine) throw new Error(`ws source "${this.name}" is not started`);
+    return this.engine.port;
+  }
+
+  get url(): string {
+    const host = this.opts.host === '0.0.0.0' ? '127.0.0.1' : this.opts.host;
+    return `ws://${host}:${this.port}${this.opts.path}`;
+  }
+
+  async start(sink: FrameSink): Promise<void> {
+    if (this.engine) throw new Error(`ws source "${this.name}" is already started`);
+    this.sink = sink;
+    const engineOpts: WsEngineOptions = { host: this.opts.host, port: this.opts.port, path: this.opts.path, maxFrameBytes: this.opts.maxFrameBytes, idleTimeoutSeconds: this.opts.idleTimeoutSeconds };
+    let factory: WsEngineFactory | undefined;
+    if (this.opts.native) {
+      const uws = await import('./ws_uws.js');
+      factory = uws.loadUwsEngine((reason) => this.onError(new Error(`uWebSockets.js unavailable, using the ws fallback: ${reason}`)));
+    }
+    if (!factory) factory = (await import('./ws_fallback.js')).startWsEngine();
+    this.engine = await factory(engineOpts, this);
+  }
+
+  pause(): void {
+    if (this.paused) return;
+    this.paused = true;
+    for (const c of this.connections) c.peer.pause();
+  }
+
+  resume(): void {
+    if (!this.paused) return;
+    this.paused = false;
+    this.drainHeld();
+    if (this.paused) return; // the sink paused again while we drained
+    for (const c of this.connections) c.peer.resume();
+  }
+
+  async close(): Promise<void> {
+    if (this.closing) return;
+    this.closing = true;
+    // Flush what is held into the sink even if paused: close() promises it.
+    this.paused = false;
+    this.drainHeld();
+    const engine = this.engine;
+    this.engine = undefined;
+    this.connections.clear();
+    if (engine) await engine.close();
+  }
+
+  // ---- WsHandlers (called by the engines) ----
+
+  checkUpgrade(path: string, query: string, authorization: string | undefined): UpgradeCheck {
+    if (this.closing) return { status: 503, message: 'source is closing' };
+    if (path !== this.opts.path) return { status: 404, message: `no WebSocket endpoint at ${path}; use ${this.opts.path}` };
+    const params = new URLSearchParams(query);
+    if (this.tokenBytes) {
+      let presented: string | undefined;
+      if (authorization && /^bearer /i.test(authorization)) presented = authorization.slice(7).trim();
+      else presented = params.get('token') ?? undefined;
+      if (presented === undefined) return { status: 401, message: 'missing token: send "Authorization: Bearer <token>" or ?token=' };
+      const p = Buffer.from(presented, 'utf8');
+      if (p.length !== this.tokenBytes.length || !timingSafeEqual(p, this.tokenBytes)) return { status: 401, message: 'invalid token' };
+    }
+    const seq = params.get('seq');
+    if (seq !== null && !/^\d{1,15}$/.test(seq)) return { status: 400, message: `seq must be a non-negative integer below 10^15, got "${seq.slice(0, 40)}"` };
+    const acks = params.get('acks');
+    if (acks !== null && acks !== '0' && acks !== '1') return { status: 400, message: `acks must be 0 or 1, got "${acks.slice(0, 40)}"` };
+    return { status: 0, message: '' };
+  }
+
+  open(peer: WsPeer, remoteAddress: string, query: string): WsConnection {
+    const params = new URLSearchParams(query);
+    const seq = params.get('seq');
+    const conn = new WsConnection(peer, remoteAddress, seq === null ? 1 : Number(seq), this.opts.acks && params.get('acks') !== '0');
+    this.connections.add(conn);
+    if (this.paused) peer.pause();
+    return conn;
+  }
+
+  message(conn: WsConnection, data: Uint8Array, binary: boolean): void {
+    if (!conn.open) return;
+    const seq = conn.nextSeq++;
+    const receivedAtNs = receiveNowNs();
+    if (this.paused || this.heldHead < this.held.length) {
+      this.hold(conn, data, binary, receivedAtNs, seq);
+      return;
+    }
+    this.deliver(conn, data, binary, receivedAtNs, seq);
+  }
+
+  closed(conn: WsConnection): void {
+    conn.open = false;
+    this.connections.delete(conn);
+    // Held frames of a producer that uses acks are unacked: it resends them
+    // after reconnecting, so delivering them too would only duplicate them.
+    // Without acks nobody resends, so those frames are still delivered.
+    if (conn.acks) this.discardHeld(conn);
+  }
+
+  // ---- internals ----
+
+  private hold(conn: WsConnection, data: Uint8Array, binary: boolean, receivedAtNs: bigint, seq: number): void {
+    if (this.heldBytes + data.byteLength > this.opts.maxPausedBytes) {
+      // Never buffer without bound and never drop silently: this producer's
+      // unacked frames (held ones included) will be resent after reconnecting.
+      this.discardHeld(conn);
+      conn.open = false;
+      conn.peer.close(CLOSE_TRY_AGAIN_LATER, 'ingest paused: resend unacked frames later');
+      return;
+    }
+    this.held.push({ conn, data, binary, receivedAtNs, seq });
+    this.heldBytes += data.byteLength;
+    conn.queued++;
+  }
+
+  private discardHeld(conn: WsConnection): void {
+    if (conn.queued === 0) return;
+    const kept: Held[] = [];
+    for (let i = this.heldHead; i < this.held.length; i++) {
+      const h = this.held[i];
+      if (h.conn === conn) this.heldBytes -= h.data.byteLength;
+      else kept.push(h);
+    }
+    this.held = kept;
+    this.heldHead = 0;
+    conn.queued = 0;
+  }
+
+  private drainHeld(): void {
+    if (this.draining) return;
+    this.draining = true;
+    try {
+      while (!this.paused && this.heldHead < this.held.length) {
+        const h = this.held[this.heldHead++];
+        this.heldBytes -= h.data.byteLength;
+        h.conn.queued--;
+        this.deliver(h.conn, h.data, h.binary, h.receivedAtNs, h.seq);
+      }
+      if (this.heldHead === this.held.length) {
+        this.held = [];
+        this.heldHead = 0;
+      }
+    } finally {
+      this.draining = false;
+    }
+  }
+
+  private deliver(conn: WsConnection, data: Uint8Array, binary: boolean, receivedAtNs: bigint, seq: number): void {
+    const frame: Frame = { data, binary, origin: conn.origin, receivedAtNs, producerSeq: seq };
+    this.delivered++;
+    try {
+      this.sink!.onFrame(frame, conn.acks ? makeAck(conn, seq) : noAck);
+    } catch (e) {
+      this.onError(new Error(`sink failed on a frame from ${conn.origin}: ${(e as Error).message}`));
+      if (conn.open) {
+        conn.open = false;
+        conn.peer.close(CLOSE_INTERNAL_ERROR, 'internal error; resend unacked frames');
+      }
+    }
+  }
+}
+
+const noAck: Ack = () => {};
+
+function makeAck(conn: WsConnection, seq: number): Ack {
+  let done = false;
+  return (accepted, info) => {
+    if (done) return;
+    done = true;
+    if (!conn.open) return; // the producer will resend it after reconnecting
+    let text = `{"ack":${seq},"ok":${accepted}`;
+    if (info?.count !== undefined) text += `,"accepted":${info.count}`;
+    if (info?.rejected !== undefined) text += `,"rejected":${info.rejected}`;
+    if (info?.reason !== undefined) text += `,"reason":${JSON.stringify(info.reason)}`;
+    conn.peer.sendText(text + '}');
+  };
+}
+
