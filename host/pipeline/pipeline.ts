@@ -296,8 +296,14 @@ export class Pipeline implements FrameSink {
   /** Resolves when every bounded source has ended (synthetic with `events`, files). */
   sourcesEnded(): Promise<void> {
     const bounded = this.sources.length;
-    if (this.endedSources >= bounded) return Promise.resolve();
-    return new Promise((r) => { const check = () => (this.endedSources >= bounded ? r() : this.endWaiters.push(check)); this.endWaiters.push(check); });
+    return new Promise((resolve, reject) => {
+      const check = () => {
+        if (this.failure) reject(this.failure);
+        else if (this.endedSources >= bounded) resolve();
+        else this.endWaiters.push(check);
+      };
+      check();
+    });
   }
 
   private accept(origin: string, batch: RecordBatch, receivedAtNs: bigint, acked: () => void): void {
@@ -451,7 +457,7 @@ export class Pipeline implements FrameSink {
 
   private waitEpoch(epoch: bigint): Promise<void> {
     if (this.failure) return Promise.reject(this.failure);
-    return new Promise((res) => this.atEpoch(epoch, res));
+    return new Promise((res, rej) => this.atEpoch(epoch, () => (this.failure ? rej(this.failure) : res())));
   }
 
   /** Runs `fn` synchronously once `epoch` is released: at once if it already was. */
@@ -607,6 +613,7 @@ export class Pipeline implements FrameSink {
     for (const s of this.sources) s.pause();
     for (const ws of this.epochWaiters.values()) for (const w of ws) w();
     this.epochWaiters.clear();
+    for (const w of this.endWaiters.splice(0)) w();
     this.onFailure?.(e);
   }
 
