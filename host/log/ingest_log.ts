@@ -281,6 +281,13 @@ export class IngestLog {
       for (const w of waiters) w();
       if (active.bytes >= this.opts.segmentBytes) this.roll();
       if (this.pending.length) this.flushSoon(this.pendingRecords >= this.opts.fsyncEveryRecords);
+      else {
+        // Waiters that arrived during this sync with nothing new to write
+        // (sync() on a quiet log) are durable now too.
+        const quiet = this.waiters;
+        this.waiters = []; this.failures = [];
+        for (const w of quiet) w();
+      }
     });
   }
 

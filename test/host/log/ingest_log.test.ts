@@ -137,4 +137,17 @@ test('a full disk fails the append with a clear error and acknowledges nothing',
   } finally { disk.remove(); }
 });
 
+test('sync() while a commit is in flight resolves when it lands', async () => {
+  const dir = tempDir();
+  const log = IngestLog.open(dir.path);
+  log.appendRecords(batch(3), 3, stride);
+  const first = log.sync();
+  await new Promise((r) => setImmediate(r)); // the group commit is running: its fdatasync is in flight
+  const second = log.sync();
+  const outcome = await Promise.race([Promise.all([first, second]).then(() => 'durable'), new Promise((r) => setTimeout(() => r('stuck'), 2000))]);
+  assert.is(outcome, 'durable');
+  await log.close();
+  dir.remove();
+});
+
 test.run();
