@@ -26,6 +26,7 @@ export async function main(argv = process.argv): Promise<void> {
     .option('--duration <duration>', 'stop by itself after this long, e.g. 30s (as if interrupted)')
     .option('--engine <engine>', 'wasm or js', 'wasm')
     .option('--no-status', 'no live status line')
+    .option('--no-native', 'serve WebSocket sources with the ws package (never load the uWebSockets.js addon)')
     .action(async (pipeline: string | undefined, opts) => {
       await (await import('./run.js')).runCommand({ pipeline, ...opts });
     });

@@ -27,6 +27,8 @@ export interface RunOptions {
   status?: boolean;
   /** wasm (default) or js: the operators' TypeScript twins. */
   engine?: string;
+  /** false (--no-native): WebSocket sources use the ws engine and never load uWebSockets.js. */
+  native?: boolean;
 }
 
 export const BUILTIN_PIPELINE = 'market-surveillance.yaml';
@@ -82,6 +84,7 @@ export async function runCommand(opts: RunOptions = {}): Promise<number> {
 
   let pipeline: Awaited<ReturnType<typeof createPipeline>>;
   try {
+    if (opts.native === false) config = { ...config, sources: config.sources.map((s) => (s.type === 'ws' ? { ...s, native: false } : s)) };
     pipeline = await createPipeline(config, { ...(opts.dataDir ? { dataDir: opts.dataDir } : {}), log, metrics, engine });
   } catch (e) {
     await server?.close();
