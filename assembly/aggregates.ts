@@ -134,3 +134,25 @@ export function aggFinish(a: usize, out: usize): void {
   store<f64>(v + 72, q != 0 ? load<f64>(a + A_PQ) / q : NaN);
   store<f64>(v + 80, 0);
 }
+
+/** One aggregate (AGG order of host/records.ts) of a non-empty accumulator,
+ *  computed exactly as aggFinish computes it, so an enriched field equals the
+ *  window output's value bit for bit. */
+export function aggValue(a: usize, which: u32): f64 {
+  switch (which) {
+    case 0: return load<f64>(a + A_COUNT);
+    case 1: return load<f64>(a + A_SUM);
+    case 2: return load<f64>(a + A_MIN);
+    case 3: return load<f64>(a + A_MAX);
+    case 4: return load<f64>(a + A_MEAN);
+    case 5: return load<f64>(a + A_M2) / load<f64>(a + A_COUNT);
+    case 6: return Math.sqrt(load<f64>(a + A_M2) / load<f64>(a + A_COUNT));
+    case 7: return load<f64>(a + A_FIRST);
+    case 8: return load<f64>(a + A_LAST);
+    case 9: {
+      const q = load<f64>(a + A_Q);
+      return q != 0 ? load<f64>(a + A_PQ) / q : NaN;
+    }
+  }
+  return NaN;
+}

@@ -14,7 +14,7 @@ import { AGG_BYTES, aggUpdate, A_COUNT, A_FIRST_TS, A_LAST_TS } from './aggregat
 import { OUT_BYTES, OUT_WINDOW, FLAG_CONTROL, IN_FIELDS } from './records';
 import {
   W_HEADER, W_VALUE_FIELD, W_PRICE_FIELD, W_QTY_FIELD, W_OUT_COUNT, W_TABLE_OFF, W_SCRATCH_OFF, W_OUT_OFF, W_ACTIVITY,
-  W_SIZE, W_CAPACITY, LATE_STATE_FULL, etInit, emitWindow, emitLate,
+  W_SIZE, W_CAPACITY, W_ENRICH_N, LATE_STATE_FULL, etInit, emitWindow, emitLate, etEnrich,
 } from './event_time';
 
 export function count_bytes(capacity: u32, outCap: u32): usize {
@@ -40,6 +40,7 @@ export function count_process(base: usize, ptr: usize, count: u32, stride: u32):
   const pOff = IN_FIELDS + (<usize>max<i32>(pField, 0) << 3);
   const qOff = IN_FIELDS + (<usize>max<i32>(qField, 0) << 3);
   const n = <f64>load<i64>(base + W_SIZE);
+  const enrich = load<u32>(base + W_ENRICH_N) != 0;
   let lastKey: u32 = 0, lastAcc: usize = 0;
   for (let i: u32 = 0; i < count; i++) {
     const r = ptr + <usize>i * <usize>stride;
@@ -54,6 +55,7 @@ export function count_process(base: usize, ptr: usize, count: u32, stride: u32):
       lastAcc = acc;
     }
     aggUpdate(acc, ts, load<u64>(r + 8), load<f64>(r + vOff), hasVwap ? load<f64>(r + pOff) : 0, hasVwap ? load<f64>(r + qOff) : 0);
+    if (enrich) etEnrich(base, r, acc); // before a completed window starts over
     if (load<f64>(acc + A_COUNT) >= n) {
       emitWindow(base, OUT_WINDOW, key, 0, load<i64>(acc + A_FIRST_TS), load<i64>(acc + A_LAST_TS), acc);
       memory.fill(acc, 0, AGG_BYTES);

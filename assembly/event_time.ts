@@ -13,7 +13,8 @@
 //   80  lateness i64    88 idleTimeout i64  96 maxTs i64        104 watermark i64
 //   112 nextFire i64    120 nextPurge i64   128 lastActivity i64
 //   136 late u64        144 refused u64     152 overflow u64    160 perKey u32
-//   164 capacity u32    168 sideOff u32     172..256 reserved
+//   164 capacity u32    168 sideOff u32     172..184 reserved (sliding: 176 last round)
+//   184 enrichCount u32 188 enrich[8] u32 (aggregate << 16 | field)   220..256 reserved
 //   256 state table  │ firing scratch (scratchBytes) │ output (outCap × 128 B)
 //
 // Semantics (documented in docs/parts/windows.md):
@@ -29,9 +30,13 @@
 //              after idleTimeout of processing time without input the watermark
 //              follows processing time: maxTs − outOfOrder + (now − lastActivity).
 //   firing order within one watermark step: by window end, then key.
+//   enrichment: after an event is applied, each configured aggregate of the
+//              key's current window (including the event) is written into the
+//              record's f64 field, in place, for later operators of the
+//              pipeline; an event sent to the late output gets NaN there.
 
 import { OUT_BYTES, OUT_LATE, OUT_VALUES, writeOutHeader, IN_FIELDS } from './records';
-import { aggFinish } from './aggregates';
+import { aggFinish, aggValue } from './aggregates';
 
 export const W_HEADER: usize = 256;
 export const W_OP: usize = 0;
@@ -62,6 +67,8 @@ export const W_OVERFLOW: usize = 152;
 export const W_PER_KEY: usize = 160;
 export const W_CAPACITY: usize = 164;
 export const W_SIDE_OFF: usize = 168;
+export const W_ENRICH_N: usize = 184;
+export const W_ENRICH: usize = 188;
 
 export const LATE_TOO_LATE: u32 = 1;
 export const LATE_STATE_FULL: u32 = 2;
@@ -111,8 +118,24 @@ export function emitWindow(base: usize, kind: u32, key: u32, aux: u32, start: i6
   aggFinish(acc, o);
 }
 
-/** The event itself to the late side output: values = its first fields. */
+/**
+ * Feature enrichment: writes each configured aggregate of `acc` into the
+ * record's fields (acc = 0: NaN, the event is not part of any window). The
+ * caller checks W_ENRICH_N first, so operators without enrichment pay one
+ * branch per event.
+ */
+export function etEnrich(base: usize, rec: usize, acc: usize): void {
+  const n = load<u32>(base + W_ENRICH_N);
+  for (let i: u32 = 0; i < n; i++) {
+    const e = load<u32>(base + W_ENRICH + (<usize>i << 2));
+    store<f64>(rec + IN_FIELDS + (<usize>(e & 0xffff) << 3), acc == 0 ? NaN : aggValue(acc, e >>> 16));
+  }
+}
+
+/** The event itself to the late side output: values = its first fields
+ *  (enrichment fields already NaN: the event is in no window). */
 export function emitLate(base: usize, rec: usize, stride: u32, reason: u32): void {
+  if (load<u32>(base + W_ENRICH_N) != 0) etEnrich(base, rec, 0);
   if (reason == LATE_TOO_LATE) store<u64>(base + W_LATE, load<u64>(base + W_LATE) + 1);
   else store<u64>(base + W_REFUSED, load<u64>(base + W_REFUSED) + 1);
   const o = outNext(base);

@@ -26,8 +26,8 @@ import { AGG_BYTES, aggUpdate, aggMerge } from './aggregates';
 import { OUT_BYTES, OUT_WINDOW, OUT_REVISION, FLAG_CONTROL, IN_FIELDS } from './records';
 import {
   W_HEADER, W_VALUE_FIELD, W_PRICE_FIELD, W_QTY_FIELD, W_OUT_COUNT, W_TABLE_OFF, W_SCRATCH_OFF, W_OUT_OFF, W_ACTIVITY,
-  W_SIZE, W_OOO, W_LATENESS, W_MAX_TS, W_WATERMARK, W_NEXT_FIRE, W_NEXT_PURGE, W_CAPACITY, W_PER_KEY,
-  LATE_TOO_LATE, LATE_STATE_FULL, NEVER, NO_TIME, etInit, emitWindow, emitLate, sortEntries, etIdleWatermark, scratchBytes,
+  W_SIZE, W_OOO, W_LATENESS, W_MAX_TS, W_WATERMARK, W_NEXT_FIRE, W_NEXT_PURGE, W_CAPACITY, W_PER_KEY, W_ENRICH_N,
+  LATE_TOO_LATE, LATE_STATE_FULL, NEVER, NO_TIME, etInit, etEnrich, emitWindow, emitLate, sortEntries, etIdleWatermark, scratchBytes,
 } from './event_time';
 
 export const SS_BYTES: usize = 128;
@@ -170,6 +170,7 @@ function ssAdd(base: usize, val: usize, r: usize, stride: u32, ts: i64, key: u32
   }
   store<u32>(val, cnt);
   aggUpdate(target + SS_ACC, ts, load<u64>(r + 8), v, p, q);
+  if (load<u32>(base + W_ENRICH_N) != 0) etEnrich(base, r, target + SS_ACC); // the merged session
   store<u32>(target + SS_DIRTY, 1);
   const end = load<i64>(target + SS_LAST) + gap;
   if (end <= wm) ssEmit(base, key, target); // late within lateness: out at once

@@ -25,7 +25,7 @@ import { OUT_BYTES, OUT_WINDOW, OUT_REVISION, FLAG_CONTROL, IN_FIELDS } from './
 import {
   W_HEADER, W_VALUE_FIELD, W_PRICE_FIELD, W_QTY_FIELD, W_OUT_COUNT, W_TABLE_OFF, W_SCRATCH_OFF, W_OUT_OFF, W_ACTIVITY,
   W_SIZE, W_SLIDE, W_PANE, W_OFFSET, W_OOO, W_LATENESS, W_MAX_TS, W_WATERMARK, W_NEXT_FIRE, W_NEXT_PURGE, W_CAPACITY,
-  W_PER_KEY, W_SIDE_OFF, W_REFUSED, LATE_TOO_LATE, LATE_STATE_FULL, NEVER, NO_TIME, etInit, floorDiv, emitWindow, emitLate, sortEntries,
+  W_PER_KEY, W_SIDE_OFF, W_REFUSED, W_ENRICH_N, LATE_TOO_LATE, LATE_STATE_FULL, NEVER, NO_TIME, etInit, etEnrich, floorDiv, emitWindow, emitLate, sortEntries,
   etIdleWatermark, scratchBytes,
 } from './event_time';
 
@@ -80,13 +80,17 @@ export function sliding_init(base: usize): void {
 
 /** Merges the panes of window k of `key` into the scratch accumulator. */
 function mergeWindow(base: usize, key: u32, k: i64): usize {
+  const g = load<i64>(base + W_PANE);
+  const start = endOf(base, k) - load<i64>(base + W_SIZE);
+  return mergePanes(base, key, floorDiv(start - load<i64>(base + W_OFFSET), g));
+}
+
+/** Merges the size/g panes from pane index p0 on (in time order) into the scratch accumulator. */
+function mergePanes(base: usize, key: u32, p0: i64): usize {
   const table = base + <usize>load<u32>(base + W_TABLE_OFF);
   const acc = base + <usize>load<u32>(base + W_OUT_OFF) - AGG_BYTES;
   memory.fill(acc, 0, AGG_BYTES);
-  const g = load<i64>(base + W_PANE);
-  const start = endOf(base, k) - load<i64>(base + W_SIZE);
-  const p0 = floorDiv(start - load<i64>(base + W_OFFSET), g);
-  const panes = load<i64>(base + W_SIZE) / g;
+  const panes = load<i64>(base + W_SIZE) / load<i64>(base + W_PANE);
   for (let p = p0; p < p0 + panes; p++) {
     const v = stGet(table, (<u64>key << 32) | <u64>(<u32>p));
     if (v != 0) aggMerge(acc, v + SW_ACC);
@@ -212,6 +216,12 @@ function swLate(base: usize, r: usize, stride: u32, ts: i64, ps: i64, combo: u64
     store<u32>(rv, aux);
     emitWindow(base, kind, key, aux, e - load<i64>(base + W_SIZE), e, acc);
   }
+  // Enrichment: the earliest-ending window holding the event that still takes
+  // it (end + lateness ≥ watermark), revised; older ones are final and freed.
+  if (load<u32>(base + W_ENRICH_N) != 0) {
+    const kf = max<i64>(firstK(base, ps + g), kAfter(base, wm - lateness - 1));
+    etEnrich(base, r, mergeWindow(base, key, kf));
+  }
   if (inserted) swTrack(base, ps, wm);
 }
 
@@ -242,6 +252,11 @@ export function sliding_process(base: usize, ptr: usize, count: u32, stride: u32
   // Current pane bounds and its first window end: events of a pane whose
   // first window is still open take the fast path (one probe, one update).
   let curStart: i64 = 1, curEnd: i64 = 0, curIdx: i64 = 0, curFirstEnd: i64 = 0;
+  // Enrichment reads the most recent window containing the event (the one
+  // ending at the next slide boundary, curFirstEnd): its first pane.
+  const enrich = load<u32>(base + W_ENRICH_N) != 0;
+  const size = load<i64>(base + W_SIZE);
+  let curRollP0: i64 = 0;
   let lastCombo: u64 = 0, lastAcc: usize = 0;
   for (let i: u32 = 0; i < count; i++) {
     const r = ptr + <usize>i * <usize>stride;
@@ -265,6 +280,7 @@ export function sliding_process(base: usize, ptr: usize, count: u32, stride: u32
       curStart = offset + curIdx * g;
       curEnd = curStart + g;
       curFirstEnd = endOf(base, firstK(base, curEnd));
+      curRollP0 = floorDiv(curFirstEnd - size - offset, g);
     }
     const key = load<u32>(r + 16);
     const v = load<f64>(r + vOff);
@@ -287,6 +303,7 @@ export function sliding_process(base: usize, ptr: usize, count: u32, stride: u32
         lastAcc = acc;
       }
       aggUpdate(acc, ts, load<u64>(r + 8), v, p, q);
+      if (enrich) etEnrich(base, r, mergePanes(base, key, curRollP0));
     } else {
       store<i64>(base + W_MAX_TS, maxTs);
       store<i64>(base + W_WATERMARK, wm);

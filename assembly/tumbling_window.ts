@@ -18,8 +18,8 @@ import { AGG_BYTES, aggUpdate } from './aggregates';
 import { OUT_BYTES, OUT_WINDOW, OUT_REVISION, FLAG_CONTROL, IN_FIELDS } from './records';
 import {
   W_HEADER, W_VALUE_FIELD, W_PRICE_FIELD, W_QTY_FIELD, W_OUT_COUNT, W_TABLE_OFF, W_SCRATCH_OFF, W_OUT_OFF, W_ACTIVITY,
-  W_SIZE, W_OFFSET, W_OOO, W_LATENESS, W_MAX_TS, W_WATERMARK, W_NEXT_FIRE, W_NEXT_PURGE, W_CAPACITY,
-  LATE_TOO_LATE, LATE_STATE_FULL, NEVER, etInit, floorDiv, emitWindow, emitLate, sortEntries, etIdleWatermark, scratchBytes,
+  W_SIZE, W_OFFSET, W_OOO, W_LATENESS, W_MAX_TS, W_WATERMARK, W_NEXT_FIRE, W_NEXT_PURGE, W_CAPACITY, W_ENRICH_N,
+  LATE_TOO_LATE, LATE_STATE_FULL, NEVER, etInit, etEnrich, floorDiv, emitWindow, emitLate, sortEntries, etIdleWatermark, scratchBytes,
 } from './event_time';
 
 
@@ -114,6 +114,7 @@ export function tumbling_process(base: usize, ptr: usize, count: u32, stride: u3
   const ooo = load<i64>(base + W_OOO), lateness = load<i64>(base + W_LATENESS);
   let maxTs = load<i64>(base + W_MAX_TS), wm = load<i64>(base + W_WATERMARK);
   let due = twDue(base);
+  const enrich = load<u32>(base + W_ENRICH_N) != 0;
   // Current window bounds and the last (key, window) → accumulator, so runs of
   // one window and repeats of one key cost no division and no probe.
   let curStart: i64 = 1, curEnd: i64 = 0, curIdx: i64 = 0;
@@ -172,6 +173,7 @@ export function tumbling_process(base: usize, ptr: usize, count: u32, stride: u3
         lastAcc = acc;
       }
       aggUpdate(acc, ts, load<u64>(r + 8), v, p, q);
+      if (enrich) etEnrich(base, r, acc);
     } else if (wm > curEnd + lateness) {
       emitLate(base, r, stride, LATE_TOO_LATE);
     } else {
@@ -179,6 +181,7 @@ export function tumbling_process(base: usize, ptr: usize, count: u32, stride: u3
       const val = stUpsert(table, combo, curStart);
       if (val == 0) { emitLate(base, r, stride, LATE_STATE_FULL); continue; }
       aggUpdate(val + TW_ACC, ts, load<u64>(r + 8), v, p, q);
+      if (enrich) etEnrich(base, r, val + TW_ACC);
       if (stLastInserted(table)) {
         store<u32>(val - TW_FLAGS_BACK, FIRED);
         emitWindow(base, OUT_WINDOW, key, 0, curStart, curEnd, val + TW_ACC);

@@ -9,24 +9,26 @@
 // costs well under 2 % of a call.
 import { compared, medianHz, type BenchContext, type BenchResult } from './lib.js';
 import { createPartitionRuntime } from '../host/wasm/module.js';
-import { inputStride } from '../host/records.js';
+import { AGG, inputStride } from '../host/records.js';
 import type { Engine } from '../host/operators/operator.js';
 import type { WindowOperator } from '../host/operators/event_time.js';
 import { TumblingWindow } from '../host/operators/tumbling_window.js';
 import { SlidingWindow } from '../host/operators/sliding_window.js';
 
 const KEYS = 10_000;
-const FIELDS = 2; // price, qty
+const FIELDS = 2; // price, qty (enrichment cases add 2 slots)
 const BATCH = 8192;
 
 interface Case {
   name: string;
+  /** Record fields (default FIELDS). */
+  fields?: number;
   make(engine: Engine, rt: Rt): WindowOperator;
 }
 type Rt = ReturnType<typeof createPartitionRuntime>;
 
-function fill(rt: Rt, n: number): { ptr: number; stride: number } {
-  const stride = inputStride(FIELDS);
+function fill(rt: Rt, n: number, fields = FIELDS): { ptr: number; stride: number } {
+  const stride = inputStride(fields);
   const ptr = rt.alloc.alloc(n * stride, 64);
   const u32 = new Uint32Array(rt.memory.buffer), f64 = new Float64Array(rt.memory.buffer);
   let s = 12345;
@@ -48,7 +50,7 @@ function fill(rt: Rt, n: number): { ptr: number; stride: number } {
 
 function rate(c: Case, engine: Engine, ctx: BenchContext, n: number): number {
   const rt = createPartitionRuntime(256 << 20);
-  const { ptr, stride } = fill(rt, n);
+  const { ptr, stride } = fill(rt, n, c.fields);
   const op = c.make(engine, rt);
   const reset = (op as unknown as { engine: { init(b: number): void } }).engine;
   const run = () => {
@@ -62,6 +64,7 @@ function rate(c: Case, engine: Engine, ctx: BenchContext, n: number): number {
 }
 
 const S = 1_000_000n;
+const ENRICH = [{ aggregate: AGG.sum, field: FIELDS }, { aggregate: AGG.count, field: FIELDS + 1 }];
 const cases: Case[] = [
   {
     // ~50 events per key per window: the steady state of a per-symbol aggregate.
@@ -76,6 +79,19 @@ const cases: Case[] = [
   {
     name: 'sliding window 8 ms every 2 ms (panes), 10k keys, all aggregates',
     make: (engine, rt) => new SlidingWindow(engine, rt, 0, { sizeNs: 8n * S, slideNs: 2n * S, valueField: 0, priceField: 0, qtyField: 1, capacity: 6 * KEYS, maxBatch: BATCH }),
+  },
+  {
+    // Feature enrichment: every record gets its window's running sum and
+    // count written back (what a z-score or model downstream reads).
+    name: 'tumbling window 10 ms, 10k keys, enrich sum+count per event',
+    fields: FIELDS + 2,
+    make: (engine, rt) => new TumblingWindow(engine, rt, 0, { sizeNs: 10n * S, valueField: 0, priceField: 0, qtyField: 1, capacity: 2 * KEYS, maxBatch: BATCH, enrich: ENRICH }),
+  },
+  {
+    // The rolling aggregate over the last 8 ms: 4 panes merged per event.
+    name: 'sliding window 8 ms every 2 ms, 10k keys, enrich sum+count per event',
+    fields: FIELDS + 2,
+    make: (engine, rt) => new SlidingWindow(engine, rt, 0, { sizeNs: 8n * S, slideNs: 2n * S, valueField: 0, priceField: 0, qtyField: 1, capacity: 6 * KEYS, maxBatch: BATCH, enrich: ENRICH }),
   },
 ];
 

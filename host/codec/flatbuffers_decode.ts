@@ -142,10 +142,11 @@ export class FlatBuffersDecoder {
       let key = 0;
       if (view.getUint32(at + IN_FLAGS, true) !== 0) {
         reason = { index: r, code: 'flags_set', reason: `record ${r} has flags ${view.getUint32(at + IN_FLAGS, true)}; producers must send 0`, raw: bytes };
-      } else if (view.getBigInt64(at + IN_TS, true) === 0n && w.missingTimestamp === 'reject') {
+      } else if ((view.getUint32(at + IN_TS, true) | view.getUint32(at + IN_TS + 4, true)) === 0 && w.missingTimestamp === 'reject') {
         reason = { index: r, code: 'missing_timestamp', reason: `record ${r} has ts = 0`, raw: bytes };
       } else {
-        if (view.getBigInt64(at + IN_TS, true) === 0n) view.setBigInt64(at + IN_TS, w.receivedAtNs, true);
+        // (ts read as two words: no BigInt per record on the fast path)
+        if ((view.getUint32(at + IN_TS, true) | view.getUint32(at + IN_TS + 4, true)) === 0) view.setBigInt64(at + IN_TS, w.receivedAtNs, true);
         const needScratch = validator !== null || single < 0;
         if (needScratch) {
           ev.reset();
@@ -173,7 +174,8 @@ export class FlatBuffersDecoder {
         continue;
       }
       if (out !== at) batch.bytes.copyWithin(out, at, at + stride);
-      view.setBigUint64(out + IN_SEQ, 0n, true);
+      view.setUint32(out + IN_SEQ, 0, true);
+      view.setUint32(out + IN_SEQ + 4, 0, true);
       view.setUint32(out + IN_KEY, key, true);
       out += stride;
     }

@@ -139,6 +139,9 @@ export interface DecoderConfig {
 }
 
 /** Validates a scratch event, computes its key and writes its record. */
+/** Numeric ids below this are cached in a flat table (256 KiB). */
+const SMALL_IDS = 1 << 16;
+
 export class RecordWriter {
   readonly type: EventType;
   readonly dictionary: KeyDictionary;
@@ -146,6 +149,7 @@ export class RecordWriter {
   readonly validator: Validator | null;
   readonly missingTimestamp: 'reject' | 'receive_time';
   private readonly numericKeys = new Map<number, number>();
+  private readonly smallIds = new Int32Array(SMALL_IDS);
   private readonly parts: string[];
   private stringFields: number[];
   nowNs = 0n;
@@ -227,12 +231,18 @@ export class RecordWriter {
 
   /** A numeric id as a key: interned by its decimal form, cached by value. */
   numericKey(v: number, k: number): number {
+    // Small non-negative integer ids (instruments, accounts) hit a flat table.
+    if (v >= 0 && v < SMALL_IDS && (v | 0) === v) {
+      const cached = this.smallIds[v];
+      if (cached !== 0) return cached;
+    }
     if (!Number.isFinite(v)) return -(2 + k);
     let id = this.numericKeys.get(v);
     if (id === undefined) {
       id = this.dictionary.intern(String(v));
       if (id < 0) return -1;
       this.numericKeys.set(v, id);
+      if (v >= 0 && v < SMALL_IDS && (v | 0) === v) this.smallIds[v] = id;
     }
     return id;
   }

@@ -112,3 +112,21 @@ export function aggFinish(m: Mem, a: number, out: number): void {
   f64[fo + 9] = q !== 0 ? f64[fa + 10] / q : NaN;
   f64[fo + 10] = 0;
 }
+
+/** One aggregate (AGG order) of a non-empty accumulator, the same operations as aggFinish. */
+export function aggValue(m: Mem, a: number, which: number): number {
+  const f64 = m.f64, fa = a >>> 3;
+  switch (which) {
+    case 0: return f64[fa];
+    case 1: return f64[fa + 1];
+    case 2: return f64[fa + 2];
+    case 3: return f64[fa + 3];
+    case 4: return f64[fa + 4];
+    case 5: return f64[fa + 5] / f64[fa];
+    case 6: return Math.sqrt(f64[fa + 5] / f64[fa]);
+    case 7: return f64[fa + 7];
+    case 8: return f64[fa + 9];
+    case 9: { const q = f64[fa + 11]; return q !== 0 ? f64[fa + 10] / q : NaN; }
+  }
+  return NaN;
+}

@@ -8,7 +8,7 @@ import { AGG_BYTES, A_FIRST_TS, A_LAST_TS, aggUpdate, type Mem } from './aggrega
 import { JsStateTable, stateTableBytes } from './state_table.js';
 import {
   W_HEADER, W_VALUE_FIELD, W_PRICE_FIELD, W_QTY_FIELD, W_TABLE_OFF, W_SCRATCH_OFF, W_OUT_OFF, W_ACTIVITY, W_SIZE, W_CAPACITY,
-  LATE_STATE_FULL, WindowOperator, WindowConfigError, type WindowCommonConfig, type WindowEngine, type Runtime, resolveCommon,
+  W_ENRICH_N, etEnrich, LATE_STATE_FULL, WindowOperator, WindowConfigError, type WindowCommonConfig, type WindowEngine, type Runtime, resolveCommon,
   wasmWindowEngine, etInit, emitWindow, emitLate, i64, memViews,
 } from './event_time.js';
 
@@ -46,6 +46,7 @@ export class JsCountEngine implements WindowEngine {
     const pOff = IN_FIELDS + 8 * Math.max(pField, 0), qOff = IN_FIELDS + 8 * Math.max(qField, 0);
     const n = Number(i64(m, base + W_SIZE));
     let lastKey = 0, lastAcc = 0;
+    const enrich = u32[(base + W_ENRICH_N) >>> 2] !== 0;
     for (let i = 0; i < count; i++) {
       const r = ptr + i * stride, w = r >>> 2;
       if ((u32[w + 5] & 1) !== 0) continue;
@@ -57,6 +58,7 @@ export class JsCountEngine implements WindowEngine {
         lastKey = key; lastAcc = acc;
       }
       aggUpdate(m, acc, tsHi, tsLo, u32[w + 3], u32[w + 2], f64[(r + vOff) >>> 3], hasVwap ? f64[(r + pOff) >>> 3] : 0, hasVwap ? f64[(r + qOff) >>> 3] : 0);
+      if (enrich) etEnrich(m, base, r, acc); // before a completed window starts over
       if (f64[acc >>> 3] >= n) {
         emitWindow(m, base, OUT_WINDOW, key, 0, i64(m, acc + A_FIRST_TS), i64(m, acc + A_LAST_TS), acc);
         m.u8.fill(0, acc, acc + AGG_BYTES);

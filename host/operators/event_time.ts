@@ -7,7 +7,7 @@
 import { OUT_BYTES, OUT_LATE, OUT_VALUES, IN_FIELDS, IN_HEADER_BYTES, readOutput, type OutputRecord } from '../records.js';
 import type { GanglionExports, RegionAllocator } from '../wasm/module.js';
 import type { Engine, Operator } from './operator.js';
-import { aggFinish, type Mem, memViews } from './aggregates.js';
+import { aggFinish, aggValue, type Mem, memViews } from './aggregates.js';
 
 export const W_HEADER = 256;
 export const W_OP = 0, W_VALUE_FIELD = 4, W_PRICE_FIELD = 8, W_QTY_FIELD = 12, W_OUT_CAP = 16, W_OUT_COUNT = 20;
@@ -15,6 +15,8 @@ export const W_TABLE_OFF = 24, W_SCRATCH_OFF = 28, W_OUT_OFF = 32, W_ACTIVITY = 
 export const W_PANE = 56, W_OFFSET = 64, W_OOO = 72, W_LATENESS = 80, W_IDLE = 88, W_MAX_TS = 96, W_WATERMARK = 104;
 export const W_NEXT_FIRE = 112, W_NEXT_PURGE = 120, W_LAST_ACTIVITY = 128, W_LATE = 136, W_REFUSED = 144;
 export const W_OVERFLOW = 152, W_PER_KEY = 160, W_CAPACITY = 164, W_SIDE_OFF = 168;
+/** Enrichment: count u32, then up to ENRICH_MAX words (aggregate << 16 | field). */
+export const W_ENRICH_N = 184, W_ENRICH = 188, ENRICH_MAX = 8;
 
 export const LATE_TOO_LATE = 1;
 export const LATE_STATE_FULL = 2;
@@ -38,7 +40,16 @@ export interface WindowCommonConfig {
   allowedLatenessNs?: bigint;
   /** Processing time without input after which the watermark follows the clock. 0 = never (default). */
   idleTimeoutNs?: bigint;
+  /**
+   * Feature enrichment (at most 8): after each event is applied, write aggregate
+   * `aggregate` (index in host/records.ts AGG order) of the key's current window,
+   * including the event, into the record's f64 field `field`, in place, for the
+   * pipeline's later operators. Events sent to the late output get NaN there.
+   */
+  enrich?: ReadonlyArray<EnrichSpec>;
 }
+
+export interface EnrichSpec { aggregate: number; field: number }
 
 export class WindowConfigError extends Error {
   constructor(message: string) { super(message); this.name = 'WindowConfigError'; }
@@ -62,6 +73,25 @@ export function positiveNs(name: string, v: bigint | undefined): bigint {
 export interface ResolvedCommon {
   valueField: number; priceField: number; qtyField: number; capacity: number; maxBatch: number;
   outOfOrderNs: bigint; allowedLatenessNs: bigint; idleTimeoutNs: bigint; maxField: number;
+  enrich: EnrichSpec[];
+}
+
+function resolveEnrich(list: unknown, inputs: number[]): EnrichSpec[] {
+  if (list === undefined || list === null) return [];
+  if (!Array.isArray(list)) throw new WindowConfigError(`enrich must be an array of { aggregate, field }, got ${typeof list}`);
+  if (list.length > ENRICH_MAX) throw new WindowConfigError(`enrich lists ${list.length} aggregates; a window operator writes at most ${ENRICH_MAX}`);
+  const seen = new Set<number>();
+  return list.map((e: unknown, i) => {
+    const { aggregate, field } = (e ?? {}) as Partial<EnrichSpec>;
+    if (!Number.isInteger(aggregate) || (aggregate as number) < 0 || (aggregate as number) > 9) {
+      throw new WindowConfigError(`enrich[${i}].aggregate must be an aggregate index 0..9 (count, sum, min, max, mean, variance, stddev, first, last, vwap), got ${JSON.stringify(aggregate)}`);
+    }
+    if (!Number.isInteger(field) || (field as number) < 0 || (field as number) > 4095) throw new WindowConfigError(`enrich[${i}].field must be a field index 0..4095, got ${JSON.stringify(field)}`);
+    if (inputs.includes(field as number)) throw new WindowConfigError(`enrich[${i}].field ${field} is one of this window's own input fields; enrichment would overwrite its input`);
+    if (seen.has(field as number)) throw new WindowConfigError(`enrich[${i}].field ${field} is written twice`);
+    seen.add(field as number);
+    return { aggregate: aggregate as number, field: field as number };
+  });
 }
 
 export function resolveCommon(c: WindowCommonConfig): ResolvedCommon {
@@ -73,12 +103,13 @@ export function resolveCommon(c: WindowCommonConfig): ResolvedCommon {
   if (!Number.isInteger(c.capacity) || c.capacity < 1 || c.capacity > 1 << 24) throw new WindowConfigError(`capacity must be an integer in 1..16777216, got ${c.capacity}`);
   const maxBatch = c.maxBatch ?? 65536;
   if (!Number.isInteger(maxBatch) || maxBatch < 1 || maxBatch > 1 << 22) throw new WindowConfigError(`maxBatch must be an integer in 1..4194304, got ${c.maxBatch}`);
+  const enrich = resolveEnrich(c.enrich, [valueField, priceField, qtyField]);
   return {
-    valueField, priceField, qtyField, capacity: c.capacity, maxBatch,
+    valueField, priceField, qtyField, capacity: c.capacity, maxBatch, enrich,
     outOfOrderNs: nonNegativeNs('outOfOrderNs', c.outOfOrderNs),
     allowedLatenessNs: nonNegativeNs('allowedLatenessNs', c.allowedLatenessNs),
     idleTimeoutNs: nonNegativeNs('idleTimeoutNs', c.idleTimeoutNs),
-    maxField: Math.max(valueField, priceField, qtyField),
+    maxField: Math.max(valueField, priceField, qtyField, ...enrich.map((e) => e.field)),
   };
 }
 
@@ -101,6 +132,8 @@ export function writeHeaderConfig(m: Mem, base: number, op: number, c: ResolvedC
   dv.setBigInt64(base + W_IDLE, c.idleTimeoutNs, true);
   dv.setUint32(base + W_PER_KEY, perKey, true);
   dv.setUint32(base + W_CAPACITY, c.capacity, true);
+  dv.setUint32(base + W_ENRICH_N, c.enrich.length, true);
+  c.enrich.forEach((e, i) => dv.setUint32(base + W_ENRICH + 4 * i, (e.aggregate << 16 | e.field) >>> 0, true));
 }
 
 /** The per-type engine: the WASM exports or a JS port, same region, same bytes. */
@@ -242,14 +275,27 @@ export abstract class WindowOperator implements Operator {
    * them loses nothing; restore checks the configuration matches.
    */
   snapshot(): Uint8Array {
+    const snap = new Uint8Array(this.snapshotSize());
+    this.snapshotInto(snap);
+    return snap;
+  }
+
+  snapshotSize(): number {
+    this.live();
+    const u32 = this.m.u32, b = this.base;
+    return u32[(b + W_SCRATCH_OFF) >>> 2] + u32[(b + W_OUT_COUNT) >>> 2] * OUT_BYTES;
+  }
+
+  /** snapshot()'s bytes into a caller's (reused) buffer: two copies, no allocation. */
+  snapshotInto(dst: Uint8Array): number {
     this.live();
     const u32 = this.m.u32, b = this.base;
     const stateEnd = u32[(b + W_SCRATCH_OFF) >>> 2];
     const outOff = u32[(b + W_OUT_OFF) >>> 2], outBytes = u32[(b + W_OUT_COUNT) >>> 2] * OUT_BYTES;
-    const snap = new Uint8Array(stateEnd + outBytes);
-    snap.set(this.m.u8.subarray(b, b + stateEnd), 0);
-    snap.set(this.m.u8.subarray(b + outOff, b + outOff + outBytes), stateEnd);
-    return snap;
+    if (dst.byteLength < stateEnd + outBytes) throw new RangeError(`window operator ${this.op}: snapshotInto needs ${stateEnd + outBytes} bytes, the buffer has ${dst.byteLength} (ask snapshotSize() first)`);
+    dst.set(this.m.u8.subarray(b, b + stateEnd), 0);
+    dst.set(this.m.u8.subarray(b + outOff, b + outOff + outBytes), stateEnd);
+    return stateEnd + outBytes;
   }
 
   restore(bytes: Uint8Array): void {
@@ -259,6 +305,7 @@ export abstract class WindowOperator implements Operator {
     // Config words must match: a snapshot only fits a region laid out the same way.
     const cfg = [W_OP, W_VALUE_FIELD, W_PRICE_FIELD, W_QTY_FIELD, W_OUT_CAP, W_TABLE_OFF, W_SCRATCH_OFF, W_OUT_OFF, W_PER_KEY, W_CAPACITY];
     const cfg64 = [W_SIZE, W_SLIDE, W_PANE, W_OFFSET, W_OOO, W_LATENESS, W_IDLE];
+    for (let i = 0; i <= ENRICH_MAX; i++) cfg.push(W_ENRICH_N + 4 * i);
     for (const o of cfg) if (dv.getUint32(o, true) !== this.m.u32[(this.base + o) >>> 2]) throw new Error(`window snapshot does not match this operator's configuration (header word at byte ${o} differs)`);
     for (const o of cfg64) if (dv.getBigInt64(o, true) !== this.m.dv.getBigInt64(this.base + o, true)) throw new Error(`window snapshot does not match this operator's configuration (header field at byte ${o} differs)`);
     const stateEnd = dv.getUint32(W_SCRATCH_OFF, true), outOff = dv.getUint32(W_OUT_OFF, true);
@@ -331,7 +378,17 @@ export function emitWindow(m: Mem, base: number, kind: number, key: number, aux:
   aggFinish(m, acc, o);
 }
 
+/** Feature enrichment (see assembly/event_time.ts etEnrich): acc = 0 writes NaN. */
+export function etEnrich(m: Mem, base: number, rec: number, acc: number): void {
+  const u32 = m.u32, f64 = m.f64, n = u32[(base + W_ENRICH_N) >>> 2];
+  for (let i = 0; i < n; i++) {
+    const e = u32[((base + W_ENRICH) >>> 2) + i];
+    f64[((rec + IN_FIELDS) >>> 3) + (e & 0xffff)] = acc === 0 ? NaN : aggValue(m, acc, e >>> 16);
+  }
+}
+
 export function emitLate(m: Mem, base: number, rec: number, stride: number, reason: number): void {
+  if (m.u32[(base + W_ENRICH_N) >>> 2] !== 0) etEnrich(m, base, rec, 0);
   const at = base + (reason === LATE_TOO_LATE ? W_LATE : W_REFUSED);
   m.dv.setBigUint64(at, m.dv.getBigUint64(at, true) + 1n, true);
   const o = outNext(m, base);

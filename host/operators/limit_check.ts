@@ -264,6 +264,19 @@ abstract class LimitCheckBase implements LimitCheckOperator {
     return this.u8.slice(this.base, ptr + count * OUT_BYTES);
   }
 
+  snapshotSize(): number {
+    const { ptr, count } = this.output();
+    return ptr + count * OUT_BYTES - this.base;
+  }
+
+  /** snapshot()'s bytes into a caller's reused buffer (cheap barriers: one copy, no allocation). */
+  snapshotInto(dst: Uint8Array): number {
+    const n = this.snapshotSize();
+    if (dst.byteLength < n) throw new RangeError(`limit op ${this.op}: snapshotInto needs ${n} bytes, the buffer has ${dst.byteLength} (ask snapshotSize() first)`);
+    dst.set(this.u8.subarray(this.base, this.base + n), 0);
+    return n;
+  }
+
   restore(bytes: Uint8Array): void {
     const c = this.config;
     const need = outOffset(c);

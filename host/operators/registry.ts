@@ -10,6 +10,10 @@ import type { GanglionExports, RegionAllocator } from '../wasm/module.js';
 import { createKeySum } from '../partition/keysum.js';
 import { createTreeEnsembleOperator } from './tree_ensemble.js';
 import { TumblingWindow, type TumblingWindowConfig } from './tumbling_window.js';
+import { SlidingWindow, type SlidingWindowConfig } from './sliding_window.js';
+import { SessionWindow, type SessionWindowConfig } from './session_window.js';
+import { CountWindow } from './count_window.js';
+import type { WindowCommonConfig } from './event_time.js';
 import { createZScore, type ZScoreOptions } from './zscore.js';
 import { createLimitCheck, type LimitCheckOptions } from './limit_check.js';
 
@@ -72,21 +76,91 @@ export function toNs(name: string, v: unknown): bigint | undefined {
  */
 const EXTERNAL_ONLY = 1n << 62n;
 
-function createTumbling(config: OperatorConfig, ctx: OperatorContext) {
-  const local = config.eventTime === 'local';
+/** Event-time mode shared by the event-time windows (see EXTERNAL_ONLY). */
+function outOfOrderFor(kind: string, config: OperatorConfig, ctx: OperatorContext): bigint | undefined {
   if (config.eventTime !== undefined && config.eventTime !== 'local' && config.eventTime !== 'broadcast') {
-    throw new Error(`tumbling op ${ctx.op}: eventTime must be 'broadcast' or 'local', got ${JSON.stringify(config.eventTime)}`);
+    throw new Error(`${kind} op ${ctx.op}: eventTime must be 'broadcast' or 'local', got ${JSON.stringify(config.eventTime)}`);
   }
-  const c: TumblingWindowConfig = {
-    ...(config as unknown as TumblingWindowConfig),
-    sizeNs: toNs('sizeNs', config.sizeNs)!,
-    offsetNs: toNs('offsetNs', config.offsetNs),
-    outOfOrderNs: local ? toNs('outOfOrderNs', config.outOfOrderNs) : EXTERNAL_ONLY,
+  return config.eventTime === 'local' ? toNs('outOfOrderNs', config.outOfOrderNs) : EXTERNAL_ONLY;
+}
+
+/**
+ * What every window kind takes from a config (unknown keys such as `name`
+ * are ignored). Enrichment fields must exist in this pipeline's records:
+ * a window writes them in place.
+ */
+function windowCommon(kind: string, config: OperatorConfig, ctx: OperatorContext): WindowCommonConfig {
+  const enrich = config.enrich as Array<{ aggregate: number; field: number }> | undefined;
+  if (Array.isArray(enrich)) {
+    for (const e of enrich) {
+      if (e && Number.isInteger(e.field) && e.field >= ctx.fieldCount) {
+        throw new Error(`${kind} op ${ctx.op}: enrichment field ${e.field} is outside the record's ${ctx.fieldCount} fields`);
+      }
+    }
+  }
+  return {
+    valueField: config.valueField as number,
+    priceField: config.priceField as number | undefined,
+    qtyField: config.qtyField as number | undefined,
+    capacity: config.capacity as number,
     allowedLatenessNs: toNs('allowedLatenessNs', config.allowedLatenessNs),
     idleTimeoutNs: toNs('idleTimeoutNs', config.idleTimeoutNs),
+    enrich,
     maxBatch: ctx.maxBatch,
   };
+}
+
+function createTumbling(config: OperatorConfig, ctx: OperatorContext) {
+  const c: TumblingWindowConfig = {
+    ...windowCommon('tumbling', config, ctx),
+    sizeNs: toNs('sizeNs', config.sizeNs)!,
+    offsetNs: toNs('offsetNs', config.offsetNs),
+    outOfOrderNs: outOfOrderFor('tumbling', config, ctx),
+  };
   return new TumblingWindow(ctx.engine, ctx, ctx.op, c);
+}
+
+function createSliding(config: OperatorConfig, ctx: OperatorContext) {
+  const c: SlidingWindowConfig = {
+    ...windowCommon('sliding', config, ctx),
+    sizeNs: toNs('sizeNs', config.sizeNs)!,
+    slideNs: toNs('slideNs', config.slideNs)!,
+    offsetNs: toNs('offsetNs', config.offsetNs),
+    outOfOrderNs: outOfOrderFor('sliding', config, ctx),
+  };
+  return new SlidingWindow(ctx.engine, ctx, ctx.op, c);
+}
+
+/** Most open sessions per key a broadcast-driven session window makes room for. */
+const BROADCAST_SESSIONS_CAP = 16;
+
+function createSession(config: OperatorConfig, ctx: OperatorContext) {
+  const c: SessionWindowConfig = {
+    ...windowCommon('session', config, ctx),
+    gapNs: toNs('gapNs', config.gapNs)!,
+    outOfOrderNs: outOfOrderFor('session', config, ctx),
+  };
+  if (config.maxSessionsPerKey !== undefined) c.maxSessionsPerKey = config.maxSessionsPerKey as number;
+  else if (config.eventTime !== 'local' && typeof c.gapNs === 'bigint' && c.gapNs > 0n) {
+    // Broadcast: the window's own out-of-orderness is 2^62, so the proven bound
+    // (outOfOrder + lateness) / gap + 2 is useless. Events run ahead of the last
+    // broadcast by about the pipeline's out-of-orderness (`outOfOrderNs` here, if
+    // the planner passes it) plus the broadcast interval: two sessions of slack.
+    const ooo = toNs('outOfOrderNs', config.outOfOrderNs) ?? 0n;
+    const lateness = c.allowedLatenessNs ?? 0n;
+    const bound = (ooo + lateness) / c.gapNs + 4n;
+    c.maxSessionsPerKey = Number(bound < BigInt(BROADCAST_SESSIONS_CAP) ? bound : BigInt(BROADCAST_SESSIONS_CAP));
+  }
+  return new SessionWindow(ctx.engine, ctx, ctx.op, c);
+}
+
+function createCount(config: OperatorConfig, ctx: OperatorContext) {
+  const count = config.count ?? config.size;
+  if (!Number.isInteger(count) || (count as number) < 1) throw new Error(`count op ${ctx.op}: count must be a positive integer number of events, got ${JSON.stringify(count)}`);
+  if (config.countSlide !== undefined && config.countSlide !== count) {
+    throw new Error(`count op ${ctx.op}: sliding count windows are not supported (countSlide ${JSON.stringify(config.countSlide)} ≠ count ${count}); use countSlide = count (tumbling count windows) or an event-time sliding window`);
+  }
+  return new CountWindow(ctx.engine, ctx, ctx.op, { ...windowCommon('count', config, ctx), size: count as number });
 }
 
 function createZScoreOperator(config: OperatorConfig, ctx: OperatorContext) {
@@ -110,6 +184,9 @@ function createLimitCheckOperator(config: OperatorConfig, ctx: OperatorContext) 
 const BUILTIN: Array<[string, OperatorFactory]> = [
   ['keysum', createKeySum],
   ['tumbling', createTumbling],
+  ['sliding', createSliding],
+  ['session', createSession],
+  ['count', createCount],
   ['zscore', createZScoreOperator],
   ['limit', createLimitCheckOperator],
   ['tree_ensemble', createTreeEnsembleOperator],

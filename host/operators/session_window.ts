@@ -8,7 +8,7 @@ import { aggUpdate, aggMerge, type Mem } from './aggregates.js';
 import { JsStateTable, stateTableBytes, ST_HEADER } from './state_table.js';
 import {
   W_HEADER, W_VALUE_FIELD, W_PRICE_FIELD, W_QTY_FIELD, W_TABLE_OFF, W_SCRATCH_OFF, W_OUT_OFF, W_ACTIVITY,
-  W_SIZE, W_OOO, W_LATENESS, W_MAX_TS, W_WATERMARK, W_NEXT_FIRE, W_NEXT_PURGE, W_CAPACITY, W_PER_KEY,
+  W_SIZE, W_OOO, W_LATENESS, W_MAX_TS, W_WATERMARK, W_NEXT_FIRE, W_NEXT_PURGE, W_CAPACITY, W_PER_KEY, W_ENRICH_N, etEnrich,
   LATE_TOO_LATE, LATE_STATE_FULL, NEVER, WindowOperator, WindowConfigError, type WindowCommonConfig, type WindowEngine,
   type Runtime, resolveCommon, positiveNs, wasmWindowEngine, etInit, emitWindow, emitLate, sortFire, etIdleWatermark,
   i64, setI64, memViews, scratchBytes, type FireEntry,
@@ -21,6 +21,14 @@ const MAX_SESSIONS_PER_KEY = 64;
 export interface SessionWindowConfig extends WindowCommonConfig {
   /** A session closes after this much event time without an event of its key. */
   gapNs: bigint;
+  /**
+   * Room for open sessions per key. Default: the proven bound
+   * (outOfOrderNs + allowedLatenessNs) / gapNs + 2. Set it when the watermark
+   * comes from outside (broadcast), where outOfOrderNs does not describe how
+   * far ahead events run; an event needing more room goes to the late output
+   * (aux 2), never corrupting state.
+   */
+  maxSessionsPerKey?: number;
 }
 
 export function sessionValueBytes(perKey: number): number { return 8 + perKey * SS_BYTES; }
@@ -137,6 +145,7 @@ export class JsSessionEngine implements WindowEngine {
     u32[val >>> 2] = cnt;
     const w = r >>> 2;
     aggUpdate(m, target + SS_ACC, m.i32[w + 1], u32[w], u32[w + 3], u32[w + 2], v, p, q);
+    if (u32[(base + W_ENRICH_N) >>> 2] !== 0) etEnrich(m, base, r, target + SS_ACC); // the merged session
     u32[(target + SS_DIRTY) >>> 2] = 1;
     const end = i64(m, target + SS_LAST) + gap;
     if (end <= wm) this.emit(base, key, target);
@@ -192,8 +201,12 @@ export class SessionWindow extends WindowOperator {
     const gap = positiveNs('gapNs', config.gapNs);
     if (c.capacity > 1 << 22) throw new WindowConfigError(`session windows support capacity ≤ ${1 << 22} keys, got ${c.capacity}`);
     // Live sessions per key are bounded by (outOfOrder + lateness) / gap + 2 (see assembly/session_window.ts).
-    const perKey = (c.outOfOrderNs + c.allowedLatenessNs) / gap + 2n;
-    if (perKey > BigInt(MAX_SESSIONS_PER_KEY)) {
+    let perKey = (c.outOfOrderNs + c.allowedLatenessNs) / gap + 2n;
+    if (config.maxSessionsPerKey !== undefined) {
+      const k = config.maxSessionsPerKey;
+      if (!Number.isInteger(k) || k < 1 || k > MAX_SESSIONS_PER_KEY) throw new WindowConfigError(`maxSessionsPerKey must be an integer in 1..${MAX_SESSIONS_PER_KEY}, got ${k}`);
+      perKey = BigInt(k);
+    } else if (perKey > BigInt(MAX_SESSIONS_PER_KEY)) {
       throw new WindowConfigError(`gapNs ${gap} is small against outOfOrderNs + allowedLatenessNs (${c.outOfOrderNs + c.allowedLatenessNs}): up to ${perKey} open sessions per key, at most ${MAX_SESSIONS_PER_KEY} supported`);
     }
     const outCap = Number(perKey) * (c.capacity + 2 * c.maxBatch);

@@ -10,7 +10,7 @@ import { JsStateTable, stateTableBytes, ST_HEADER, SLOT_USED, SLOT_VALUE, SLOT_K
 import {
   W_HEADER, W_VALUE_FIELD, W_PRICE_FIELD, W_QTY_FIELD, W_OUT_COUNT, W_TABLE_OFF, W_SCRATCH_OFF, W_OUT_OFF, W_ACTIVITY,
   W_SIZE, W_SLIDE, W_PANE, W_OFFSET, W_OOO, W_LATENESS, W_MAX_TS, W_WATERMARK, W_NEXT_FIRE, W_NEXT_PURGE, W_CAPACITY,
-  W_PER_KEY, W_SIDE_OFF, W_REFUSED, LATE_TOO_LATE, LATE_STATE_FULL, NEVER, NO_TIME, WindowOperator, WindowConfigError,
+  W_PER_KEY, W_SIDE_OFF, W_REFUSED, W_ENRICH_N, etEnrich, LATE_TOO_LATE, LATE_STATE_FULL, NEVER, NO_TIME, WindowOperator, WindowConfigError,
   type WindowCommonConfig, type WindowEngine, type Runtime, resolveCommon, positiveNs, wasmWindowEngine, etInit, floorDiv,
   emitWindow, emitLate, sortFire, etIdleWatermark, i64, setI64, memViews, scratchBytes, type FireEntry,
 } from './event_time.js';
@@ -80,15 +80,19 @@ export class JsSlidingEngine implements WindowEngine {
   private kAfter(base: number, t: bigint, c = this.cfg(base)): bigint { return floorDiv(t - c.offset - c.size, c.slide) + 1n; }
 
   private mergeWindow(base: number, key: number, k: bigint): number {
-    const m = this.m, table = this.table(base);
-    const acc = base + m.u32[(base + W_OUT_OFF) >>> 2] - AGG_BYTES;
-    m.u8.fill(0, acc, acc + AGG_BYTES);
+    const m = this.m;
     const g = i64(m, base + W_PANE), size = i64(m, base + W_SIZE);
     const start = this.endOf(base, k) - size;
-    const p0 = floorDiv(start - i64(m, base + W_OFFSET), g);
-    const panes = size / g;
-    for (let p = p0; p < p0 + panes; p++) {
-      const v = table.getHL(key, loOf(p));
+    return this.mergePanes(base, key, loOf(floorDiv(start - i64(m, base + W_OFFSET), g)), Number(size / g));
+  }
+
+  /** Merges `panes` panes from index p0 (low 32 bits, as the table keys them) into the scratch accumulator. */
+  private mergePanes(base: number, key: number, p0Lo: number, panes: number, table = this.table(base)): number {
+    const m = this.m;
+    const acc = base + m.u32[(base + W_OUT_OFF) >>> 2] - AGG_BYTES;
+    m.u8.fill(0, acc, acc + AGG_BYTES);
+    for (let j = 0; j < panes; j++) {
+      const v = table.getHL(key, (p0Lo + j) >>> 0);
       if (v !== 0) aggMerge(m, acc, v + SW_ACC);
     }
     return acc;
@@ -202,6 +206,14 @@ export class JsSlidingEngine implements WindowEngine {
       m.u32[rv >>> 2] = aux;
       emitWindow(m, base, kind, key, aux, e - size, e, acc);
     }
+    // Enrichment: the earliest-ending window holding the event that still takes
+    // it (end + lateness ≥ watermark), revised; older ones are final and freed.
+    if (m.u32[(base + W_ENRICH_N) >>> 2] !== 0) {
+      let kf = this.firstK(base, ps + g);
+      const ka = this.kAfter(base, wm - lateness - 1n);
+      if (ka > kf) kf = ka;
+      etEnrich(m, base, r, this.mergeWindow(base, key, kf));
+    }
     if (inserted) this.track(base, ps, wm);
   }
 
@@ -220,6 +232,11 @@ export class JsSlidingEngine implements WindowEngine {
     let due = this.due(base), dueHi = hiOf(due), dueLo = loOf(due);
     let csHi = 0, csLo = 1, ceHi = 0, ceLo = 0, cfHi = 0, cfLo = 0, curIdxLo = 0, curStart = 0n;
     let lastKey = 0, lastIdx = 0, lastAcc = 0;
+    // Enrichment reads the most recent window containing the event (the one
+    // ending at the next slide boundary, firstEnd): its first pane.
+    const enrich = u32[(base + W_ENRICH_N) >>> 2] !== 0;
+    const size = i64(m, base + W_SIZE), panes = Number(size / g);
+    let curRollP0Lo = 0;
     const sync = () => { u32[wMax] = maxLo; i32[wMax + 1] = maxHi; u32[wWm] = wmLo; i32[wWm + 1] = wmHi; };
     for (let i = 0; i < count; i++) {
       const r = ptr + i * stride, w = r >>> 2;
@@ -247,6 +264,7 @@ export class JsSlidingEngine implements WindowEngine {
         csHi = hiOf(curStart); csLo = loOf(curStart); ceHi = hiOf(curEnd); ceLo = loOf(curEnd);
         cfHi = hiOf(firstEnd); cfLo = loOf(firstEnd);
         curIdxLo = loOf(idx);
+        if (enrich) curRollP0Lo = loOf(floorDiv(firstEnd - size - offset, g));
       }
       const key = u32[w + 4];
       const v = f64[(r + vOff) >>> 3];
@@ -267,6 +285,7 @@ export class JsSlidingEngine implements WindowEngine {
           lastKey = key; lastIdx = curIdxLo; lastAcc = acc;
         }
         aggUpdate(m, acc, tsHi, tsLo, u32[w + 3], u32[w + 2], v, p, q);
+        if (enrich) etEnrich(m, base, r, this.mergePanes(base, key, curRollP0Lo, panes, table));
       } else {
         sync();
         this.late(base, r, stride, tsHi, tsLo, curStart, key, curIdxLo, v, p, q);

@@ -209,6 +209,7 @@ export interface TreeEnsembleOperatorConfig {
 }
 
 const SNAPSHOT_MAGIC = 0x53424754; // 'TGBS'
+const SNAPSHOT_BYTES = 16;
 
 /**
  * Scores every data record and emits one OUT_SCORE record for it (or, with
@@ -335,13 +336,30 @@ export class TreeEnsembleOperator implements Operator {
   }
 
   snapshot(): Uint8Array {
-    const b = new Uint8Array(16);
+    return this.pin().slice();
+  }
+
+  snapshotSize(): number {
+    return SNAPSHOT_BYTES;
+  }
+
+  /** The 16-byte model pin into a caller's buffer; the FNV over the model runs once, not per barrier. */
+  snapshotInto(dst: Uint8Array): number {
+    if (dst.byteLength < SNAPSHOT_BYTES) throw new RangeError(`tree ensemble op ${this.op}: snapshotInto needs ${SNAPSHOT_BYTES} bytes, the buffer has ${dst.byteLength}`);
+    dst.set(this.pin(), 0);
+    return SNAPSHOT_BYTES;
+  }
+
+  private pinned?: Uint8Array;
+  private pin(): Uint8Array {
+    if (this.pinned) return this.pinned;
+    const b = new Uint8Array(SNAPSHOT_BYTES);
     const v = new DataView(b.buffer);
     v.setUint32(0, SNAPSHOT_MAGIC, true);
     v.setUint32(4, this.scorer.model.numTrees, true);
     v.setUint32(8, this.scorer.model.numNodes, true);
     v.setUint32(12, fingerprint(this.scorer.model.bytes), true);
-    return b;
+    return (this.pinned = b);
   }
 
   restore(bytes: Uint8Array): void {

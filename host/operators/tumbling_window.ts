@@ -9,7 +9,7 @@ import { AGG_BYTES, aggUpdate, lt64, type Mem } from './aggregates.js';
 import { JsStateTable, stateTableBytes, SLOT_VALUE, SLOT_TOUCHED, SLOT_SPARE } from './state_table.js';
 import {
   W_HEADER, W_VALUE_FIELD, W_PRICE_FIELD, W_QTY_FIELD, W_OUT_COUNT, W_TABLE_OFF, W_SCRATCH_OFF, W_OUT_OFF, W_ACTIVITY,
-  W_SIZE, W_OFFSET, W_OOO, W_LATENESS, W_MAX_TS, W_WATERMARK, W_NEXT_FIRE, W_NEXT_PURGE, W_CAPACITY,
+  W_SIZE, W_OFFSET, W_OOO, W_LATENESS, W_MAX_TS, W_WATERMARK, W_NEXT_FIRE, W_NEXT_PURGE, W_CAPACITY, W_ENRICH_N, etEnrich,
   LATE_TOO_LATE, LATE_STATE_FULL, NEVER, WindowOperator, WindowConfigError, type WindowCommonConfig, type WindowEngine, type Runtime,
   resolveCommon, positiveNs, wasmWindowEngine, etInit, floorDiv, emitWindow, emitLate, sortFire, etIdleWatermark, i64, setI64,
   memViews, scratchBytes, type FireEntry,
@@ -120,6 +120,7 @@ export class JsTumblingEngine implements WindowEngine {
     let csHi = 0, csLo = 1, ceHi = 0, ceLo = 0, curIdxLo = 0;
     let curStart = 0n, curEnd = 0n;
     let lastKey = 0, lastIdx = 0, lastAcc = 0;
+    const enrich = u32[(base + W_ENRICH_N) >>> 2] !== 0;
     for (let i = 0; i < count; i++) {
       const r = ptr + i * stride, w = r >>> 2;
       if ((u32[w + 5] & 1) !== 0) continue;
@@ -163,6 +164,7 @@ export class JsTumblingEngine implements WindowEngine {
           lastKey = key; lastIdx = curIdxLo; lastAcc = acc;
         }
         aggUpdate(m, acc, tsHi, tsLo, u32[w + 3], u32[w + 2], v, p, q);
+        if (enrich) etEnrich(m, base, r, acc);
       } else {
         const wm = (BigInt(wmHi) << 32n) | BigInt(wmLo);
         if (wm > curEnd + lateness) {
@@ -171,6 +173,7 @@ export class JsTumblingEngine implements WindowEngine {
           const val = table.upsertHL(key, curIdxLo, csHi, csLo);
           if (val === 0) { emitLate(m, base, r, stride, LATE_STATE_FULL); continue; }
           aggUpdate(m, val + TW_ACC, tsHi, tsLo, u32[w + 3], u32[w + 2], v, p, q);
+          if (enrich) etEnrich(m, base, r, val + TW_ACC);
           if (table.lastInserted()) {
             u32[(val - TW_FLAGS_BACK) >>> 2] = FIRED;
             emitWindow(m, base, OUT_WINDOW, key, 0, curStart, curEnd, val + TW_ACC);
