@@ -147,8 +147,11 @@ export class FlatBuffersDecoder {
       } else {
         // (ts read as two words: no BigInt per record on the fast path)
         if ((view.getUint32(at + IN_TS, true) | view.getUint32(at + IN_TS + 4, true)) === 0) view.setBigInt64(at + IN_TS, w.receivedAtNs, true);
-        const needScratch = validator !== null || single < 0;
-        if (needScratch) {
+        if (single >= 0 && validator !== null) {
+          // Numeric-only struct events: rules run on the record itself.
+          const v = validator.checkRecord(view, at);
+          if (v) reason = { index: r, ...v, raw: bytes };
+        } else if (validator !== null || single < 0) {
           ev.reset();
           ev.ts = view.getBigInt64(at + IN_TS, true);
           for (let f = 0; f < fieldCount; f++) {

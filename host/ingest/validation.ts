@@ -19,6 +19,7 @@
 import type { EventType } from '../schema/event_types.js';
 import { fieldIndex } from '../schema/event_types.js';
 import type { EventScratch, Violation } from '../codec/record_batch.js';
+import { IN_FIELDS, IN_TS } from '../records.js';
 
 export type ValidationRule =
   | { rule: 'required'; fields: string[] }
@@ -42,8 +43,18 @@ export function parseSide(v: string | number): number {
   return SIDE_WORDS.get(v) ?? SIDE_WORDS.get(v.toLowerCase()) ?? NaN;
 }
 
+/** A rule evaluated straight on a ring record (struct fast path): no scratch copy. */
+type RecordCheck = (view: DataView, at: number) => Violation | null;
+
 export class Validator {
   private readonly checks: Check[];
+  /**
+   * The same rules as `checks`, compiled for records whose fields are all
+   * numbers (the FlatBuffers struct path). Each gives exactly the verdict the
+   * scratch path gives for such an event: values are the record's f64s, a
+   * NaN is a missing value, and no field is a string.
+   */
+  readonly recordChecks: RecordCheck[] = [];
   private lo = 0n;
   private hi = 0n;
   private now = 0n;
@@ -58,8 +69,11 @@ export class Validator {
         this.pastNs = r.pastMs === undefined ? null : BigInt(Math.round(r.pastMs * 1e6));
         this.futureNs = r.futureMs === undefined ? null : BigInt(Math.round(r.futureMs * 1e6));
         this.checks.push((ev) => this.window(ev));
+        this.recordChecks.push((view, at) => this.windowRecord(view, at));
       } else {
         this.checks.push(this.compile(r));
+        const rc = this.compileRecord(r);
+        if (rc) this.recordChecks.push(rc);
       }
     }
   }
@@ -78,6 +92,69 @@ export class Validator {
       if (v) return v;
     }
     return null;
+  }
+
+  /** check() for a ring record of a numeric-only event. */
+  checkRecord(view: DataView, at: number): Violation | null {
+    const checks = this.recordChecks;
+    for (let i = 0; i < checks.length; i++) {
+      const v = checks[i](view, at);
+      if (v) return v;
+    }
+    return null;
+  }
+
+  private windowRecord(view: DataView, at: number): Violation | null {
+    if (this.pastNs === null && this.futureNs === null) return null;
+    return this.window({ ts: view.getBigInt64(at + IN_TS, true) } as EventScratch);
+  }
+
+  /** The rule on a record's f64 fields; null when the rule cannot fail for numeric-only events (length). */
+  private compileRecord(r: Exclude<ValidationRule, { rule: 'timestamp_window' }>): RecordCheck | null {
+    const type = this.type;
+    const off = (i: number) => IN_FIELDS + 8 * i;
+    switch (r.rule) {
+      case 'required': {
+        const idx = r.fields.filter((f) => f !== 'ts').map((f) => fieldIndex(type, f));
+        const names = idx.map((i) => type.fields[i].name);
+        return (view, at) => {
+          for (let k = 0; k < idx.length; k++) {
+            if (Number.isNaN(view.getFloat64(at + off(idx[k]), true))) return { code: 'required', reason: `required field "${names[k]}" is missing` };
+          }
+          return null;
+        };
+      }
+      case 'range': {
+        const i = fieldIndex(type, r.field), o = off(i);
+        const name = type.fields[i].name;
+        const min = r.min ?? -Infinity, max = r.max ?? Infinity;
+        const exMin = r.exclusiveMin ?? false, exMax = r.exclusiveMax ?? false;
+        const bound = `${exMin ? '(' : '['}${min}, ${max}${exMax ? ')' : ']'}`;
+        return (view, at) => {
+          const v = view.getFloat64(at + o, true);
+          if (Number.isNaN(v)) return null;
+          if (v < min || v > max || (exMin && v === min) || (exMax && v === max)) return { code: 'range', reason: `"${name}" = ${v} is outside ${bound}` };
+          return null;
+        };
+      }
+      case 'allowed': {
+        const i = fieldIndex(type, r.field), o = off(i);
+        const f = type.fields[i];
+        const nums = new Set<number>();
+        for (const v of r.values) {
+          if (f.kind === 'side') nums.add(parseSide(v));
+          else if (typeof v === 'number') nums.add(v);
+        }
+        const list = r.values.map((v) => JSON.stringify(v)).join(', ');
+        return (view, at) => {
+          const v = view.getFloat64(at + o, true);
+          if (Number.isNaN(v) || nums.has(v)) return null;
+          return { code: 'allowed', reason: `"${f.name}" = ${v} is not one of ${list}` };
+        };
+      }
+      case 'length':
+        return null;
+    }
   }
 
   private window(ev: EventScratch): Violation | null {
