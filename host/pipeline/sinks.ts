@@ -31,7 +31,9 @@ export async function openSinks(config: PipelineConfig, _dataDir: string): Promi
           ...(s.client_id ? { clientId: s.client_id } : {}),
           ...(s.username ? { username: s.username } : {}), ...(s.password ? { password: s.password } : {}),
           ...(s.tls ? { tls: s.tls } : {}), ...selection,
-        } as Parameters<typeof MqttSink.connect>[0]));
+        } as Parameters<typeof MqttSink.connect>[0]).catch((e: Error) => {
+          throw new Error(`sink ${name}: cannot connect to the MQTT broker at ${s.url}: ${e.message}`);
+        }));
         break;
       }
       case 'ws':
