@@ -94,11 +94,15 @@ export async function runCommand(opts: RunOptions = {}): Promise<number> {
   }
   // Late events are counted here too, for runtimes whose metrics do not count them.
   let late = 0;
-  pipeline.subscribe((out) => { if (out.kind === 'late') late++; });
+  pipeline.subscribe(() => { late++; }, (_op, kind) => kind === 'late');
   if (server) {
     const s = server;
     // Dead letters have no operator topic; they stay in the dead-letter file and the metrics.
-    pipeline.subscribe((out, json) => { if ('op' in out) s.publish(out as unknown as TopicOutput, json); });
+    // Alerts always (the dashboard lists them); anything else only while a client subscribes to its operator.
+    pipeline.subscribe(
+      (out, json) => { if ('op' in out) s.publish(out as unknown as TopicOutput, json); },
+      (op, kind) => kind !== 'dead_letter' && (kind === 'anomaly' || kind === 'score' || s.topics.subscribers(op) > 0),
+    );
     s.setReady(true);
   }
   metrics.setReady(true);

@@ -27,9 +27,9 @@ import { IngestLog, ENTRY_KEYS, ENTRY_RECORDS, ENTRY_WATERMARK } from '../log/in
 import { CheckpointStore, type Checkpoint } from '../checkpoint/checkpoint_store.js';
 import { PartitionSet } from '../partition/partition_set.js';
 import { defaultPartitionCount } from '../partition/hash.js';
-import { formatOutput, formatDeadLetter, serializeOutput, type FormatContext, type OutputEvent } from '../output/format.js';
+import { formatOutput, formatDeadLetter, serializeOutput, KIND_NAMES, type FormatContext, type OutputEvent, type OutputKind } from '../output/format.js';
 import type { OutputSink } from '../sinks/output_sink.js';
-import { IN_TS, IN_SEQ, IN_FIELDS, OUT_BYTES, readOutput } from '../records.js';
+import { IN_TS, IN_SEQ, IN_FIELDS, OUT_BYTES, OUT_KIND, OUT_OP, OUT_VALUES, readOutput } from '../records.js';
 import type { Engine } from '../operators/operator.js';
 import { receiveNowNs as nowNs } from '../ingest/receive_clock.js';
 import { EpochMerger, type EpochRelease } from './epochs.js';
@@ -64,6 +64,7 @@ export interface PipelineOptions {
 }
 
 export type OutputListener = (out: OutputEvent, json: string) => void;
+export type OutputFilter = (op: string, kind: OutputKind) => boolean;
 
 export interface PipelineStats {
   eventsIn: number;
@@ -99,8 +100,8 @@ export class Pipeline implements FrameSink {
   private dlq!: DeadLetterQueue;
   private ingestLog: IngestLog | null = null;
   private store: CheckpointStore | null = null;
-  private readonly sinks: OutputSink[] = [];
-  private readonly listeners = new Set<OutputListener>();
+  private readonly sinks: Array<{ sink: OutputSink; wants: OutputFilter }> = [];
+  private readonly listeners = new Map<OutputListener, OutputFilter | undefined>();
   private readonly sources: Array<Source | SyntheticSource> = [];
   private readonly fmt: FormatContext;
   private readonly log: (line: string) => void;
@@ -216,7 +217,7 @@ export class Pipeline implements FrameSink {
   async drain(): Promise<void> {
     await this.flushQueue();
     await this.waitEpoch(this.epoch - 1n);
-    await Promise.all(this.sinks.map((s) => s.flush()));
+    await Promise.all(this.sinks.map(({ sink }) => sink.flush()));
   }
 
   /**
@@ -240,15 +241,16 @@ export class Pipeline implements FrameSink {
       await this.checkpointing?.catch(() => undefined);
     }
     await this.partitions?.drain().catch((e: Error) => this.log(`partitions: ${e.message}`));
-    await Promise.all(this.sinks.map((s) => s.close().catch((e: Error) => this.log(`closing sink ${s.name}: ${e.message}`))));
+    await Promise.all(this.sinks.map(({ sink }) => sink.close().catch((e: Error) => this.log(`closing sink ${sink.name}: ${e.message}`))));
     this.dlq?.close();
     await this.ingestLog?.close();
   }
 
   // ───────────────────────────── input ─────────────────────────────
 
-  subscribe(listener: OutputListener): () => void {
-    this.listeners.add(listener);
+  /** `wants`: which outputs this listener takes (default all); others are never even formatted for it. */
+  subscribe(listener: OutputListener, wants?: OutputFilter): () => void {
+    this.listeners.set(listener, wants);
     return () => this.listeners.delete(listener);
   }
 
@@ -426,21 +428,35 @@ export class Pipeline implements FrameSink {
 
   private release(r: EpochRelease): void {
     const latencyNs = r.receivedAtNs === undefined ? undefined : Number(nowNs() - r.receivedAtNs);
-    if (latencyNs !== undefined && r.count > 0) this.options.metrics?.recordLatencyNs(latencyNs, r.count);
-    else if (latencyNs !== undefined) this.options.metrics?.recordLatencyNs(latencyNs, 1);
+    if (latencyNs !== undefined) this.options.metrics?.recordLatencyNs(latencyNs, Math.max(1, r.count));
     for (const bytes of r.records) {
       const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
       for (let at = 0; at < bytes.length; at += OUT_BYTES) {
-        const rec = readOutput(view, at);
-        const meta = this.plan.meta[rec.op];
-        const out = formatOutput(rec, this.fmt);
-        if (out.kind === 'score' && !out.alert && this.plan.alertsOnly.has(meta.name)) continue;
-        this.emit(out, latencyNs);
+        const kind = KIND_NAMES[view.getUint32(at + OUT_KIND, true)];
+        const meta = this.plan.meta[view.getUint32(at + OUT_OP, true)];
+        const alert = kind === 'anomaly' || (kind === 'score' && view.getFloat64(at + OUT_VALUES, true) >= (meta.threshold ?? 0.5));
+        if (kind === 'score' && !alert && this.plan.alertsOnly.has(meta.name)) continue;
+        this.stats_.outputs++;
+        if (alert) this.stats_.alerts++;
+        if (this.options.metrics) {
+          this.options.metrics.addOutputs(meta.name, 1);
+          if (alert) this.options.metrics.addAlerts(meta.name, 1);
+        }
+        // Never format an output nobody takes (a window result with no sink
+        // or subscriber for it): at a window boundary that is most of them.
+        if (!this.wanted(meta.name, kind)) continue;
+        this.emit(formatOutput(readOutput(view, at), this.fmt), latencyNs);
       }
     }
     this.released = r.epoch;
     const waiters = [...this.epochWaiters.entries()].filter(([e]) => e <= r.epoch);
     for (const [e, ws] of waiters) { this.epochWaiters.delete(e); for (const w of ws) w(); }
+  }
+
+  private wanted(op: string, kind: OutputKind): boolean {
+    for (const s of this.sinks) if (s.wants(op, kind)) return true;
+    for (const w of this.listeners.values()) if (!w || w(op, kind)) return true;
+    return false;
   }
 
   /**
@@ -450,24 +466,18 @@ export class Pipeline implements FrameSink {
    */
   private emit(plain: OutputEvent, latencyNs: number | undefined): void {
     const out = latencyNs === undefined ? plain : ({ ...plain, latency_ns: Math.round(latencyNs) } as OutputEvent);
-    const json = serializeOutput(out);
-    this.stats_.outputs++;
-    const alert = out.kind === 'anomaly' || (out.kind === 'score' && out.alert);
-    if (alert) this.stats_.alerts++;
-    if (this.options.metrics && 'op' in out) {
-      this.options.metrics.addOutputs(out.op, 1);
-      if (alert) this.options.metrics.addAlerts(out.op, 1);
-    }
+    const op = 'op' in plain ? plain.op : '';
     const deterministic = this.mode === 'exactly_once';
-    for (const s of this.sinks) s.write(deterministic && isPositioned(s) ? plain : out);
-    for (const l of this.listeners) l(out, json);
+    for (const { sink, wants } of this.sinks) if (wants(op, plain.kind)) sink.write(deterministic && isPositioned(sink) ? plain : out);
+    let json: string | undefined;
+    for (const [l, w] of this.listeners) if (!w || w(op, plain.kind)) l(out, (json ??= serializeOutput(out)));
   }
 
   private deadLetter(frame: Frame, r: Parameters<DeadLetterQueue['reject']>[1]): void {
     const entry = this.dlq.reject(frame, r);
     this.options.metrics?.addDeadLetters(r.code, 1);
     const out = formatDeadLetter({ origin: frame.origin, reason: `${entry.reason}: ${entry.detail}`, receivedAtNs: frame.receivedAtNs, binary: frame.binary, data: r.raw, seq: this.seq, index: r.index });
-    for (const l of this.listeners) l(out, serializeOutput(out));
+    for (const [l, w] of this.listeners) if (!w || w(out.origin, 'dead_letter')) l(out, serializeOutput(out));
   }
 
   private waitEpoch(epoch: bigint): Promise<void> {
@@ -507,7 +517,7 @@ export class Pipeline implements FrameSink {
     // The sinks' committed positions are exactly the outputs of epochs ≤
     // `epoch`: taken synchronously as that epoch is released, before any later.
     const positioned = new Promise<void>((res) => this.atEpoch(epoch, () => {
-      for (const s of this.sinks) if (isPositioned(s)) meta.sinks[s.name] = s.position();
+      for (const { sink } of this.sinks) if (isPositioned(sink)) meta.sinks[sink.name] = sink.position();
       res();
     }));
     const snaps = await this.partitions.barrier(id, this.watermark);
@@ -591,9 +601,9 @@ export class Pipeline implements FrameSink {
   private async openSinks(restored: Checkpoint | null): Promise<void> {
     const { openSinks } = await import('./sinks.js');
     const sinks = await openSinks(this.config, this.dataDir);
-    this.sinks.push(...sinks, ...(this.options.sinks ?? []));
+    this.sinks.push(...sinks, ...(this.options.sinks ?? []).map((sink) => ({ sink, wants: () => true })));
     const positions = (restored?.meta.sinks ?? {}) as Record<string, unknown>;
-    for (const s of this.sinks) {
+    for (const { sink: s } of this.sinks) {
       if (!isPositioned(s)) continue;
       const pos = positions[s.name];
       if (restored && pos) s.truncate(pos as ReturnType<JsonlSink['position']>);

@@ -3,16 +3,27 @@
 import { resolve } from 'node:path';
 import type { PipelineConfig } from '../config/types.js';
 import type { OutputSink } from '../sinks/output_sink.js';
+import type { OutputKind } from '../output/format.js';
 
-export async function openSinks(config: PipelineConfig, _dataDir: string): Promise<OutputSink[]> {
-  const sinks: OutputSink[] = [];
+/** A sink with the outputs it selects (kinds, operators), checkable before an output is formatted. */
+export interface SelectedSink {
+  sink: OutputSink;
+  wants: (op: string, kind: OutputKind) => boolean;
+}
+
+export async function openSinks(config: PipelineConfig, _dataDir: string): Promise<SelectedSink[]> {
+  const sinks: SelectedSink[] = [];
   for (const [i, s] of config.sinks.entries()) {
     const name = s.name ?? `${s.type}${i}`;
     const selection = { ...(s.kinds ? { kinds: s.kinds } : {}), ...(s.operators ? { operators: s.operators } : {}) };
+    const kinds = s.kinds ? new Set<string>(s.kinds) : null;
+    const ops = s.operators ? new Set<string>(s.operators) : null;
+    const wants = (op: string, kind: OutputKind) => (!kinds || kinds.has(kind)) && (!ops || ops.has(op));
+    const add = (sink: OutputSink) => sinks.push({ sink, wants });
     switch (s.type) {
       case 'jsonl': {
         const { JsonlSink } = await import('../sinks/jsonl_sink.js');
-        sinks.push(new JsonlSink({
+        add(new JsonlSink({
           name, path: resolve(s.path), fsync: s.fsync, ...selection,
           ...(s.rotate?.size === undefined ? {} : { rotateBytes: s.rotate.size }),
           ...(s.rotate?.age === undefined ? {} : { rotateAgeMs: Number(s.rotate.age / 1_000_000n) }),
@@ -21,12 +32,12 @@ export async function openSinks(config: PipelineConfig, _dataDir: string): Promi
       }
       case 'stdout': {
         const { StdoutSink } = await import('../sinks/stdout_sink.js');
-        sinks.push(new StdoutSink({ name, ...selection }));
+        add(new StdoutSink({ name, ...selection }));
         break;
       }
       case 'mqtt': {
         const { MqttSink } = await import('../sinks/mqtt_sink.js');
-        sinks.push(await MqttSink.connect({
+        add(await MqttSink.connect({
           name, url: s.url, topic: s.topic, pipeline: config.name, qos: s.qos, retain: s.retain,
           ...(s.client_id ? { clientId: s.client_id } : {}),
           ...(s.username ? { username: s.username } : {}), ...(s.password ? { password: s.password } : {}),
