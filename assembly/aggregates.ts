@@ -14,6 +14,15 @@
 // (ties: the earlier arrival stays first, the later arrival becomes last), not
 // by arrival. VWAP = Σp·q / Σq; NaN when Σq = 0 (no quantity seen).
 //
+// Aggregate mask (bit i = aggregate i of the AGG order in host/records.ts,
+// ALL_AGGS by default): only what the asked-for aggregates need is maintained
+// per event. count, sum, min, max and maxSeq always (count marks emptiness,
+// maxSeq stamps the output); Welford (a division per event) only for
+// mean/variance/stddev; first/last (two i64 compares) only for first/last;
+// Σp·q and Σq only for VWAP. The first event of an accumulator initialises
+// every slot whatever the mask, so both engines leave identical bytes;
+// aggFinish writes NaN for every aggregate outside the mask.
+//
 // An all-zero accumulator is the empty one (count 0), which is what the state
 // table hands out for a new key. The TypeScript twin (host/operators/
 // aggregates.ts) performs the same floating-point operations in the same order,
@@ -36,9 +45,20 @@ export const A_PQ: usize = 80;
 export const A_Q: usize = 88;
 export const A_MAX_SEQ: usize = 96;
 
+export const ALL_AGGS: u32 = 0x3ff;
+export const NEED_WELFORD: u32 = 1;
+export const NEED_FIRST_LAST: u32 = 2;
+export const NEED_VWAP: u32 = 4;
+export const NEED_ALL: u32 = 7;
+
+/** The per-event work an aggregate mask needs (NEED_* bits). */
+export function aggNeeds(mask: u32): u32 {
+  return ((mask & 0x70) != 0 ? NEED_WELFORD : 0) | ((mask & 0x180) != 0 ? NEED_FIRST_LAST : 0) | ((mask & 0x200) != 0 ? NEED_VWAP : 0);
+}
+
 // @ts-ignore: decorator
 @inline
-export function aggUpdate(a: usize, ts: i64, seq: u64, v: f64, p: f64, q: f64): void {
+export function aggUpdate(a: usize, ts: i64, seq: u64, v: f64, p: f64, q: f64, need: u32 = NEED_ALL): void {
   const n0 = load<f64>(a + A_COUNT);
   if (n0 == 0) {
     store<f64>(a + A_COUNT, 1);
@@ -63,21 +83,27 @@ export function aggUpdate(a: usize, ts: i64, seq: u64, v: f64, p: f64, q: f64): 
   store<f64>(a + A_MIN, v < mn ? v : mn);
   const mx = load<f64>(a + A_MAX);
   store<f64>(a + A_MAX, v > mx ? v : mx);
-  const mean = load<f64>(a + A_MEAN);
-  const d = v - mean;
-  const mean2 = mean + d / n;
-  store<f64>(a + A_MEAN, mean2);
-  store<f64>(a + A_M2, load<f64>(a + A_M2) + d * (v - mean2));
-  if (ts < load<i64>(a + A_FIRST_TS)) {
-    store<i64>(a + A_FIRST_TS, ts);
-    store<f64>(a + A_FIRST, v);
+  if (need & NEED_WELFORD) {
+    const mean = load<f64>(a + A_MEAN);
+    const d = v - mean;
+    const mean2 = mean + d / n;
+    store<f64>(a + A_MEAN, mean2);
+    store<f64>(a + A_M2, load<f64>(a + A_M2) + d * (v - mean2));
   }
-  if (ts >= load<i64>(a + A_LAST_TS)) {
-    store<i64>(a + A_LAST_TS, ts);
-    store<f64>(a + A_LAST, v);
+  if (need & NEED_FIRST_LAST) {
+    if (ts < load<i64>(a + A_FIRST_TS)) {
+      store<i64>(a + A_FIRST_TS, ts);
+      store<f64>(a + A_FIRST, v);
+    }
+    if (ts >= load<i64>(a + A_LAST_TS)) {
+      store<i64>(a + A_LAST_TS, ts);
+      store<f64>(a + A_LAST, v);
+    }
   }
-  store<f64>(a + A_PQ, load<f64>(a + A_PQ) + p * q);
-  store<f64>(a + A_Q, load<f64>(a + A_Q) + q);
+  if (need & NEED_VWAP) {
+    store<f64>(a + A_PQ, load<f64>(a + A_PQ) + p * q);
+    store<f64>(a + A_Q, load<f64>(a + A_Q) + q);
+  }
   const s = load<u64>(a + A_MAX_SEQ);
   store<u64>(a + A_MAX_SEQ, seq > s ? seq : s);
 }
@@ -116,8 +142,9 @@ export function aggMerge(dst: usize, src: usize): void {
   store<u64>(dst + A_MAX_SEQ, ss > s ? ss : s);
 }
 
-/** Writes the output values v0..v10 of a window record at `out` (the record's base). */
-export function aggFinish(a: usize, out: usize): void {
+/** Writes the output values v0..v10 of a window record at `out` (the record's
+ *  base); aggregates outside `mask` are NaN. */
+export function aggFinish(a: usize, out: usize, mask: u32 = ALL_AGGS): void {
   const v = out + OUT_VALUES;
   const n = load<f64>(a + A_COUNT);
   const variance = load<f64>(a + A_M2) / n;
@@ -133,6 +160,9 @@ export function aggFinish(a: usize, out: usize): void {
   store<f64>(v + 64, load<f64>(a + A_LAST));
   store<f64>(v + 72, q != 0 ? load<f64>(a + A_PQ) / q : NaN);
   store<f64>(v + 80, 0);
+  if (mask != ALL_AGGS) {
+    for (let i: u32 = 0; i < 10; i++) if ((mask & (1 << i)) == 0) store<f64>(v + (<usize>i << 3), NaN);
+  }
 }
 
 /** One aggregate (AGG order of host/records.ts) of a non-empty accumulator,

@@ -13,7 +13,8 @@
 //   80  lateness i64    88 idleTimeout i64  96 maxTs i64        104 watermark i64
 //   112 nextFire i64    120 nextPurge i64   128 lastActivity i64
 //   136 late u64        144 refused u64     152 overflow u64    160 perKey u32
-//   164 capacity u32    168 sideOff u32     172..184 reserved (sliding: 176 last round)
+//   164 capacity u32    168 sideOff u32     172 aggMask u32 (bit i = AGG i)
+//   176..184 reserved (sliding: 176 last round)
 //   184 enrichCount u32 188 enrich[8] u32 (aggregate << 16 | field)   220..256 reserved
 //   256 state table  │ firing scratch (scratchBytes) │ output (outCap × 128 B)
 //
@@ -36,7 +37,7 @@
 //              pipeline; an event sent to the late output gets NaN there.
 
 import { OUT_BYTES, OUT_LATE, OUT_VALUES, writeOutHeader, IN_FIELDS } from './records';
-import { aggFinish, aggValue } from './aggregates';
+import { aggFinish, aggValue, aggNeeds } from './aggregates';
 
 export const W_HEADER: usize = 256;
 export const W_OP: usize = 0;
@@ -67,6 +68,7 @@ export const W_OVERFLOW: usize = 152;
 export const W_PER_KEY: usize = 160;
 export const W_CAPACITY: usize = 164;
 export const W_SIDE_OFF: usize = 168;
+export const W_AGG_MASK: usize = 172;
 export const W_ENRICH_N: usize = 184;
 export const W_ENRICH: usize = 188;
 
@@ -115,7 +117,12 @@ export function emitWindow(base: usize, kind: u32, key: u32, aux: u32, start: i6
   const o = outNext(base);
   if (o == 0) return;
   writeOutHeader(o, kind, load<u32>(base + W_OP), key, aux, start, end, load<u64>(acc + 96));
-  aggFinish(acc, o);
+  aggFinish(acc, o, load<u32>(base + W_AGG_MASK));
+}
+
+/** NEED_* bits of the operator's aggregate mask (read once per batch). */
+export function etNeeds(base: usize): u32 {
+  return aggNeeds(load<u32>(base + W_AGG_MASK));
 }
 
 /**

@@ -14,12 +14,12 @@
 // purge time, i.e. once per window period, not per batch.
 
 import { stBytes, stInit, stUpsert, stLastInserted, stRemoveSlot, stCount, stHash, ST_HEADER, SLOT_USED, SLOT_KEY, SLOT_VALUE, SLOT_TOUCHED, SLOT_SPARE } from './state_table';
-import { AGG_BYTES, aggUpdate } from './aggregates';
+import { AGG_BYTES, aggUpdate, NEED_VWAP } from './aggregates';
 import { OUT_BYTES, OUT_WINDOW, OUT_REVISION, FLAG_CONTROL, IN_FIELDS } from './records';
 import {
   W_HEADER, W_VALUE_FIELD, W_PRICE_FIELD, W_QTY_FIELD, W_OUT_COUNT, W_TABLE_OFF, W_SCRATCH_OFF, W_OUT_OFF, W_ACTIVITY,
   W_SIZE, W_OFFSET, W_OOO, W_LATENESS, W_MAX_TS, W_WATERMARK, W_NEXT_FIRE, W_NEXT_PURGE, W_CAPACITY, W_ENRICH_N,
-  LATE_TOO_LATE, LATE_STATE_FULL, NEVER, etInit, etEnrich, floorDiv, emitWindow, emitLate, sortEntries, etIdleWatermark, scratchBytes,
+  LATE_TOO_LATE, LATE_STATE_FULL, NEVER, etInit, etEnrich, etNeeds, floorDiv, emitWindow, emitLate, sortEntries, etIdleWatermark, scratchBytes,
 } from './event_time';
 
 
@@ -107,7 +107,9 @@ export function tumbling_process(base: usize, ptr: usize, count: u32, stride: u3
   const table = base + <usize>load<u32>(base + W_TABLE_OFF);
   const vOff = IN_FIELDS + (<usize>load<u32>(base + W_VALUE_FIELD) << 3);
   const pField = load<i32>(base + W_PRICE_FIELD), qField = load<i32>(base + W_QTY_FIELD);
-  const hasVwap = pField >= 0 && qField >= 0;
+  // Only the aggregate mask's per-event work (see aggregates.ts).
+  const need = etNeeds(base);
+  const hasVwap = pField >= 0 && qField >= 0 && (need & NEED_VWAP) != 0;
   const pOff = IN_FIELDS + (<usize>max<i32>(pField, 0) << 3);
   const qOff = IN_FIELDS + (<usize>max<i32>(qField, 0) << 3);
   const size = load<i64>(base + W_SIZE), offset = load<i64>(base + W_OFFSET);
@@ -172,7 +174,7 @@ export function tumbling_process(base: usize, ptr: usize, count: u32, stride: u3
         lastCombo = combo;
         lastAcc = acc;
       }
-      aggUpdate(acc, ts, load<u64>(r + 8), v, p, q);
+      aggUpdate(acc, ts, load<u64>(r + 8), v, p, q, need);
       if (enrich) etEnrich(base, r, acc);
     } else if (wm > curEnd + lateness) {
       emitLate(base, r, stride, LATE_TOO_LATE);
@@ -180,7 +182,7 @@ export function tumbling_process(base: usize, ptr: usize, count: u32, stride: u3
       // Late but within the allowed lateness: update and re-emit at once.
       const val = stUpsert(table, combo, curStart);
       if (val == 0) { emitLate(base, r, stride, LATE_STATE_FULL); continue; }
-      aggUpdate(val + TW_ACC, ts, load<u64>(r + 8), v, p, q);
+      aggUpdate(val + TW_ACC, ts, load<u64>(r + 8), v, p, q, need);
       if (enrich) etEnrich(base, r, val + TW_ACC);
       if (stLastInserted(table)) {
         store<u32>(val - TW_FLAGS_BACK, FIRED);

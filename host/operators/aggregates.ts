@@ -8,6 +8,15 @@ export const AGG_BYTES = 104;
 export const A_COUNT = 0, A_SUM = 8, A_MIN = 16, A_MAX = 24, A_MEAN = 32, A_M2 = 40;
 export const A_FIRST_TS = 48, A_FIRST = 56, A_LAST_TS = 64, A_LAST = 72, A_PQ = 80, A_Q = 88, A_MAX_SEQ = 96;
 
+/** Aggregate mask (bit i = AGG i of host/records.ts) and the per-event work
+ *  it needs: see assembly/aggregates.ts. */
+export const ALL_AGGS = 0x3ff;
+export const NEED_WELFORD = 1, NEED_FIRST_LAST = 2, NEED_VWAP = 4, NEED_ALL = 7;
+
+export function aggNeeds(mask: number): number {
+  return ((mask & 0x70) !== 0 ? NEED_WELFORD : 0) | ((mask & 0x180) !== 0 ? NEED_FIRST_LAST : 0) | ((mask & 0x200) !== 0 ? NEED_VWAP : 0);
+}
+
 /** Typed views over one partition memory, shared by the JS engines. */
 export interface Mem {
   f64: Float64Array;
@@ -27,7 +36,7 @@ export function lt64(aHi: number, aLo: number, bHi: number, bLo: number): boolea
   return aHi < bHi || (aHi === bHi && aLo < bLo);
 }
 
-export function aggUpdate(m: Mem, a: number, tsHi: number, tsLo: number, seqHi: number, seqLo: number, v: number, p: number, q: number): void {
+export function aggUpdate(m: Mem, a: number, tsHi: number, tsLo: number, seqHi: number, seqLo: number, v: number, p: number, q: number, need = NEED_ALL): void {
   const f64 = m.f64, u32 = m.u32, i32 = m.i32;
   const fa = a >>> 3, wa = a >>> 2;
   const n0 = f64[fa];
@@ -46,19 +55,25 @@ export function aggUpdate(m: Mem, a: number, tsHi: number, tsLo: number, seqHi: 
   f64[fa + 2] = v < mn ? v : mn;
   const mx = f64[fa + 3];
   f64[fa + 3] = v > mx ? v : mx;
-  const mean = f64[fa + 4];
-  const d = v - mean;
-  const mean2 = mean + d / n;
-  f64[fa + 4] = mean2;
-  f64[fa + 5] = f64[fa + 5] + d * (v - mean2);
-  if (lt64(tsHi, tsLo, i32[wa + 13], u32[wa + 12])) {
-    u32[wa + 12] = tsLo; u32[wa + 13] = tsHi; f64[fa + 7] = v;
+  if ((need & NEED_WELFORD) !== 0) {
+    const mean = f64[fa + 4];
+    const d = v - mean;
+    const mean2 = mean + d / n;
+    f64[fa + 4] = mean2;
+    f64[fa + 5] = f64[fa + 5] + d * (v - mean2);
   }
-  if (!lt64(tsHi, tsLo, i32[wa + 17], u32[wa + 16])) {
-    u32[wa + 16] = tsLo; u32[wa + 17] = tsHi; f64[fa + 9] = v;
+  if ((need & NEED_FIRST_LAST) !== 0) {
+    if (lt64(tsHi, tsLo, i32[wa + 13], u32[wa + 12])) {
+      u32[wa + 12] = tsLo; u32[wa + 13] = tsHi; f64[fa + 7] = v;
+    }
+    if (!lt64(tsHi, tsLo, i32[wa + 17], u32[wa + 16])) {
+      u32[wa + 16] = tsLo; u32[wa + 17] = tsHi; f64[fa + 9] = v;
+    }
   }
-  f64[fa + 10] = f64[fa + 10] + p * q;
-  f64[fa + 11] = f64[fa + 11] + q;
+  if ((need & NEED_VWAP) !== 0) {
+    f64[fa + 10] = f64[fa + 10] + p * q;
+    f64[fa + 11] = f64[fa + 11] + q;
+  }
   const sHi = u32[wa + 25], sLo = u32[wa + 24];
   if (seqHi > sHi || (seqHi === sHi && seqLo > sLo)) { u32[wa + 24] = seqLo; u32[wa + 25] = seqHi; }
 }
@@ -94,8 +109,8 @@ export function aggMerge(m: Mem, dst: number, src: number): void {
   if (sHi > dHi || (sHi === dHi && sLo > dLo)) { u32[wd + 24] = sLo; u32[wd + 25] = sHi; }
 }
 
-/** Output values v0..v10 of a window record whose base is `out`. */
-export function aggFinish(m: Mem, a: number, out: number): void {
+/** Output values v0..v10 of a window record whose base is `out`; aggregates outside `mask` are NaN. */
+export function aggFinish(m: Mem, a: number, out: number, mask = ALL_AGGS): void {
   const f64 = m.f64, fa = a >>> 3, fo = (out + OUT_VALUES) >>> 3;
   const n = f64[fa];
   const variance = f64[fa + 5] / n;
@@ -111,6 +126,7 @@ export function aggFinish(m: Mem, a: number, out: number): void {
   f64[fo + 8] = f64[fa + 9];
   f64[fo + 9] = q !== 0 ? f64[fa + 10] / q : NaN;
   f64[fo + 10] = 0;
+  if (mask !== ALL_AGGS) for (let i = 0; i < 10; i++) if ((mask & (1 << i)) === 0) f64[fo + i] = NaN;
 }
 
 /** One aggregate (AGG order) of a non-empty accumulator, the same operations as aggFinish. */

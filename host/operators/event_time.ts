@@ -7,14 +7,14 @@
 import { OUT_BYTES, OUT_LATE, OUT_VALUES, IN_FIELDS, IN_HEADER_BYTES, readOutput, type OutputRecord } from '../records.js';
 import type { GanglionExports, RegionAllocator } from '../wasm/module.js';
 import type { Engine, Operator } from './operator.js';
-import { aggFinish, aggValue, type Mem, memViews } from './aggregates.js';
+import { aggFinish, aggValue, aggNeeds, ALL_AGGS, type Mem, memViews } from './aggregates.js';
 
 export const W_HEADER = 256;
 export const W_OP = 0, W_VALUE_FIELD = 4, W_PRICE_FIELD = 8, W_QTY_FIELD = 12, W_OUT_CAP = 16, W_OUT_COUNT = 20;
 export const W_TABLE_OFF = 24, W_SCRATCH_OFF = 28, W_OUT_OFF = 32, W_ACTIVITY = 36, W_SIZE = 40, W_SLIDE = 48;
 export const W_PANE = 56, W_OFFSET = 64, W_OOO = 72, W_LATENESS = 80, W_IDLE = 88, W_MAX_TS = 96, W_WATERMARK = 104;
 export const W_NEXT_FIRE = 112, W_NEXT_PURGE = 120, W_LAST_ACTIVITY = 128, W_LATE = 136, W_REFUSED = 144;
-export const W_OVERFLOW = 152, W_PER_KEY = 160, W_CAPACITY = 164, W_SIDE_OFF = 168;
+export const W_OVERFLOW = 152, W_PER_KEY = 160, W_CAPACITY = 164, W_SIDE_OFF = 168, W_AGG_MASK = 172;
 /** Enrichment: count u32, then up to ENRICH_MAX words (aggregate << 16 | field). */
 export const W_ENRICH_N = 184, W_ENRICH = 188, ENRICH_MAX = 8;
 
@@ -47,6 +47,14 @@ export interface WindowCommonConfig {
    * pipeline's later operators. Events sent to the late output get NaN there.
    */
   enrich?: ReadonlyArray<EnrichSpec>;
+  /**
+   * Which aggregates the window computes: bit i = aggregate i in host/records.ts
+   * AGG order (count 1, sum 2, min 4, max 8, mean 16, variance 32, stddev 64,
+   * first 128, last 256, vwap 512). Default all (0x3ff). Aggregates outside the
+   * mask are not maintained and are output as NaN; an enriched aggregate is
+   * always included. `aggMaskOf(names)` builds it from names.
+   */
+  aggMask?: number;
 }
 
 export interface EnrichSpec { aggregate: number; field: number }
@@ -74,6 +82,7 @@ export interface ResolvedCommon {
   valueField: number; priceField: number; qtyField: number; capacity: number; maxBatch: number;
   outOfOrderNs: bigint; allowedLatenessNs: bigint; idleTimeoutNs: bigint; maxField: number;
   enrich: EnrichSpec[];
+  aggMask: number;
 }
 
 function resolveEnrich(list: unknown, inputs: number[]): EnrichSpec[] {
@@ -94,6 +103,26 @@ function resolveEnrich(list: unknown, inputs: number[]): EnrichSpec[] {
   });
 }
 
+const AGG_NAMES = ['count', 'sum', 'min', 'max', 'mean', 'variance', 'stddev', 'first', 'last', 'vwap'] as const;
+
+/** The aggMask for aggregate names (AGG order names of host/records.ts). */
+export function aggMaskOf(names: Iterable<string>): number {
+  let mask = 0;
+  for (const n of names) {
+    const i = (AGG_NAMES as readonly string[]).indexOf(n);
+    if (i < 0) throw new WindowConfigError(`unknown aggregate "${n}"; known: ${AGG_NAMES.join(', ')}`);
+    mask |= 1 << i;
+  }
+  return mask;
+}
+
+function resolveAggMask(v: number | undefined, enrich: EnrichSpec[]): number {
+  if (v === undefined) return ALL_AGGS;
+  if (!Number.isInteger(v) || v < 1 || v > ALL_AGGS) throw new WindowConfigError(`aggMask must be a non-empty bitmask of aggregates 1..${ALL_AGGS} (bit i = ${AGG_NAMES.map((n, i) => `${n} ${1 << i}`).join(', ')}), got ${JSON.stringify(v)}`);
+  // An enriched aggregate must be maintained: include it rather than refuse.
+  return enrich.reduce((m, e) => m | (1 << e.aggregate), v);
+}
+
 export function resolveCommon(c: WindowCommonConfig): ResolvedCommon {
   if (c === null || typeof c !== 'object') throw new WindowConfigError('window config must be an object');
   const valueField = fieldIndex('valueField', c.valueField, false);
@@ -105,7 +134,7 @@ export function resolveCommon(c: WindowCommonConfig): ResolvedCommon {
   if (!Number.isInteger(maxBatch) || maxBatch < 1 || maxBatch > 1 << 22) throw new WindowConfigError(`maxBatch must be an integer in 1..4194304, got ${c.maxBatch}`);
   const enrich = resolveEnrich(c.enrich, [valueField, priceField, qtyField]);
   return {
-    valueField, priceField, qtyField, capacity: c.capacity, maxBatch, enrich,
+    valueField, priceField, qtyField, capacity: c.capacity, maxBatch, enrich, aggMask: resolveAggMask(c.aggMask, enrich),
     outOfOrderNs: nonNegativeNs('outOfOrderNs', c.outOfOrderNs),
     allowedLatenessNs: nonNegativeNs('allowedLatenessNs', c.allowedLatenessNs),
     idleTimeoutNs: nonNegativeNs('idleTimeoutNs', c.idleTimeoutNs),
@@ -132,6 +161,7 @@ export function writeHeaderConfig(m: Mem, base: number, op: number, c: ResolvedC
   dv.setBigInt64(base + W_IDLE, c.idleTimeoutNs, true);
   dv.setUint32(base + W_PER_KEY, perKey, true);
   dv.setUint32(base + W_CAPACITY, c.capacity, true);
+  dv.setUint32(base + W_AGG_MASK, c.aggMask, true);
   dv.setUint32(base + W_ENRICH_N, c.enrich.length, true);
   c.enrich.forEach((e, i) => dv.setUint32(base + W_ENRICH + 4 * i, (e.aggregate << 16 | e.field) >>> 0, true));
 }
@@ -303,7 +333,7 @@ export abstract class WindowOperator implements Operator {
     if (bytes.byteLength < W_HEADER) throw new Error(`window snapshot is ${bytes.byteLength} bytes, shorter than its ${W_HEADER}-byte header`);
     const dv = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
     // Config words must match: a snapshot only fits a region laid out the same way.
-    const cfg = [W_OP, W_VALUE_FIELD, W_PRICE_FIELD, W_QTY_FIELD, W_OUT_CAP, W_TABLE_OFF, W_SCRATCH_OFF, W_OUT_OFF, W_PER_KEY, W_CAPACITY];
+    const cfg = [W_OP, W_VALUE_FIELD, W_PRICE_FIELD, W_QTY_FIELD, W_OUT_CAP, W_TABLE_OFF, W_SCRATCH_OFF, W_OUT_OFF, W_PER_KEY, W_CAPACITY, W_AGG_MASK];
     const cfg64 = [W_SIZE, W_SLIDE, W_PANE, W_OFFSET, W_OOO, W_LATENESS, W_IDLE];
     for (let i = 0; i <= ENRICH_MAX; i++) cfg.push(W_ENRICH_N + 4 * i);
     for (const o of cfg) if (dv.getUint32(o, true) !== this.m.u32[(this.base + o) >>> 2]) throw new Error(`window snapshot does not match this operator's configuration (header word at byte ${o} differs)`);
@@ -375,7 +405,12 @@ export function emitWindow(m: Mem, base: number, kind: number, key: number, aux:
   header(m, o, kind, m.u32[(base + W_OP) >>> 2], key, aux, start, end);
   m.u32[(o + 32) >>> 2] = m.u32[(acc + 96) >>> 2];
   m.u32[(o + 36) >>> 2] = m.u32[(acc + 100) >>> 2];
-  aggFinish(m, acc, o);
+  aggFinish(m, acc, o, m.u32[(base + W_AGG_MASK) >>> 2]);
+}
+
+/** NEED_* bits of the operator's aggregate mask (read once per batch). */
+export function etNeeds(m: Mem, base: number): number {
+  return aggNeeds(m.u32[(base + W_AGG_MASK) >>> 2]);
 }
 
 /** Feature enrichment (see assembly/event_time.ts etEnrich): acc = 0 writes NaN. */

@@ -13,7 +13,7 @@ import { TumblingWindow, type TumblingWindowConfig } from './tumbling_window.js'
 import { SlidingWindow, type SlidingWindowConfig } from './sliding_window.js';
 import { SessionWindow, type SessionWindowConfig } from './session_window.js';
 import { CountWindow } from './count_window.js';
-import type { WindowCommonConfig } from './event_time.js';
+import { aggMaskOf, type WindowCommonConfig } from './event_time.js';
 import { createZScore, type ZScoreOptions } from './zscore.js';
 import { createLimitCheck, type LimitCheckOptions } from './limit_check.js';
 
@@ -86,7 +86,8 @@ function outOfOrderFor(kind: string, config: OperatorConfig, ctx: OperatorContex
 
 /**
  * What every window kind takes from a config (unknown keys such as `name`
- * are ignored). Enrichment fields must exist in this pipeline's records:
+ * are ignored). Only the `aggregates` listed are maintained (see
+ * assembly/aggregates.ts); the others come out as NaN. Enrichment fields must exist in this pipeline's records:
  * a window writes them in place.
  */
 function windowCommon(kind: string, config: OperatorConfig, ctx: OperatorContext): WindowCommonConfig {
@@ -107,6 +108,9 @@ function windowCommon(kind: string, config: OperatorConfig, ctx: OperatorContext
     idleTimeoutNs: toNs('idleTimeoutNs', config.idleTimeoutNs),
     enrich,
     maxBatch: ctx.maxBatch,
+    // `aggregates` (AGG names, as a pipeline lists them) or a raw `aggMask`;
+    // neither = every aggregate.
+    aggMask: Array.isArray(config.aggregates) ? aggMaskOf(config.aggregates as string[]) : config.aggMask as number | undefined,
   };
 }
 

@@ -5,11 +5,11 @@
 // (once per window change) or a window fires.
 import { IN_FIELDS, OUT_BYTES, OUT_REVISION, OUT_WINDOW } from '../records.js';
 import type { Engine } from './operator.js';
-import { AGG_BYTES, aggUpdate, lt64, type Mem } from './aggregates.js';
+import { AGG_BYTES, aggUpdate, lt64, NEED_VWAP, type Mem } from './aggregates.js';
 import { JsStateTable, stateTableBytes, SLOT_VALUE, SLOT_TOUCHED, SLOT_SPARE } from './state_table.js';
 import {
   W_HEADER, W_VALUE_FIELD, W_PRICE_FIELD, W_QTY_FIELD, W_OUT_COUNT, W_TABLE_OFF, W_SCRATCH_OFF, W_OUT_OFF, W_ACTIVITY,
-  W_SIZE, W_OFFSET, W_OOO, W_LATENESS, W_MAX_TS, W_WATERMARK, W_NEXT_FIRE, W_NEXT_PURGE, W_CAPACITY, W_ENRICH_N, etEnrich,
+  W_SIZE, W_OFFSET, W_OOO, W_LATENESS, W_MAX_TS, W_WATERMARK, W_NEXT_FIRE, W_NEXT_PURGE, W_CAPACITY, W_ENRICH_N, etEnrich, etNeeds,
   LATE_TOO_LATE, LATE_STATE_FULL, NEVER, WindowOperator, WindowConfigError, type WindowCommonConfig, type WindowEngine, type Runtime,
   resolveCommon, positiveNs, wasmWindowEngine, etInit, floorDiv, emitWindow, emitLate, sortFire, etIdleWatermark, i64, setI64,
   memViews, scratchBytes, type FireEntry,
@@ -109,7 +109,8 @@ export class JsTumblingEngine implements WindowEngine {
     const table = this.table(base);
     const vOff = IN_FIELDS + 8 * u32[(base + W_VALUE_FIELD) >>> 2];
     const pField = i32[(base + W_PRICE_FIELD) >>> 2], qField = i32[(base + W_QTY_FIELD) >>> 2];
-    const hasVwap = pField >= 0 && qField >= 0;
+    const need = etNeeds(m, base);
+    const hasVwap = pField >= 0 && qField >= 0 && (need & NEED_VWAP) !== 0;
     const pOff = IN_FIELDS + 8 * Math.max(pField, 0), qOff = IN_FIELDS + 8 * Math.max(qField, 0);
     const size = i64(m, base + W_SIZE), offset = i64(m, base + W_OFFSET), lateness = i64(m, base + W_LATENESS);
     const ooo = i64(m, base + W_OOO), oooHi = hiOf(ooo), oooLo = loOf(ooo);
@@ -163,7 +164,7 @@ export class JsTumblingEngine implements WindowEngine {
           acc = val + TW_ACC;
           lastKey = key; lastIdx = curIdxLo; lastAcc = acc;
         }
-        aggUpdate(m, acc, tsHi, tsLo, u32[w + 3], u32[w + 2], v, p, q);
+        aggUpdate(m, acc, tsHi, tsLo, u32[w + 3], u32[w + 2], v, p, q, need);
         if (enrich) etEnrich(m, base, r, acc);
       } else {
         const wm = (BigInt(wmHi) << 32n) | BigInt(wmLo);
@@ -172,7 +173,7 @@ export class JsTumblingEngine implements WindowEngine {
         } else {
           const val = table.upsertHL(key, curIdxLo, csHi, csLo);
           if (val === 0) { emitLate(m, base, r, stride, LATE_STATE_FULL); continue; }
-          aggUpdate(m, val + TW_ACC, tsHi, tsLo, u32[w + 3], u32[w + 2], v, p, q);
+          aggUpdate(m, val + TW_ACC, tsHi, tsLo, u32[w + 3], u32[w + 2], v, p, q, need);
           if (enrich) etEnrich(m, base, r, val + TW_ACC);
           if (table.lastInserted()) {
             u32[(val - TW_FLAGS_BACK) >>> 2] = FIRED;

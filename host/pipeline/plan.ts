@@ -89,6 +89,7 @@ export function planPipeline(config: PipelineConfig, baseDir = process.cwd()): P
           capacity: o.capacity,
           allowedLatenessNs: et.allowed_lateness,
           enrich: enrich.get(o.name) ?? [],
+          aggregates: o.aggregates,
         };
         switch (o.window) {
           case 'tumbling': return { kind: 'tumbling', ...common, sizeNs: o.size! };
