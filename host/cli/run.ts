@@ -46,6 +46,14 @@ export function builtinPipelinePath(): string {
 
 const log = (l: string) => process.stderr.write(`ganglion: ${l}\n`);
 
+type HttpServer = Awaited<ReturnType<typeof import('../server/http_server.js')['startServer']>>;
+
+/** The metrics/dashboard server, loaded only when the pipeline has a `server` section. */
+async function startHttp(cfg: NonNullable<PipelineConfig['server']>, metrics: Metrics, operators: string[]): Promise<HttpServer> {
+  const { startServer } = await import('../server/http_server.js');
+  return startServer({ host: cfg.host, port: cfg.port, metrics, dashboard: cfg.dashboard, operators });
+}
+
 export async function runCommand(opts: RunOptions = {}): Promise<number> {
   let config: PipelineConfig;
   const file = opts.pipeline ?? builtinPipelinePath();
@@ -69,29 +77,23 @@ export async function runCommand(opts: RunOptions = {}): Promise<number> {
   if (engine !== 'wasm' && engine !== 'js') { log(`--engine: expected wasm or js, found "${engine}"`); return (process.exitCode = 1); }
 
   const metrics = new Metrics();
-  let server: Awaited<ReturnType<typeof import('../server/http_server.js')['startServer']>> | undefined;
-  if (config.server) {
-    // Loaded only when the pipeline serves metrics/dashboard.
-    const { startServer } = await import('../server/http_server.js');
-    try {
-      server = await startServer({ host: config.server.host, port: config.server.port, metrics, dashboard: config.server.dashboard, operators: config.operators.map((o) => o.name) });
-    } catch (e) {
-      metrics.close();
-      log(`cannot start the server on ${config.server.host}:${config.server.port}: ${(e as Error).message}`);
-      return (process.exitCode = 1);
-    }
-  }
-
-  let pipeline: Awaited<ReturnType<typeof createPipeline>>;
-  try {
-    if (opts.native === false) config = { ...config, sources: config.sources.map((s) => (s.type === 'ws' ? { ...s, native: false } : s)) };
-    pipeline = await createPipeline(config, { ...(opts.dataDir ? { dataDir: opts.dataDir } : {}), log, metrics, engine });
-  } catch (e) {
-    await server?.close();
+  if (opts.native === false) config = { ...config, sources: config.sources.map((s) => (s.type === 'ws' ? { ...s, native: false } : s)) };
+  // The pipeline starts first: while its partition workers boot on their own
+  // threads, this thread loads and starts the server. Ready waits for both.
+  const starting = createPipeline(config, { ...(opts.dataDir ? { dataDir: opts.dataDir } : {}), log, metrics, engine });
+  const serving = config.server ? startHttp(config.server, metrics, config.operators.map((o) => o.name)) : Promise.resolve(undefined);
+  const [started, served] = await Promise.allSettled([starting, serving]);
+  if (started.status === 'rejected' || served.status === 'rejected') {
+    if (served.status === 'fulfilled') await served.value?.close();
+    if (started.status === 'fulfilled') await started.value.close();
     metrics.close();
-    log((e as Error).message);
+    // The server's failure is reported first, as when it was started first.
+    if (served.status === 'rejected') log(`cannot start the server on ${config.server!.host}:${config.server!.port}: ${(served.reason as Error).message}`);
+    else log(((started as PromiseRejectedResult).reason as Error).message);
     return (process.exitCode = 1);
   }
+  const pipeline = started.value;
+  const server = served.value;
   // Late events are counted here too, for runtimes whose metrics do not count them.
   let late = 0;
   pipeline.subscribe(() => { late++; }, (_op, kind) => kind === 'late');

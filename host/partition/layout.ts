@@ -37,7 +37,7 @@ export interface PartitionProgram {
   modules?: string[];
   /** Operator states to restore, per partition then per operator (snapshot() bytes from a checkpoint). */
   restore?: Uint8Array[][];
-  /** Keep a warm snapshot buffer from the start (pipelines that take checkpoints). */
+  /** Reserve the snapshot buffer from the start (pipelines that take checkpoints). */
   checkpoints?: boolean;
 }
 

@@ -190,6 +190,9 @@ export class Pipeline implements FrameSink {
     if (restored && (restored.meta.partitions as number) !== partitionCount) {
       throw new Error(`checkpoint ${restored.path} was taken with ${restored.meta.partitions as number} partitions, the pipeline now has ${partitionCount}: keys would move between partitions; restore with the same partition count`);
     }
+    // The sink and source modules load while the partition workers boot.
+    void import('./sinks.js').then((m) => m.preloadSinks(cfg)).catch(() => undefined);
+    if (!this.options.noSources) void import('./sources.js').then((m) => m.preloadSources(cfg)).catch(() => undefined);
     this.partitions = await PartitionSet.start({
       partitions: partitionCount,
       memoryBytes: cfg.memory,

@@ -11,6 +11,12 @@ export interface SelectedSink {
   wants: (op: string, kind: OutputKind) => boolean;
 }
 
+/** Like `preloadSources`: starts loading the sink modules this config needs. */
+export function preloadSinks(config: PipelineConfig): Promise<unknown> {
+  const mod = { jsonl: () => import('../sinks/jsonl_sink.js'), stdout: () => import('../sinks/stdout_sink.js'), mqtt: () => import('../sinks/mqtt_sink.js') } as Record<string, () => Promise<unknown>>;
+  return Promise.all(config.sinks.map((s) => mod[s.type]?.())).catch(() => undefined);
+}
+
 export async function openSinks(config: PipelineConfig, _dataDir: string): Promise<SelectedSink[]> {
   const sinks: SelectedSink[] = [];
   for (const [i, s] of config.sinks.entries()) {

@@ -5,6 +5,18 @@ import type { Pipeline } from './pipeline.js';
 import { SyntheticSource } from './synthetic_source.js';
 import { FileSource, fileFormat } from './file_source.js';
 
+/**
+ * Starts loading the modules `openSources` will import for this config, so
+ * they load while the partition workers boot. Failures are left to
+ * `openSources`, which imports them again and reports.
+ */
+export function preloadSources(config: PipelineConfig): Promise<unknown> {
+  return Promise.all(config.sources.flatMap((s): Promise<unknown>[] => {
+    if (s.type === 'ws') return [import('../ingest/ws_source.js'), s.native === false ? import('../ingest/ws_fallback.js') : import('../ingest/ws_uws.js')];
+    return s.type === 'mqtt' ? [import('../ingest/mqtt_source.js')] : [];
+  })).catch(() => undefined);
+}
+
 export async function openSources(config: PipelineConfig, pipeline: Pipeline, alreadyLogged = 0): Promise<Array<Source | SyntheticSource>> {
   const out: Array<Source | SyntheticSource> = [];
   try {
