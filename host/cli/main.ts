@@ -33,16 +33,26 @@ export async function main(argv = process.argv): Promise<void> {
 
   program
     .command('replay')
-    .description('replay recorded events through a pipeline in event time; same input gives byte-identical output')
+    .description('replay recorded events (--input) or a time range of the retained ingest log (--from/--to) through a pipeline in event time; same input gives byte-identical output')
     .argument('<pipeline>', 'pipeline file (YAML or JSON)')
-    .requiredOption('--input <file>', 'events.jsonl (JSON Lines) or events.fb (u32 LE length-prefixed FlatBuffers batches)')
+    .option('--input <file>', 'events.jsonl (JSON Lines) or events.fb (u32 LE length-prefixed FlatBuffers batches)')
+    .option('--from <time>', 'replay the ingest log from this event time (ISO 8601 or epoch ms/ns)')
+    .option('--to <time>', 'replay the ingest log up to this event time (exclusive)')
+    .option('--data-dir <dir>', 'where the pipeline keeps its ingest log (default ./ganglion-data/<name>)')
     .option('--output <file>', 'JSON Lines output (default: stdout)')
     .option('--format <format>', 'jsonl or flatbuffers (default: from the extension)')
     .option('--partitions <n>', 'partitions (default 1; more: outputs written in canonical order at the end)')
     .option('--engine <engine>', 'wasm or js', 'wasm')
     .option('--progress', 'show the progress bar even when stderr is not a terminal')
     .action(async (pipeline: string, opts) => {
-      await (await import('./replay.js')).replayCommand({ pipeline, ...opts });
+      if (opts.input) {
+        await (await import('./replay.js')).replayCommand({ pipeline, ...opts });
+      } else if (opts.from !== undefined || opts.to !== undefined) {
+        await (await import('./replay_log.js')).replayLogCommand({ pipeline, ...opts });
+      } else {
+        process.stderr.write('ganglion replay: give --input <file>, or --from/--to to replay the retained ingest log\n');
+        process.exitCode = 1;
+      }
     });
 
   program

@@ -292,6 +292,25 @@ export class Pipeline implements FrameSink {
     return !this.paused;
   }
 
+  /**
+   * Records read back from an ingest log (`ganglion replay --from/--to`): in
+   * the pipeline's own record layout, with their original seqs, so the
+   * outputs carry the ids they had the first time. Never logged again.
+   */
+  replayRecords(batch: RecordBatch, receivedAtNs: bigint): void {
+    if (batch.stride !== this.plan.stride) throw new Error(`replayed records are ${batch.stride} bytes, this pipeline's are ${this.plan.stride}: was the log written by another pipeline?`);
+    if (this.ingestLog) throw new Error('replayRecords is for pipelines without an ingest log (at_most_once)');
+    this.stats_.eventsIn += batch.count;
+    const item: Queued = { bytes: batch.records().slice(), count: batch.count, receivedAtNs };
+    if (this.paused || this.queue.length) { this.queue.push(item); this.queuedRecords += item.count; }
+    else this.dispatch(item);
+  }
+
+  /** Resolves once backpressure lets more input in. */
+  whenAccepting(): Promise<void> {
+    return this.paused || this.queue.length ? this.flushQueue() : Promise.resolve();
+  }
+
   sourceEnded(origin: string): void {
     this.log(`source ${origin} ended`);
     this.endedSources++;
