@@ -20,6 +20,7 @@ import { FLAG_CONTROL, IN_FIELDS, IN_FLAGS, IN_KEY, IN_SEQ, IN_TS, OUT_ANOMALY, 
 import { type GanglionExports, type RegionAllocator } from '../wasm/module.js';
 import { JsStateTable, ST_HEADER, SLOT_VALUE, stateTableBytes, stSlotBytes } from './state_table.js';
 import type { Engine, Operator } from './operator.js';
+import { RegionOperator, type RegionRuntime } from './region_operator.js';
 
 export type LimitEmit = 'crossing' | 'every';
 
@@ -181,12 +182,7 @@ export interface LimitCheckOperator extends Operator {
   breaches(): Map<number, 'above' | 'below'>;
 }
 
-export interface LimitCheckRuntime {
-  memory: WebAssembly.Memory;
-  alloc: RegionAllocator;
-  /** Required for the wasm engine. */
-  exports?: GanglionExports;
-}
+export type LimitCheckRuntime = RegionRuntime;
 
 /** One limit-check operator in its own region of `rt.memory`. */
 export function createLimitCheck(engine: Engine, rt: LimitCheckRuntime, options: LimitCheckOptions): LimitCheckOperator {
@@ -200,81 +196,23 @@ export function createLimitCheck(engine: Engine, rt: LimitCheckRuntime, options:
   return new JsLimitCheck(rt.memory, rt.alloc, config);
 }
 
-abstract class LimitCheckBase implements LimitCheckOperator {
+abstract class LimitCheckBase extends RegionOperator implements LimitCheckOperator {
   abstract readonly engine: Engine;
-  readonly base: number;
-  readonly op: number;
-  protected readonly u8: Uint8Array;
-  protected readonly u32: Uint32Array;
-  protected readonly f64: Float64Array;
-  protected readonly dv: DataView;
-  protected closed = false;
   /** The engine-neutral reader of this region's state table (the bytes are the same in both engines). */
   protected readonly table: JsStateTable;
 
-  constructor(readonly memory: WebAssembly.Memory, alloc: RegionAllocator, readonly config: LimitCheckConfig) {
+  constructor(memory: WebAssembly.Memory, alloc: RegionAllocator, readonly config: LimitCheckConfig) {
     const bytes = limitCheckRegionBytes(config);
-    try {
-      this.base = alloc.alloc(bytes, 64);
-    } catch (e) {
-      throw new Error(`limit op ${config.op}: its state (${(bytes / 2 ** 20).toFixed(1)} MiB for ${config.capacity} breaching keys) ` +
-        `does not fit: ${(e as Error).message}; or lower capacity`);
-    }
-    this.op = config.op;
-    this.u8 = new Uint8Array(memory.buffer);
-    this.u32 = new Uint32Array(memory.buffer);
-    this.f64 = new Float64Array(memory.buffer);
-    this.dv = new DataView(memory.buffer);
+    super(memory, alloc, {
+      name: 'limit', op: config.op, bytes, field: config.field, outAt: H_OUT, outCountAt: H_OUT_COUNT,
+      tooBig: (e) => new Error(`limit op ${config.op}: its state (${(bytes / 2 ** 20).toFixed(1)} MiB for ${config.capacity} breaching keys) ` +
+        `does not fit: ${e.message}; or lower capacity`),
+    });
     this.table = new JsStateTable(memory, this.base + LC_HEADER_BYTES);
   }
 
-  protected abstract processChunk(ptr: number, count: number, stride: number): number;
-
-  process(ptr: number, count: number, stride: number): void {
-    if (this.closed) throw new Error(`limit op ${this.op}: process() after close()`);
-    if (count === 0) return;
-    if (!Number.isInteger(ptr) || ptr < 0 || ptr % 8 !== 0) throw new RangeError(`limit op ${this.op}: input pointer must be 8-byte aligned, got ${ptr}`);
-    const minStride = IN_FIELDS + 8 * (this.config.field + 1);
-    if (!Number.isInteger(stride) || stride % 8 !== 0 || stride < minStride) {
-      throw new RangeError(`limit op ${this.op}: stride ${stride} cannot hold field ${this.config.field} (need a multiple of 8 ≥ ${minStride})`);
-    }
-    if (!Number.isInteger(count) || count < 0 || ptr + count * stride > this.memory.buffer.byteLength) {
-      throw new RangeError(`limit op ${this.op}: ${count} records of ${stride} bytes at ${ptr} run past the partition memory`);
-    }
-    const done = this.processChunk(ptr, count, stride);
-    if (done < count) throw new LimitCheckOutputFullError(this.op, done, count, this.config.outputCapacity);
-  }
-
-  onWatermark(_watermarkNs: bigint): void {
-    // Every event is checked on arrival; nothing waits for event time.
-  }
-
-  output(): { ptr: number; count: number } {
-    const b = this.base;
-    return { ptr: b + this.u32[(b + H_OUT) >>> 2], count: this.u32[(b + H_OUT_COUNT) >>> 2] };
-  }
-
-  clearOutput(): void {
-    this.u32[(this.base + H_OUT_COUNT) >>> 2] = 0;
-  }
-
-  /** Header + table + the pending outputs (not yet drained), restorable in either engine. */
-  snapshot(): Uint8Array {
-    const { ptr, count } = this.output();
-    return this.u8.slice(this.base, ptr + count * OUT_BYTES);
-  }
-
-  snapshotSize(): number {
-    const { ptr, count } = this.output();
-    return ptr + count * OUT_BYTES - this.base;
-  }
-
-  /** snapshot()'s bytes into a caller's reused buffer (cheap barriers: one copy, no allocation). */
-  snapshotInto(dst: Uint8Array): number {
-    const n = this.snapshotSize();
-    if (dst.byteLength < n) throw new RangeError(`limit op ${this.op}: snapshotInto needs ${n} bytes, the buffer has ${dst.byteLength} (ask snapshotSize() first)`);
-    dst.set(this.u8.subarray(this.base, this.base + n), 0);
-    return n;
+  protected outputFull(done: number, count: number): Error {
+    return new LimitCheckOutputFullError(this.op, done, count, this.config.outputCapacity);
   }
 
   restore(bytes: Uint8Array): void {
@@ -338,9 +276,6 @@ abstract class LimitCheckBase implements LimitCheckOperator {
     return out;
   }
 
-  close(): void {
-    this.closed = true;
-  }
 }
 
 class WasmLimitCheck extends LimitCheckBase {

@@ -18,6 +18,7 @@ import { FLAG_CONTROL, IN_FIELDS, IN_FLAGS, IN_KEY, IN_SEQ, IN_TS, OUT_ANOMALY, 
 import { type GanglionExports, type RegionAllocator } from '../wasm/module.js';
 import { JsStateTable, stateTableBytes } from './state_table.js';
 import type { Engine, Operator } from './operator.js';
+import { RegionOperator, type RegionRuntime } from './region_operator.js';
 
 export type ZScoreMode = 'ewma' | 'window';
 export type ZScoreDirection = 'both' | 'above' | 'below';
@@ -204,12 +205,7 @@ export interface ZScoreOperator extends Operator {
   counters(): ZScoreCounters;
 }
 
-export interface ZScoreRuntime {
-  memory: WebAssembly.Memory;
-  alloc: RegionAllocator;
-  /** Required for the wasm engine. */
-  exports?: GanglionExports;
-}
+export type ZScoreRuntime = RegionRuntime;
 
 /** One z-score operator in its own region of `rt.memory`. */
 export function createZScore(engine: Engine, rt: ZScoreRuntime, options: ZScoreOptions): ZScoreOperator {
@@ -223,86 +219,23 @@ export function createZScore(engine: Engine, rt: ZScoreRuntime, options: ZScoreO
   return new JsZScore(rt.memory, rt.alloc, config);
 }
 
-abstract class ZScoreBase implements ZScoreOperator {
+abstract class ZScoreBase extends RegionOperator implements ZScoreOperator {
   abstract readonly engine: Engine;
-  readonly base: number;
-  readonly op: number;
-  protected readonly u8: Uint8Array;
-  protected readonly u32: Uint32Array;
-  protected readonly f64: Float64Array;
-  protected readonly dv: DataView;
-  protected closed = false;
   /** The engine-neutral reader of this region's state table (the bytes are the same in both engines). */
   protected readonly tableView: JsStateTable;
 
-  constructor(readonly memory: WebAssembly.Memory, alloc: RegionAllocator, readonly config: ZScoreConfig) {
+  constructor(memory: WebAssembly.Memory, alloc: RegionAllocator, readonly config: ZScoreConfig) {
     const bytes = zscoreRegionBytes(config);
-    try {
-      this.base = alloc.alloc(bytes, 64);
-    } catch (e) {
-      throw new Error(`zscore op ${config.op}: its state (${(bytes / 2 ** 20).toFixed(1)} MiB for ${config.capacity} keys` +
-        `${config.mode === 'window' ? ` × ${config.window} values` : ''}) does not fit: ${(e as Error).message}; or lower capacity`);
-    }
-    this.op = config.op;
-    this.u8 = new Uint8Array(memory.buffer);
-    this.u32 = new Uint32Array(memory.buffer);
-    this.f64 = new Float64Array(memory.buffer);
-    this.dv = new DataView(memory.buffer);
+    super(memory, alloc, {
+      name: 'zscore', op: config.op, bytes, field: config.field, outAt: H_OUT, outCountAt: H_OUT_COUNT,
+      tooBig: (e) => new Error(`zscore op ${config.op}: its state (${(bytes / 2 ** 20).toFixed(1)} MiB for ${config.capacity} keys` +
+        `${config.mode === 'window' ? ` × ${config.window} values` : ''}) does not fit: ${e.message}; or lower capacity`),
+    });
     this.tableView = new JsStateTable(memory, this.base + tableOffset());
   }
 
-  protected abstract processChunk(ptr: number, count: number, stride: number): number;
-
-  process(ptr: number, count: number, stride: number): void {
-    if (this.closed) throw new Error(`zscore op ${this.op}: process() after close()`);
-    if (count === 0) return;
-    if (!Number.isInteger(ptr) || ptr < 0 || ptr % 8 !== 0) throw new RangeError(`zscore op ${this.op}: input pointer must be 8-byte aligned, got ${ptr}`);
-    const minStride = IN_FIELDS + 8 * (this.config.field + 1);
-    if (!Number.isInteger(stride) || stride % 8 !== 0 || stride < minStride) {
-      throw new RangeError(`zscore op ${this.op}: stride ${stride} cannot hold field ${this.config.field} (need a multiple of 8 ≥ ${minStride})`);
-    }
-    if (!Number.isInteger(count) || count < 0 || ptr + count * stride > this.memory.buffer.byteLength) {
-      throw new RangeError(`zscore op ${this.op}: ${count} records of ${stride} bytes at ${ptr} run past the partition memory`);
-    }
-    const done = this.processChunk(ptr, count, stride);
-    if (done < count) throw new ZScoreOutputFullError(this.op, done, count, this.config.outputCapacity);
-  }
-
-  onWatermark(_watermarkNs: bigint): void {
-    // Nothing waits for event time here: every event is scored on arrival, and
-    // idle keys are evicted by TTL when the table needs room.
-  }
-
-  output(): { ptr: number; count: number } {
-    const b = this.base;
-    return { ptr: b + this.u32[(b + H_OUT) >>> 2], count: this.u32[(b + H_OUT_COUNT) >>> 2] };
-  }
-
-  clearOutput(): void {
-    this.u32[(this.base + H_OUT_COUNT) >>> 2] = 0;
-  }
-
-  /**
-   * Header + table + the pending outputs (not yet drained): restoring it gives
-   * back exactly the state and the pending outputs, in either engine.
-   */
-  snapshot(): Uint8Array {
-    const { ptr, count } = this.output();
-    const end = ptr + count * OUT_BYTES;
-    return this.u8.slice(this.base, end);
-  }
-
-  snapshotSize(): number {
-    const { ptr, count } = this.output();
-    return ptr + count * OUT_BYTES - this.base;
-  }
-
-  /** snapshot()'s bytes into a caller's reused buffer (cheap barriers: one copy, no allocation). */
-  snapshotInto(dst: Uint8Array): number {
-    const n = this.snapshotSize();
-    if (dst.byteLength < n) throw new RangeError(`zscore op ${this.op}: snapshotInto needs ${n} bytes, the buffer has ${dst.byteLength} (ask snapshotSize() first)`);
-    dst.set(this.u8.subarray(this.base, this.base + n), 0);
-    return n;
+  protected outputFull(done: number, count: number): Error {
+    return new ZScoreOutputFullError(this.op, done, count, this.config.outputCapacity);
   }
 
   restore(bytes: Uint8Array): void {
@@ -361,9 +294,6 @@ abstract class ZScoreBase implements ZScoreOperator {
     };
   }
 
-  close(): void {
-    this.closed = true;
-  }
 }
 
 class WasmZScore extends ZScoreBase {
