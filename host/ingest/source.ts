@@ -3,7 +3,10 @@
 // backpressure. Decoding is not the source's job (see host/codec/).
 
 export interface Frame {
-  /** The frame's bytes exactly as received (kept for the dead-letter queue). */
+  /**
+   * The frame's bytes exactly as received. Borrowed: valid only during
+   * onFrame (sources may reuse the memory); a sink that keeps them copies.
+   */
   data: Uint8Array;
   /** true: FlatBuffers; false: JSON text (UTF-8). */
   binary: boolean;

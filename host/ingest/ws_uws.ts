@@ -144,7 +144,8 @@ function startUws(uws: UwsModule, opts: WsEngineOptions, handlers: WsHandlers): 
     },
     message: (ws: UwsWebSocket, message: ArrayBuffer, isBinary: boolean) => {
       const conn = ws.getUserData().conn;
-      if (conn) handlers.message(conn, new Uint8Array(message.slice(0)), isBinary);
+      // Borrowed: uWS reuses `message` once this returns (see WsHandlers.message).
+      if (conn) handlers.message(conn, new Uint8Array(message), isBinary);
     },
     close: (ws: UwsWebSocket, code: number) => {
       open.delete(ws);

@@ -30,8 +30,15 @@
 // Group commit: appends are buffered; one write + fdatasync covers every
 // entry appended since the last one, at most every `fsyncIntervalMs` or as soon
 // as `fsyncEveryRecords` are pending. `durable` promises resolve after that.
-import { closeSync, fdatasyncSync, fsyncSync, mkdirSync, openSync, readdirSync, readFileSync, statSync, unlinkSync, ftruncateSync, writeSync, writevSync } from 'node:fs';
-import { fdatasync } from 'node:fs';
+//
+// The ingest thread only copies: entries are built in reusable 1 MiB slabs
+// (no allocation per entry, so no garbage and no external-memory pressure),
+// and the gathered write and the fdatasync both run on libuv's thread pool.
+// At a million events a second the write alone (~100 MB/s into the page
+// cache) cost a fifth of the ingest thread when it was synchronous. A slab is
+// sealed when its commit starts and reused once that write has returned.
+import { closeSync, fdatasyncSync, fsyncSync, mkdirSync, openSync, readdirSync, readFileSync, statSync, unlinkSync, ftruncateSync, writeSync } from 'node:fs';
+import { fdatasync, write, writev } from 'node:fs';
 import { join } from 'node:path';
 import { crc32 } from 'node:zlib';
 import { IN_SEQ } from '../records.js';
@@ -41,6 +48,9 @@ export const ENTRY_KEYS = 2;
 export const ENTRY_WATERMARK = 3;
 const MAGIC = Buffer.from('GNGLLOG1');
 const HEADER = 32;
+const SLAB_BYTES = 1 << 20;
+/** Free slabs kept for reuse; more are allocated (and left to the GC) only while commits lag. */
+const SLAB_POOL = 8;
 
 export interface IngestLogOptions {
   /** Roll to a new segment past this size. */
@@ -91,6 +101,11 @@ export class IngestLog {
   private fd = -1;
   private pending: Buffer[] = [];
   private pendingBytes = 0;
+  /** The slab entries are being built in, how much of it is used, and the slabs the pending entries sit in. */
+  private slab: Buffer | null = null;
+  private slabUsed = 0;
+  private pendingSlabs: Buffer[] = [];
+  private readonly freeSlabs: Buffer[] = [];
   private pendingRecords = 0;
   private waiters: Array<() => void> = [];
   private failures: Array<(e: Error) => void> = [];
@@ -234,7 +249,7 @@ export class IngestLog {
   }
 
   private enqueue(kind: number, firstSeq: bigint, count: number, payload: Uint8Array): void {
-    const entry = Buffer.allocUnsafe(HEADER + payload.length);
+    const entry = this.allocEntry(HEADER + payload.length);
     entry.writeUInt32LE(entry.length, 0);
     entry.writeBigUInt64LE(firstSeq, 8);
     entry.writeBigInt64LE(this.opts.now(), 16);
@@ -246,6 +261,20 @@ export class IngestLog {
     this.pending.push(entry);
     this.pendingBytes += entry.length;
     this.flushSoon(this.pendingRecords + count >= this.opts.fsyncEveryRecords);
+  }
+
+  /** `bytes` of the current slab (a fresh one when it is full); entries larger than a slab get their own buffer. */
+  private allocEntry(bytes: number): Buffer {
+    if (bytes > SLAB_BYTES / 4) return Buffer.allocUnsafeSlow(bytes);
+    if (this.slab === null || this.slabUsed + bytes > SLAB_BYTES) {
+      this.slab = this.freeSlabs.pop() ?? Buffer.allocUnsafeSlow(SLAB_BYTES);
+      this.slabUsed = 0;
+      this.pendingSlabs.push(this.slab);
+    }
+    const at = this.slabUsed;
+    // 8-byte aligned entries keep the payload's f64 fields aligned for readers of the slab.
+    this.slabUsed += (bytes + 7) & ~7;
+    return this.slab.subarray(at, at + bytes);
   }
 
   private whenDurable(): Promise<void> {
@@ -268,31 +297,32 @@ export class IngestLog {
     const batch = this.pending;
     const waiters = this.waiters;
     const failures = this.failures;
-    this.pending = []; this.waiters = []; this.failures = [];
+    // Sealed: later entries go to fresh slabs while these are being written.
+    const slabs = this.pendingSlabs;
+    this.pending = []; this.waiters = []; this.failures = []; this.pendingSlabs = [];
+    this.slab = null;
     this.pendingBytes = 0; this.pendingRecords = 0;
     const active = this.segments[this.segments.length - 1];
-    try {
-      // One gathered write for the whole group (no concatenation copy).
-      const total = writeAll(this.fd, batch);
+    const fd = this.fd;
+    writeAllAsync(fd, batch, (err, total) => {
+      for (const s of slabs) if (this.freeSlabs.length < SLAB_POOL) this.freeSlabs.push(s);
+      if (err) { this.fail(err, failures); return; }
       active.bytes += total;
       active.lastAppendedNs = this.opts.now();
-    } catch (e) {
-      this.fail(e as NodeJS.ErrnoException, failures);
-      return;
-    }
-    fdatasync(this.fd, (err) => {
-      this.syncing = false;
-      if (err) { this.fail(err, failures); return; }
-      for (const w of waiters) w();
-      if (active.bytes >= this.opts.segmentBytes) this.roll();
-      if (this.pending.length) this.flushSoon(this.pendingRecords >= this.opts.fsyncEveryRecords);
-      else {
-        // Waiters that arrived during this sync with nothing new to write
-        // (sync() on a quiet log) are durable now too.
-        const quiet = this.waiters;
-        this.waiters = []; this.failures = [];
-        for (const w of quiet) w();
-      }
+      fdatasync(fd, (err) => {
+        this.syncing = false;
+        if (err) { this.fail(err, failures); return; }
+        for (const w of waiters) w();
+        if (active.bytes >= this.opts.segmentBytes) this.roll();
+        if (this.pending.length) this.flushSoon(this.pendingRecords >= this.opts.fsyncEveryRecords);
+        else {
+          // Waiters that arrived during this sync with nothing new to write
+          // (sync() on a quiet log) are durable now too.
+          const quiet = this.waiters;
+          this.waiters = []; this.failures = [];
+          for (const w of quiet) w();
+        }
+      });
     });
   }
 
@@ -357,20 +387,28 @@ export class IngestLog {
   }
 }
 
-function writeAll(fd: number, parts: Buffer[]): number {
+/** One gathered write on the thread pool; a short write (a filling disk) is finished piece by piece, or fails. */
+function writeAllAsync(fd: number, parts: Buffer[], done: (err: NodeJS.ErrnoException | null, total: number) => void): void {
   let total = 0;
   for (const p of parts) total += p.length;
-  let written = writevSync(fd, parts);
-  while (written < total) {
-    // A short write: finish the rest piece by piece.
-    let skip = written;
-    for (const p of parts) {
-      if (skip >= p.length) { skip -= p.length; continue; }
-      written += writeSync(fd, p, skip, p.length - skip);
-      skip = 0;
-    }
-  }
-  return total;
+  writev(fd, parts, (err, written) => {
+    if (err) { done(err, 0); return; }
+    if (written >= total) { done(null, total); return; }
+    let skip = written, i = 0;
+    while (skip >= parts[i].length) skip -= parts[i++].length;
+    const next = (): void => {
+      if (i >= parts.length) { done(null, total); return; }
+      const p = parts[i];
+      write(fd, p, skip, p.length - skip, null, (err, n) => {
+        if (err) { done(err, 0); return; }
+        if (n === 0) { done(Object.assign(new Error('write returned 0 bytes'), { code: 'EIO' }), 0); return; }
+        skip += n;
+        if (skip >= p.length) { i++; skip = 0; }
+        next();
+      });
+    };
+    next();
+  });
 }
 
 function statMtimeNs(path: string): bigint {

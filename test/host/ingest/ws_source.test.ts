@@ -14,7 +14,7 @@ interface Got { frame: Frame; ack: Ack }
 async function started(opts: WsSourceOptions, autoAck = true): Promise<{ src: WsSource; got: Got[] }> {
   const got: Got[] = [];
   const src = new WsSource({ port: 0, onError: () => {}, ...opts });
-  await src.start({ onFrame: (frame, ack) => { got.push({ frame, ack }); if (autoAck) ack(true, { count: 1, rejected: 0 }); } });
+  await src.start({ onFrame: (frame, ack) => { got.push({ frame: { ...frame, data: frame.data.slice() }, ack }); if (autoAck) ack(true, { count: 1, rejected: 0 }); } });
   return { src, got };
 }
 
