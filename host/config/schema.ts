@@ -354,8 +354,12 @@ export const pipeline = z.strictObject({
   operators: z.array(operator).min(1, 'expected at least one operator'),
   sinks: z.array(sink).default([{ type: 'stdout' }]),
   delivery: delivery.prefault({}),
-  /** Partitions (one worker and one WASM instance each); "auto" = CPU cores − 1, at least 1. */
-  partitions: z.union([positiveInt, z.literal('auto')], { error: 'expected a partition count (1, 2, ...) or "auto"' }).default('auto'),
+  /**
+   * Partitions (one worker and one WASM instance each); "auto" = CPU cores − 1,
+   * at least 1; "inline" = one partition run on the ingest thread (operator
+   * chaining: no thread hop, the lowest latency, one core's throughput).
+   */
+  partitions: z.union([positiveInt, z.literal('auto'), z.literal('inline')], { error: 'expected a partition count (1, 2, ...), "auto" or "inline"' }).default('auto'),
   /** Shared memory per partition (rounded up to 64 KiB pages). */
   memory: size.default(64 * 1024 * 1024),
   server: server.optional(),

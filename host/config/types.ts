@@ -1,7 +1,6 @@
 // The types a runtime builds a pipeline from, plus the few derived facts every
 // consumer of a config needs (record field order, key fields, partitions), so
 // they are computed in one place.
-import { cpus } from 'node:os';
 import type { z } from 'zod';
 import type { ValidationRule } from '../ingest/validation.js';
 import type { EventType } from '../schema/event_types.js';
@@ -80,9 +79,6 @@ export function validationRules(config: PipelineConfig): ValidationRule[] {
   return rules;
 }
 
-export function partitionCount(config: PipelineConfig): number {
-  return config.partitions === 'auto' ? Math.max(1, cpus().length - 1) : config.partitions;
-}
 
 /** `price` → { field: 'price' }; `vol_1m.sum` → { op: 'vol_1m', aggregate: 'sum' }. */
 export type FieldRef = { field: string } | { op: string; aggregate: string };

@@ -33,3 +33,14 @@ export function partitionOf(key: number, partitions: number): number {
 export function defaultPartitionCount(): number {
   return Math.max(1, os.availableParallelism() - 1);
 }
+
+/**
+ * What `partitions: auto` means on a machine with `cores` cores: cores − 1
+ * worker partitions, but on two cores or fewer one inline partition. There a
+ * worker runs nothing in parallel that the ingest thread could not (measured
+ * on a 2-vCPU VM: the same flat-out throughput) and costs two cross-thread
+ * wake-ups per batch (p50 +180 µs, p99 +3 ms end to end).
+ */
+export function autoPartitions(cores = os.availableParallelism()): { count: number; inline: boolean } {
+  return cores <= 2 ? { count: 1, inline: true } : { count: cores - 1, inline: false };
+}

@@ -22,6 +22,16 @@
 //   'pause' / 'resume'                      the backpressure signal (also onPressure())
 //   'barrier' (snapshot: BarrierSnapshot)   one per partition per barrier
 //   'error'   (err: PartitionError)         a worker died; err.partition says which
+//
+// Inline partitions (`inline: true`, Flink's operator chaining): the runner
+// lives on the calling thread, on the same memory and rings, and processes
+// what was pushed as soon as it is published (in the same microtask), then its
+// outputs are drained synchronously. Nothing crosses threads, so no wake-up
+// is paid: on a small VM a futex wake of an idle vCPU costs ~100 µs at the
+// median and milliseconds at p99, in each direction (measured: dispatch →
+// worker marker p50 104 µs / p99 2.1 ms, marker → host p50 83 µs / p99 1.3 ms).
+// A full input ring is emptied by running the partition, so inline
+// partitions never pause the sources; their output ring is drained the same way.
 import { EventEmitter } from 'node:events';
 import type { Worker } from 'node:worker_threads';
 import { inputStride, IN_KEY, IN_TS, OUT_BYTES, writeInput } from '../records.js';
@@ -30,7 +40,7 @@ import { compileModule, createSharedMemory } from '../wasm/module.js';
 import { CONTROL_BARRIER, CONTROL_WATERMARK, writeControl } from './control.js';
 import { defaultPartitionCount, partitionOf } from './hash.js';
 import type { PartitionLayout, PartitionProgram } from './layout.js';
-import type { BarrierSnapshot } from './runner.js';
+import type { BarrierSnapshot, PartitionRunner } from './runner.js';
 import { sibling, spawnWorker } from './spawn.js';
 import type { WorkerInit } from './worker.js';
 
@@ -51,6 +61,8 @@ export interface PartitionSetOptions {
   spins?: number;
   /** Most output records per 'output' event. Default 4096. */
   drainBatch?: number;
+  /** Run the partitions on this thread instead of in workers (see the top of this file). */
+  inline?: boolean;
   module?: WebAssembly.Module;
   /**
    * Bounded-out-of-orderness watermarks computed here, on the ingest side, and
@@ -89,15 +101,17 @@ export interface PartitionMetrics {
 }
 
 export class PartitionError extends Error {
-  constructor(readonly partition: number, override readonly cause: unknown) {
-    super(`partition ${partition} worker died: ${cause instanceof Error ? cause.message : String(cause)}`);
+  constructor(readonly partition: number, override readonly cause: unknown, inline = false) {
+    super(`partition ${partition} ${inline ? 'failed' : 'worker died'}: ${cause instanceof Error ? cause.message : String(cause)}`);
     this.name = 'PartitionError';
   }
 }
 
 interface Part {
   id: number;
-  worker: Worker;
+  /** Exactly one of worker (a partition thread) and runner (inline). */
+  worker?: Worker;
+  runner?: PartitionRunner;
   memory: WebAssembly.Memory;
   layout: PartitionLayout;
   writer: RingWriter;
@@ -169,6 +183,36 @@ export class PartitionSet extends EventEmitter {
     const spins = options.spins ?? 2000;
     const entry = sibling(import.meta.url, 'worker');
 
+    if (options.inline) {
+      // Loaded only here: worker-mode hosts never load the operators themselves.
+      const { PartitionRunner } = await import('./runner.js');
+      for (const url of program.modules ?? []) await import(url);
+      let set: PartitionSet | undefined;
+      const parts = Array.from({ length: n }, (_, id): Part => {
+        const memory = createSharedMemory(options.memoryBytes ?? 32 * 1024 * 1024);
+        let runner: PartitionRunner;
+        try {
+          runner = new PartitionRunner(id, memory, module, program,
+            // The consumer of the output ring is this thread: drain it to make room.
+            (out, want) => { while (out.room() < want) if (set!.drainNow(part, Infinity) === 0) throw new Error(`partition ${id}: output ring stuck full`); },
+            (snap) => { set!.drainNow(part, Infinity); set!.onBarrier(snap); });
+          if (program.checkpoints) runner.prepareSnapshots();
+        } catch (e) {
+          throw new PartitionError(id, e, true);
+        }
+        const part: Part = {
+          id, runner, memory, layout: runner.layout,
+          writer: new RingWriter(memory, runner.layout.input), reader: new RingReader(memory, runner.layout.output),
+          staging: new Uint8Array(stagingCap * stride), staged: 0, stagingCap,
+          blocked: false, blockedSince: 0, blockedMs: 0, accepted: 0, emitted: 0,
+          done: Promise.resolve(), drained: Promise.resolve(), exited: false,
+        };
+        return part;
+      });
+      set = new PartitionSet(parts, stride, { resumeBelow, idleWaitMs, drainBatch: options.drainBatch ?? 4096, watermarks: options.watermarks });
+      return set;
+    }
+
     const workers: Worker[] = [];
     const settled = await Promise.allSettled(Array.from({ length: n }, (_, id) => new Promise<Part>((resolve, reject) => {
       const memory = createSharedMemory(options.memoryBytes ?? 32 * 1024 * 1024);
@@ -198,7 +242,7 @@ export class PartitionSet extends EventEmitter {
 
     const wm = options.watermarks;
     if (wm && (typeof wm.outOfOrderNs !== 'bigint' || wm.outOfOrderNs < 0n || !Number.isInteger(wm.every) || wm.every < 1)) {
-      await Promise.all(parts.map((p) => p.worker.terminate()));
+      await Promise.all(parts.map((p) => p.worker!.terminate()));
       throw new Error(`watermarks: outOfOrderNs must be a bigint ≥ 0 and every a positive integer, got ${String(wm.outOfOrderNs)} / ${wm.every}`);
     }
     const set = new PartitionSet(parts, stride, { resumeBelow, idleWaitMs, drainBatch: options.drainBatch ?? 4096, watermarks: wm });
@@ -207,13 +251,14 @@ export class PartitionSet extends EventEmitter {
   }
 
   private watch(p: Part): void {
+    const worker = p.worker!;
     p.done = new Promise<void>((resolve, reject) => {
-      p.worker.on('message', (m: { type: string; snapshot?: BarrierSnapshot }) => {
+      worker.on('message', (m: { type: string; snapshot?: BarrierSnapshot }) => {
         if (m.type === 'barrier') this.onBarrier(m.snapshot!);
         else if (m.type === 'done') resolve();
       });
-      p.worker.on('error', (e) => { this.fail(p, e); reject(p.dead); });
-      p.worker.on('exit', (code) => {
+      worker.on('error', (e) => { this.fail(p, e); reject(p.dead); });
+      worker.on('exit', (code) => {
         p.exited = true;
         if (code !== 0 && !p.dead && !this.terminated) { this.fail(p, new Error(`exited with code ${code}`)); reject(p.dead); }
         else resolve();
@@ -227,7 +272,7 @@ export class PartitionSet extends EventEmitter {
 
   private fail(p: Part, cause: unknown): void {
     if (p.dead) return;
-    p.dead = new PartitionError(p.id, cause);
+    p.dead = new PartitionError(p.id, cause, p.runner !== undefined);
     this.failure ??= p.dead;
     for (const b of this.barriers.values()) b.reject(p.dead);
     this.barriers.clear();
@@ -298,7 +343,8 @@ export class PartitionSet extends EventEmitter {
       for (let i = 0; i < n; i++) this.enqueue(id, src, at + i * this.stride);
       return;
     }
-    const written = p.writer.push(src, n, at);
+    let written = p.writer.push(src, n, at);
+    while (p.runner && written < n && this.makeRoom(p)) written += p.writer.push(src, n - written, at + written * this.stride);
     p.accepted += written;
     if (written > 0) this.scheduleFlush();
     for (let i = written; i < n; i++) this.enqueue(id, src, at + i * this.stride);
@@ -331,6 +377,29 @@ export class PartitionSet extends EventEmitter {
     return done;
   }
 
+  /** An inline partition processes everything published so far and hands its outputs on. */
+  private runInline(p: Part): void {
+    // Re-entry (an output listener pushing input) only enqueues; the outer run picks it up.
+    if (p.dead || this.inlineRunning) return;
+    this.inlineRunning = true;
+    try {
+      while (p.writer.fill() > 0 && !p.dead) {
+        p.runner!.step();
+        this.drainNow(p, Infinity);
+        if (p.staged > 0 && p.writer.room() >= p.staged) {
+          p.writer.push(p.staging, p.staged);
+          p.staged = 0;
+          p.writer.publish();
+        }
+      }
+    } catch (e) {
+      this.fail(p, e);
+    } finally {
+      this.inlineRunning = false;
+    }
+  }
+  private inlineRunning = false;
+
   private onBarrier(s: BarrierSnapshot): void {
     this.emit('barrier', s);
     const b = this.barriers.get(s.id);
@@ -353,7 +422,7 @@ export class PartitionSet extends EventEmitter {
     if (p.dead) throw p.dead;
     const stride = this.stride;
     if (p.staged === 0) {
-      if (p.writer.push(src, 1, at) === 1) {
+      if (p.writer.push(src, 1, at) === 1 || (p.runner && this.makeRoom(p) && p.writer.push(src, 1, at) === 1)) {
         p.accepted++;
         this.scheduleFlush();
         return;
@@ -376,7 +445,18 @@ export class PartitionSet extends EventEmitter {
 
   /** Publishes every record written so far (one atomic store per partition). Pushes schedule this themselves. */
   flush(): void {
-    for (const p of this.parts) if (p.writer.unpublished > 0) p.writer.publish();
+    for (const p of this.parts) {
+      if (p.writer.unpublished > 0) p.writer.publish();
+      if (p.runner && p.writer.fill() > 0) this.runInline(p);
+    }
+  }
+
+  /** A full input ring of an inline partition: process it now. */
+  private makeRoom(p: Part): boolean {
+    if (p.dead || this.inlineRunning) return false;
+    p.writer.publish();
+    this.runInline(p);
+    return p.writer.room() > 0;
   }
 
   private block(p: Part): void {
@@ -397,6 +477,7 @@ export class PartitionSet extends EventEmitter {
     const resumeFill = Math.floor(cap * this.resumeBelow);
     while (!p.dead && !this.terminated && (p.staged > 0 || cap - p.writer.room() > resumeFill)) {
       p.writer.publish();
+      if (p.runner) { this.runInline(p); await new Promise<void>((resolve) => setImmediate(resolve)); continue; }
       await p.writer.waitForRoomAsync(Math.max(p.staged, cap - resumeFill), this.idleWaitMs);
       if (p.staged > 0 && p.writer.room() >= p.staged) {
         p.writer.push(p.staging, p.staged);
@@ -424,15 +505,27 @@ export class PartitionSet extends EventEmitter {
         if (r.closed && r.available() === 0) return;
         continue;
       }
-      const count = Math.min(n, this.drainBatch);
+      this.drainNow(p, this.drainBatch);
+      // Yield to the event loop between batches so sockets and timers keep running.
+      await new Promise<void>((resolve) => setImmediate(resolve));
+    }
+  }
+
+  /** Emits the output records of `p` available now, at most `max`, in 'output' events of at most drainBatch; returns how many. */
+  private drainNow(p: Part, max: number): number {
+    const r = p.reader;
+    let total = 0;
+    while (total < max && !p.dead) {
+      const count = Math.min(r.available(), max - total, this.drainBatch);
+      if (count <= 0) break;
       const bytes = new Uint8Array(count * OUT_BYTES);
       r.read(bytes, count);
       const position = p.emitted;
       p.emitted += count;
+      total += count;
       this.emit('output', { partition: p.id, bytes, count, position } satisfies OutputBatch);
-      // Yield to the event loop between batches so sockets and timers keep running.
-      await new Promise<void>((resolve) => setImmediate(resolve));
     }
+    return total;
   }
 
   metrics(): PartitionMetrics[] {
@@ -463,18 +556,26 @@ export class PartitionSet extends EventEmitter {
     this.flush();
     await Promise.all(this.parts.map((p) => p.pump));
     if (this.failure) throw this.failure;
-    for (const p of this.parts) p.writer.close();
+    for (const p of this.parts) {
+      p.writer.close();
+      if (p.runner && !p.dead) {
+        this.runInline(p);
+        if (!p.dead) { p.runner.finish(); this.drainNow(p, Infinity); }
+        p.exited = true;
+      }
+    }
+    if (this.failure) throw this.failure;
     await Promise.all(this.parts.map((p) => p.done));
     await Promise.all(this.parts.map((p) => p.drained));
     if (this.failure) throw this.failure;
-    await Promise.all(this.parts.map((p) => (p.exited ? undefined : new Promise((resolve) => p.worker.once('exit', resolve)))));
+    await Promise.all(this.parts.map((p) => (p.exited ? undefined : new Promise((resolve) => p.worker!.once('exit', resolve)))));
   }
 
   /** Hard stop (after a failure, or in tests): terminates every worker without draining. */
   async terminate(): Promise<void> {
     this.terminated = true;
     this.closing = true;
-    await Promise.all(this.parts.map((p) => p.worker.terminate()));
+    await Promise.all(this.parts.map((p) => p.worker?.terminate()));
   }
 
   /** Each partition's memory and ring offsets (tests, metrics, checkpoint restore). */

@@ -26,7 +26,7 @@ import type { Ack, Frame, FrameSink, Source } from '../ingest/source.js';
 import { IngestLog, ENTRY_KEYS, ENTRY_RECORDS, ENTRY_WATERMARK } from '../log/ingest_log.js';
 import { CheckpointStore, type Checkpoint } from '../checkpoint/checkpoint_store.js';
 import { PartitionSet } from '../partition/partition_set.js';
-import { defaultPartitionCount } from '../partition/hash.js';
+import { autoPartitions } from '../partition/hash.js';
 import { formatOutput, formatDeadLetter, serializeOutput, KIND_NAMES, type FormatContext, type OutputEvent, type OutputKind } from '../output/format.js';
 import type { OutputSink } from '../sinks/output_sink.js';
 import { IN_TS, IN_SEQ, IN_FIELDS, OUT_BYTES, OUT_KIND, OUT_OP, OUT_VALUES, readOutput } from '../records.js';
@@ -181,7 +181,9 @@ export class Pipeline implements FrameSink {
     });
     this.dlq = new DeadLetterQueue({ path: this.mode === 'at_most_once' && !this.options.dataDir ? undefined : resolve(this.dataDir, 'dead-letters.jsonl') });
 
-    const partitionCount = this.options.partitions ?? (cfg.partitions === 'auto' ? defaultPartitionCount() : cfg.partitions);
+    const auto = autoPartitions();
+    const inline = this.options.partitions === undefined && (cfg.partitions === 'inline' || (cfg.partitions === 'auto' && auto.inline));
+    const partitionCount = this.options.partitions ?? (cfg.partitions === 'auto' ? auto.count : cfg.partitions === 'inline' ? 1 : cfg.partitions);
     const states = restored ? Array.from({ length: partitionCount }, (_, p) => this.plan.operators.map((_, o) => {
       const s = restored!.sections.get(`p${p}/op${o}`);
       if (!s) throw new Error(`checkpoint ${restored!.path} has no state for partition ${p} operator ${o}: was it written with another partition count or pipeline?`);
@@ -195,6 +197,7 @@ export class Pipeline implements FrameSink {
     if (!this.options.noSources) void import('./sources.js').then((m) => m.preloadSources(cfg)).catch(() => undefined);
     this.partitions = await PartitionSet.start({
       partitions: partitionCount,
+      inline,
       memoryBytes: cfg.memory,
       program: {
         fieldCount: this.plan.fieldCount,

@@ -1,7 +1,7 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import os from 'node:os';
-import { defaultPartitionCount, fmix32, partitionOf } from '../../../host/partition/hash.js';
+import { autoPartitions, defaultPartitionCount, fmix32, partitionOf } from '../../../host/partition/hash.js';
 
 test('fmix32 test vectors are pinned (changing them moves every key to another partition)', () => {
   assert.is(fmix32(0), 0x00000000);
@@ -29,6 +29,13 @@ test('consecutive interned ids spread evenly', () => {
 
 test('default partition count is cores - 1, at least 1', () => {
   assert.is(defaultPartitionCount(), Math.max(1, os.availableParallelism() - 1));
+});
+
+test('auto: inline on two cores or fewer, cores − 1 workers above', () => {
+  assert.equal(autoPartitions(1), { count: 1, inline: true });
+  assert.equal(autoPartitions(2), { count: 1, inline: true });
+  assert.equal(autoPartitions(3), { count: 2, inline: false });
+  assert.equal(autoPartitions(16), { count: 15, inline: false });
 });
 
 test.run();

@@ -198,4 +198,61 @@ test('a bad operator config fails start with the partition and a precise message
   assert.match(String((err as Error).message), /partition 0 worker died: unknown operator kind 'nope' \(known: .*keysum/);
 });
 
+// ── inline partitions: the same contract on the calling thread ──
+
+test('inline: 1 and 3 partitions equal the single-threaded reference', async () => {
+  const evs = stream(2024, 20_000);
+  const sorted = reference(evs).sort();
+  for (const [n, batched] of [[1, false], [3, true]] as const) {
+    const { out, pauses, metrics } = await runPartitioned(evs, n, batched, { inline: true });
+    assert.equal(out.sort(), sorted, `${n} inline partitions${batched ? ' (pushRecords)' : ''}`);
+    assert.is(pauses, 0, 'a full ring is processed at once, never paused');
+    assert.is(metrics.reduce((a, m) => a + m.emitted, 0), sorted.length);
+  }
+});
+
+test('inline: outputs are out before push returns control to the event loop (same microtask turn)', async () => {
+  const set = await PartitionSet.start({ inline: true, partitions: 1, program: { fieldCount: FIELDS, operators: [{ kind: 'keysum', field: 0, slots: 64 }], inputCapacity: 16, outputCapacity: 8, maxBatch: 4 }, memoryBytes: 2 << 20 });
+  const out: string[] = [];
+  set.on('output', (b: OutputBatch) => out.push(...canon(b.bytes, b.count)));
+  // 100 events through a 16-record ring and an 8-record output ring: both wrap many times.
+  for (let i = 0; i < 100; i++) set.push(BigInt(1000 + i), BigInt(i), i % 7, [1]);
+  set.watermark(100_000n);
+  await Promise.resolve();
+  assert.ok(out.length >= 7, `windows of 7 keys fired before any timer ran: ${out.length}`);
+  await set.drain();
+});
+
+test('inline: a barrier snapshots after the outputs before it, synchronously', async () => {
+  const set = await PartitionSet.start({ inline: true, partitions: 2, program: { fieldCount: FIELDS, operators: [{ kind: 'keysum', field: 0, slots: 1024 }], inputCapacity: 64, outputCapacity: 64, maxBatch: 16 }, memoryBytes: 4 << 20 });
+  let seen = 0;
+  set.on('output', (b: OutputBatch) => { seen += b.count; });
+  for (let i = 0; i < 500; i++) set.push(BigInt(i * 10), BigInt(i), i % 50, [i]);
+  set.watermark(3_000n);
+  const snaps = await set.barrier(3, 3_000n);
+  assert.is(snaps.length, 2);
+  assert.is(snaps.reduce((a, s) => a + s.outputPosition, 0), seen, 'every output before the barrier was handed on before it');
+  assert.ok(snaps.every((s) => s.states[0].byteLength > 0));
+  await set.drain();
+});
+
+test('inline: an operator that throws fails the partition with its id; drain rejects', async () => {
+  const set = await PartitionSet.start({ inline: true, partitions: 2, program: { fieldCount: FIELDS, operators: [{ kind: 'keysum', field: 0, slots: 2 }], inputCapacity: 64, outputCapacity: 64, maxBatch: 16 }, memoryBytes: 2 << 20 });
+  const errors: PartitionError[] = [];
+  set.on('error', (e: PartitionError) => errors.push(e));
+  const keys = Array.from({ length: 200 }, (_, k) => k).filter((k) => set.partitionOf(k) === 1).slice(0, 5);
+  for (const k of keys) set.push(1n, 0n, k, [1]);
+  const err = await set.drain().then(() => undefined, (e: unknown) => e);
+  assert.instance(err, PartitionError);
+  assert.is((err as PartitionError).partition, 1);
+  assert.match((err as PartitionError).message, /partition 1 failed: keysum \(op 0\): key table full \(slots=2\)/);
+  assert.is(errors.length, 1);
+});
+
+test('inline: a bad operator config fails start with the partition', async () => {
+  const err = await PartitionSet.start({ inline: true, partitions: 1, program: { fieldCount: FIELDS, operators: [{ kind: 'nope' }] }, memoryBytes: 8 << 20 }).then(() => undefined, (e: unknown) => e);
+  assert.instance(err, PartitionError);
+  assert.match(String((err as Error).message), /partition 0 failed: unknown operator kind 'nope'/);
+});
+
 test.run();
