@@ -135,6 +135,9 @@ export class FlatBuffersDecoder {
     const validator = w.validator;
     const single = w.keyIdx.length === 1 ? IN_FIELDS + 8 * w.keyIdx[0] : -1;
     const fieldCount = w.type.fields.length;
+    const fast = single >= 0 && validator !== null;
+    // Records before `suspect` pass every rule: no per-record rule calls for them.
+    let suspect = fast ? validator.firstSuspect(view, base, 0, n, stride) : n;
     let out = base;
     for (let r = 0; r < n; r++) {
       const at = base + r * stride;
@@ -147,10 +150,13 @@ export class FlatBuffersDecoder {
       } else {
         // (ts read as two words: no BigInt per record on the fast path)
         if ((view.getUint32(at + IN_TS, true) | view.getUint32(at + IN_TS + 4, true)) === 0) view.setBigInt64(at + IN_TS, w.receivedAtNs, true);
-        if (single >= 0 && validator !== null) {
-          // Numeric-only struct events: rules run on the record itself.
-          const v = validator.checkRecord(view, at);
-          if (v) reason = { index: r, ...v, raw: bytes };
+        if (fast) {
+          // Numeric-only struct events: rules run on the record itself, only where the scan flagged one.
+          if (r === suspect) {
+            const v = validator.checkRecord(view, at);
+            if (v) reason = { index: r, ...v, raw: bytes };
+            suspect = validator.firstSuspect(view, base, r + 1, n, stride);
+          }
         } else if (validator !== null || single < 0) {
           ev.reset();
           ev.ts = view.getBigInt64(at + IN_TS, true);

@@ -45,6 +45,14 @@ export function parseSide(v: string | number): number {
 
 /** A rule evaluated straight on a ring record (struct fast path): no scratch copy. */
 type RecordCheck = (view: DataView, at: number) => Violation | null;
+/**
+ * A rule as a filter over a run of records: the index of the first record in
+ * [from, n) it may reject, or n. One call per frame and rule, a tight
+ * monomorphic loop (no BigInt, no object per record); RecordCheck then gives
+ * the verdict and reason for the flagged record. Must never miss a record the
+ * RecordCheck rejects (false alarms only cost a RecordCheck call).
+ */
+type RecordScan = (view: DataView, base: number, from: number, n: number, stride: number) => number;
 
 export class Validator {
   private readonly checks: Check[];
@@ -55,6 +63,9 @@ export class Validator {
    * NaN is a missing value, and no field is a string.
    */
   readonly recordChecks: RecordCheck[] = [];
+  private readonly recordScans: RecordScan[] = [];
+  /** The timestamp window as i64 words (hi signed, lo unsigned), for the scans. */
+  private loHi = 0; private loLo = 0; private hiHi = 0; private hiLo = 0;
   private lo = 0n;
   private hi = 0n;
   private now = 0n;
@@ -70,10 +81,13 @@ export class Validator {
         this.futureNs = r.futureMs === undefined ? null : BigInt(Math.round(r.futureMs * 1e6));
         this.checks.push((ev) => this.window(ev));
         this.recordChecks.push((view, at) => this.windowRecord(view, at));
+        if (this.pastNs !== null || this.futureNs !== null) this.recordScans.push((view, base, from, n, stride) => this.windowScan(view, base, from, n, stride));
       } else {
         this.checks.push(this.compile(r));
         const rc = this.compileRecord(r);
         if (rc) this.recordChecks.push(rc);
+        const scan = this.compileScan(r);
+        if (scan) this.recordScans.push(scan);
       }
     }
   }
@@ -83,6 +97,78 @@ export class Validator {
     this.now = nowNs;
     this.lo = this.pastNs === null ? -(1n << 63n) : nowNs - this.pastNs;
     this.hi = this.futureNs === null ? (1n << 63n) - 1n : nowNs + this.futureNs;
+    this.loHi = Number(BigInt.asIntN(32, this.lo >> 32n)); this.loLo = Number(BigInt.asUintN(32, this.lo));
+    this.hiHi = Number(BigInt.asIntN(32, this.hi >> 32n)); this.hiLo = Number(BigInt.asUintN(32, this.hi));
+  }
+
+  /**
+   * The first record of `n` (stride bytes apart from `base`), from `from` on,
+   * that checkRecord may reject; n when none. Lets a frame of valid struct
+   * records skip per-record rule calls.
+   */
+  firstSuspect(view: DataView, base: number, from: number, n: number, stride: number): number {
+    let first = n;
+    const scans = this.recordScans;
+    for (let i = 0; i < scans.length && first > from; i++) first = scans[i](view, base, from, first, stride);
+    return first;
+  }
+
+  private windowScan(view: DataView, base: number, from: number, n: number, stride: number): number {
+    const loHi = this.loHi, loLo = this.loLo, hiHi = this.hiHi, hiLo = this.hiLo;
+    for (let r = from; r < n; r++) {
+      const at = base + r * stride + IN_TS;
+      const h = view.getInt32(at + 4, true), l = view.getUint32(at, true);
+      if (h < loHi || (h === loHi && l < loLo) || h > hiHi || (h === hiHi && l > hiLo)) return r;
+    }
+    return n;
+  }
+
+  /** compileRecord's rule as a RecordScan (same conditions, no reason text). */
+  private compileScan(r: Exclude<ValidationRule, { rule: 'timestamp_window' }>): RecordScan | null {
+    const type = this.type;
+    switch (r.rule) {
+      case 'required': {
+        const offs = r.fields.filter((f) => f !== 'ts').map((f) => IN_FIELDS + 8 * fieldIndex(type, f));
+        return (view, base, from, n, stride) => {
+          for (let rec = from; rec < n; rec++) {
+            const at = base + rec * stride;
+            for (let k = 0; k < offs.length; k++) if (Number.isNaN(view.getFloat64(at + offs[k], true))) return rec;
+          }
+          return n;
+        };
+      }
+      case 'range': {
+        const o = IN_FIELDS + 8 * fieldIndex(type, r.field);
+        const min = r.min ?? -Infinity, max = r.max ?? Infinity;
+        const exMin = r.exclusiveMin ?? false, exMax = r.exclusiveMax ?? false;
+        return (view, base, from, n, stride) => {
+          for (let rec = from; rec < n; rec++) {
+            const v = view.getFloat64(base + rec * stride + o, true);
+            // NaN passes (a missing value is the required rule's business), as in compileRecord.
+            if (v < min || v > max || (exMin && v === min) || (exMax && v === max)) return rec;
+          }
+          return n;
+        };
+      }
+      case 'allowed': {
+        const i = fieldIndex(type, r.field), o = IN_FIELDS + 8 * i;
+        const f = type.fields[i];
+        const nums = new Set<number>();
+        for (const v of r.values) {
+          if (f.kind === 'side') nums.add(parseSide(v));
+          else if (typeof v === 'number') nums.add(v);
+        }
+        return (view, base, from, n, stride) => {
+          for (let rec = from; rec < n; rec++) {
+            const v = view.getFloat64(base + rec * stride + o, true);
+            if (v === v && !nums.has(v)) return rec;
+          }
+          return n;
+        };
+      }
+      case 'length':
+        return null;
+    }
   }
 
   check(ev: EventScratch): Violation | null {

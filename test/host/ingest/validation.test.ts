@@ -3,7 +3,8 @@ import * as assert from 'uvu/assert';
 import { EventDecoder } from '../../../host/codec/decoder.js';
 import { KeyDictionary } from '../../../host/codec/key_dictionary.js';
 import { RecordBatch } from '../../../host/codec/record_batch.js';
-import { parseValidationRules, type ValidationRule } from '../../../host/ingest/validation.js';
+import { parseValidationRules, Validator, type ValidationRule } from '../../../host/ingest/validation.js';
+import { writeInput } from '../../../host/records.js';
 import { TRADE } from '../../../host/schema/event_types.js';
 import { structBatch } from '../codec/frames.js';
 
@@ -71,6 +72,44 @@ test('rules apply to struct batches too; one bad record rejects only itself', ()
   const r = decoder.decode(structBatch(TRADE, rows), true, batch);
   assert.equal(r.rejects.map((x) => [x.index, x.code]), [[1, 'range'], [3, 'timestamp_window']]);
   assert.equal([batch.field(0, 2), batch.field(1, 2)], [5, 7]);
+});
+
+test('struct batches: the per-frame rule scan flags exactly what the per-record rules reject (random frames)', () => {
+  const rules: ValidationRule[] = [
+    { rule: 'required', fields: ['price', 'qty'] },
+    { rule: 'range', field: 'qty', min: 1, max: 1000, exclusiveMax: true },
+    { rule: 'range', field: 'price', min: 0, exclusiveMin: true },
+    { rule: 'allowed', field: 'side', values: ['buy', 'sell'] },
+    { rule: 'timestamp_window', pastMs: 1000, futureMs: 500 },
+  ];
+  let seed = 99;
+  const rnd = () => { seed = (Math.imul(seed, 1664525) + 1013904223) >>> 0; return seed / 2 ** 32; };
+  const pick = <T>(xs: T[]) => xs[Math.floor(rnd() * xs.length)];
+  for (let frame = 0; frame < 200; frame++) {
+    const rows = Array.from({ length: 1 + Math.floor(rnd() * 40) }, () => {
+      const bad = rnd() < 0.1;
+      const ts = bad ? NOW + pick([-1_000_000_001n, -1_000_000_000n, 500_000_000n, 500_000_001n, -(1n << 40n), 1n << 40n]) : NOW - BigInt(Math.floor(rnd() * 900_000_000));
+      const price = bad && rnd() < 0.3 ? pick([0, -1, NaN]) : 1 + rnd() * 100;
+      const qty = bad && rnd() < 0.3 ? pick([0, 1000, 999.5, NaN, -3]) : 1 + Math.floor(rnd() * 998);
+      const side = bad && rnd() < 0.3 ? pick([0, 2, NaN]) : pick([1, -1]);
+      return { ts, fields: [1 + Math.floor(rnd() * 5), price, qty, side, 0, 0, 0] };
+    });
+    const decoder = new EventDecoder({ type: TRADE, dictionary: new KeyDictionary(), rules, now: () => NOW });
+    const got = decoder.decode(structBatch(TRADE, rows), true, new RecordBatch(TRADE.stride));
+    // The reference: every record through every per-record rule, no scan.
+    const validator = new Validator(rules, TRADE);
+    validator.begin(NOW);
+    const rec = new DataView(new ArrayBuffer(TRADE.stride));
+    const want: Array<[number, string]> = [];
+    rows.forEach((row, i) => {
+      writeInput(rec, 0, row.ts, 0n, 0, row.fields);
+      const v = validator.checkRecord(rec, 0);
+      if (v) want.push([i, v.code]);
+    });
+    assert.ok(frame > 20 || want.length < rows.length);
+    assert.equal(got.rejects.map((r) => [r.index, r.code]), want, `frame ${frame}`);
+    assert.is(got.accepted, rows.length - want.length);
+  }
 });
 
 test('parseValidationRules: precise config errors', () => {
