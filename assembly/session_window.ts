@@ -21,7 +21,7 @@
 // allowed lateness of the merged session) re-emits it at once; a session is
 // freed when watermark > end + lateness, a key when it has no session left.
 
-import { stBytes, stInit, stUpsert, stRemoveSlot, stCount, ST_HEADER, SLOT_USED, SLOT_KEY, SLOT_VALUE } from './state_table';
+import { stBytes, stNextUsed, stInit, stUpsert, stRemoveSlot, stCount, ST_HEADER, SLOT_KEY, SLOT_VALUE } from './state_table';
 import { AGG_BYTES, aggUpdate, aggMerge } from './aggregates';
 import { OUT_BYTES, OUT_WINDOW, OUT_REVISION, FLAG_CONTROL, IN_FIELDS } from './records';
 import {
@@ -79,9 +79,8 @@ function ssFire(base: usize): void {
   const gap = load<i64>(base + W_SIZE), lateness = load<i64>(base + W_LATENESS);
   const slots = table + ST_HEADER, slotCount = load<u32>(table + 4) + 1, slotBytes = <usize>load<u32>(table + 12);
   let n: u32 = 0;
-  for (let s: u32 = 0; s < slotCount; s++) {
+  for (let s = stNextUsed(table, 0); s < slotCount; s = stNextUsed(table, s + 1)) {
     const sl = slots + <usize>s * slotBytes;
-    if (load<u32>(sl + SLOT_USED) == 0) continue;
     const val = sl + SLOT_VALUE;
     const cnt = load<u32>(val);
     for (let j: u32 = 0; j < cnt; j++) {
@@ -104,9 +103,8 @@ function ssFire(base: usize): void {
   }
   let nextFire = NEVER, nextPurge = NEVER;
   let s: u32 = 0;
-  while (s < slotCount) {
+  while ((s = stNextUsed(table, s)) < slotCount) {
     const sl = slots + <usize>s * slotBytes;
-    if (load<u32>(sl + SLOT_USED) == 0) { s++; continue; }
     const val = sl + SLOT_VALUE;
     let cnt = load<u32>(val);
     let j: u32 = 0;

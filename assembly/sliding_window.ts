@@ -19,7 +19,7 @@
 // Lifetimes: a pane is freed when watermark > (last end containing it) +
 // lateness; a revision entry when watermark > its end + lateness.
 
-import { stBytes, stInit, stUpsert, stLastInserted, stGet, stRemoveSlot, stCount, ST_HEADER, SLOT_USED, SLOT_KEY, SLOT_VALUE } from './state_table';
+import { stBytes, stNextUsed, stInit, stUpsert, stLastInserted, stGet, stRemoveSlot, stCount, ST_HEADER, SLOT_KEY, SLOT_VALUE } from './state_table';
 import { AGG_BYTES, aggUpdate, aggMerge } from './aggregates';
 import { OUT_BYTES, OUT_WINDOW, OUT_REVISION, FLAG_CONTROL, IN_FIELDS } from './records';
 import {
@@ -114,9 +114,8 @@ function swFire(base: usize): void {
   // 1. Every (window end, key) with data whose end passed since the last round.
   const anyRev = stCount(rev) != 0;
   let n: u32 = 0;
-  for (let s: u32 = 0; s < slotCount; s++) {
+  for (let s = stNextUsed(table, 0); s < slotCount; s = stNextUsed(table, s + 1)) {
     const sl = slots + <usize>s * slotBytes;
-    if (load<u32>(sl + SLOT_USED) == 0) continue;
     const ps = load<i64>(sl + SLOT_VALUE + SW_START);
     const key = <u32>(load<u64>(sl + SLOT_KEY) >> 32);
     let k = firstK(base, ps + g);
@@ -147,9 +146,8 @@ function swFire(base: usize): void {
   let nextFire = NEVER, nextPurge = NEVER;
   const kNext = kAfter(base, wm);
   let s: u32 = 0;
-  while (s < slotCount) {
+  while ((s = stNextUsed(table, s)) < slotCount) {
     const sl = slots + <usize>s * slotBytes;
-    if (load<u32>(sl + SLOT_USED) == 0) { s++; continue; }
     const ps = load<i64>(sl + SLOT_VALUE + SW_START);
     const kl = lastK(base, ps);
     const lastEnd = endOf(base, kl);
@@ -161,9 +159,8 @@ function swFire(base: usize): void {
   }
   const rslots = rev + ST_HEADER, rCount = load<u32>(rev + 4) + 1, rBytes = <usize>load<u32>(rev + 12);
   s = 0;
-  while (s < rCount) {
+  while ((s = stNextUsed(rev, s)) < rCount) {
     const sl = rslots + <usize>s * rBytes;
-    if (load<u32>(sl + SLOT_USED) == 0) { s++; continue; }
     const e = load<i64>(sl + SLOT_VALUE + 8);
     if (wm > e + lateness) { stRemoveSlot(rev, s); continue; }
     if (e + lateness + 1 < nextPurge) nextPurge = e + lateness + 1;

@@ -17,6 +17,12 @@
 //   spare  4 bytes the value's owner may use (zeroed on insert, moved with
 //          the entry); the tumbling window keeps its flags there.
 //
+//   then: occupancy bitmap, bit i = slot i used, (mask + 1) bits rounded up
+//   to whole u64 words. It mirrors `used` exactly, so a scan over the table
+//   (window firing, purge, snapshot iteration) visits only used slots: with
+//   200 live keys in a 32,768-slot table that is 512 words instead of 4 MB of
+//   slots, which is what makes a window boundary cost microseconds, not ms.
+//
 //   limit  the capacity asked for: the table never holds more live entries.
 //          The slot array is the next power of two ≥ limit·4/3, so linear
 //          probes stay short (load ≤ 0.75) and the limit is honoured exactly.
@@ -80,8 +86,48 @@ export function stSlotBytes(valueBytes: u32): u32 {
   return 24 + ((valueBytes + 7) & ~7);
 }
 
+export function stBitmapBytes(slots: u32): usize {
+  return <usize>((slots + 63) >>> 6) << 3;
+}
+
 export function stBytes(capacity: u32, valueBytes: u32): usize {
-  return ST_HEADER + <usize>stSlots(capacity) * <usize>stSlotBytes(valueBytes);
+  const slots = stSlots(capacity);
+  return ST_HEADER + <usize>slots * <usize>stSlotBytes(valueBytes) + stBitmapBytes(slots);
+}
+
+// @ts-ignore: decorator
+@inline
+function bitmapAt(base: usize): usize {
+  return base + ST_HEADER + <usize>(load<u32>(base + H_MASK) + 1) * <usize>load<u32>(base + H_SLOT_BYTES);
+}
+
+// @ts-ignore: decorator
+@inline
+function setUsedBit(base: usize, i: u32): void {
+  const w = bitmapAt(base) + (<usize>(i >>> 6) << 3);
+  store<u64>(w, load<u64>(w) | (<u64>1 << <u64>(i & 63)));
+}
+
+// @ts-ignore: decorator
+@inline
+function clearUsedBit(base: usize, i: u32): void {
+  const w = bitmapAt(base) + (<usize>(i >>> 6) << 3);
+  store<u64>(w, load<u64>(w) & ~(<u64>1 << <u64>(i & 63)));
+}
+
+/** The first used slot ≥ `from`, or the slot count (mask + 1) when there is none. */
+export function stNextUsed(base: usize, from: u32): u32 {
+  const n = load<u32>(base + H_MASK) + 1;
+  if (from >= n) return n;
+  const bits = bitmapAt(base);
+  const words = (n + 63) >>> 6;
+  let w = from >>> 6;
+  let word = load<u64>(bits + (<usize>w << 3)) & (<u64>-1 << <u64>(from & 63));
+  while (word == 0) {
+    if (++w >= words) return n;
+    word = load<u64>(bits + (<usize>w << 3));
+  }
+  return (w << 6) + <u32>ctz<u64>(word);
 }
 
 export function stInit(base: usize, capacity: u32, valueBytes: u32, ttlNs: i64): void {
@@ -159,6 +205,7 @@ export function stUpsert(base: usize, key: u64, nowNs: i64): usize {
   store<i64>(s + SLOT_TOUCHED, nowNs);
   store<u32>(s + SLOT_USED, 1);
   store<u32>(s + SLOT_SPARE, 0);
+  setUsedBit(base, i);
   store<u32>(base + H_COUNT, load<u32>(base + H_COUNT) + 1);
   store<u32>(base + H_LAST_INSERTED, 1);
   return s + SLOT_VALUE;
@@ -192,6 +239,7 @@ export function stRemoveSlot(base: usize, hole: u32): void {
     }
   }
   store<u32>(slots + <usize>hole * slotBytes + SLOT_USED, 0);
+  clearUsedBit(base, hole);
   store<u32>(base + H_COUNT, load<u32>(base + H_COUNT) - 1);
 }
 
@@ -207,15 +255,16 @@ export function stEvictExpired(base: usize, nowNs: i64): u32 {
   if (ttl <= 0) return 0;
   const slots = <i32>load<u32>(base + H_MASK) + 1;
   let evicted: u32 = 0;
-  let i: i32 = 0;
-  while (i < slots) {
-    const s = slotAt(base, <u32>i);
-    if (load<u32>(s + SLOT_USED) != 0 && nowNs - load<i64>(s + SLOT_TOUCHED) >= ttl) {
-      stRemoveSlot(base, <u32>i);
+  let i = stNextUsed(base, 0);
+  while (i < <u32>slots) {
+    const s = slotAt(base, i);
+    if (nowNs - load<i64>(s + SLOT_TOUCHED) >= ttl) {
+      stRemoveSlot(base, i);
       evicted++;
-      continue; // a later entry may have shifted into slot i
+      i = stNextUsed(base, i); // a later entry may have shifted into slot i
+      continue;
     }
-    i++;
+    i = stNextUsed(base, i + 1);
   }
   store<u64>(base + H_EVICTIONS, load<u64>(base + H_EVICTIONS) + evicted);
   return evicted;
@@ -234,11 +283,9 @@ export function stRefused(base: usize): u64 {
 }
 
 export function stNext(base: usize, slot: i32): i32 {
-  const slots = <i32>load<u32>(base + H_MASK) + 1;
-  for (let i = max<i32>(slot + 1, 0); i < slots; i++) {
-    if (load<u32>(slotAt(base, <u32>i) + SLOT_USED) != 0) return i;
-  }
-  return -1;
+  const n = load<u32>(base + H_MASK) + 1;
+  const i = stNextUsed(base, <u32>max<i32>(slot + 1, 0));
+  return i >= n ? -1 : <i32>i;
 }
 
 export function stSlotKey(base: usize, slot: i32): u64 {

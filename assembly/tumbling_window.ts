@@ -13,7 +13,7 @@
 // only scanned when the watermark crosses the earliest pending window end or
 // purge time, i.e. once per window period, not per batch.
 
-import { stBytes, stInit, stUpsert, stLastInserted, stRemoveSlot, stCount, stHash, ST_HEADER, SLOT_USED, SLOT_KEY, SLOT_VALUE, SLOT_TOUCHED, SLOT_SPARE } from './state_table';
+import { stBytes, stNextUsed, stInit, stUpsert, stLastInserted, stRemoveSlot, stCount, stHash, ST_HEADER, SLOT_USED, SLOT_KEY, SLOT_VALUE, SLOT_TOUCHED, SLOT_SPARE } from './state_table';
 import { AGG_BYTES, aggUpdate, NEED_VWAP } from './aggregates';
 import { OUT_BYTES, OUT_WINDOW, OUT_REVISION, FLAG_CONTROL, IN_FIELDS } from './records';
 import {
@@ -58,9 +58,8 @@ function twFire(base: usize): void {
   const lateness = load<i64>(base + W_LATENESS);
   let n: u32 = 0;
   const slots = table + ST_HEADER, slotCount = load<u32>(table + 4) + 1, slotBytes = <usize>load<u32>(table + 12);
-  for (let s: u32 = 0; s < slotCount; s++) {
+  for (let s = stNextUsed(table, 0); s < slotCount; s = stNextUsed(table, s + 1)) {
     const sl = slots + <usize>s * slotBytes;
-    if (load<u32>(sl + SLOT_USED) == 0) continue;
     const v = sl + SLOT_VALUE;
     const end = load<i64>(v - TW_START_BACK) + size;
     if ((load<u32>(v - TW_FLAGS_BACK) & FIRED) == 0 && end <= wm) {
@@ -80,9 +79,8 @@ function twFire(base: usize): void {
   }
   let nextFire = NEVER, nextPurge = NEVER;
   let s: u32 = 0;
-  while (s < slotCount) {
+  while ((s = stNextUsed(table, s)) < slotCount) {
     const sl = slots + <usize>s * slotBytes;
-    if (load<u32>(sl + SLOT_USED) == 0) { s++; continue; }
     const v = sl + SLOT_VALUE;
     const end = load<i64>(v - TW_START_BACK) + size;
     if ((load<u32>(v - TW_FLAGS_BACK) & FIRED) != 0) {

@@ -81,8 +81,7 @@ export class JsSessionEngine implements WindowEngine {
     for (const e of list) this.emit(base, e.key, e.ref);
     let nextFire = NEVER, nextPurge = NEVER;
     const slotCount = u32[(table.base + 4) >>> 2] + 1;
-    for (let s = 0; s < slotCount;) {
-      if (u32[((table.base + ST_HEADER + s * u32[(table.base + 12) >>> 2]) >>> 2) + 4] === 0) { s++; continue; }
+    for (let s = 0; (s = table.nextUsed(s)) < slotCount;) {
       const val = table.slotValue(s);
       let cnt = u32[val >>> 2];
       for (let j = 0; j < cnt;) {

@@ -135,8 +135,7 @@ export class JsSlidingEngine implements WindowEngine {
     const kNext = this.kAfter(base, wm, c);
     const purge = (t: JsStateTable, endOfSlot: (s: number) => bigint, pending: ((s: number) => void) | null) => {
       const slots = m.u32[(t.base + 4) >>> 2] + 1;
-      for (let s = 0; s < slots;) {
-        if (m.u32[(t.slotValue(s) - SLOT_VALUE + SLOT_USED) >>> 2] === 0) { s++; continue; }
+      for (let s = 0; (s = t.nextUsed(s)) < slots;) {
         const lastEnd = endOfSlot(s);
         if (wm > lastEnd + lateness) { t.removeSlot(s); continue; }
         if (lastEnd + lateness + 1n < nextPurge) nextPurge = lastEnd + lateness + 1n;

@@ -39,9 +39,13 @@ export function stSlots(capacity: number): number {
 export function stSlotBytes(valueBytes: number): number {
   return 24 + ((valueBytes + 7) & ~7);
 }
-/** Region bytes for a table holding at most `capacity` entries of `valueBytes`. */
+export function stBitmapBytes(slots: number): number {
+  return ((slots + 63) >>> 6) << 3;
+}
+/** Region bytes for a table holding at most `capacity` entries of `valueBytes` (slots, then the occupancy bitmap). */
 export function stateTableBytes(capacity: number, valueBytes: number): number {
-  return ST_HEADER + stSlots(capacity) * stSlotBytes(valueBytes);
+  const slots = stSlots(capacity);
+  return ST_HEADER + slots * stSlotBytes(valueBytes) + stBitmapBytes(slots);
 }
 
 export function stHash(lo: number, hi: number): number {
@@ -122,6 +126,7 @@ export class JsStateTable implements StateTable {
     const s = slots + i * slotBytes, w = s >>> 2;
     this.u8.fill(0, s + SLOT_VALUE, s + slotBytes);
     u32[w] = lo; u32[w + 1] = hi; u32[w + 2] = nowLo; u32[w + 3] = nowHi; u32[w + 4] = 1; u32[w + 5] = 0;
+    u32[this.bitmapWord(i)] |= 1 << (i & 31);
     u32[(b + H_COUNT) >>> 2]++;
     u32[(b + H_LAST_INSERTED) >>> 2] = 1;
     return s + SLOT_VALUE;
@@ -163,6 +168,7 @@ export class JsStateTable implements StateTable {
       }
     }
     u32[((slots + hole * slotBytes) >>> 2) + 4] = 0;
+    u32[this.bitmapWord(hole)] &= ~(1 << (hole & 31));
     u32[(b + H_COUNT) >>> 2]--;
   }
 
@@ -185,14 +191,15 @@ export class JsStateTable implements StateTable {
     const slots = this.u32[(b + H_MASK) >>> 2] + 1, slotBytes = this.u32[(b + H_SLOT_BYTES) >>> 2];
     const now = BigInt.asIntN(64, nowNs);
     let evicted = 0;
-    for (let i = 0; i < slots;) {
+    for (let i = this.nextUsed(0); i < slots;) {
       const s = b + ST_HEADER + i * slotBytes;
-      if (this.u32[(s + SLOT_USED) >>> 2] !== 0 && BigInt.asIntN(64, now - dv.getBigInt64(s + SLOT_TOUCHED, true)) >= ttl) {
+      if (BigInt.asIntN(64, now - dv.getBigInt64(s + SLOT_TOUCHED, true)) >= ttl) {
         this.removeSlot(i);
         evicted++;
+        i = this.nextUsed(i);
         continue;
       }
-      i++;
+      i = this.nextUsed(i + 1);
     }
     dv.setBigUint64(b + H_EVICTIONS, dv.getBigUint64(b + H_EVICTIONS, true) + BigInt(evicted), true);
     return evicted;
@@ -203,11 +210,28 @@ export class JsStateTable implements StateTable {
   refused(): bigint { return this.dv.getBigUint64(this.base + H_FULL, true); }
 
   next(slot: number): number {
-    const b = this.base, slots = this.u32[(b + H_MASK) >>> 2] + 1, slotBytes = this.u32[(b + H_SLOT_BYTES) >>> 2];
-    for (let i = Math.max(slot + 1, 0); i < slots; i++) {
-      if (this.u32[((b + ST_HEADER + i * slotBytes) >>> 2) + 4] !== 0) return i;
+    const i = this.nextUsed(Math.max(slot + 1, 0));
+    return i > this.u32[(this.base + H_MASK) >>> 2] ? -1 : i;
+  }
+
+  /** u32 index of the bitmap word holding slot i's bit (the bitmap follows the slots). */
+  private bitmapWord(i: number): number {
+    const b = this.base;
+    return ((b + ST_HEADER + (this.u32[(b + H_MASK) >>> 2] + 1) * this.u32[(b + H_SLOT_BYTES) >>> 2]) >>> 2) + (i >>> 5);
+  }
+
+  /** The first used slot ≥ from, or the slot count when there is none (assembly/state_table.ts stNextUsed). */
+  nextUsed(from: number): number {
+    const u32 = this.u32, n = u32[(this.base + H_MASK) >>> 2] + 1;
+    if (from >= n) return n;
+    const first = this.bitmapWord(0), words = (n + 31) >>> 5;
+    let w = from >>> 5;
+    let word = u32[first + w] & (~0 << (from & 31));
+    while (word === 0) {
+      if (++w >= words) return n;
+      word = u32[first + w];
     }
-    return -1;
+    return (w << 5) + (31 - Math.clz32(word & -word));
   }
   slotKey(slot: number): bigint {
     return this.dv.getBigUint64(this.base + ST_HEADER + slot * this.u32[(this.base + H_SLOT_BYTES) >>> 2] + SLOT_KEY, true);

@@ -9,6 +9,18 @@ function rng(seed: number) {
   return () => { s ^= s << 13; s >>>= 0; s ^= s >>> 17; s ^= s << 5; s >>>= 0; return s / 4294967296; };
 }
 
+/** The occupancy bitmap after the slots has bit i set exactly when slot i's used word is set. */
+function assertBitmapMirrorsUsed(mem: Uint8Array, base: number, step: number): void {
+  const dv = new DataView(mem.buffer);
+  const slots = dv.getUint32(base + 4, true) + 1, slotBytes = dv.getUint32(base + 12, true);
+  const bitmap = base + 64 + slots * slotBytes;
+  for (let i = 0; i < slots; i++) {
+    const used = dv.getUint32(base + 64 + i * slotBytes + 16, true) !== 0;
+    const bit = (mem[bitmap + (i >> 3)] >> (i & 7)) & 1;
+    if (used !== (bit === 1)) assert.unreachable(`step ${step}: slot ${i} used=${used} but bitmap bit=${bit}`);
+  }
+}
+
 test('WASM and JS engines agree byte for byte on random insert/update/remove/evict sequences', () => {
   for (const seed of [1, 7, 42]) {
     const rt = createPartitionRuntime(8 << 20);
@@ -53,6 +65,7 @@ test('WASM and JS engines agree byte for byte on random insert/update/remove/evi
       for (const [mk, mv] of model) if (w.get(mk) === 0) { assert.ok(now - mv.t >= ttl, `key ${mk} vanished before its TTL`); model.delete(mk); }
       if (step % 500 === 0 || step === 5999) {
         assert.equal(mem.subarray(wb, wb + bytes), mem.subarray(jb, jb + bytes), `regions differ at step ${step}`);
+        assertBitmapMirrorsUsed(mem, wb, step);
       }
     }
     assert.is(w.count(), model.size);
