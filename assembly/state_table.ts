@@ -130,8 +130,16 @@ export function stNextUsed(base: usize, from: u32): u32 {
   return (w << 6) + <u32>ctz<u64>(word);
 }
 
+/**
+ * Lays a table out at `base`. A zero header (mask 0: no table was ever laid
+ * out here) means fresh memory, which is zero already: regions come from a
+ * bump allocator over a new memory. Clearing it anyway would make every page
+ * of the table resident (reads and writes alike allocate shared-memory
+ * pages): ~4 MB per default-capacity window before the first event, most of
+ * which a small key set never touches. Re-initialising a table clears it.
+ */
 export function stInit(base: usize, capacity: u32, valueBytes: u32, ttlNs: i64): void {
-  memory.fill(base, 0, stBytes(capacity, valueBytes));
+  if (load<u32>(base + H_MASK) != 0) memory.fill(base, 0, stBytes(capacity, valueBytes));
   store<u32>(base + H_LIMIT, capacity);
   store<u32>(base + H_MASK, stSlots(capacity) - 1);
   store<u32>(base + H_VALUE_BYTES, valueBytes);

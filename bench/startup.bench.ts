@@ -65,7 +65,7 @@ function pipelineYaml(mode: string, wsPort: number, serverPort: number, dir: str
     '  - { name: price_z, type: zscore, field: price, threshold: 6 }',
     `sinks: [{ type: jsonl, path: ${JSON.stringify(join(dir, 'out.jsonl'))} }]`,
     `delivery: { mode: ${mode} }`,
-    'partitions: 1',
+    'partitions: auto',
     `server: { host: 127.0.0.1, port: ${serverPort}, dashboard: false }`,
     '',
   ].join('\n');

@@ -8,11 +8,11 @@
 import { existsSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { ConfigError, loadPipeline } from '../config/load.js';
+import { ConfigError } from '../config/errors.js';
+import { loadPipelineOffThread } from '../config/load_off_thread.js';
 import type { PipelineConfig } from '../config/types.js';
 import { parseDuration } from '../config/units.js';
-import { Metrics } from '../metrics/metrics.js';
-import { createPipeline } from '../pipeline/pipeline.js';
+import type { Metrics } from '../metrics/metrics.js';
 import type { TopicOutput } from '../sinks/ws_topic_sink.js';
 import { StatusLine, type StatusSample } from './status_line.js';
 
@@ -57,12 +57,18 @@ async function startHttp(cfg: NonNullable<PipelineConfig['server']>, metrics: Me
 export async function runCommand(opts: RunOptions = {}): Promise<number> {
   let config: PipelineConfig;
   const file = opts.pipeline ?? builtinPipelinePath();
+  // Validation runs on its own thread while this one loads the runtime.
+  const loading = loadPipelineOffThread(file);
+  // The HTTP server module too: nearly every pipeline has a server section.
+  const runtime = Promise.all([import('../pipeline/pipeline.js'), import('../metrics/metrics.js'), import('../server/http_server.js')]);
+  runtime.catch(() => undefined);
   try {
-    config = loadPipeline(file);
+    config = await loading;
   } catch (e) {
     if (e instanceof ConfigError) { process.stderr.write(e.message + '\n'); return (process.exitCode = 1); }
     throw e;
   }
+  const [{ createPipeline }, { Metrics }] = await runtime;
   if (config.sources.length === 0) {
     log(`${file}: sources: expected at least one source to run (a pipeline without sources is for the library's push())`);
     return (process.exitCode = 1);

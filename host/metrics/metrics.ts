@@ -189,10 +189,10 @@ export class Metrics {
   private totalAlerts = 0;
   private totalDead = 0;
 
-  // The HDR histograms are built on first use or right after the constructor
-  // returns (setImmediate), whichever comes first: starting hdr-histogram-js's
-  // WASM engine costs ~35 ms, which then overlaps the partition workers' boot
-  // instead of delaying it.
+  // The HDR histograms are built on first use or right after the service is
+  // ready (setImmediate after setReady(true)), whichever comes first: starting
+  // hdr-histogram-js's WASM engine costs ~35 ms, which would otherwise sit on
+  // the path to ready (partitions that run inline leave nothing to overlap).
   private hdr: { engine: HistogramEngine; second: Histogram; scratch: Histogram; ages: Histogram[] } | undefined;
   private readonly wantEngine: HistogramEngine;
   private readonly ageBuckets: number;
@@ -229,7 +229,6 @@ export class Metrics {
   constructor(options: MetricsOptions = {}) {
     this.wantEngine = options.engine ?? 'wasm';
     this.ageBuckets = Math.max(1, options.ageBuckets ?? 6);
-    setImmediate(() => { if (!this.closed) this.hdr ??= this.buildHdr(); }).unref();
     const tickMs = options.tickMs ?? 1000;
     this.ageTicks = Math.max(1, Math.round(((options.ageSeconds ?? 10) * 1000) / (tickMs || 1000)));
     this.registry = options.registry ?? new RegistryClass();
@@ -296,6 +295,7 @@ export class Metrics {
   /** Readiness for `/ready`: the pipeline is running and its sources are listening. */
   setReady(ready: boolean): void {
     this.ready = ready;
+    if (ready && !this.hdr) setImmediate(() => { if (!this.closed) this.hdr ??= this.buildHdr(); }).unref();
   }
 
   isReady(): boolean {

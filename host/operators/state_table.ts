@@ -75,7 +75,8 @@ export class JsStateTable implements StateTable {
 
   init(capacity: number, valueBytes: number, ttlNs: bigint): void {
     const b = this.base;
-    this.u8.fill(0, b, b + stateTableBytes(capacity, valueBytes));
+    // Fresh memory (zero header) is zero already: see stInit in assembly/state_table.ts.
+    if (this.u32[(b + H_MASK) >>> 2] !== 0) this.u8.fill(0, b, b + stateTableBytes(capacity, valueBytes));
     this.u32[(b + H_LIMIT) >>> 2] = capacity;
     this.u32[(b + H_MASK) >>> 2] = stSlots(capacity) - 1;
     this.u32[(b + H_VALUE_BYTES) >>> 2] = valueBytes;
