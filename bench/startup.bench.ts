@@ -7,7 +7,8 @@
 //   node http (baseline)        node -e "http.createServer(…).listen(port)"    ms to first 200, VmRSS after 5 s idle
 //
 // The pipeline is the idle pipeline: one ws source, a tumbling 1 s
-// VWAP window, a z-score, a jsonl sink, one partition, server with /ready and
+// VWAP window, a z-score, a jsonl sink, the default partitions (auto: inline on
+// two cores), server with /ready and
 // no dashboard. Ports are picked free first; files go to a temp dir. The clock
 // starts just before spawn and stops when GET /ready answers 200, polled every
 // 3 ms over fresh connections (a refused connection is "not yet"). RSS is
