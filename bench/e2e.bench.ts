@@ -84,7 +84,7 @@ export async function stop(p: Proc): Promise<void> {
 const tail = (s: string, n = 1200) => (s.length > n ? '…' + s.slice(-n) : s).trim();
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-async function freePort(): Promise<number> {
+export async function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
     const s = createServer();
     s.once('error', reject);
@@ -204,7 +204,10 @@ export function summarize(snaps: readonly Snap[], toMs: number, warmupMs: number
   };
 }
 
-export async function phase(t: Target, rate: number | 'max', seconds: number, ctx: BenchContext): Promise<PhaseResult> {
+/** What the load generator sends in a phase (default: FlatBuffers, 1000-trade frames flat out, 100 paced). */
+export interface LoadShape { format?: 'fb' | 'json'; batch?: number; extra?: string[] }
+
+export async function phase(t: Target, rate: number | 'max', seconds: number, ctx: BenchContext, shape: LoadShape = {}): Promise<PhaseResult> {
   if (!existsSync(LOADGEN)) throw new E2eError(`${LOADGEN} is missing: the e2e benchmark needs the load generator`);
   const snaps = new Map<number, Snap>();
   let polling = true;
@@ -219,8 +222,8 @@ export async function phase(t: Target, rate: number | 'max', seconds: number, ct
   })();
   // Let the poller see the target idle first, so the start of the load is identifiable.
   await sleep(1300);
-  const lg = start('load generator', ['--import', 'tsx', LOADGEN, '--target', t.ingest, '--format', 'fb',
-    '--rate', String(rate), '--duration', String(seconds), '--batch', String(rate === 'max' ? MAX_BATCH : PACED_BATCH)]);
+  const lg = start('load generator', ['--import', 'tsx', LOADGEN, '--target', t.ingest, '--format', shape.format ?? 'fb',
+    '--rate', String(rate), '--duration', String(seconds), '--batch', String(shape.batch ?? (rate === 'max' ? MAX_BATCH : PACED_BATCH)), ...(shape.extra ?? [])]);
   const killer = setTimeout(() => lg.child.kill('SIGKILL'), (seconds + 60) * 1000);
   const code = await lg.exited;
   clearTimeout(killer);
@@ -238,7 +241,7 @@ export async function phase(t: Target, rate: number | 'max', seconds: number, ct
   return { ...r, loadgen };
 }
 
-async function withTarget<T>(make: () => Promise<Target>, fn: (t: Target) => Promise<T>): Promise<T> {
+export async function withTarget<T>(make: () => Promise<Target>, fn: (t: Target) => Promise<T>): Promise<T> {
   const t = await make();
   try {
     return await fn(t);
