@@ -45,6 +45,8 @@ export interface PartitionLayout {
   input: number;
   output: number;
   stride: number;
+  /** End of everything laid out (rings, then operator regions): [0, used) is what the partition touches. */
+  used?: number;
 }
 
 export function layoutPartition(alloc: RegionAllocator, memory: WebAssembly.Memory, p: PartitionProgram): PartitionLayout {

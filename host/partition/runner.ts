@@ -64,6 +64,7 @@ export class PartitionRunner {
     this.view = new DataView(memory.buffer);
     const base = { partition, engine: program.engine, memory, exports, alloc, fieldCount: program.fieldCount, stride: this.layout.stride, maxBatch: program.maxBatch };
     this.operators = program.operators.map((config, op) => createOperator(config, { ...base, op }));
+    this.layout.used = alloc.used;
     const restore = program.restore?.[partition];
     if (restore) {
       if (restore.length !== this.operators.length) throw new Error(`partition ${partition}: restore has ${restore.length} operator states, the program has ${this.operators.length} operators`);

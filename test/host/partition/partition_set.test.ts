@@ -255,4 +255,23 @@ test('inline: a bad operator config fails start with the partition', async () =>
   assert.match(String((err as Error).message), /partition 0 failed: unknown operator kind 'nope'/);
 });
 
+test('warmMemory faults in the laid-out pages (reads only) and changes no output', async () => {
+  const evs = stream(31337, 5_000);
+  const sorted = reference(evs).sort();
+  // A window table of 2^17 entries is laid out but, in fresh memory, never cleared: untouched until used.
+  const ops = [{ kind: 'keysum', field: 0, slots: 1024 }, { kind: 'tumbling', sizeNs: 10_000, valueField: 0, capacity: 1 << 17 }];
+  const set = await PartitionSet.start({ inline: true, partitions: 1, program: { fieldCount: FIELDS, operators: ops, inputCapacity: 1 << 16, outputCapacity: 1024, maxBatch: 256 }, memoryBytes: 64 << 20 });
+  const used = set.partitionInfo(0).layout.used!;
+  assert.ok(used > 16 << 20, `a sizeable layout: ${used} bytes`);
+  const before = process.memoryUsage().rss;
+  await set.warmMemory(64);
+  const grew = process.memoryUsage().rss - before;
+  assert.ok(grew > 16 << 20, `RSS grew by ${grew} bytes for ${used} laid out`);
+  const out: string[] = [];
+  set.on('output', (b: OutputBatch) => { for (const l of canon(b.bytes, b.count)) if (JSON.parse(l)[1] === 0) out.push(l); });
+  for (const e of evs) if ('watermark' in e) set.watermark(e.watermark); else set.push(e.ts, e.seq, e.key, [e.v]);
+  await set.drain();
+  assert.equal(out.sort(), sorted, 'the keysum outputs are those of the reference');
+});
+
 test.run();
