@@ -26,6 +26,9 @@ const MAX_DEPTH = 64;
 const ID_CACHE = 4096;
 const POW10 = Array.from({ length: 23 }, (_, k) => 10 ** k);
 
+/** Largest string the array path makes at once: under V8's 128 KB large-object threshold. */
+const CHUNK_BYTES = 64 * 1024;
+
 class JsonSyntaxError {
   constructor(readonly message: string, readonly at: number) {}
 }
@@ -104,6 +107,7 @@ export class JsonDecoder {
     // ASCII frames (the common case) become one-byte strings without a UTF-8 decode.
     const buf = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
     let text: string;
+    if (isAscii(buf) && buf.length > CHUNK_BYTES && this.arrayInChunks(buf, batch, rejects)) return rejects;
     if (isAscii(buf)) text = buf.toString('latin1');
     else if (isUtf8(buf)) text = buf.toString('utf8');
     else {
@@ -111,6 +115,70 @@ export class JsonDecoder {
       return rejects;
     }
     return this.decodeText(text, batch, rejects, bytes);
+  }
+
+  /**
+   * A large ASCII array frame, decoded element run by element run, each run a
+   * string under CHUNK_BYTES. One string of the whole frame would be a V8
+   * large object above 128 KB: fresh pages every time, ~1.2 ms for a 140 KB
+   * frame of 1,000 trades against ~10 µs for 60 KB (measured on this VM).
+   * Element boundaries come from a byte scan that tracks strings and nesting,
+   * so a run always holds whole elements. Returns false (nothing decoded) when
+   * the frame is not an array; any syntax error rolls everything back and
+   * returns false, so the whole-string path reports it exactly as before.
+   */
+  private arrayInChunks(buf: Buffer, batch: RecordBatch, rejects: Reject[]): boolean {
+    const n = buf.length;
+    let i = 0;
+    while (i < n && (buf[i] === 0x20 || buf[i] === 0x0a || buf[i] === 0x0d || buf[i] === 0x09)) i++;
+    if (buf[i] !== 0x5b /* [ */) return false;
+    // Element boundaries: commas at depth 1 outside strings; `end` is the closing bracket.
+    const cuts: number[] = [i];
+    let depth = 0, end = -1;
+    for (let j = i; j < n; j++) {
+      const c = buf[j];
+      if (c === 0x22) {
+        for (j++; j < n; j++) { const d = buf[j]; if (d === 0x5c) j++; else if (d === 0x22) break; }
+      } else if (c === 0x7b || c === 0x5b) depth++;
+      else if (c === 0x7d || c === 0x5d) { if (--depth === 0) { end = j; break; } }
+      else if (c === 0x2c && depth === 1) cuts.push(j);
+    }
+    if (end < 0 || cuts.length < 2) return false;
+    cuts.push(end);
+    const countBefore = batch.count, rejectsBefore = rejects.length;
+    let index = 0;
+    try {
+      for (let k = 0; k < cuts.length - 1;) {
+        // Elements k .. m-1 in one run: from after cut k to cut m (a comma, or the bracket).
+        let m = k + 1;
+        while (m < cuts.length - 1 && cuts[m + 1] - cuts[k] <= CHUNK_BYTES) m++;
+        this.s = buf.toString('latin1', cuts[k] + 1, cuts[m]);
+        this.i = 0;
+        for (let e = k; e < m; e++) {
+          this.ws();
+          if (this.s.charCodeAt(this.i) === 0x7b /* { */) this.event(index, batch, rejects);
+          else {
+            const start = this.i;
+            this.skipValue(0);
+            rejects.push({ index, code: 'not_an_object', reason: `array element ${index} is not an object`, raw: encoder.encode(this.s.slice(start, this.i)) });
+          }
+          index++;
+          this.ws();
+          if (e < m - 1 && this.s.charCodeAt(this.i++) !== 0x2c) throw new JsonSyntaxError('expected ,', this.i - 1);
+        }
+        if (this.i !== this.s.length) throw new JsonSyntaxError('unexpected data', this.i);
+        k = m;
+      }
+      for (let j = end + 1; j < n; j++) if (buf[j] !== 0x20 && buf[j] !== 0x0a && buf[j] !== 0x0d && buf[j] !== 0x09) throw new JsonSyntaxError('data after the array', j);
+    } catch (e) {
+      if (!(e instanceof JsonSyntaxError)) throw e;
+      batch.count = countBefore;
+      rejects.length = rejectsBefore;
+      this.s = '';
+      return false;
+    }
+    this.s = '';
+    return true;
   }
 
   decodeText(text: string, batch: RecordBatch, rejects: Reject[] = [], frame?: Uint8Array): Reject[] {

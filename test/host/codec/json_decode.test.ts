@@ -182,4 +182,41 @@ test('fuzz: mutated frames never throw and every line is accounted for', () => {
   }
 });
 
+test('large array frames (decoded in runs of whole elements) equal the whole-string decode, bad elements and syntax errors included', () => {
+  let seed = 7;
+  const rnd = () => { seed = (Math.imul(seed, 1664525) + 1013904223) >>> 0; return seed / 2 ** 32; };
+  // Names full of the characters the element scan must not split on.
+  const names = ['AAPL', 'a,b', '{x}', '[y]', 'q\\"z', 'c\\\\', ' },{ ', ']', 'MSFT'];
+  const rules = [{ rule: 'range' as const, field: 'qty', min: 1 }, { rule: 'length' as const, field: 'instrument', max: 8 }];
+  let chunked = 0;
+  for (let f = 0; f < 30; f++) {
+    const els: string[] = [];
+    for (let k = 0; k < 1500 + Math.floor(rnd() * 1500); k++) {
+      const r = rnd();
+      if (r < 0.03) els.push(String(Math.floor(rnd() * 9)));                 // not an object
+      else if (r < 0.06) els.push(`{"ts":${1700000000000 + k},"instrument":"${names[k % names.length]}","price":1,"qty":-1,"side":"buy"}`); // range
+      else els.push(`{"ts":${1700000000000 + k},"instrument":"${names[Math.floor(rnd() * names.length)]}","price":${(rnd() * 100).toFixed(2)},"qty":${1 + Math.floor(rnd() * 99)},"side":"${rnd() < 0.5 ? 'buy' : 'sell'}","meta":{"a":[1,{"b":"],"}]}}`);
+    }
+    let text = `[${els.join(rnd() < 0.5 ? ',' : ',\n ')}]  \n`;
+    assert.ok(text.length > 140_000, `frame ${f} is large (${text.length} bytes)`);
+    if (f % 5 === 4) text = text.slice(0, Math.floor(text.length * (0.3 + rnd() * 0.6)));         // truncated: a syntax error
+    if (f % 5 === 3) text = text.replace('"side"', '"side" "x"');                                    // a syntax error early on
+    const bytes = enc.encode(text);
+    const a = new EventDecoder({ type: TRADE, dictionary: new KeyDictionary(), rules, now: () => NOW });
+    const ba = new RecordBatch(TRADE.stride, 16);
+    const runs = a.json as unknown as { arrayInChunks(...x: unknown[]): boolean };
+    const inChunks = runs.arrayInChunks.bind(runs);
+    runs.arrayInChunks = (...x: unknown[]) => { const ok = inChunks(...x); if (ok) chunked++; return ok; };
+    const got = a.decode(bytes, false, ba).rejects;
+    const b = new EventDecoder({ type: TRADE, dictionary: new KeyDictionary(), rules, now: () => NOW });
+    const bb = new RecordBatch(TRADE.stride, 16);
+    (b as unknown as { writer: { begin(n: bigint, r: bigint): void } }).writer.begin(NOW, NOW);
+    const want = b.json.decodeText(text, bb, [], bytes);
+    assert.is(ba.count, bb.count, `frame ${f}: records`);
+    assert.equal(ba.records(), bb.records(), `frame ${f}: record bytes`);
+    assert.equal(got.map((r) => [r.index, r.code, r.reason, dec.decode(r.raw)]), want.map((r) => [r.index, r.code, r.reason, dec.decode(r.raw)]), `frame ${f}: rejects`);
+  }
+  assert.is(chunked, 18, 'every frame without a syntax error went the run-by-run way');
+});
+
 test.run();
