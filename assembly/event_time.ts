@@ -37,7 +37,7 @@
 //              pipeline; an event sent to the late output gets NaN there.
 
 import { OUT_BYTES, OUT_LATE, OUT_VALUES, writeOutHeader, IN_FIELDS } from './records';
-import { aggFinish, aggValue, aggNeeds } from './aggregates';
+import { aggFinish, aggValue, aggNeeds, A_MAX_SEQ } from './aggregates';
 
 export const W_HEADER: usize = 256;
 export const W_OP: usize = 0;
@@ -116,7 +116,7 @@ export function outNext(base: usize): usize {
 export function emitWindow(base: usize, kind: u32, key: u32, aux: u32, start: i64, end: i64, acc: usize): void {
   const o = outNext(base);
   if (o == 0) return;
-  writeOutHeader(o, kind, load<u32>(base + W_OP), key, aux, start, end, load<u64>(acc + 96));
+  writeOutHeader(o, kind, load<u32>(base + W_OP), key, aux, start, end, load<u64>(acc + A_MAX_SEQ));
   aggFinish(acc, o, load<u32>(base + W_AGG_MASK));
 }
 

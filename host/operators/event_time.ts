@@ -7,7 +7,7 @@
 import { OUT_BYTES, OUT_LATE, OUT_VALUES, IN_FIELDS, IN_HEADER_BYTES, readOutput, type OutputRecord } from '../records.js';
 import type { GanglionExports, RegionAllocator } from '../wasm/module.js';
 import type { Engine, Operator } from './operator.js';
-import { aggFinish, aggValue, aggNeeds, ALL_AGGS, type Mem, memViews } from './aggregates.js';
+import { aggFinish, aggValue, aggNeeds, ALL_AGGS, A_MAX_SEQ, type Mem, memViews } from './aggregates.js';
 
 export const W_HEADER = 256;
 export const W_OP = 0, W_VALUE_FIELD = 4, W_PRICE_FIELD = 8, W_QTY_FIELD = 12, W_OUT_CAP = 16, W_OUT_COUNT = 20;
@@ -333,9 +333,12 @@ export abstract class WindowOperator implements Operator {
     if (bytes.byteLength < W_HEADER) throw new Error(`window snapshot is ${bytes.byteLength} bytes, shorter than its ${W_HEADER}-byte header`);
     const dv = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
     // Config words must match: a snapshot only fits a region laid out the same way.
-    const cfg = [W_OP, W_VALUE_FIELD, W_PRICE_FIELD, W_QTY_FIELD, W_OUT_CAP, W_TABLE_OFF, W_SCRATCH_OFF, W_OUT_OFF, W_PER_KEY, W_CAPACITY, W_AGG_MASK];
+    // The layout offsets come last: they follow from the config (the tumbling
+    // window's table from the aggregate mask), so the error names the cause.
+    const cfg = [W_OP, W_VALUE_FIELD, W_PRICE_FIELD, W_QTY_FIELD, W_OUT_CAP, W_PER_KEY, W_CAPACITY, W_AGG_MASK];
     const cfg64 = [W_SIZE, W_SLIDE, W_PANE, W_OFFSET, W_OOO, W_LATENESS, W_IDLE];
     for (let i = 0; i <= ENRICH_MAX; i++) cfg.push(W_ENRICH_N + 4 * i);
+    cfg.push(W_TABLE_OFF, W_SCRATCH_OFF, W_OUT_OFF);
     for (const o of cfg) if (dv.getUint32(o, true) !== this.m.u32[(this.base + o) >>> 2]) throw new Error(`window snapshot does not match this operator's configuration (header word at byte ${o} differs)`);
     for (const o of cfg64) if (dv.getBigInt64(o, true) !== this.m.dv.getBigInt64(this.base + o, true)) throw new Error(`window snapshot does not match this operator's configuration (header field at byte ${o} differs)`);
     const stateEnd = dv.getUint32(W_SCRATCH_OFF, true), outOff = dv.getUint32(W_OUT_OFF, true);
@@ -403,8 +406,8 @@ export function emitWindow(m: Mem, base: number, kind: number, key: number, aux:
   const o = outNext(m, base);
   if (o === 0) return;
   header(m, o, kind, m.u32[(base + W_OP) >>> 2], key, aux, start, end);
-  m.u32[(o + 32) >>> 2] = m.u32[(acc + 96) >>> 2];
-  m.u32[(o + 36) >>> 2] = m.u32[(acc + 100) >>> 2];
+  m.u32[(o + 32) >>> 2] = m.u32[(acc + A_MAX_SEQ) >>> 2];
+  m.u32[(o + 36) >>> 2] = m.u32[(acc + A_MAX_SEQ + 4) >>> 2];
   aggFinish(m, acc, o, m.u32[(base + W_AGG_MASK) >>> 2]);
 }
 
