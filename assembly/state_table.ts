@@ -388,16 +388,23 @@ export function spUpsert(base: usize, key: u64): usize {
     }
     i = (i + 1) & mask;
   }
+  return spInsertAt(base, i, key, tag);
+}
+
+/** Inserts `key` (hash tag `tag`) at `slot`, the empty slot its probe ended
+ *  on, for callers that probed inline; 0 when the table is at its limit. */
+export function spInsertAt(base: usize, slot: u32, key: u64, tag: u8): usize {
   if (load<u32>(base + SP_COUNT) >= load<u32>(base + SP_LIMIT)) {
     store<u64>(base + SP_FULL, load<u64>(base + SP_FULL) + 1);
     store<u32>(base + SP_LAST_INSERTED, 0);
     return 0;
   }
-  const l = lines + <usize>i * lineBytes;
-  store<u8>(base + SP_CTRL + <usize>i, tag);
+  const lineBytes = <usize>load<u32>(base + SP_LINE_BYTES);
+  const l = spLine(base, slot);
+  store<u8>(base + SP_CTRL + <usize>slot, tag);
   store<u64>(l, key);
   zero8(l + LINE_VALUE, lineBytes - LINE_VALUE);
-  zero8(spCold(base, i), <usize>load<u32>(base + SP_COLD_BYTES));
+  zero8(spCold(base, slot), <usize>load<u32>(base + SP_COLD_BYTES));
   store<u32>(base + SP_COUNT, load<u32>(base + SP_COUNT) + 1);
   store<u32>(base + SP_LAST_INSERTED, 1);
   return l + LINE_VALUE;

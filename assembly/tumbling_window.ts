@@ -11,7 +11,7 @@
 //   cold (16 B; insert, firing and the late path only):
 //     0          8           12
 //     ┌──────────┬───────────┬─────────┐
-//     │ start i64│ flags u32 │ pad u32 │   flags: bit 31 fired, bits 0..30 revision
+//     │ start i64│ flags u32 │ key u32 │   flags: bit 31 fired, bits 0..30 revision
 //     └──────────┴───────────┴─────────┘
 //
 // The accumulator is sized by the aggregate mask (aggBytesFor): the 56-byte
@@ -26,7 +26,7 @@
 // only scanned when the watermark crosses the earliest pending window end or
 // purge time, i.e. once per window period, not per batch.
 
-import { spBytes, spInit, spUpsert, spLastInserted, spRemoveSlot, spCount, spSlotOf, spTag, stHash, SP_CTRL, LINE_VALUE } from './state_table';
+import { spBytes, spInit, spUpsert, spInsertAt, spLastInserted, spRemoveSlot, spCount, spSlotOf, spTag, stHash, SP_CTRL, LINE_VALUE } from './state_table';
 import { aggUpdate, aggBytesFor, NEED_VWAP } from './aggregates';
 import { OUT_BYTES, OUT_WINDOW, OUT_REVISION, FLAG_CONTROL, IN_FIELDS } from './records';
 import {
@@ -36,9 +36,11 @@ import {
 } from './event_time';
 
 const FIRED: u32 = 0x80000000;
+const CTRL_USED: u64 = 0x8080808080808080; // the high bit of each ctrl byte of a group
 export const TW_COLD_BYTES: u32 = 16;
 const C_START: usize = 0;
 const C_FLAGS: usize = 8;
+const C_KEY: usize = 12;
 // Split table header words read by the loops below (see state_table.ts).
 const T_MASK: usize = 4, T_LINE_BYTES: usize = 12, T_LAST_INSERTED: usize = 20, T_COLD_BYTES: usize = 24, T_LINES_OFF: usize = 28, T_COLD_OFF: usize = 32;
 
@@ -71,16 +73,28 @@ function twFire(base: usize): void {
   const ctrl = table + SP_CTRL, slotCount = load<u32>(table + T_MASK) + 1;
   const lines = table + <usize>load<u32>(table + T_LINES_OFF), lineBytes = <usize>load<u32>(table + T_LINE_BYTES);
   const colds = table + <usize>load<u32>(table + T_COLD_OFF), coldBytes = <usize>load<u32>(table + T_COLD_BYTES);
-  for (let s: u32 = 0; s < slotCount; s++) {
-    if (load<u8>(ctrl + <usize>s) == 0) continue;
-    const c = colds + <usize>s * coldBytes;
-    const end = load<i64>(c + C_START) + size;
-    if ((load<u32>(c + C_FLAGS) & FIRED) == 0 && end <= wm) {
-      const e = scratch + <usize>n * 16;
-      store<i64>(e, end);
-      store<u32>(e + 8, <u32>(load<u64>(lines + <usize>s * lineBytes) >> 32));
-      store<u32>(e + 12, s);
-      n++;
+  // Both scans read the ctrl bytes 8 at a time (slot counts are powers of
+  // two ≥ 8) and visit the used slots of a group by their set high bits: a
+  // byte-per-slot loop mispredicted on about every third slot, which made a
+  // scan of 32 K slots cost more than emitting the windows. Nothing can fire
+  // before nextFire (a lower bound of every unfired end), so a round that only
+  // purges skips the first scan.
+  if (load<i64>(base + W_NEXT_FIRE) <= wm) {
+    for (let g: u32 = 0; g < slotCount; g += 8) {
+      let bits = load<u64>(ctrl + <usize>g) & CTRL_USED;
+      while (bits != 0) {
+        const s = g + (<u32>ctz(bits) >> 3);
+        bits &= bits - 1;
+        const c = colds + <usize>s * coldBytes;
+        const end = load<i64>(c + C_START) + size;
+        if ((load<u32>(c + C_FLAGS) & FIRED) == 0 && end <= wm) {
+          const e = scratch + <usize>n * 16;
+          store<i64>(e, end);
+          store<u32>(e + 8, load<u32>(c + C_KEY));
+          store<u32>(e + 12, s);
+          n++;
+        }
+      }
     }
   }
   sortEntries(scratch, n, load<u32>(base + W_CAPACITY));
@@ -92,19 +106,24 @@ function twFire(base: usize): void {
     emitWindow(base, OUT_WINDOW, load<u32>(e + 8), 0, load<i64>(c + C_START), load<i64>(e), lines + s * lineBytes + LINE_VALUE);
   }
   let nextFire = NEVER, nextPurge = NEVER;
-  let s: u32 = 0;
-  while (s < slotCount) {
-    if (load<u8>(ctrl + <usize>s) == 0) { s++; continue; }
-    const c = colds + <usize>s * coldBytes;
-    const end = load<i64>(c + C_START) + size;
-    if ((load<u32>(c + C_FLAGS) & FIRED) != 0) {
-      if (wm > end + lateness) {
-        spRemoveSlot(table, s);
-        continue; // an entry may have shifted into slot s
-      }
-      if (end + lateness + 1 < nextPurge) nextPurge = end + lateness + 1;
-    } else if (end < nextFire) nextFire = end;
-    s++;
+  for (let g: u32 = 0; g < slotCount; g += 8) {
+    let bits = load<u64>(ctrl + <usize>g) & CTRL_USED;
+    while (bits != 0) {
+      const k = <u32>ctz(bits) >> 3, s = g + k;
+      const c = colds + <usize>s * coldBytes;
+      const end = load<i64>(c + C_START) + size;
+      if ((load<u32>(c + C_FLAGS) & FIRED) != 0) {
+        if (wm > end + lateness) {
+          spRemoveSlot(table, s);
+          // A later entry may have shifted into slot s: look at the group
+          // again from s on.
+          bits = load<u64>(ctrl + <usize>g) & CTRL_USED & ~((<u64>1 << (<u64>k << 3)) - 1);
+          continue;
+        }
+        if (end + lateness + 1 < nextPurge) nextPurge = end + lateness + 1;
+      } else if (end < nextFire) nextFire = end;
+      bits &= bits - 1;
+    }
   }
   store<i64>(base + W_NEXT_FIRE, nextFire);
   store<i64>(base + W_NEXT_PURGE, nextPurge);
@@ -115,6 +134,14 @@ function twDue(base: usize): i64 {
   return f < p ? f : p;
 }
 
+/** A new window's cold words: its start, and its key so that the firing scan
+ *  sorts without loading the line. */
+function twNewWindow(table: usize, slot: u32, combo: u64, start: i64): void {
+  const c = table + <usize>load<u32>(table + T_COLD_OFF) + <usize>slot * <usize>load<u32>(table + T_COLD_BYTES);
+  store<i64>(c + C_START, start);
+  store<u32>(c + C_KEY, <u32>(combo >> 32));
+}
+
 /** Cold words of the entry whose accumulator is at `acc`. */
 // @ts-ignore: decorator
 @inline
@@ -122,12 +149,17 @@ function coldOf(table: usize, acc: usize): usize {
   return table + <usize>load<u32>(table + T_COLD_OFF) + <usize>spSlotOf(table, acc) * <usize>load<u32>(table + T_COLD_BYTES);
 }
 
-export function tumbling_process(base: usize, ptr: usize, count: u32, stride: u32): u32 {
+// The per-event loop, compiled once per per-event work (NEED_* combination,
+// enrichment on or off) by constant arguments: with `need` and `enrich` known
+// the aggregate update has no branches left and the loop keeps more of its
+// state in registers (measured: +8 % at 10k keys over one loop testing them
+// per event).
+// @ts-ignore: decorator
+@inline
+function twRun(base: usize, ptr: usize, count: u32, stride: u32, need: u32, enrich: bool): void {
   const table = base + <usize>load<u32>(base + W_TABLE_OFF);
   const vOff = IN_FIELDS + (<usize>load<u32>(base + W_VALUE_FIELD) << 3);
   const pField = load<i32>(base + W_PRICE_FIELD), qField = load<i32>(base + W_QTY_FIELD);
-  // Only the aggregate mask's per-event work (see aggregates.ts).
-  const need = etNeeds(base);
   const hasVwap = pField >= 0 && qField >= 0 && (need & NEED_VWAP) != 0;
   const pOff = IN_FIELDS + (<usize>max<i32>(pField, 0) << 3);
   const qOff = IN_FIELDS + (<usize>max<i32>(qField, 0) << 3);
@@ -135,7 +167,6 @@ export function tumbling_process(base: usize, ptr: usize, count: u32, stride: u3
   const ooo = load<i64>(base + W_OOO), lateness = load<i64>(base + W_LATENESS);
   let maxTs = load<i64>(base + W_MAX_TS), wm = load<i64>(base + W_WATERMARK);
   let due = twDue(base);
-  const enrich = load<u32>(base + W_ENRICH_N) != 0;
   // Current window bounds and the last (key, window) → accumulator, so runs of
   // one window and repeats of one key cost no division and no probe.
   let curStart: i64 = 1, curEnd: i64 = 0, curIdx: i64 = 0;
@@ -174,7 +205,8 @@ export function tumbling_process(base: usize, ptr: usize, count: u32, stride: u3
     if (curEnd > wm) {
       let acc = lastAcc;
       if (combo != lastCombo || acc == 0) {
-        // Probe inline (the common case: the window exists); insert out of line.
+        // Probe inline (the common case: the window exists); insert out of
+        // line at the empty slot the probe ended on.
         const hash = stHash(combo), tag = spTag(hash);
         let h = hash & mask;
         let val: usize = 0;
@@ -185,11 +217,10 @@ export function tumbling_process(base: usize, ptr: usize, count: u32, stride: u3
           if (c == tag && load<u64>(l) == combo) { val = l + LINE_VALUE; break; }
           h = (h + 1) & mask;
         }
-        if (val != 0) store<u32>(table + T_LAST_INSERTED, 0); // spLastInserted() = false, as spUpsert would leave it
-        else {
-          val = spUpsert(table, combo);
+        if (val == 0) {
+          val = spInsertAt(table, h, combo, tag);
           if (val == 0) { emitLate(base, r, stride, LATE_STATE_FULL); lastAcc = 0; continue; }
-          store<i64>(coldOf(table, val) + C_START, curStart);
+          twNewWindow(table, h, combo, curStart);
           if (curEnd < load<i64>(base + W_NEXT_FIRE)) store<i64>(base + W_NEXT_FIRE, curEnd);
           if (curEnd < due) due = curEnd;
         }
@@ -210,6 +241,7 @@ export function tumbling_process(base: usize, ptr: usize, count: u32, stride: u3
       if (enrich) etEnrich(base, r, val);
       if (spLastInserted(table)) {
         store<i64>(c + C_START, curStart);
+        store<u32>(c + C_KEY, key);
         store<u32>(c + C_FLAGS, FIRED);
         emitWindow(base, OUT_WINDOW, key, 0, curStart, curEnd, val);
         const purgeAt = curEnd + lateness + 1;
@@ -224,6 +256,34 @@ export function tumbling_process(base: usize, ptr: usize, count: u32, stride: u3
   }
   store<i64>(base + W_MAX_TS, maxTs);
   store<i64>(base + W_WATERMARK, wm);
+}
+
+function twRun0(b: usize, p: usize, c: u32, s: u32): void { twRun(b, p, c, s, 0, false); }
+function twRun1(b: usize, p: usize, c: u32, s: u32): void { twRun(b, p, c, s, 1, false); }
+function twRun2(b: usize, p: usize, c: u32, s: u32): void { twRun(b, p, c, s, 2, false); }
+function twRun3(b: usize, p: usize, c: u32, s: u32): void { twRun(b, p, c, s, 3, false); }
+function twRun4(b: usize, p: usize, c: u32, s: u32): void { twRun(b, p, c, s, 4, false); }
+function twRun5(b: usize, p: usize, c: u32, s: u32): void { twRun(b, p, c, s, 5, false); }
+function twRun6(b: usize, p: usize, c: u32, s: u32): void { twRun(b, p, c, s, 6, false); }
+function twRun7(b: usize, p: usize, c: u32, s: u32): void { twRun(b, p, c, s, 7, false); }
+function twRunEnrich(b: usize, p: usize, c: u32, s: u32, need: u32): void { twRun(b, p, c, s, need, true); }
+
+export function tumbling_process(base: usize, ptr: usize, count: u32, stride: u32): u32 {
+  // Only the aggregate mask's per-event work (see aggregates.ts).
+  const need = etNeeds(base);
+  if (load<u32>(base + W_ENRICH_N) != 0) twRunEnrich(base, ptr, count, stride, need);
+  else {
+    switch (need) {
+      case 0: twRun0(base, ptr, count, stride); break;
+      case 1: twRun1(base, ptr, count, stride); break;
+      case 2: twRun2(base, ptr, count, stride); break;
+      case 3: twRun3(base, ptr, count, stride); break;
+      case 4: twRun4(base, ptr, count, stride); break;
+      case 5: twRun5(base, ptr, count, stride); break;
+      case 6: twRun6(base, ptr, count, stride); break;
+      default: twRun7(base, ptr, count, stride);
+    }
+  }
   if (count > 0) store<u32>(base + W_ACTIVITY, 1);
   return load<u32>(base + W_OUT_COUNT);
 }

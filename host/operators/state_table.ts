@@ -323,15 +323,22 @@ export class JsSplitTable implements SplitTable {
       }
       i = (i + 1) & mask;
     }
+    return this.insertAt(i, hi, lo, tag);
+  }
+
+  /** Inserts (hi, lo) with hash tag `tag` at `slot`, the empty slot its probe
+   *  ended on (for engines that probe inline); 0 when the table is full. */
+  insertAt(slot: number, hi: number, lo: number, tag: number): number {
+    const u32 = this.u32, u8 = this.u8, b = this.base;
     if (u32[(b + SP_COUNT) >>> 2] >= u32[(b + SP_LIMIT) >>> 2]) {
       this.dv.setBigUint64(b + SP_FULL, this.dv.getBigUint64(b + SP_FULL, true) + 1n, true);
       u32[(b + SP_LAST_INSERTED) >>> 2] = 0;
       return 0;
     }
-    const l = lines + i * lineBytes, cl = this.cold + i * this.coldBytes;
-    u8[ctrl + i] = tag;
+    const l = this.lines + slot * this.lineBytes, cl = this.cold + slot * this.coldBytes;
+    u8[this.ctrl + slot] = tag;
     u32[l >>> 2] = lo; u32[(l >>> 2) + 1] = hi;
-    u8.fill(0, l + LINE_VALUE, l + lineBytes);
+    u8.fill(0, l + LINE_VALUE, l + this.lineBytes);
     u8.fill(0, cl, cl + this.coldBytes);
     u32[(b + SP_COUNT) >>> 2]++;
     u32[(b + SP_LAST_INSERTED) >>> 2] = 1;

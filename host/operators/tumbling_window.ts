@@ -16,12 +16,11 @@ import {
 } from './event_time.js';
 
 // Split table: line = key + accumulator (sized by the mask), cold = window
-// start i64 at 0 and flags at 8 (bit 31 fired, revision below): see
+// start i64 at 0, flags at 8 (bit 31 fired, revision below), key at 12: see
 // assembly/tumbling_window.ts, which owns the layout.
 const FIRED = 0x80000000;
 export const TW_COLD_BYTES = 16;
-const C_START = 0, C_FLAGS = 8;
-const T_LAST_INSERTED = 20;
+const C_START = 0, C_FLAGS = 8, C_KEY = 12;
 
 export interface TumblingWindowConfig extends WindowCommonConfig {
   /** Window length in ns. */
@@ -70,10 +69,14 @@ export class JsTumblingEngine implements WindowEngine {
     const m = this.m, table = this.table(base);
     const wm = i64(m, base + W_WATERMARK), size = i64(m, base + W_SIZE), lateness = i64(m, base + W_LATENESS);
     const list: FireEntry[] = [];
-    for (let s = table.next(-1); s >= 0; s = table.next(s)) {
-      const c = table.slotCold(s);
-      const end = i64(m, c + C_START) + size;
-      if ((m.u32[(c + C_FLAGS) >>> 2] & FIRED) === 0 && end <= wm) list.push({ end, key: table.slotKeyHi(s), ref: s });
+    // Nothing fires before nextFire (a lower bound of every unfired end): a
+    // round that only purges skips this scan.
+    if (i64(m, base + W_NEXT_FIRE) <= wm) {
+      for (let s = table.next(-1); s >= 0; s = table.next(s)) {
+        const c = table.slotCold(s);
+        const end = i64(m, c + C_START) + size;
+        if ((m.u32[(c + C_FLAGS) >>> 2] & FIRED) === 0 && end <= wm) list.push({ end, key: m.u32[(c + C_KEY) >>> 2], ref: s });
+      }
     }
     sortFire(list);
     for (const e of list) {
@@ -108,7 +111,7 @@ export class JsTumblingEngine implements WindowEngine {
   process(base: number, ptr: number, count: number, stride: number): void {
     const m = this.m, u32 = m.u32, i32 = m.i32, f64 = m.f64;
     const table = this.table(base), u8 = m.u8;
-    const tMask = table.mask, lines = table.lines, lineBytes = table.lineBytes, ctrl = table.ctrl, tLastIns = (table.base + T_LAST_INSERTED) >>> 2;
+    const tMask = table.mask, lines = table.lines, lineBytes = table.lineBytes, ctrl = table.ctrl;
     const vOff = IN_FIELDS + 8 * u32[(base + W_VALUE_FIELD) >>> 2];
     const pField = i32[(base + W_PRICE_FIELD) >>> 2], qField = i32[(base + W_QTY_FIELD) >>> 2];
     const need = etNeeds(m, base);
@@ -156,7 +159,8 @@ export class JsTumblingEngine implements WindowEngine {
       if (lt64(wmHi, wmLo, ceHi, ceLo)) {
         let acc = lastAcc;
         if (key !== lastKey || curIdxLo !== lastIdx || acc === 0) {
-          // Probe inline (the common case: the window exists); insert out of line.
+          // Probe inline (the common case: the window exists); insert out of
+          // line at the empty slot the probe ended on.
           const hash = stHash(curIdxLo, key), tag = spTag(hash);
           let h = hash & tMask, val = 0;
           for (;;) {
@@ -166,12 +170,11 @@ export class JsTumblingEngine implements WindowEngine {
             if (c === tag && u32[lw] === curIdxLo && u32[lw + 1] === key) { val = l + LINE_VALUE; break; }
             h = (h + 1) & tMask;
           }
-          if (val !== 0) u32[tLastIns] = 0; // lastInserted() = false, as upsertHL would leave it
-          else {
-            val = table.upsertHL(key, curIdxLo);
+          if (val === 0) {
+            val = table.insertAt(h, key, curIdxLo, tag);
             if (val === 0) { emitLate(m, base, r, stride, LATE_STATE_FULL); lastAcc = 0; continue; }
-            const cw = table.slotCold(table.slotOf(val)) >>> 2;
-            u32[cw + C_START / 4] = csLo; i32[cw + C_START / 4 + 1] = csHi;
+            const cw = table.slotCold(h) >>> 2;
+            u32[cw] = csLo; i32[cw + 1] = csHi; u32[cw + 3] = key;
             const wf = (base + W_NEXT_FIRE) >>> 2;
             if (lt64(ceHi, ceLo, i32[wf + 1], u32[wf])) { u32[wf] = ceLo; i32[wf + 1] = ceHi; }
             if (lt64(ceHi, ceLo, dueHi, dueLo)) { dueHi = ceHi; dueLo = ceLo; }
@@ -193,6 +196,7 @@ export class JsTumblingEngine implements WindowEngine {
           if (enrich) etEnrich(m, base, r, val);
           if (table.lastInserted()) {
             setI64(m, c + C_START, curStart);
+            u32[(c + C_KEY) >>> 2] = key;
             u32[(c + C_FLAGS) >>> 2] = FIRED;
             emitWindow(m, base, OUT_WINDOW, key, 0, curStart, curEnd, val);
             const purgeAt = curEnd + lateness + 1n;
