@@ -55,6 +55,23 @@ test('parity and values: the five-aggregate mask (no Welford, no first/last)', (
 test('parity and values: variance alone (Welford on, VWAP and first/last off)', () => checkAgainstFull(aggMaskOf(['variance']), 2));
 test('parity and values: first + last + count', () => checkAgainstFull(aggMaskOf(['first', 'last', 'count']), 3));
 
+test('lean accumulator (no Welford, no first/last): one 64-byte line per window, smaller region, same values as the full layout', () => {
+  const rt = runtime();
+  const lean = tumbling('js', rt, FIVE), full = tumbling('js', rt, aggMaskOf(['count', 'sum', 'min', 'max', 'vwap', 'mean']));
+  assert.ok(lean.bytes < full.bytes, `lean region ${lean.bytes} B < full region ${full.bytes} B`);
+  // A table small enough to refuse state (late output aux 2): both engines
+  // byte for byte, and every value equal to the full-mask run's.
+  const evs = randomStream(6, 3000, 40, 40_000_000, 300_000_000);
+  const mk = (mask?: number) => (engine: Engine, r: Rt) => tumbling(engine, r, mask, { capacity: 24 });
+  const a = parity(mk(FIVE), evs, 6), b = parity(mk(), evs, 6);
+  assert.is(a.length, b.length);
+  assert.ok(a.some((o) => o.kind === OUT_LATE && o.aux === 2), 'the small table refused some state');
+  for (let i = 0; i < a.length; i++) {
+    assert.is(windowKey(a[i]), windowKey(b[i]));
+    for (const k of [AGG.count, AGG.sum, AGG.min, AGG.max, AGG.vwap]) assert.ok(Object.is(a[i].values[k], b[i].values[k]), `record ${i} aggregate ${k}`);
+  }
+});
+
 test('the default mask is every aggregate, written into the header', () => {
   const rt = runtime();
   const op = tumbling('wasm', rt);
