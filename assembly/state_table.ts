@@ -275,6 +275,7 @@ export function st_slot_value(base: usize, slot: i32): usize { return stSlotValu
 //   │ limit  │ mask   │valBytes│lineByts│ count  │lastIns │coldByts│linesOff│coldOff │reserved│full u64│reserved│
 //   └────────┴────────┴────────┴────────┴────────┴────────┴────────┴────────┴────────┴────────┴────────┴────────┘
 //   64:       ctrl u8[slots] (padded to 64 B): 0 = empty, else 0x80 | hash >>> 25
+//             (1 = removed, only between spMarkRemoved and spRepair)
 //   linesOff: lines[slots], each lineBytes = 8 + align8(valueBytes) rounded up to 64:
 //               0         8                                  lineBytes
 //               ┌─────────┬──────────────────────────────────┐
@@ -303,6 +304,8 @@ const SP_LINES_OFF: usize = 28;
 const SP_COLD_OFF: usize = 32;
 const SP_FULL: usize = 40;
 export const SP_CTRL: usize = 64;
+/** ctrl byte of an entry removed by spMarkRemoved until spRepair runs. */
+export const SP_PENDING: u8 = 1;
 export const LINE_VALUE: usize = 8;
 
 export function spLineBytes(valueBytes: u32): u32 {
@@ -446,6 +449,78 @@ export function spRemoveSlot(base: usize, hole: u32): void {
   store<u32>(base + SP_COUNT, load<u32>(base + SP_COUNT) - 1);
 }
 
+/** Removes the entry at `slot` without moving its cluster: its ctrl byte
+ *  becomes SP_PENDING and the table needs spRepair before the next lookup or
+ *  insert. A scan that frees many entries (a firing round) then pays one
+ *  repair pass instead of a backward shift, with its line loads, per entry. */
+export function spMarkRemoved(base: usize, slot: u32): void {
+  store<u8>(base + SP_CTRL + <usize>slot, SP_PENDING);
+  store<u32>(base + SP_COUNT, load<u32>(base + SP_COUNT) - 1);
+}
+
+/** Restores the probing invariant after spMarkRemoved: walking the slots once
+ *  from an empty slot (no probe crosses one), each entry that follows a freed
+ *  slot of its run moves to the first free slot from its home (possibly where
+ *  it is), and freed slots become empty. Entries are settled in probe order,
+ *  so an entry never moves into the path of one placed before it. Groups of 8
+ *  ctrl bytes without entries, or without freed slots while nothing before
+ *  them in the run was freed, are settled at once; the result is the same as
+ *  the byte-by-byte walk (the JS twin's). */
+export function spRepair(base: usize): void {
+  const mask = load<u32>(base + SP_MASK);
+  const lineBytes = <usize>load<u32>(base + SP_LINE_BYTES);
+  const coldBytes = <usize>load<u32>(base + SP_COLD_BYTES);
+  const lines = base + <usize>load<u32>(base + SP_LINES_OFF);
+  const cold = base + <usize>load<u32>(base + SP_COLD_OFF);
+  const ctrl = base + SP_CTRL;
+  let e: u32 = 0;
+  while (load<u8>(ctrl + <usize>e) != 0) e++; // exists: count ≤ limit < slots, and freed slots are SP_PENDING
+  const stop = e + mask + 1;
+  let dirty = false;
+  let v = e + 1;
+  while (v < stop) {
+    const i = v & mask;
+    if ((i & 7) == 0 && v + 8 <= stop) {
+      const g = load<u64>(ctrl + <usize>i);
+      const used = g & 0x8080808080808080;
+      const pend = g & ~(g >> 7) & 0x0101010101010101;
+      if (used == 0) {
+        // Only empty and freed slots: clear them; the run state after the
+        // group is "freed" iff a freed slot comes after the last empty one.
+        if (pend != 0) {
+          store<u64>(ctrl + <usize>i, 0);
+          const zeros = ~g & 0x0101010101010101;
+          dirty = zeros == 0 || clz(pend) < clz(zeros);
+        } else dirty = false;
+        v += 8;
+        continue;
+      }
+      if (!dirty && pend == 0) {
+        // Entries and empty slots, nothing freed before them: all stay.
+        v += 8;
+        continue;
+      }
+    }
+    const c = load<u8>(ctrl + <usize>i);
+    if (c == 0) dirty = false;
+    else if (c == SP_PENDING) {
+      store<u8>(ctrl + <usize>i, 0);
+      dirty = true;
+    } else if (dirty) {
+      const li = lines + <usize>i * lineBytes;
+      let h = stHash(load<u64>(li)) & mask;
+      while (h != i && load<u8>(ctrl + <usize>h) >= 0x80) h = (h + 1) & mask;
+      if (h != i) {
+        store<u8>(ctrl + <usize>h, c);
+        copy8(lines + <usize>h * lineBytes, li, lineBytes);
+        copy8(cold + <usize>h * coldBytes, cold + <usize>i * coldBytes, coldBytes);
+        store<u8>(ctrl + <usize>i, 0);
+      }
+    }
+    v++;
+  }
+}
+
 export function spCount(base: usize): u32 {
   return load<u32>(base + SP_COUNT);
 }
@@ -480,3 +555,5 @@ export function sp_next(base: usize, slot: i32): i32 { return spNext(base, slot)
 export function sp_slot_key(base: usize, slot: i32): u64 { return load<u64>(spLine(base, <u32>slot)); }
 export function sp_slot_value(base: usize, slot: i32): usize { return spLine(base, <u32>slot) + LINE_VALUE; }
 export function sp_slot_cold(base: usize, slot: i32): usize { return spCold(base, <u32>slot); }
+export function sp_mark_removed(base: usize, slot: u32): void { spMarkRemoved(base, slot); }
+export function sp_repair(base: usize): void { spRepair(base); }

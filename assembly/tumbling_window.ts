@@ -26,7 +26,7 @@
 // only scanned when the watermark crosses the earliest pending window end or
 // purge time, i.e. once per window period, not per batch.
 
-import { spBytes, spInit, spUpsert, spInsertAt, spLastInserted, spRemoveSlot, spCount, spSlotOf, spTag, stHash, SP_CTRL, LINE_VALUE } from './state_table';
+import { spBytes, spInit, spUpsert, spInsertAt, spLastInserted, spMarkRemoved, spRepair, spCount, spSlotOf, spTag, stHash, SP_CTRL, LINE_VALUE } from './state_table';
 import { aggUpdate, aggBytesFor, NEED_VWAP } from './aggregates';
 import { OUT_BYTES, OUT_WINDOW, OUT_REVISION, FLAG_CONTROL, IN_FIELDS } from './records';
 import {
@@ -105,26 +105,28 @@ function twFire(base: usize): void {
     store<u32>(c + C_FLAGS, load<u32>(c + C_FLAGS) | FIRED);
     emitWindow(base, OUT_WINDOW, load<u32>(e + 8), 0, load<i64>(c + C_START), load<i64>(e), lines + s * lineBytes + LINE_VALUE);
   }
+  // Purge: mark what is past its lateness, then one repair pass (entries do
+  // not move during the scan, so the scan needs no rewinding).
   let nextFire = NEVER, nextPurge = NEVER;
+  let removed = false;
   for (let g: u32 = 0; g < slotCount; g += 8) {
     let bits = load<u64>(ctrl + <usize>g) & CTRL_USED;
     while (bits != 0) {
-      const k = <u32>ctz(bits) >> 3, s = g + k;
+      const s = g + (<u32>ctz(bits) >> 3);
       const c = colds + <usize>s * coldBytes;
       const end = load<i64>(c + C_START) + size;
+      bits &= bits - 1;
       if ((load<u32>(c + C_FLAGS) & FIRED) != 0) {
         if (wm > end + lateness) {
-          spRemoveSlot(table, s);
-          // A later entry may have shifted into slot s: look at the group
-          // again from s on.
-          bits = load<u64>(ctrl + <usize>g) & CTRL_USED & ~((<u64>1 << (<u64>k << 3)) - 1);
+          spMarkRemoved(table, s);
+          removed = true;
           continue;
         }
         if (end + lateness + 1 < nextPurge) nextPurge = end + lateness + 1;
       } else if (end < nextFire) nextFire = end;
-      bits &= bits - 1;
     }
   }
+  if (removed) spRepair(table);
   store<i64>(base + W_NEXT_FIRE, nextFire);
   store<i64>(base + W_NEXT_PURGE, nextPurge);
 }

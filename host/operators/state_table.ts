@@ -224,7 +224,7 @@ export class JsStateTable implements StateTable {
 // Split table (layout diagram and reasons in assembly/state_table.ts): ctrl
 // bytes (0 empty, 0x80 | hash >>> 25), lines of key u64 + value rounded up to
 // 64 bytes, and a cold array. No TTL.
-export const SP_CTRL = 64, LINE_VALUE = 8;
+export const SP_CTRL = 64, LINE_VALUE = 8, SP_PENDING = 1;
 const SP_LIMIT = 0, SP_MASK = 4, SP_VALUE_BYTES = 8, SP_LINE_BYTES = 12, SP_COUNT = 16, SP_LAST_INSERTED = 20;
 const SP_COLD_BYTES = 24, SP_LINES_OFF = 28, SP_COLD_OFF = 32, SP_FULL = 40;
 
@@ -252,6 +252,8 @@ export interface SplitTable {
   slotKey(slot: number): bigint;
   slotValue(slot: number): number;
   slotCold(slot: number): number;
+  markRemoved(slot: number): void;
+  repair(): void;
 }
 
 export class JsSplitTable implements SplitTable {
@@ -395,6 +397,37 @@ export class JsSplitTable implements SplitTable {
     return true;
   }
 
+  /** Removes the entry at `slot` without moving its cluster; repair() must follow (see assembly spMarkRemoved). */
+  markRemoved(slot: number): void {
+    this.u8[this.ctrl + slot] = SP_PENDING;
+    this.u32[(this.base + SP_COUNT) >>> 2]--;
+  }
+
+  /** The byte-by-byte walk of assembly spRepair (which skips whole groups with the same result). */
+  repair(): void {
+    const u32 = this.u32, u8 = this.u8, mask = this.mask, lines = this.lines, lineBytes = this.lineBytes;
+    const cold = this.cold, coldBytes = this.coldBytes, ctrl = this.ctrl;
+    let e = 0;
+    while (u8[ctrl + e] !== 0) e++;
+    let dirty = false;
+    for (let k = 1; k <= mask; k++) {
+      const i = (e + k) & mask, c = u8[ctrl + i];
+      if (c === 0) dirty = false;
+      else if (c === SP_PENDING) { u8[ctrl + i] = 0; dirty = true; }
+      else if (dirty) {
+        const li = lines + i * lineBytes, wi = li >>> 2;
+        let h = stHash(u32[wi], u32[wi + 1]) & mask;
+        while (h !== i && u8[ctrl + h] >= 0x80) h = (h + 1) & mask;
+        if (h !== i) {
+          u8[ctrl + h] = c;
+          u8.copyWithin(lines + h * lineBytes, li, li + lineBytes);
+          u8.copyWithin(cold + h * coldBytes, cold + i * coldBytes, cold + (i + 1) * coldBytes);
+          u8[ctrl + i] = 0;
+        }
+      }
+    }
+  }
+
   count(): number { return this.u32[(this.base + SP_COUNT) >>> 2]; }
   refused(): bigint { return this.dv.getBigUint64(this.base + SP_FULL, true); }
 
@@ -457,6 +490,8 @@ export class WasmSplitTable implements SplitTable {
   slotKey(slot: number): bigint { return BigInt.asUintN(64, this.x.sp_slot_key(this.base, slot)); }
   slotValue(slot: number): number { return this.x.sp_slot_value(this.base, slot) >>> 0; }
   slotCold(slot: number): number { return this.x.sp_slot_cold(this.base, slot) >>> 0; }
+  markRemoved(slot: number): void { this.x.sp_mark_removed(this.base, slot); }
+  repair(): void { this.x.sp_repair(this.base); }
 }
 
 /** A freshly initialised split table in `base` (splitTableBytes(capacity, valueBytes, coldBytes) bytes). */

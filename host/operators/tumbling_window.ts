@@ -84,21 +84,21 @@ export class JsTumblingEngine implements WindowEngine {
       m.u32[(c + C_FLAGS) >>> 2] = (m.u32[(c + C_FLAGS) >>> 2] | FIRED) >>> 0;
       emitWindow(m, base, OUT_WINDOW, e.key, 0, i64(m, c + C_START), e.end, table.slotValue(e.ref));
     }
-    let nextFire = NEVER, nextPurge = NEVER;
-    let s = table.next(-1);
-    while (s >= 0) {
+    // Purge: mark, then one repair pass (assembly/tumbling_window.ts).
+    let nextFire = NEVER, nextPurge = NEVER, removed = false;
+    for (let s = table.next(-1); s >= 0; s = table.next(s)) {
       const c = table.slotCold(s);
       const end = i64(m, c + C_START) + size;
       if ((m.u32[(c + C_FLAGS) >>> 2] & FIRED) !== 0) {
         if (wm > end + lateness) {
-          table.removeSlot(s);
-          s = table.next(s - 1);
+          table.markRemoved(s);
+          removed = true;
           continue;
         }
         if (end + lateness + 1n < nextPurge) nextPurge = end + lateness + 1n;
       } else if (end < nextFire) nextFire = end;
-      s = table.next(s);
     }
+    if (removed) table.repair();
     setI64(m, base + W_NEXT_FIRE, nextFire);
     setI64(m, base + W_NEXT_PURGE, nextPurge);
   }
