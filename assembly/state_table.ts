@@ -15,7 +15,10 @@
 //   │ key lo │ key hi │ touched i64 ns │ used   │ spare  │ value bytes │
 //   └────────┴────────┴────────────────┴────────┴────────┴─────────────┘
 //   spare  4 bytes the value's owner may use (zeroed on insert, moved with
-//          the entry); the tumbling window keeps its flags there.
+//          the entry).
+//
+// (The tumbling window uses the split table at the end of this file instead:
+// ctrl bytes, 64-byte lines of key + value, cold words.)
 //
 //   limit  the capacity asked for: the table never holds more live entries.
 //          The slot array is the next power of two ≥ limit·4/3, so linear
