@@ -15,7 +15,8 @@
 //   136 late u64        144 refused u64     152 overflow u64    160 perKey u32
 //   164 capacity u32    168 sideOff u32     172 aggMask u32 (bit i = AGG i)
 //   176..184 reserved (sliding: 176 last round)
-//   184 enrichCount u32 188 enrich[8] u32 (aggregate << 16 | field)   220..256 reserved
+//   184 enrichCount u32 188 enrich[8] u32 (aggregate << 16 | field)   220 layout u32 (host:
+//   STATE_LAYOUT, checked on restore)   224..256 reserved
 //   256 state table  │ firing scratch (scratchBytes) │ output (outCap × 128 B)
 //
 // Semantics (documented in docs/parts/windows.md):

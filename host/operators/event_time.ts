@@ -17,6 +17,12 @@ export const W_NEXT_FIRE = 112, W_NEXT_PURGE = 120, W_LAST_ACTIVITY = 128, W_LAT
 export const W_OVERFLOW = 152, W_PER_KEY = 160, W_CAPACITY = 164, W_SIDE_OFF = 168, W_AGG_MASK = 172;
 /** Enrichment: count u32, then up to ENRICH_MAX words (aggregate << 16 | field). */
 export const W_ENRICH_N = 184, W_ENRICH = 188, ENRICH_MAX = 8;
+/** Version of the state layout (accumulator field order, tumbling split
+ *  table), written into every window header: a snapshot from a build with
+ *  another layout has the same size for some window kinds, so without it a
+ *  restore would accept it and misread every accumulator. 0 = before the
+ *  lean-prefix accumulator (its headers had zeros here). */
+export const W_LAYOUT = 220, STATE_LAYOUT = 2;
 
 export const LATE_TOO_LATE = 1;
 export const LATE_STATE_FULL = 2;
@@ -162,6 +168,7 @@ export function writeHeaderConfig(m: Mem, base: number, op: number, c: ResolvedC
   dv.setUint32(base + W_PER_KEY, perKey, true);
   dv.setUint32(base + W_CAPACITY, c.capacity, true);
   dv.setUint32(base + W_AGG_MASK, c.aggMask, true);
+  dv.setUint32(base + W_LAYOUT, STATE_LAYOUT, true);
   dv.setUint32(base + W_ENRICH_N, c.enrich.length, true);
   c.enrich.forEach((e, i) => dv.setUint32(base + W_ENRICH + 4 * i, (e.aggregate << 16 | e.field) >>> 0, true));
 }
@@ -332,6 +339,8 @@ export abstract class WindowOperator implements Operator {
     this.live();
     if (bytes.byteLength < W_HEADER) throw new Error(`window snapshot is ${bytes.byteLength} bytes, shorter than its ${W_HEADER}-byte header`);
     const dv = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+    const layout = dv.getUint32(W_LAYOUT, true);
+    if (layout !== STATE_LAYOUT) throw new Error(`window snapshot has state layout ${layout}, this build reads layout ${STATE_LAYOUT} (the snapshot was written by another ganglion version; its state cannot be restored)`);
     // Config words must match: a snapshot only fits a region laid out the same way.
     // The layout offsets come last: they follow from the config (the tumbling
     // window's table from the aggregate mask), so the error names the cause.

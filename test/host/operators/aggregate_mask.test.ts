@@ -2,7 +2,7 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { TumblingWindow } from '../../../host/operators/tumbling_window.js';
 import { SlidingWindow } from '../../../host/operators/sliding_window.js';
-import { aggMaskOf, W_AGG_MASK, WindowConfigError } from '../../../host/operators/event_time.js';
+import { aggMaskOf, W_AGG_MASK, W_LAYOUT, WindowConfigError } from '../../../host/operators/event_time.js';
 import { AGG, OUT_LATE, OUT_REVISION, OUT_WINDOW, type OutputRecord } from '../../../host/records.js';
 import type { Engine } from '../../../host/operators/operator.js';
 import { createOperator } from '../../../host/operators/registry.js';
@@ -103,6 +103,19 @@ test('bad masks get precise errors; a snapshot only restores under the same mask
   a.process(b.ptr, b.count, b.stride);
   tumbling('js', rt, FIVE).restore(a.snapshot());
   assert.throws(() => tumbling('js', rt).restore(a.snapshot()), /does not match this operator's configuration \(header word at byte 172 differs\)/);
+});
+
+test('a snapshot from another state layout (an older build: layout word 0) is refused, not misread', () => {
+  const rt = runtime();
+  for (const make of [(e: Engine) => tumbling(e, rt, FIVE), (e: Engine) => new SlidingWindow(e, rt, 1, { sizeNs: 2n * S, slideNs: S, valueField: 0, capacity: 64, maxBatch: 256 })]) {
+    const a = make('wasm');
+    const b = put(rt, randomStream(8, 50, 5, 40_000_000, 0));
+    a.process(b.ptr, b.count, b.stride);
+    const snap = a.snapshot();
+    make('js').restore(snap); // same layout: fine
+    new DataView(snap.buffer, snap.byteOffset).setUint32(W_LAYOUT, 0, true);
+    assert.throws(() => make('js').restore(snap), /window snapshot has state layout 0, this build reads layout 2/);
+  }
 });
 
 test('sliding windows honour the mask on output (both engines identical)', () => {
