@@ -2,11 +2,19 @@
 // aggregates at once, because computing them together costs a few adds more
 // than computing one, and a single layout lets panes and sessions merge.
 //
-//   0      8      16     24     32     40     48        56      64       72     80      88     96        104
-//   ┌──────┬──────┬──────┬──────┬──────┬──────┬─────────┬───────┬────────┬──────┬───────┬──────┬─────────┐
-//   │count │ sum  │ min  │ max  │ mean │  m2  │firstTs  │ first │ lastTs │ last │ Σp·q  │ Σq   │ maxSeq  │
-//   │ f64  │ f64  │ f64  │ f64  │ f64  │ f64  │ i64     │ f64   │ i64    │ f64  │ f64   │ f64  │ u64     │
-//   └──────┴──────┴──────┴──────┴──────┴──────┴─────────┴───────┴────────┴──────┴───────┴──────┴─────────┘
+//   0      8      16     24     32     40     48       56     64     72       80     88      96      104
+//   ┌──────┬──────┬──────┬──────┬──────┬──────┬────────┬──────┬──────┬────────┬──────┬───────┬──────┐
+//   │count │ sum  │ min  │ max  │ Σp·q │  Σq  │ maxSeq │ mean │  m2  │firstTs │first │lastTs │ last │
+//   │ f64  │ f64  │ f64  │ f64  │ f64  │ f64  │ u64    │ f64  │ f64  │ i64    │ f64  │ i64   │ f64  │
+//   └──────┴──────┴──────┴──────┴──────┴──────┴────────┴──────┴──────┴────────┴──────┴───────┴──────┘
+//   ├────────────── lean prefix (AGG_LEAN_BYTES = 56) ─────────┤├──────────── tail (48 B) ────────────┤
+//
+// The fields every mask maintains come first, so a window whose mask needs
+// neither Welford nor first/last can keep only the 56-byte prefix (the "lean"
+// accumulator): with the 8-byte key it fills exactly one 64-byte cache line of
+// the tumbling window's table. aggFinish, aggValue and the maxSeq stamp read
+// the same offsets in both sizes; the tail is read only for aggregates that
+// need it, which a lean accumulator's mask never asks for.
 //
 // Variance is the POPULATION variance m2 / n, kept with Welford's update (and
 // Chan's formula when merging): sum/sum-of-squares cancels catastrophically on
@@ -20,8 +28,10 @@
 // maxSeq stamps the output); Welford (a division per event) only for
 // mean/variance/stddev; first/last (two i64 compares) only for first/last;
 // Σp·q and Σq only for VWAP. The first event of an accumulator initialises
-// every slot whatever the mask, so both engines leave identical bytes;
-// aggFinish writes NaN for every aggregate outside the mask.
+// the whole prefix whatever the mask, and the whole tail whenever the mask
+// needs any of it (NEED_TAIL), so both engines leave identical bytes and a
+// lean accumulator never writes past its 56 bytes; aggFinish writes NaN for
+// every aggregate outside the mask.
 //
 // An all-zero accumulator is the empty one (count 0), which is what the state
 // table hands out for a new key. The TypeScript twin (host/operators/
@@ -31,29 +41,38 @@
 import { OUT_VALUES } from './records';
 
 export const AGG_BYTES: usize = 104;
+export const AGG_LEAN_BYTES: usize = 56;
 export const A_COUNT: usize = 0;
 export const A_SUM: usize = 8;
 export const A_MIN: usize = 16;
 export const A_MAX: usize = 24;
-export const A_MEAN: usize = 32;
-export const A_M2: usize = 40;
-export const A_FIRST_TS: usize = 48;
-export const A_FIRST: usize = 56;
-export const A_LAST_TS: usize = 64;
-export const A_LAST: usize = 72;
-export const A_PQ: usize = 80;
-export const A_Q: usize = 88;
-export const A_MAX_SEQ: usize = 96;
+export const A_PQ: usize = 32;
+export const A_Q: usize = 40;
+export const A_MAX_SEQ: usize = 48;
+export const A_MEAN: usize = 56;
+export const A_M2: usize = 64;
+export const A_FIRST_TS: usize = 72;
+export const A_FIRST: usize = 80;
+export const A_LAST_TS: usize = 88;
+export const A_LAST: usize = 96;
 
 export const ALL_AGGS: u32 = 0x3ff;
 export const NEED_WELFORD: u32 = 1;
 export const NEED_FIRST_LAST: u32 = 2;
 export const NEED_VWAP: u32 = 4;
 export const NEED_ALL: u32 = 7;
+/** Needs that live in the tail: without them the lean prefix is the whole accumulator. */
+export const NEED_TAIL: u32 = NEED_WELFORD | NEED_FIRST_LAST;
 
 /** The per-event work an aggregate mask needs (NEED_* bits). */
 export function aggNeeds(mask: u32): u32 {
   return ((mask & 0x70) != 0 ? NEED_WELFORD : 0) | ((mask & 0x180) != 0 ? NEED_FIRST_LAST : 0) | ((mask & 0x200) != 0 ? NEED_VWAP : 0);
+}
+
+/** Accumulator bytes a mask needs when only that mask is maintained (tumbling):
+ *  the lean prefix unless Welford or first/last is asked for. */
+export function aggBytesFor(mask: u32): u32 {
+  return (aggNeeds(mask) & NEED_TAIL) != 0 ? <u32>AGG_BYTES : <u32>AGG_LEAN_BYTES;
 }
 
 // @ts-ignore: decorator
@@ -65,15 +84,17 @@ export function aggUpdate(a: usize, ts: i64, seq: u64, v: f64, p: f64, q: f64, n
     store<f64>(a + A_SUM, v);
     store<f64>(a + A_MIN, v);
     store<f64>(a + A_MAX, v);
-    store<f64>(a + A_MEAN, v);
-    store<f64>(a + A_M2, 0);
-    store<i64>(a + A_FIRST_TS, ts);
-    store<f64>(a + A_FIRST, v);
-    store<i64>(a + A_LAST_TS, ts);
-    store<f64>(a + A_LAST, v);
     store<f64>(a + A_PQ, p * q);
     store<f64>(a + A_Q, q);
     store<u64>(a + A_MAX_SEQ, seq);
+    if (need & NEED_TAIL) {
+      store<f64>(a + A_MEAN, v);
+      store<f64>(a + A_M2, 0);
+      store<i64>(a + A_FIRST_TS, ts);
+      store<f64>(a + A_FIRST, v);
+      store<i64>(a + A_LAST_TS, ts);
+      store<f64>(a + A_LAST, v);
+    }
     return;
   }
   const n = n0 + 1;
@@ -143,21 +164,25 @@ export function aggMerge(dst: usize, src: usize): void {
 }
 
 /** Writes the output values v0..v10 of a window record at `out` (the record's
- *  base); aggregates outside `mask` are NaN. */
+ *  base); aggregates outside `mask` are NaN. The tail is read only when the
+ *  mask asks for a tail aggregate, so a lean accumulator is never read past
+ *  its 56 bytes. */
 export function aggFinish(a: usize, out: usize, mask: u32 = ALL_AGGS): void {
   const v = out + OUT_VALUES;
   const n = load<f64>(a + A_COUNT);
-  const variance = load<f64>(a + A_M2) / n;
   const q = load<f64>(a + A_Q);
   store<f64>(v, n);
   store<f64>(v + 8, load<f64>(a + A_SUM));
   store<f64>(v + 16, load<f64>(a + A_MIN));
   store<f64>(v + 24, load<f64>(a + A_MAX));
-  store<f64>(v + 32, load<f64>(a + A_MEAN));
-  store<f64>(v + 40, variance);
-  store<f64>(v + 48, Math.sqrt(variance));
-  store<f64>(v + 56, load<f64>(a + A_FIRST));
-  store<f64>(v + 64, load<f64>(a + A_LAST));
+  if ((mask & 0x1f0) != 0) {
+    const variance = load<f64>(a + A_M2) / n;
+    store<f64>(v + 32, load<f64>(a + A_MEAN));
+    store<f64>(v + 40, variance);
+    store<f64>(v + 48, Math.sqrt(variance));
+    store<f64>(v + 56, load<f64>(a + A_FIRST));
+    store<f64>(v + 64, load<f64>(a + A_LAST));
+  }
   store<f64>(v + 72, q != 0 ? load<f64>(a + A_PQ) / q : NaN);
   store<f64>(v + 80, 0);
   if (mask != ALL_AGGS) {

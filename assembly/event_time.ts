@@ -15,7 +15,8 @@
 //   136 late u64        144 refused u64     152 overflow u64    160 perKey u32
 //   164 capacity u32    168 sideOff u32     172 aggMask u32 (bit i = AGG i)
 //   176..184 reserved (sliding: 176 last round)
-//   184 enrichCount u32 188 enrich[8] u32 (aggregate << 16 | field)   220..256 reserved
+//   184 enrichCount u32 188 enrich[8] u32 (aggregate << 16 | field)   220 layout u32 (host:
+//   STATE_LAYOUT, checked on restore)   224..256 reserved
 //   256 state table  │ firing scratch (scratchBytes) │ output (outCap × 128 B)
 //
 // Semantics (documented in docs/parts/windows.md):
@@ -37,7 +38,7 @@
 //              pipeline; an event sent to the late output gets NaN there.
 
 import { OUT_BYTES, OUT_LATE, OUT_VALUES, writeOutHeader, IN_FIELDS } from './records';
-import { aggFinish, aggValue, aggNeeds } from './aggregates';
+import { aggFinish, aggValue, aggNeeds, A_MAX_SEQ } from './aggregates';
 
 export const W_HEADER: usize = 256;
 export const W_OP: usize = 0;
@@ -116,7 +117,7 @@ export function outNext(base: usize): usize {
 export function emitWindow(base: usize, kind: u32, key: u32, aux: u32, start: i64, end: i64, acc: usize): void {
   const o = outNext(base);
   if (o == 0) return;
-  writeOutHeader(o, kind, load<u32>(base + W_OP), key, aux, start, end, load<u64>(acc + 96));
+  writeOutHeader(o, kind, load<u32>(base + W_OP), key, aux, start, end, load<u64>(acc + A_MAX_SEQ));
   aggFinish(acc, o, load<u32>(base + W_AGG_MASK));
 }
 
@@ -156,10 +157,12 @@ export function emitLate(base: usize, rec: usize, stride: u32, reason: u32): voi
 }
 
 // Firing scratch: 16-byte entries (end i64, key u32, ref u32) sorted by
-// (end, key): an LSD radix sort over the 12 key bytes, skipping every byte
-// position where all entries agree (a firing round usually shares one end and
-// keys are small interned ids, so 2 of 12 passes run). Heapsort was the first
-// version; at 10k windows per round it cost more than emitting them.
+// (end, key): an LSD radix sort over the 12 key bytes that are not the same in
+// every entry (a firing round usually shares one end and keys are small
+// interned ids, so 2 of 12 bytes vary). One AND/OR pass finds them, so only
+// their histograms are built: counting all 12 bytes of every entry cost more
+// than the rest of a 10k-window firing round. Heapsort was the first version;
+// at 10k windows per round it cost more than emitting them.
 //
 //   scratch: entries A (capacity × 16) │ entries B (capacity × 16) │ 12 × 256 u32 counts
 export function scratchBytes(capacity: u32): usize {
@@ -178,18 +181,23 @@ export function sortEntries(s: usize, n: u32, capacity: u32): void {
   if (n < 2) return;
   const other = s + <usize>capacity * 16;
   const hist = other + <usize>capacity * 16;
-  memory.fill(hist, 0, 12 * 256 * 4);
+  let andEnd: u64 = ~(<u64>0), orEnd: u64 = 0, andKey: u32 = ~(<u32>0), orKey: u32 = 0;
   for (let i: u32 = 0; i < n; i++) {
     const e = s + <usize>i * 16;
-    for (let d: u32 = 0; d < 12; d++) {
-      const h = hist + <usize>(d * 256 + sortByte(e, d)) * 4;
-      store<u32>(h, load<u32>(h) + 1);
-    }
+    const end = load<u64>(e), key = load<u32>(e + 8);
+    andEnd &= end; orEnd |= end; andKey &= key; orKey |= key;
   }
+  const diffEnd = andEnd ^ orEnd, diffKey = andKey ^ orKey;
   let src = s, dst = other;
   for (let d: u32 = 0; d < 12; d++) {
+    const varies = d < 4 ? ((diffKey >>> (d << 3)) & 0xff) != 0 : ((diffEnd >>> (<u64>(d - 4) << 3)) & 0xff) != 0;
+    if (!varies) continue;
     const hd = hist + <usize>d * 1024;
-    if (load<u32>(hd + <usize>sortByte(src, d) * 4) == n) continue; // all equal
+    memory.fill(hd, 0, 1024);
+    for (let i: u32 = 0; i < n; i++) {
+      const h = hd + <usize>sortByte(src + <usize>i * 16, d) * 4;
+      store<u32>(h, load<u32>(h) + 1);
+    }
     let sum: u32 = 0;
     for (let b: u32 = 0; b < 256; b++) {
       const c = load<u32>(hd + <usize>b * 4);

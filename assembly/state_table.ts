@@ -15,7 +15,10 @@
 //   │ key lo │ key hi │ touched i64 ns │ used   │ spare  │ value bytes │
 //   └────────┴────────┴────────────────┴────────┴────────┴─────────────┘
 //   spare  4 bytes the value's owner may use (zeroed on insert, moved with
-//          the entry); the tumbling window keeps its flags there.
+//          the entry).
+//
+// (The tumbling window uses the split table at the end of this file instead:
+// ctrl bytes, 64-byte lines of key + value, cold words.)
 //
 //   then: occupancy bitmap, bit i = slot i used, (mask + 1) bits rounded up
 //   to whole u64 words. It mirrors `used` exactly, so a scan over the table
@@ -319,3 +322,297 @@ export function st_refused(base: usize): u64 { return stRefused(base); }
 export function st_next(base: usize, slot: i32): i32 { return stNext(base, slot); }
 export function st_slot_key(base: usize, slot: i32): u64 { return stSlotKey(base, slot); }
 export function st_slot_value(base: usize, slot: i32): usize { return stSlotValue(base, slot); }
+
+// ───────────────────────────────────────────────────────────────────────────
+// Split table: the same open addressing (hash, linear probing, backward-shift
+// deletion, exact limit, refusal when full) laid out for a hot path that must
+// touch one cache line per lookup. No TTL (its owners free state themselves).
+//
+//   0        4        8        12       16       20       24       28       32       36       40       48       64
+//   ┌────────┬────────┬────────┬────────┬────────┬────────┬────────┬────────┬────────┬────────┬────────┬────────┐
+//   │ limit  │ mask   │valBytes│lineByts│ count  │lastIns │coldByts│linesOff│coldOff │reserved│full u64│reserved│
+//   └────────┴────────┴────────┴────────┴────────┴────────┴────────┴────────┴────────┴────────┴────────┴────────┘
+//   64:       ctrl u8[slots] (padded to 64 B): 0 = empty, else 0x80 | hash >>> 25
+//             (1 = removed, only between spMarkRemoved and spRepair)
+//   linesOff: lines[slots], each lineBytes = 8 + align8(valueBytes) rounded up to 64:
+//               0         8                                  lineBytes
+//               ┌─────────┬──────────────────────────────────┐
+//               │ key u64 │ value bytes (zeroed on insert)   │
+//               └─────────┴──────────────────────────────────┘
+//   coldOff:  cold[slots], coldBytes each (zeroed on insert): what the owner
+//             reads only on insert, firing and the late path.
+//
+// Why: a slot of the general table spends 24 bytes on key, last-update time,
+// used flag and spare word, so a 56-byte value becomes 80 bytes and straddles
+// two lines. Here the used flag lives in the ctrl bytes (32 KB for 32 K slots:
+// they stay in L1/L2 while the lines do not), the rarely read words live in
+// the cold array, and a line is key + value, 64-byte aligned when the region
+// base is. The 7-bit hash tag in ctrl lets a probe pass an occupied slot with
+// another key without loading its line. Iteration reads ctrl bytes, so a
+// firing round scans 1 byte per slot instead of a line.
+
+const SP_LIMIT: usize = 0;
+const SP_MASK: usize = 4;
+const SP_VALUE_BYTES: usize = 8;
+const SP_LINE_BYTES: usize = 12;
+const SP_COUNT: usize = 16;
+const SP_LAST_INSERTED: usize = 20;
+const SP_COLD_BYTES: usize = 24;
+const SP_LINES_OFF: usize = 28;
+const SP_COLD_OFF: usize = 32;
+const SP_FULL: usize = 40;
+export const SP_CTRL: usize = 64;
+/** ctrl byte of an entry removed by spMarkRemoved until spRepair runs. */
+export const SP_PENDING: u8 = 1;
+export const LINE_VALUE: usize = 8;
+
+export function spLineBytes(valueBytes: u32): u32 {
+  return (8 + ((valueBytes + 7) & ~7) + 63) & ~63;
+}
+
+// @ts-ignore: decorator
+@inline
+function spCtrlBytes(slots: u32): usize {
+  return <usize>max<u32>(slots, 64);
+}
+
+export function spBytes(capacity: u32, valueBytes: u32, coldBytes: u32): usize {
+  const slots = stSlots(capacity);
+  return SP_CTRL + spCtrlBytes(slots) + <usize>slots * <usize>(spLineBytes(valueBytes) + ((coldBytes + 7) & ~7));
+}
+
+export function spInit(base: usize, capacity: u32, valueBytes: u32, coldBytes: u32): void {
+  // Fresh memory (mask 0) is zero already: not touching it keeps an idle table out of RSS (see stInit).
+  if (load<u32>(base + SP_MASK) != 0) memory.fill(base, 0, spBytes(capacity, valueBytes, coldBytes));
+  const slots = stSlots(capacity);
+  const linesOff = SP_CTRL + spCtrlBytes(slots);
+  store<u32>(base + SP_LIMIT, capacity);
+  store<u32>(base + SP_MASK, slots - 1);
+  store<u32>(base + SP_VALUE_BYTES, valueBytes);
+  store<u32>(base + SP_LINE_BYTES, spLineBytes(valueBytes));
+  store<u32>(base + SP_COLD_BYTES, (coldBytes + 7) & ~7);
+  store<u32>(base + SP_LINES_OFF, <u32>linesOff);
+  store<u32>(base + SP_COLD_OFF, <u32>(linesOff + <usize>slots * <usize>spLineBytes(valueBytes)));
+}
+
+// @ts-ignore: decorator
+@inline
+export function spTag(h: u32): u8 {
+  return <u8>(0x80 | (h >>> 25));
+}
+
+// @ts-ignore: decorator
+@inline
+export function spLine(base: usize, slot: u32): usize {
+  return base + <usize>load<u32>(base + SP_LINES_OFF) + <usize>slot * <usize>load<u32>(base + SP_LINE_BYTES);
+}
+
+// @ts-ignore: decorator
+@inline
+export function spCold(base: usize, slot: u32): usize {
+  return base + <usize>load<u32>(base + SP_COLD_OFF) + <usize>slot * <usize>load<u32>(base + SP_COLD_BYTES);
+}
+
+/** Slot index of a value pointer handed out by spUpsert / spGet. */
+export function spSlotOf(base: usize, value: usize): u32 {
+  return <u32>((value - LINE_VALUE - base - <usize>load<u32>(base + SP_LINES_OFF)) / <usize>load<u32>(base + SP_LINE_BYTES));
+}
+
+/** Slot index holding `key`, or -1. */
+export function spFind(base: usize, key: u64): i32 {
+  const mask = load<u32>(base + SP_MASK);
+  const lineBytes = <usize>load<u32>(base + SP_LINE_BYTES);
+  const lines = base + <usize>load<u32>(base + SP_LINES_OFF);
+  const h = stHash(key), tag = spTag(h);
+  let i = h & mask;
+  while (true) {
+    const c = load<u8>(base + SP_CTRL + <usize>i);
+    if (c == 0) return -1;
+    if (c == tag && load<u64>(lines + <usize>i * lineBytes) == key) return <i32>i;
+    i = (i + 1) & mask;
+  }
+}
+
+/** Value pointer of `key`, inserting a zeroed entry (value and cold) if absent;
+ *  0 when the table is at its limit (counted, nothing overwritten). */
+export function spUpsert(base: usize, key: u64): usize {
+  const mask = load<u32>(base + SP_MASK);
+  const lineBytes = <usize>load<u32>(base + SP_LINE_BYTES);
+  const lines = base + <usize>load<u32>(base + SP_LINES_OFF);
+  const h = stHash(key), tag = spTag(h);
+  let i = h & mask;
+  while (true) {
+    const c = load<u8>(base + SP_CTRL + <usize>i);
+    if (c == 0) break;
+    if (c == tag && load<u64>(lines + <usize>i * lineBytes) == key) {
+      store<u32>(base + SP_LAST_INSERTED, 0);
+      return lines + <usize>i * lineBytes + LINE_VALUE;
+    }
+    i = (i + 1) & mask;
+  }
+  return spInsertAt(base, i, key, tag);
+}
+
+/** Inserts `key` (hash tag `tag`) at `slot`, the empty slot its probe ended
+ *  on, for callers that probed inline; 0 when the table is at its limit. */
+export function spInsertAt(base: usize, slot: u32, key: u64, tag: u8): usize {
+  if (load<u32>(base + SP_COUNT) >= load<u32>(base + SP_LIMIT)) {
+    store<u64>(base + SP_FULL, load<u64>(base + SP_FULL) + 1);
+    store<u32>(base + SP_LAST_INSERTED, 0);
+    return 0;
+  }
+  const lineBytes = <usize>load<u32>(base + SP_LINE_BYTES);
+  const l = spLine(base, slot);
+  store<u8>(base + SP_CTRL + <usize>slot, tag);
+  store<u64>(l, key);
+  zero8(l + LINE_VALUE, lineBytes - LINE_VALUE);
+  zero8(spCold(base, slot), <usize>load<u32>(base + SP_COLD_BYTES));
+  store<u32>(base + SP_COUNT, load<u32>(base + SP_COUNT) + 1);
+  store<u32>(base + SP_LAST_INSERTED, 1);
+  return l + LINE_VALUE;
+}
+
+export function spLastInserted(base: usize): bool {
+  return load<u32>(base + SP_LAST_INSERTED) != 0;
+}
+
+export function spGet(base: usize, key: u64): usize {
+  const i = spFind(base, key);
+  return i < 0 ? 0 : spLine(base, <u32>i) + LINE_VALUE;
+}
+
+/** Empties slot `hole` and shifts the rest of its cluster back (line, ctrl
+ *  byte and cold words move together). Same contract as stRemoveSlot. */
+export function spRemoveSlot(base: usize, hole: u32): void {
+  const mask = load<u32>(base + SP_MASK);
+  const lineBytes = <usize>load<u32>(base + SP_LINE_BYTES);
+  const coldBytes = <usize>load<u32>(base + SP_COLD_BYTES);
+  const lines = base + <usize>load<u32>(base + SP_LINES_OFF);
+  const cold = base + <usize>load<u32>(base + SP_COLD_OFF);
+  const ctrl = base + SP_CTRL;
+  let j = hole;
+  while (true) {
+    j = (j + 1) & mask;
+    const c = load<u8>(ctrl + <usize>j);
+    if (c == 0) break;
+    const home = stHash(load<u64>(lines + <usize>j * lineBytes)) & mask;
+    const stays = hole <= j ? (home > hole && home <= j) : (home > hole || home <= j);
+    if (!stays) {
+      store<u8>(ctrl + <usize>hole, c);
+      copy8(lines + <usize>hole * lineBytes, lines + <usize>j * lineBytes, lineBytes);
+      copy8(cold + <usize>hole * coldBytes, cold + <usize>j * coldBytes, coldBytes);
+      hole = j;
+    }
+  }
+  store<u8>(ctrl + <usize>hole, 0);
+  store<u32>(base + SP_COUNT, load<u32>(base + SP_COUNT) - 1);
+}
+
+/** Removes the entry at `slot` without moving its cluster: its ctrl byte
+ *  becomes SP_PENDING and the table needs spRepair before the next lookup or
+ *  insert. A scan that frees many entries (a firing round) then pays one
+ *  repair pass instead of a backward shift, with its line loads, per entry. */
+export function spMarkRemoved(base: usize, slot: u32): void {
+  store<u8>(base + SP_CTRL + <usize>slot, SP_PENDING);
+  store<u32>(base + SP_COUNT, load<u32>(base + SP_COUNT) - 1);
+}
+
+/** Restores the probing invariant after spMarkRemoved: walking the slots once
+ *  from an empty slot (no probe crosses one), each entry that follows a freed
+ *  slot of its run moves to the first free slot from its home (possibly where
+ *  it is), and freed slots become empty. Entries are settled in probe order,
+ *  so an entry never moves into the path of one placed before it. Groups of 8
+ *  ctrl bytes without entries, or without freed slots while nothing before
+ *  them in the run was freed, are settled at once; the result is the same as
+ *  the byte-by-byte walk (the JS twin's). */
+export function spRepair(base: usize): void {
+  const mask = load<u32>(base + SP_MASK);
+  const lineBytes = <usize>load<u32>(base + SP_LINE_BYTES);
+  const coldBytes = <usize>load<u32>(base + SP_COLD_BYTES);
+  const lines = base + <usize>load<u32>(base + SP_LINES_OFF);
+  const cold = base + <usize>load<u32>(base + SP_COLD_OFF);
+  const ctrl = base + SP_CTRL;
+  let e: u32 = 0;
+  while (load<u8>(ctrl + <usize>e) != 0) e++; // exists: count ≤ limit < slots, and freed slots are SP_PENDING
+  const stop = e + mask + 1;
+  let dirty = false;
+  let v = e + 1;
+  while (v < stop) {
+    const i = v & mask;
+    if ((i & 7) == 0 && v + 8 <= stop) {
+      const g = load<u64>(ctrl + <usize>i);
+      const used = g & 0x8080808080808080;
+      const pend = g & ~(g >> 7) & 0x0101010101010101;
+      if (used == 0) {
+        // Only empty and freed slots: clear them; the run state after the
+        // group is "freed" iff a freed slot comes after the last empty one.
+        if (pend != 0) {
+          store<u64>(ctrl + <usize>i, 0);
+          const zeros = ~g & 0x0101010101010101;
+          dirty = zeros == 0 || clz(pend) < clz(zeros);
+        } else dirty = false;
+        v += 8;
+        continue;
+      }
+      if (!dirty && pend == 0) {
+        // Entries and empty slots, nothing freed before them: all stay.
+        v += 8;
+        continue;
+      }
+    }
+    const c = load<u8>(ctrl + <usize>i);
+    if (c == 0) dirty = false;
+    else if (c == SP_PENDING) {
+      store<u8>(ctrl + <usize>i, 0);
+      dirty = true;
+    } else if (dirty) {
+      const li = lines + <usize>i * lineBytes;
+      let h = stHash(load<u64>(li)) & mask;
+      while (h != i && load<u8>(ctrl + <usize>h) >= 0x80) h = (h + 1) & mask;
+      if (h != i) {
+        store<u8>(ctrl + <usize>h, c);
+        copy8(lines + <usize>h * lineBytes, li, lineBytes);
+        copy8(cold + <usize>h * coldBytes, cold + <usize>i * coldBytes, coldBytes);
+        store<u8>(ctrl + <usize>i, 0);
+      }
+    }
+    v++;
+  }
+}
+
+export function spCount(base: usize): u32 {
+  return load<u32>(base + SP_COUNT);
+}
+
+export function spRefused(base: usize): u64 {
+  return load<u64>(base + SP_FULL);
+}
+
+export function spNext(base: usize, slot: i32): i32 {
+  const slots = <i32>load<u32>(base + SP_MASK) + 1;
+  for (let i = max<i32>(slot + 1, 0); i < slots; i++) {
+    if (load<u8>(base + SP_CTRL + <usize>i) != 0) return i;
+  }
+  return -1;
+}
+
+// Thin exports for the parity tests (sp_ prefix, same conventions as st_).
+export function sp_bytes(capacity: u32, valueBytes: u32, coldBytes: u32): usize { return spBytes(capacity, valueBytes, coldBytes); }
+export function sp_init(base: usize, capacity: u32, valueBytes: u32, coldBytes: u32): void { spInit(base, capacity, valueBytes, coldBytes); }
+export function sp_upsert(base: usize, key: u64): usize { return spUpsert(base, key); }
+export function sp_last_inserted(base: usize): bool { return spLastInserted(base); }
+export function sp_get(base: usize, key: u64): usize { return spGet(base, key); }
+export function sp_remove(base: usize, key: u64): bool {
+  const i = spFind(base, key);
+  if (i < 0) return false;
+  spRemoveSlot(base, <u32>i);
+  return true;
+}
+export function sp_count(base: usize): u32 { return spCount(base); }
+export function sp_refused(base: usize): u64 { return spRefused(base); }
+export function sp_next(base: usize, slot: i32): i32 { return spNext(base, slot); }
+export function sp_slot_key(base: usize, slot: i32): u64 { return load<u64>(spLine(base, <u32>slot)); }
+export function sp_slot_value(base: usize, slot: i32): usize { return spLine(base, <u32>slot) + LINE_VALUE; }
+export function sp_slot_cold(base: usize, slot: i32): usize { return spCold(base, <u32>slot); }
+export function sp_mark_removed(base: usize, slot: u32): void { spMarkRemoved(base, slot); }
+export function sp_repair(base: usize): void { spRepair(base); }

@@ -7,7 +7,7 @@
 import { OUT_BYTES, OUT_LATE, OUT_VALUES, IN_FIELDS, IN_HEADER_BYTES, readOutput, type OutputRecord } from '../records.js';
 import type { GanglionExports, RegionAllocator } from '../wasm/module.js';
 import type { Engine, Operator } from './operator.js';
-import { aggFinish, aggValue, aggNeeds, ALL_AGGS, type Mem, memViews } from './aggregates.js';
+import { aggFinish, aggValue, aggNeeds, ALL_AGGS, A_MAX_SEQ, type Mem, memViews } from './aggregates.js';
 
 export const W_HEADER = 256;
 export const W_OP = 0, W_VALUE_FIELD = 4, W_PRICE_FIELD = 8, W_QTY_FIELD = 12, W_OUT_CAP = 16, W_OUT_COUNT = 20;
@@ -17,6 +17,12 @@ export const W_NEXT_FIRE = 112, W_NEXT_PURGE = 120, W_LAST_ACTIVITY = 128, W_LAT
 export const W_OVERFLOW = 152, W_PER_KEY = 160, W_CAPACITY = 164, W_SIDE_OFF = 168, W_AGG_MASK = 172;
 /** Enrichment: count u32, then up to ENRICH_MAX words (aggregate << 16 | field). */
 export const W_ENRICH_N = 184, W_ENRICH = 188, ENRICH_MAX = 8;
+/** Version of the state layout (accumulator field order, tumbling split
+ *  table), written into every window header: a snapshot from a build with
+ *  another layout has the same size for some window kinds, so without it a
+ *  restore would accept it and misread every accumulator. 0 = before the
+ *  lean-prefix accumulator (its headers had zeros here). */
+export const W_LAYOUT = 220, STATE_LAYOUT = 2;
 
 export const LATE_TOO_LATE = 1;
 export const LATE_STATE_FULL = 2;
@@ -162,6 +168,7 @@ export function writeHeaderConfig(m: Mem, base: number, op: number, c: ResolvedC
   dv.setUint32(base + W_PER_KEY, perKey, true);
   dv.setUint32(base + W_CAPACITY, c.capacity, true);
   dv.setUint32(base + W_AGG_MASK, c.aggMask, true);
+  dv.setUint32(base + W_LAYOUT, STATE_LAYOUT, true);
   dv.setUint32(base + W_ENRICH_N, c.enrich.length, true);
   c.enrich.forEach((e, i) => dv.setUint32(base + W_ENRICH + 4 * i, (e.aggregate << 16 | e.field) >>> 0, true));
 }
@@ -332,10 +339,15 @@ export abstract class WindowOperator implements Operator {
     this.live();
     if (bytes.byteLength < W_HEADER) throw new Error(`window snapshot is ${bytes.byteLength} bytes, shorter than its ${W_HEADER}-byte header`);
     const dv = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+    const layout = dv.getUint32(W_LAYOUT, true);
+    if (layout !== STATE_LAYOUT) throw new Error(`window snapshot has state layout ${layout}, this build reads layout ${STATE_LAYOUT} (the snapshot was written by another ganglion version; its state cannot be restored)`);
     // Config words must match: a snapshot only fits a region laid out the same way.
-    const cfg = [W_OP, W_VALUE_FIELD, W_PRICE_FIELD, W_QTY_FIELD, W_OUT_CAP, W_TABLE_OFF, W_SCRATCH_OFF, W_OUT_OFF, W_PER_KEY, W_CAPACITY, W_AGG_MASK];
+    // The layout offsets come last: they follow from the config (the tumbling
+    // window's table from the aggregate mask), so the error names the cause.
+    const cfg = [W_OP, W_VALUE_FIELD, W_PRICE_FIELD, W_QTY_FIELD, W_OUT_CAP, W_PER_KEY, W_CAPACITY, W_AGG_MASK];
     const cfg64 = [W_SIZE, W_SLIDE, W_PANE, W_OFFSET, W_OOO, W_LATENESS, W_IDLE];
     for (let i = 0; i <= ENRICH_MAX; i++) cfg.push(W_ENRICH_N + 4 * i);
+    cfg.push(W_TABLE_OFF, W_SCRATCH_OFF, W_OUT_OFF);
     for (const o of cfg) if (dv.getUint32(o, true) !== this.m.u32[(this.base + o) >>> 2]) throw new Error(`window snapshot does not match this operator's configuration (header word at byte ${o} differs)`);
     for (const o of cfg64) if (dv.getBigInt64(o, true) !== this.m.dv.getBigInt64(this.base + o, true)) throw new Error(`window snapshot does not match this operator's configuration (header field at byte ${o} differs)`);
     const stateEnd = dv.getUint32(W_SCRATCH_OFF, true), outOff = dv.getUint32(W_OUT_OFF, true);
@@ -403,8 +415,8 @@ export function emitWindow(m: Mem, base: number, kind: number, key: number, aux:
   const o = outNext(m, base);
   if (o === 0) return;
   header(m, o, kind, m.u32[(base + W_OP) >>> 2], key, aux, start, end);
-  m.u32[(o + 32) >>> 2] = m.u32[(acc + 96) >>> 2];
-  m.u32[(o + 36) >>> 2] = m.u32[(acc + 100) >>> 2];
+  m.u32[(o + 32) >>> 2] = m.u32[(acc + A_MAX_SEQ) >>> 2];
+  m.u32[(o + 36) >>> 2] = m.u32[(acc + A_MAX_SEQ + 4) >>> 2];
   aggFinish(m, acc, o, m.u32[(base + W_AGG_MASK) >>> 2]);
 }
 

@@ -5,23 +5,22 @@
 // (once per window change) or a window fires.
 import { IN_FIELDS, OUT_BYTES, OUT_REVISION, OUT_WINDOW } from '../records.js';
 import type { Engine } from './operator.js';
-import { AGG_BYTES, aggUpdate, lt64, NEED_VWAP, type Mem } from './aggregates.js';
-import { JsStateTable, stateTableBytes, SLOT_VALUE, SLOT_TOUCHED, SLOT_SPARE } from './state_table.js';
+import { aggBytesFor, aggUpdate, lt64, NEED_VWAP, type Mem } from './aggregates.js';
+import { JsSplitTable, splitTableBytes, stHash, spTag, LINE_VALUE } from './state_table.js';
 import {
   W_HEADER, W_VALUE_FIELD, W_PRICE_FIELD, W_QTY_FIELD, W_OUT_COUNT, W_TABLE_OFF, W_SCRATCH_OFF, W_OUT_OFF, W_ACTIVITY,
-  W_SIZE, W_OFFSET, W_OOO, W_LATENESS, W_MAX_TS, W_WATERMARK, W_NEXT_FIRE, W_NEXT_PURGE, W_CAPACITY, W_ENRICH_N, etEnrich, etNeeds,
+  W_SIZE, W_OFFSET, W_OOO, W_LATENESS, W_MAX_TS, W_WATERMARK, W_NEXT_FIRE, W_NEXT_PURGE, W_CAPACITY, W_ENRICH_N, W_AGG_MASK, etEnrich, etNeeds,
   LATE_TOO_LATE, LATE_STATE_FULL, NEVER, WindowOperator, WindowConfigError, type WindowCommonConfig, type WindowEngine, type Runtime,
   resolveCommon, positiveNs, wasmWindowEngine, etInit, floorDiv, emitWindow, emitLate, sortFire, etIdleWatermark, i64, setI64,
   memViews, scratchBytes, type FireEntry,
 } from './event_time.js';
 
-// Window start in the slot's last-update field, fired flag (bit 31) and
-// revision in its spare word, value = accumulator: see assembly/tumbling_window.ts.
-const TW_START_BACK = SLOT_VALUE - SLOT_TOUCHED;
-const TW_FLAGS_BACK = SLOT_VALUE - SLOT_SPARE;
+// Split table: line = key + accumulator (sized by the mask), cold = window
+// start i64 at 0, flags at 8 (bit 31 fired, revision below), key at 12: see
+// assembly/tumbling_window.ts, which owns the layout.
 const FIRED = 0x80000000;
-export const TW_ACC = 0;
-export const TW_VALUE_BYTES = AGG_BYTES;
+export const TW_COLD_BYTES = 16;
+const C_START = 0, C_FLAGS = 8, C_KEY = 12;
 
 export interface TumblingWindowConfig extends WindowCommonConfig {
   /** Window length in ns. */
@@ -30,8 +29,8 @@ export interface TumblingWindowConfig extends WindowCommonConfig {
   offsetNs?: bigint;
 }
 
-export function tumblingBytes(capacity: number, outCap: number): number {
-  return W_HEADER + stateTableBytes(capacity, TW_VALUE_BYTES) + scratchBytes(capacity) + outCap * OUT_BYTES;
+export function tumblingBytes(capacity: number, outCap: number, aggMask: number): number {
+  return W_HEADER + splitTableBytes(capacity, aggBytesFor(aggMask), TW_COLD_BYTES) + scratchBytes(capacity) + outCap * OUT_BYTES;
 }
 
 function sub64Hi(aHi: number, aLo: number, bHi: number, bLo: number): number {
@@ -47,19 +46,20 @@ function loOf(v: bigint): number { return Number(BigInt.asUintN(32, v)); }
 export class JsTumblingEngine implements WindowEngine {
   constructor(private readonly m: Mem, private readonly memory: WebAssembly.Memory) {}
 
-  private table(base: number): JsStateTable {
-    return new JsStateTable(this.memory, base + this.m.u32[(base + W_TABLE_OFF) >>> 2]);
+  private table(base: number): JsSplitTable {
+    return new JsSplitTable(this.memory, base + this.m.u32[(base + W_TABLE_OFF) >>> 2]);
   }
 
   init(base: number): void {
     const u32 = this.m.u32;
     const capacity = u32[(base + W_CAPACITY) >>> 2];
+    const accBytes = aggBytesFor(u32[(base + W_AGG_MASK) >>> 2]);
     const tableOff = W_HEADER;
-    const scratchOff = tableOff + stateTableBytes(capacity, TW_VALUE_BYTES);
+    const scratchOff = tableOff + splitTableBytes(capacity, accBytes, TW_COLD_BYTES);
     u32[(base + W_TABLE_OFF) >>> 2] = tableOff;
     u32[(base + W_SCRATCH_OFF) >>> 2] = scratchOff;
     u32[(base + W_OUT_OFF) >>> 2] = scratchOff + scratchBytes(capacity);
-    new JsStateTable(this.memory, base + tableOff).init(capacity, TW_VALUE_BYTES, 0n);
+    JsSplitTable.init(this.memory, base + tableOff, capacity, accBytes, TW_COLD_BYTES);
     etInit(this.m, base);
   }
 
@@ -69,32 +69,36 @@ export class JsTumblingEngine implements WindowEngine {
     const m = this.m, table = this.table(base);
     const wm = i64(m, base + W_WATERMARK), size = i64(m, base + W_SIZE), lateness = i64(m, base + W_LATENESS);
     const list: FireEntry[] = [];
-    for (let s = table.next(-1); s >= 0; s = table.next(s)) {
-      const v = table.slotValue(s);
-      const end = i64(m, v - TW_START_BACK) + size;
-      if ((m.u32[(v - TW_FLAGS_BACK) >>> 2] & FIRED) === 0 && end <= wm) list.push({ end, key: table.slotKeyHi(s), ref: s });
+    // Nothing fires before nextFire (a lower bound of every unfired end): a
+    // round that only purges skips this scan.
+    if (i64(m, base + W_NEXT_FIRE) <= wm) {
+      for (let s = table.next(-1); s >= 0; s = table.next(s)) {
+        const c = table.slotCold(s);
+        const end = i64(m, c + C_START) + size;
+        if ((m.u32[(c + C_FLAGS) >>> 2] & FIRED) === 0 && end <= wm) list.push({ end, key: m.u32[(c + C_KEY) >>> 2], ref: s });
+      }
     }
     sortFire(list);
     for (const e of list) {
-      const v = table.slotValue(e.ref);
-      m.u32[(v - TW_FLAGS_BACK) >>> 2] = (m.u32[(v - TW_FLAGS_BACK) >>> 2] | FIRED) >>> 0;
-      emitWindow(m, base, OUT_WINDOW, e.key, 0, i64(m, v - TW_START_BACK), e.end, v + TW_ACC);
+      const c = table.slotCold(e.ref);
+      m.u32[(c + C_FLAGS) >>> 2] = (m.u32[(c + C_FLAGS) >>> 2] | FIRED) >>> 0;
+      emitWindow(m, base, OUT_WINDOW, e.key, 0, i64(m, c + C_START), e.end, table.slotValue(e.ref));
     }
-    let nextFire = NEVER, nextPurge = NEVER;
-    let s = table.next(-1);
-    while (s >= 0) {
-      const v = table.slotValue(s);
-      const end = i64(m, v - TW_START_BACK) + size;
-      if ((m.u32[(v - TW_FLAGS_BACK) >>> 2] & FIRED) !== 0) {
+    // Purge: mark, then one repair pass (assembly/tumbling_window.ts).
+    let nextFire = NEVER, nextPurge = NEVER, removed = false;
+    for (let s = table.next(-1); s >= 0; s = table.next(s)) {
+      const c = table.slotCold(s);
+      const end = i64(m, c + C_START) + size;
+      if ((m.u32[(c + C_FLAGS) >>> 2] & FIRED) !== 0) {
         if (wm > end + lateness) {
-          table.removeSlot(s);
-          s = table.next(s - 1);
+          table.markRemoved(s);
+          removed = true;
           continue;
         }
         if (end + lateness + 1n < nextPurge) nextPurge = end + lateness + 1n;
       } else if (end < nextFire) nextFire = end;
-      s = table.next(s);
     }
+    if (removed) table.repair();
     setI64(m, base + W_NEXT_FIRE, nextFire);
     setI64(m, base + W_NEXT_PURGE, nextPurge);
   }
@@ -106,7 +110,8 @@ export class JsTumblingEngine implements WindowEngine {
 
   process(base: number, ptr: number, count: number, stride: number): void {
     const m = this.m, u32 = m.u32, i32 = m.i32, f64 = m.f64;
-    const table = this.table(base);
+    const table = this.table(base), u8 = m.u8;
+    const tMask = table.mask, lines = table.lines, lineBytes = table.lineBytes, ctrl = table.ctrl;
     const vOff = IN_FIELDS + 8 * u32[(base + W_VALUE_FIELD) >>> 2];
     const pField = i32[(base + W_PRICE_FIELD) >>> 2], qField = i32[(base + W_QTY_FIELD) >>> 2];
     const need = etNeeds(m, base);
@@ -154,14 +159,27 @@ export class JsTumblingEngine implements WindowEngine {
       if (lt64(wmHi, wmLo, ceHi, ceLo)) {
         let acc = lastAcc;
         if (key !== lastKey || curIdxLo !== lastIdx || acc === 0) {
-          const val = table.upsertHL(key, curIdxLo, csHi, csLo);
-          if (val === 0) { emitLate(m, base, r, stride, LATE_STATE_FULL); lastAcc = 0; continue; }
-          if (table.lastInserted()) {
+          // Probe inline (the common case: the window exists); insert out of
+          // line at the empty slot the probe ended on.
+          const hash = stHash(curIdxLo, key), tag = spTag(hash);
+          let h = hash & tMask, val = 0;
+          for (;;) {
+            const c = u8[ctrl + h];
+            if (c === 0) break;
+            const l = lines + h * lineBytes, lw = l >>> 2;
+            if (c === tag && u32[lw] === curIdxLo && u32[lw + 1] === key) { val = l + LINE_VALUE; break; }
+            h = (h + 1) & tMask;
+          }
+          if (val === 0) {
+            val = table.insertAt(h, key, curIdxLo, tag);
+            if (val === 0) { emitLate(m, base, r, stride, LATE_STATE_FULL); lastAcc = 0; continue; }
+            const cw = table.slotCold(h) >>> 2;
+            u32[cw] = csLo; i32[cw + 1] = csHi; u32[cw + 3] = key;
             const wf = (base + W_NEXT_FIRE) >>> 2;
             if (lt64(ceHi, ceLo, i32[wf + 1], u32[wf])) { u32[wf] = ceLo; i32[wf + 1] = ceHi; }
             if (lt64(ceHi, ceLo, dueHi, dueLo)) { dueHi = ceHi; dueLo = ceLo; }
           }
-          acc = val + TW_ACC;
+          acc = val;
           lastKey = key; lastIdx = curIdxLo; lastAcc = acc;
         }
         aggUpdate(m, acc, tsHi, tsLo, u32[w + 3], u32[w + 2], v, p, q, need);
@@ -171,20 +189,23 @@ export class JsTumblingEngine implements WindowEngine {
         if (wm > curEnd + lateness) {
           emitLate(m, base, r, stride, LATE_TOO_LATE);
         } else {
-          const val = table.upsertHL(key, curIdxLo, csHi, csLo);
+          const val = table.upsertHL(key, curIdxLo);
           if (val === 0) { emitLate(m, base, r, stride, LATE_STATE_FULL); continue; }
-          aggUpdate(m, val + TW_ACC, tsHi, tsLo, u32[w + 3], u32[w + 2], v, p, q, need);
-          if (enrich) etEnrich(m, base, r, val + TW_ACC);
+          const c = table.slotCold(table.slotOf(val));
+          aggUpdate(m, val, tsHi, tsLo, u32[w + 3], u32[w + 2], v, p, q, need);
+          if (enrich) etEnrich(m, base, r, val);
           if (table.lastInserted()) {
-            u32[(val - TW_FLAGS_BACK) >>> 2] = FIRED;
-            emitWindow(m, base, OUT_WINDOW, key, 0, curStart, curEnd, val + TW_ACC);
+            setI64(m, c + C_START, curStart);
+            u32[(c + C_KEY) >>> 2] = key;
+            u32[(c + C_FLAGS) >>> 2] = FIRED;
+            emitWindow(m, base, OUT_WINDOW, key, 0, curStart, curEnd, val);
             const purgeAt = curEnd + lateness + 1n;
             if (purgeAt < i64(m, base + W_NEXT_PURGE)) setI64(m, base + W_NEXT_PURGE, purgeAt);
             if (lt64(hiOf(purgeAt), loOf(purgeAt), dueHi, dueLo)) { dueHi = hiOf(purgeAt); dueLo = loOf(purgeAt); }
           } else {
-            const rev = ((u32[(val - TW_FLAGS_BACK) >>> 2] & ~FIRED) >>> 0) + 1;
-            u32[(val - TW_FLAGS_BACK) >>> 2] = (rev | FIRED) >>> 0;
-            emitWindow(m, base, OUT_REVISION, key, rev, curStart, curEnd, val + TW_ACC);
+            const rev = ((u32[(c + C_FLAGS) >>> 2] & ~FIRED) >>> 0) + 1;
+            u32[(c + C_FLAGS) >>> 2] = (rev | FIRED) >>> 0;
+            emitWindow(m, base, OUT_REVISION, key, rev, curStart, curEnd, val);
           }
         }
       }
@@ -215,6 +236,6 @@ export class TumblingWindow extends WindowOperator {
     if (typeof offset !== 'bigint' || offset < 0n || offset >= size) throw new WindowConfigError(`offsetNs must be a bigint in [0, sizeNs), got ${String(config.offsetNs)}`);
     const outCap = c.capacity + 2 * c.maxBatch;
     const impl = engine === 'wasm' ? wasmWindowEngine(rt.exports, 'tumbling') : new JsTumblingEngine(memViews(rt.memory), rt.memory);
-    super(op, engine, rt, c, impl, tumblingBytes(c.capacity, outCap), outCap, size, 0n, 0n, offset);
+    super(op, engine, rt, c, impl, tumblingBytes(c.capacity, outCap, c.aggMask), outCap, size, 0n, 0n, offset);
   }
 }

@@ -1,7 +1,7 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { createPartitionRuntime } from '../../host/wasm/module.js';
-import { createStateTable, stateTableBytes } from '../../host/operators/state_table.js';
+import { createStateTable, stateTableBytes, createSplitTable, splitTableBytes, spLineBytes } from '../../host/operators/state_table.js';
 
 // Seeded xorshift so a failure replays exactly.
 function rng(seed: number) {
@@ -113,6 +113,117 @@ test('bad configuration is rejected with a precise message', () => {
   const rt = createPartitionRuntime(1 << 20);
   assert.throws(() => createStateTable('js', rt, 0, 0, 8), /capacity must be an integer/);
   assert.throws(() => createStateTable('js', rt, 0, 10, 8, -1n), /TTL must be/);
+});
+
+test('split table: WASM and JS agree byte for byte; values and cold words move with their keys', () => {
+  for (const seed of [3, 11]) {
+    const rt = createPartitionRuntime(8 << 20);
+    const cap = 300, vb = 56, cb = 16;
+    const bytes = splitTableBytes(cap, vb, cb);
+    const wb = rt.alloc.alloc(bytes, 64), jb = rt.alloc.alloc(bytes, 64);
+    const w = createSplitTable('wasm', rt, wb, cap, vb, cb);
+    const j = createSplitTable('js', rt, jb, cap, vb, cb);
+    const mem = new Uint8Array(rt.memory.buffer);
+    const dv = new DataView(rt.memory.buffer);
+    const model = new Map<bigint, number>();
+    const r = rng(seed);
+    // Few distinct keys so that clusters form, removals shift them and the table fills up.
+    const keyOf = () => (BigInt(Math.floor(r() * 40)) << 32n) | BigInt(Math.floor(r() * 12));
+    let refusedSeen = false;
+    for (let step = 0; step < 8000; step++) {
+      const op = r(), k = keyOf();
+      if (op < 0.6) {
+        const pw = w.upsert(k), pj = j.upsert(k);
+        assert.is(pw === 0, pj === 0, `full agreement at step ${step}`);
+        assert.is(w.lastInserted(), j.lastInserted());
+        if (pw === 0) { assert.is(w.count(), cap); refusedSeen = true; continue; }
+        assert.is(pw - wb, pj - jb);
+        assert.is((pw - wb) % 64, 8, 'a value starts 8 bytes into its 64-byte line');
+        if (w.lastInserted()) assert.not.ok(model.has(k));
+        const v = dv.getFloat64(pw, true) + 1;
+        dv.setFloat64(pw, v, true); dv.setFloat64(pj, v, true);
+        model.set(k, v);
+      } else if (op < 0.85) {
+        assert.is(w.remove(k), j.remove(k));
+        model.delete(k);
+      } else {
+        const pw = w.get(k), pj = j.get(k);
+        assert.is(pw === 0 ? 0 : pw - wb, pj === 0 ? 0 : pj - jb);
+        assert.is(pw !== 0, model.has(k));
+      }
+      // Cold words follow their entry through backward shifts: stamp each live
+      // entry's cold with its key, check the stamps after the next removals.
+      if (step % 97 === 0) {
+        for (const t of [w, j]) for (let s = t.next(-1); s >= 0; s = t.next(s)) dv.setBigUint64(t.slotCold(s), t.slotKey(s), true);
+      }
+      if (step % 97 === 50) {
+        for (const t of [w, j]) for (let s = t.next(-1); s >= 0; s = t.next(s)) {
+          const stamp = dv.getBigUint64(t.slotCold(s), true);
+          assert.ok(stamp === 0n || stamp === t.slotKey(s), `cold words of slot ${s} belong to another key`);
+        }
+      }
+      if (step % 500 === 0 || step === 7999) assert.equal(mem.subarray(wb, wb + bytes), mem.subarray(jb, jb + bytes), `regions differ at step ${step}`);
+    }
+    assert.ok(refusedSeen, 'the sequence filled the table');
+    assert.is(w.refused(), j.refused());
+    assert.ok(w.refused() > 0n);
+    assert.is(w.count(), model.size);
+    for (const [k, v] of model) assert.is(dv.getFloat64(w.get(k), true), v);
+    const seen = new Set<bigint>();
+    for (let s = w.next(-1); s >= 0; s = w.next(s)) { const k = w.slotKey(s); assert.not.ok(seen.has(k)); seen.add(k); assert.is(j.slotKey(s), k); assert.is(w.slotValue(s) - wb, j.slotValue(s) - jb); }
+    assert.is(seen.size, model.size);
+  }
+});
+
+test('split table: marking many entries removed then one repair equals in both engines and keeps every survivor reachable', () => {
+  const r = rng(5);
+  for (const [cap, fill, dropP] of [[48, 48, 0.9], [48, 40, 0.3], [600, 590, 0.5], [600, 300, 0.97], [600, 600, 0.05]] as const) {
+    const rt = createPartitionRuntime(8 << 20);
+    const bytes = splitTableBytes(cap, 56, 16);
+    const wb = rt.alloc.alloc(bytes, 64), jb = rt.alloc.alloc(bytes, 64);
+    const w = createSplitTable('wasm', rt, wb, cap, 56, 16), j = createSplitTable('js', rt, jb, cap, 56, 16);
+    const mem = new Uint8Array(rt.memory.buffer), dv = new DataView(rt.memory.buffer);
+    for (let round = 0; round < 6; round++) {
+      const live = new Set<bigint>();
+      for (let s = w.next(-1); s >= 0; s = w.next(s)) live.add(w.slotKey(s));
+      while (live.size < fill) {
+        const k = (BigInt(Math.floor(r() * 1000)) << 32n) | BigInt(round);
+        if (live.has(k)) continue;
+        const pw = w.upsert(k), pj = j.upsert(k);
+        dv.setBigUint64(pw, k, true); dv.setBigUint64(pj, k, true);
+        live.add(k);
+      }
+      const keep = new Set<bigint>();
+      for (const t of [w, j]) for (let s = t.next(-1); s >= 0; s = t.next(s)) dv.setBigUint64(t.slotCold(s), t.slotKey(s), true);
+      const drop: number[] = [], gone: bigint[] = [];
+      for (let s = w.next(-1); s >= 0; s = w.next(s)) { if (r() < dropP) { drop.push(s); gone.push(w.slotKey(s)); } else keep.add(w.slotKey(s)); }
+      for (const s of drop) { w.markRemoved(s); j.markRemoved(s); }
+      w.repair(); j.repair();
+      assert.equal(mem.subarray(wb, wb + bytes), mem.subarray(jb, jb + bytes), `cap ${cap} round ${round}: regions differ after repair`);
+      assert.is(w.count(), keep.size);
+      for (const k of keep) {
+        const p = w.get(k);
+        assert.ok(p !== 0, `survivor ${k} is reachable`);
+        assert.is(dv.getBigUint64(p, true), k, 'its value moved with it');
+      }
+      for (const k of gone) assert.is(w.get(k), 0, `removed ${k} is gone`);
+      for (let s = w.next(-1); s >= 0; s = w.next(s)) assert.is(dv.getBigUint64(w.slotCold(s), true), w.slotKey(s), 'cold words moved with their entry');
+    }
+  }
+});
+
+test('split table lines: key + a 56-byte value is one 64-byte line, 64-byte aligned; larger values round up to 128', () => {
+  assert.is(spLineBytes(56), 64);
+  assert.is(spLineBytes(57), 128);
+  assert.is(spLineBytes(104), 128);
+  const rt = createPartitionRuntime(1 << 20);
+  for (const engine of ['wasm', 'js'] as const) {
+    const base = rt.alloc.alloc(splitTableBytes(100, 56, 16), 64);
+    const t = createSplitTable(engine, rt, base, 100, 56, 16);
+    for (let k = 0n; k < 100n; k++) assert.is((t.upsert(k) - 8) % 64, 0, `${engine}: line of key ${k} is aligned`);
+    assert.is(t.upsert(100n), 0, 'the limit holds');
+    assert.throws(() => createSplitTable(engine, rt, base, 0, 56, 16), /split table capacity must be an integer/);
+  }
 });
 
 test.run();

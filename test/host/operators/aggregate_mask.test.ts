@@ -2,7 +2,7 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { TumblingWindow } from '../../../host/operators/tumbling_window.js';
 import { SlidingWindow } from '../../../host/operators/sliding_window.js';
-import { aggMaskOf, W_AGG_MASK, WindowConfigError } from '../../../host/operators/event_time.js';
+import { aggMaskOf, W_AGG_MASK, W_LAYOUT, WindowConfigError } from '../../../host/operators/event_time.js';
 import { AGG, OUT_LATE, OUT_REVISION, OUT_WINDOW, type OutputRecord } from '../../../host/records.js';
 import type { Engine } from '../../../host/operators/operator.js';
 import { createOperator } from '../../../host/operators/registry.js';
@@ -55,6 +55,23 @@ test('parity and values: the five-aggregate mask (no Welford, no first/last)', (
 test('parity and values: variance alone (Welford on, VWAP and first/last off)', () => checkAgainstFull(aggMaskOf(['variance']), 2));
 test('parity and values: first + last + count', () => checkAgainstFull(aggMaskOf(['first', 'last', 'count']), 3));
 
+test('lean accumulator (no Welford, no first/last): one 64-byte line per window, smaller region, same values as the full layout', () => {
+  const rt = runtime();
+  const lean = tumbling('js', rt, FIVE), full = tumbling('js', rt, aggMaskOf(['count', 'sum', 'min', 'max', 'vwap', 'mean']));
+  assert.ok(lean.bytes < full.bytes, `lean region ${lean.bytes} B < full region ${full.bytes} B`);
+  // A table small enough to refuse state (late output aux 2): both engines
+  // byte for byte, and every value equal to the full-mask run's.
+  const evs = randomStream(6, 3000, 40, 40_000_000, 300_000_000);
+  const mk = (mask?: number) => (engine: Engine, r: Rt) => tumbling(engine, r, mask, { capacity: 24 });
+  const a = parity(mk(FIVE), evs, 6), b = parity(mk(), evs, 6);
+  assert.is(a.length, b.length);
+  assert.ok(a.some((o) => o.kind === OUT_LATE && o.aux === 2), 'the small table refused some state');
+  for (let i = 0; i < a.length; i++) {
+    assert.is(windowKey(a[i]), windowKey(b[i]));
+    for (const k of [AGG.count, AGG.sum, AGG.min, AGG.max, AGG.vwap]) assert.ok(Object.is(a[i].values[k], b[i].values[k]), `record ${i} aggregate ${k}`);
+  }
+});
+
 test('the default mask is every aggregate, written into the header', () => {
   const rt = runtime();
   const op = tumbling('wasm', rt);
@@ -86,6 +103,19 @@ test('bad masks get precise errors; a snapshot only restores under the same mask
   a.process(b.ptr, b.count, b.stride);
   tumbling('js', rt, FIVE).restore(a.snapshot());
   assert.throws(() => tumbling('js', rt).restore(a.snapshot()), /does not match this operator's configuration \(header word at byte 172 differs\)/);
+});
+
+test('a snapshot from another state layout (an older build: layout word 0) is refused, not misread', () => {
+  const rt = runtime();
+  for (const make of [(e: Engine) => tumbling(e, rt, FIVE), (e: Engine) => new SlidingWindow(e, rt, 1, { sizeNs: 2n * S, slideNs: S, valueField: 0, capacity: 64, maxBatch: 256 })]) {
+    const a = make('wasm');
+    const b = put(rt, randomStream(8, 50, 5, 40_000_000, 0));
+    a.process(b.ptr, b.count, b.stride);
+    const snap = a.snapshot();
+    make('js').restore(snap); // same layout: fine
+    new DataView(snap.buffer, snap.byteOffset).setUint32(W_LAYOUT, 0, true);
+    assert.throws(() => make('js').restore(snap), /window snapshot has state layout 0, this build reads layout 2/);
+  }
 });
 
 test('sliding windows honour the mask on output (both engines identical)', () => {

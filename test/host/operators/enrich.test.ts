@@ -184,4 +184,12 @@ test('parity: enriched record bytes, every window type, out-of-order and late ev
   }
 });
 
+test('parity: enriched records on the lean accumulator (tumbling, no Welford, no first/last)', () => {
+  const lean: EnrichSpec[] = ['count', 'sum', 'min', 'max', 'vwap'].map((a, i) => ({ aggregate: AGG[a as AggregateName], field: 3 + i }));
+  const cfg = { valueField: 0, priceField: 1, qtyField: 2, enrich: lean, aggMask: 0x20f, capacity: 512, maxBatch: 256, outOfOrderNs: 100_000_000n, allowedLatenessNs: 1n * S };
+  const evs = randomStream(33, 3000, 15, 40_000_000, 300_000_000);
+  const t = recordParity('tumbling lean', (e, rt) => new TumblingWindow(e, rt, 0, { ...cfg, sizeNs: S }), evs, 33);
+  assert.ok(t.late > 0 && t.revisions > 0, `stream exercised late and revised events: ${JSON.stringify(t)}`);
+});
+
 test.run();
