@@ -218,7 +218,9 @@ export async function phase(t: Target, o: PhaseOptions): Promise<PhaseResult> {
   })();
   // Let the poller see the target idle first, so the start of the load is identifiable.
   await sleep(1300);
-  const lg = start('load generator', ['--import', 'tsx', LOADGEN, '--target', t.ingest, '--duration', String(o.seconds), ...o.loadgen]);
+  // GANGLION_BENCH_LOADGEN_NODE_ARGS: node options for the generator (e.g. to profile the producer).
+  const nodeArgs = (process.env.GANGLION_BENCH_LOADGEN_NODE_ARGS ?? '').split(/\s+/).filter(Boolean);
+  const lg = start('load generator', [...nodeArgs, '--import', 'tsx', LOADGEN, '--target', t.ingest, '--duration', String(o.seconds), ...o.loadgen]);
   const killer = setTimeout(() => lg.child.kill('SIGKILL'), (o.seconds + 60) * 1000);
   const code = await lg.exited;
   clearTimeout(killer);
