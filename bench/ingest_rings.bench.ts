@@ -16,7 +16,9 @@
 // ≤ 10^6) makes unreachable: each event costs the worker one keyed lookup and
 // a compare. Rates are read like bench/e2e.bench.ts reads them (GET
 // /api/snapshot eventsInTotal, whole seconds inside the load; bench/service.ts),
-// and a case fails if anything was rejected: a reject is not ingest.
+// and a case fails if anything was rejected: a reject is not ingest. Each case
+// also reports the CPU time of ganglion's main thread per event (from /proc),
+// which a busy shared machine disturbs far less than events/s.
 //
 // bench/ingest.bench.ts measures the transports alone (no decoding) for
 // comparison. `ganglion run` runs dist/ when built: `npm run build` first.
@@ -33,6 +35,9 @@ export const RINGS_NAMES = {
   fb: 'ingest→rings ws FlatBuffers 1000 trades/frame: uWS vs ws',
   json: 'ingest→rings ws JSON 1000 trades/frame: uWS vs ws',
   mqtt: 'ingest→rings mqtt FlatBuffers 100 trades/message (mosquitto)',
+  fbCpu: 'ingest→rings main-thread CPU, ws FlatBuffers: uWS vs ws',
+  jsonCpu: 'ingest→rings main-thread CPU, ws JSON: uWS vs ws',
+  mqttCpu: 'ingest→rings main-thread CPU, mqtt FlatBuffers',
 } as const;
 
 /** Above any price validation lets through: the operator never fires. */
@@ -108,14 +113,18 @@ export default async function ingestRings(ctx: BenchContext): Promise<BenchResul
     return r;
   });
   try {
-    for (const [format, name, label] of [['fb', RINGS_NAMES.fb, 'FlatBuffers'], ['json', RINGS_NAMES.json, 'JSON']] as const) {
-      if (!want(name)) continue;
+    for (const [format, name, cpuName, label] of [['fb', RINGS_NAMES.fb, RINGS_NAMES.fbCpu, 'FlatBuffers'], ['json', RINGS_NAMES.json, RINGS_NAMES.jsonCpu, 'JSON']] as const) {
+      if (!want(name) && !want(cpuName)) continue;
       const u = await ws(true, format);
       const f = await ws(false, format);
       results.push(compared(name, 'events/s', u.eventsPerSec, 'ws fallback (--no-native)', f.eventsPerSec,
         `${label}, decode + validation + exactly_once log + ring, one never-firing limit check; one loadgen process, ${seconds} s flat out`));
+      if (u.mainCpuUsPerEvent !== undefined && f.mainCpuUsPerEvent !== undefined) {
+        results.push(compared(cpuName, 'ns/event', u.mainCpuUsPerEvent * 1000, 'ws fallback (--no-native)', f.mainCpuUsPerEvent * 1000,
+          `CPU time of ganglion's main thread (sources, decode, validation, log, ring writes) per event: what one free core could ingest is 1e9 / this; steadier than events/s on a shared machine`));
+      }
     }
-    if (want(RINGS_NAMES.mqtt)) {
+    if (want(RINGS_NAMES.mqtt) || want(RINGS_NAMES.mqttCpu)) {
       const broker = await startMosquitto();
       try {
         const topic = 'bench/trades';
@@ -126,6 +135,7 @@ export default async function ingestRings(ctx: BenchContext): Promise<BenchResul
           return r;
         });
         results.push({ name: RINGS_NAMES.mqtt, unit: 'events/s', value: r.eventsPerSec, note: `QoS 1 in and out of mosquitto, PUBACK after the log is durable; ${(r.eventsPerSec / 100 / 1000).toFixed(1)} K msg/s` });
+        if (r.mainCpuUsPerEvent !== undefined) results.push({ name: RINGS_NAMES.mqttCpu, unit: 'ns/event', value: r.mainCpuUsPerEvent * 1000, note: 'CPU time of ganglion\'s main thread per event (mqtt.js parsing, decode, log, rings)' });
       } finally {
         await broker.stop();
       }

@@ -9,7 +9,7 @@
 // and reports Δ eventsInTotal / Δ time over them. Every child is tracked and
 // killed on exit, also when the driver itself crashes.
 import { spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -151,7 +151,29 @@ export interface PhaseResult extends Summary {
   loadgen: Record<string, unknown>;
   /** The last snapshot read (totals after the load). */
   last: Snap;
+  /**
+   * CPU time of the target's main thread (where sources, decoding, the log
+   * and ring writes run) per event counted, over the whole phase; undefined
+   * where /proc is missing. Unlike events/s it hardly depends on what else
+   * the machine runs, so 1e6 / µs is what one free core could ingest.
+   */
+  mainCpuUsPerEvent?: number;
 }
+
+/** utime + stime of thread `tid` of `pid` in µs, from /proc (Linux); undefined elsewhere. */
+export function threadCpuUs(pid: number, tid = pid): number | undefined {
+  try {
+    const stat = readFileSync(`/proc/${pid}/task/${tid}/stat`, 'utf8');
+    // Fields after the parenthesised command name (which may contain spaces): utime and stime are fields 14 and 15.
+    const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return ((Number(f[11]) + Number(f[12])) * 1e6) / CLK_TCK;
+  } catch {
+    return undefined;
+  }
+}
+
+/** Linux reports thread times in USER_HZ, 100 on every mainstream architecture. */
+const CLK_TCK = 100;
 
 const median = (xs: number[]) => { const s = [...xs].sort((a, b) => a - b); return s.length ? s[Math.floor((s.length - 1) / 2)] : NaN; };
 
@@ -218,6 +240,9 @@ export async function phase(t: Target, o: PhaseOptions): Promise<PhaseResult> {
   })();
   // Let the poller see the target idle first, so the start of the load is identifiable.
   await sleep(1300);
+  const pid = t.proc.child.pid;
+  const cpuFrom = pid === undefined ? undefined : threadCpuUs(pid);
+  const eventsFrom = [...snaps.values()].reduce((m, s) => Math.max(m, s.eventsInTotal), 0);
   // GANGLION_BENCH_LOADGEN_NODE_ARGS: node options for the generator (e.g. to profile the producer).
   const nodeArgs = (process.env.GANGLION_BENCH_LOADGEN_NODE_ARGS ?? '').split(/\s+/).filter(Boolean);
   const lg = start('load generator', [...nodeArgs, '--import', 'tsx', LOADGEN, '--target', t.ingest, '--duration', String(o.seconds), ...o.loadgen]);
@@ -232,14 +257,19 @@ export async function phase(t: Target, o: PhaseOptions): Promise<PhaseResult> {
   const line = lg.out().trim().split('\n').filter((l) => l.startsWith('{')).at(-1);
   if (code !== 0 || !line) throw new E2eError(`load generator against ${t.name} exited with ${code}: ${tail(lg.err() + '\n' + lg.out())}`);
   const loadgen = JSON.parse(line) as Record<string, unknown>;
+  const cpuTo = pid === undefined ? undefined : threadCpuUs(pid);
   const sorted = [...snaps.values()].sort((a, b) => a.time - b.time);
   const r = summarize(sorted, to, o.warmupMs, { latency: o.latency });
-  return { ...r, loadgen, last: sorted[sorted.length - 1] };
+  const last = sorted[sorted.length - 1];
+  const counted = last.eventsInTotal - eventsFrom;
+  const mainCpuUsPerEvent = cpuFrom !== undefined && cpuTo !== undefined && counted > 0 ? (cpuTo - cpuFrom) / counted : undefined;
+  return { ...r, loadgen, last, ...(mainCpuUsPerEvent !== undefined ? { mainCpuUsPerEvent } : {}) };
 }
 
 /** Result lines in the log: what a reader of the bench output needs to judge a number. */
 export function describe(t: Target, r: PhaseResult, what: string): string {
   const l = r.latency;
   return `${t.name} ${what}: ${Math.round(r.eventsPerSec)} events/s over ${r.seconds.toFixed(1)} s` +
-    (l ? `, p50 ${l.p50} µs, p99 ${l.p99} µs, max ${l.max} µs` : '') + ` (sent ${String(r.loadgen.eventsPerSec)}/s)`;
+    (l ? `, p50 ${l.p50} µs, p99 ${l.p99} µs, max ${l.max} µs` : '') + ` (sent ${String(r.loadgen.eventsPerSec)}/s)` +
+    (r.mainCpuUsPerEvent !== undefined ? `, main thread ${(r.mainCpuUsPerEvent * 1000).toFixed(0)} ns CPU/event` : '');
 }
