@@ -9,6 +9,8 @@
 //   mqtt        100 × 32-byte records per QoS 1 message through mosquitto
 //
 // The rate is taken at the receiver, between the first and the last frame.
+// The whole ingest path (decode, validation, log, rings) behind these same
+// sources is bench/ingest_rings.bench.ts.
 import { spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { compared, type BenchContext, type BenchResult } from './lib.js';
