@@ -9,6 +9,8 @@
 //   mqtt        100 × 32-byte records per QoS 1 message through mosquitto
 //
 // The rate is taken at the receiver, between the first and the last frame.
+// The whole ingest path (decode, validation, log, rings) behind these same
+// sources is bench/ingest_rings.bench.ts.
 import { spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { compared, type BenchContext, type BenchResult } from './lib.js';
@@ -70,7 +72,7 @@ async function measure(source: Source, loadgenArgs: string[], eventsPerFrame: (d
 }
 
 export default async function run(ctx: BenchContext): Promise<BenchResult[]> {
-  const want = (name: string) => !ctx.filter || name.includes(ctx.filter) || 'ingest'.includes(ctx.filter) || ctx.filter.includes('ingest');
+  const want = (name: string) => !ctx.filter || name.includes(ctx.filter) || 'ingest'.includes(ctx.filter) || ctx.filter.includes('ingest.bench');
   const duration = ctx.quick ? '2' : '6';
   const results: BenchResult[] = [];
   const per32 = (d: Uint8Array) => d.byteLength / 32;

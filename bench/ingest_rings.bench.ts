@@ -1,102 +1,147 @@
-// Ingest into the rings (issue 4): the whole ingest path of `ganglion run` —
-// socket → decode (FlatBuffers struct fast path, or the JSON scanner) →
-// validation → durable ingest log → partition ring — with one operator that
-// does next to nothing (a limit check no trade reaches), fed flat out by
-// bench/loadgen.ts in its own process. Read like the e2e benchmark: the
-// service's /api/snapshot, events/s over the whole seconds of the load.
+// Ingest into the rings (issue 4's figures): events/s through the whole ingest
+// path of `ganglion run` — socket → decode (FlatBuffers verify + struct copy,
+// or the JSON scanner) → validation → ingest log (exactly_once, group-commit
+// fsync, acks after durable) → partition input ring — with as little operator
+// work behind the ring as the config allows, fed by one bench/loadgen.ts
+// process on loopback.
 //
-//   case                                  source                        baseline in the same run
-//   FlatBuffers, 1000 trades a frame      ws source, uWS                the same over the `ws` fallback (--no-native)
-//   JSON, 1000 trades a frame             ws source, uWS                the same over the `ws` fallback
-//   FlatBuffers, 100 trades a message     mqtt source via mosquitto     —
+//   case                                              source                          frames
+//   ingest→rings ws FlatBuffers 1000 trades/frame     ws source: uWS vs --no-native   TradeRecordBatch (GTRR), 1,000 × 80 B
+//   ingest→rings ws JSON 1000 trades/frame            ws source: uWS vs --no-native   JSON array of 1,000 trades, ns ts strings
+//   ingest→rings mqtt FlatBuffers 100 trades/message  mqtt source via mosquitto       TradeRecordBatch, 100 trades, QoS 1
 //
-// The pipeline keeps the market-surveillance example's key, event time and
-// validation rules and its delivery mode (exactly_once: every event is in the
-// fsynced log before it is acknowledged), so this is what that example pays
-// before its operators.
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+// The pipeline is examples/market-surveillance.yaml's ingest half (schema,
+// key, event time, validation rules, delivery mode) with its operators
+// replaced by one limit check on price above 10^7, which validation (price
+// ≤ 10^6) makes unreachable: each event costs the worker one keyed lookup and
+// a compare. Rates are read like bench/e2e.bench.ts reads them (GET
+// /api/snapshot eventsInTotal, whole seconds inside the load; bench/service.ts),
+// and a case fails if anything was rejected: a reject is not ingest. Each case
+// also reports the CPU time of ganglion's main thread per event (from /proc),
+// which a busy shared machine disturbs far less than events/s.
+//
+// bench/ingest.bench.ts measures the transports alone (no decoding) for
+// comparison. `ganglion run` runs dist/ when built: `npm run build` first.
+import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { stringify as stringifyYaml } from 'yaml';
+import { parse as parseYaml } from 'yaml';
 import { compared, type BenchContext, type BenchResult } from './lib.js';
-import { E2eError, freePort, phase, start, waitReady, withTarget, type LoadShape, type Target } from './e2e.bench.js';
+import { describe, E2eError, phase, root, startGanglion, stopAll, withTarget, type GanglionPorts, type PhaseResult, type Target } from './service.js';
 import { startMosquitto } from '../test/helpers/mosquitto.js';
 
-const root = fileURLToPath(new URL('..', import.meta.url));
-const GANGLION = join(root, 'bin', 'ganglion.js');
+const EXAMPLE = join(root, 'examples', 'market-surveillance.yaml');
 
-export const INGEST_RING_NAMES = [
-  'ingest into rings: FlatBuffers 1000 trades/frame over uWS',
-  'ingest into rings: JSON 1000 trades/frame over uWS',
-  'ingest into rings: FlatBuffers 100 trades/message via mosquitto (QoS 1)',
-];
+export const RINGS_NAMES = {
+  fb: 'ingest→rings ws FlatBuffers 1000 trades/frame: uWS vs ws',
+  json: 'ingest→rings ws JSON 1000 trades/frame: uWS vs ws',
+  mqtt: 'ingest→rings mqtt FlatBuffers 100 trades/message (mosquitto)',
+  fbCpu: 'ingest→rings main-thread CPU, ws FlatBuffers: uWS vs ws',
+  jsonCpu: 'ingest→rings main-thread CPU, ws JSON: uWS vs ws',
+  mqttCpu: 'ingest→rings main-thread CPU, mqtt FlatBuffers',
+} as const;
 
-type SourceSpec = { type: 'ws'; native: boolean } | { type: 'mqtt'; url: string };
+/** Above any price validation lets through: the operator never fires. */
+const UNREACHABLE_PRICE = 1e7;
 
-function ingestPipeline(source: SourceSpec, wsPort: number, serverPort: number, dir: string): string {
-  const src = source.type === 'ws'
-    ? { name: 'gateway', type: 'ws', host: '127.0.0.1', port: wsPort, path: '/ingest', native: source.native }
-    : { name: 'broker', type: 'mqtt', url: source.url, topics: [{ topic: 'trades', format: 'flatbuffers', qos: 1 }] };
-  return stringifyYaml({
-    name: 'ingest_rings',
-    sources: [src],
-    schema: { type: 'trades' },
-    key: 'instrument',
-    event_time: { field: 'ts', unit: 'ns', out_of_orderness: '200ms', allowed_lateness: '1s', idle_timeout: '5s' },
-    validation: { required: ['instrument', 'price', 'qty'], ranges: { price: { min: 0, max: 1000000 }, qty: { min: 1, max: 10000000 } }, allowed: { side: ['buy', 'sell'] }, max_length: { instrument: 16 }, max_future: '5s' },
-    operators: [{ name: 'huge_trade', type: 'limit', field: 'qty', above: 1e12 }],
-    sinks: [],
-    delivery: { mode: 'exactly_once', checkpoint: { interval: '10s', dir: join(dir, 'checkpoints'), keep: 2 } },
-    server: { host: '127.0.0.1', port: serverPort, dashboard: false },
-  });
-}
-
-async function startIngest(source: SourceSpec): Promise<Target> {
-  const dir = mkdtempSync(join(tmpdir(), 'ganglion-ingest-'));
-  const [wsPort, serverPort] = [await freePort(), await freePort()];
-  const file = join(dir, 'ingest.yaml');
-  writeFileSync(file, ingestPipeline(source, wsPort, serverPort, dir));
-  const args = [GANGLION, 'run', file, '--data-dir', dir, '--no-status', ...(source.type === 'ws' && !source.native ? ['--no-native'] : [])];
-  const proc = start('ganglion run (ingest)', args, dir);
-  const cleanup = () => rmSync(dir, { recursive: true, force: true });
-  try {
-    await waitReady(proc, `http://127.0.0.1:${serverPort}/ready`, '`ganglion run` (ingest pipeline)');
-  } catch (e) {
-    proc.child.kill('SIGKILL');
-    cleanup();
-    throw e;
+/**
+ * The example's ingest half with one never-firing limit check, a private
+ * server and temp files. `source` replaces the sources.
+ */
+export function ringsPipelineDoc(example: string, p: GanglionPorts, source: Record<string, unknown>): Record<string, any> {
+  const ex = parseYaml(readFileSync(example, 'utf8')) as Record<string, any>;
+  const maxPrice = ex.validation?.ranges?.price?.max;
+  if (typeof maxPrice !== 'number' || maxPrice >= UNREACHABLE_PRICE) {
+    throw new E2eError(`${example}: the ingest bench needs validation.ranges.price.max below ${UNREACHABLE_PRICE} so its limit check never fires (found ${String(maxPrice)})`);
   }
-  const ingest = source.type === 'ws' ? `ws://127.0.0.1:${wsPort}/ingest` : source.url;
-  return { name: 'ganglion', ingest, snapshot: `http://127.0.0.1:${serverPort}/api/snapshot`, proc, cleanup };
+  return {
+    name: 'ingest_rings',
+    description: 'ingest path of market_surveillance into the rings; one limit check that never fires',
+    sources: [source],
+    schema: ex.schema,
+    ...(ex.key !== undefined ? { key: ex.key } : {}),
+    event_time: ex.event_time,
+    validation: ex.validation,
+    operators: [{ name: 'never', type: 'limit', field: 'price', above: UNREACHABLE_PRICE }],
+    sinks: [{ name: 'alerts', type: 'jsonl', path: join(p.dir, 'out', 'alerts.jsonl'), kinds: ['anomaly'] }],
+    delivery: { ...(ex.delivery ?? {}), checkpoint: { ...(ex.delivery?.checkpoint ?? {}), dir: join(p.dir, 'checkpoints') } },
+    partitions: ex.partitions ?? 'auto',
+    memory: ex.memory ?? '64MiB',
+    server: { host: '127.0.0.1', port: p.serverPort, dashboard: false },
+  };
 }
 
-async function rate(source: SourceSpec, shape: LoadShape, seconds: number, ctx: BenchContext): Promise<number> {
-  const r = await withTarget(() => startIngest(source), (t) => phase(t, 'max', seconds, ctx, shape));
-  const what = source.type === 'ws' ? `${shape.format} over ${source.native ? 'uWS' : 'ws'}` : `${shape.format} via mqtt`;
-  ctx.log(`  ingest ${what}: ${Math.round(r.eventsPerSec)} events/s into the rings (sent ${String(r.loadgen.eventsPerSec)}/s)`);
-  if (r.eventsPerSec <= 0) throw new E2eError(`ingest ${what}: no events counted`);
-  return r.eventsPerSec;
+function wsTarget(native: boolean): Promise<Target> {
+  return startGanglion(native ? 'uWS' : 'ws', (p) => ({
+    doc: ringsPipelineDoc(EXAMPLE, p, { name: 'gateway', type: 'ws', host: '127.0.0.1', port: p.wsPort, path: '/ingest', max_frame_bytes: '16MiB' }),
+  }), native ? [] : ['--no-native']);
+}
+
+function mqttTarget(brokerUrl: string, topic: string): Promise<Target> {
+  return startGanglion('mqtt', (p) => ({
+    doc: ringsPipelineDoc(EXAMPLE, p, {
+      name: 'broker', type: 'mqtt', url: brokerUrl, client_id: `ganglion-bench-${process.pid}-${p.serverPort}`, clean: true,
+      topics: [{ topic, format: 'flatbuffers', qos: 1 }],
+    }),
+    ingest: brokerUrl,
+  }));
+}
+
+/** Everything the generator sent was accepted; a reject would inflate nothing but must not hide either. */
+function checkClean(t: Target, r: PhaseResult, acksCarryCounts: boolean): void {
+  const lg = r.loadgen as { events: number; eventsAccepted: number; eventsRejected: number; framesRejected: number };
+  const dead = r.last.deadLettersTotal ?? 0;
+  if (dead > 0 || lg.eventsRejected > 0 || lg.framesRejected > 0 || (acksCarryCounts && lg.eventsAccepted !== lg.events)) {
+    throw new E2eError(`${t.name}: the load was not ingested cleanly (sent ${lg.events}, accepted ${lg.eventsAccepted}, rejected ${lg.eventsRejected} events / ${lg.framesRejected} frames, dead letters ${dead}): the bench measures ingest, not rejects`);
+  }
+  if (r.last.eventsInTotal < lg.events) {
+    throw new E2eError(`${t.name}: sent ${lg.events} events but eventsInTotal is ${r.last.eventsInTotal} after the load`);
+  }
 }
 
 export default async function ingestRings(ctx: BenchContext): Promise<BenchResult[]> {
-  if (ctx.filter && !INGEST_RING_NAMES.some((n) => n.includes(ctx.filter!)) && !'ingest_rings'.includes(ctx.filter)) return [];
-  const seconds = ctx.quick ? 3 : 6;
+  const want = (name: string) => !ctx.filter || name.includes(ctx.filter) || ctx.filter.includes('ingest_rings') || ctx.filter === 'ingest';
+  if (!Object.values(RINGS_NAMES).some(want)) return [];
+  if (!existsSync(EXAMPLE)) throw new E2eError(`${EXAMPLE} is missing`);
+  const seconds = ctx.quick ? 3 : 10;
+  const warmupMs = ctx.quick ? 0 : 1000;
+  const opts = { seconds, warmupMs, latency: false } as const;
   const results: BenchResult[] = [];
-  const fb: LoadShape = { format: 'fb', batch: 1000 };
-  const json: LoadShape = { format: 'json', batch: 1000 };
-  const fbUws = await rate({ type: 'ws', native: true }, fb, seconds, ctx);
-  const fbWs = await rate({ type: 'ws', native: false }, fb, seconds, ctx);
-  results.push(compared(INGEST_RING_NAMES[0], 'events/s', fbUws, 'same over the ws fallback', fbWs, 'exactly_once: decoded, validated, fsynced to the ingest log, in the ring; target ≥ 5 M events/s'));
-  const jsonUws = await rate({ type: 'ws', native: true }, json, seconds, ctx);
-  const jsonWs = await rate({ type: 'ws', native: false }, json, seconds, ctx);
-  results.push(compared(INGEST_RING_NAMES[1], 'events/s', jsonUws, 'same over the ws fallback', jsonWs, 'target ≥ 300 K events/s'));
-  const broker = await startMosquitto({ maxQueuedMessages: 100_000 });
+  const ws = async (native: boolean, format: 'fb' | 'json') => withTarget(() => wsTarget(native), async (t) => {
+    const r = await phase(t, { ...opts, loadgen: ['--format', format, '--rate', 'max', '--batch', '1000', '--window', '128'] });
+    checkClean(t, r, true);
+    ctx.log(`  ${describe(t, r, `${format} flat out`)}`);
+    return r;
+  });
   try {
-    const mqtt = await rate({ type: 'mqtt', url: broker.url }, { format: 'fb', batch: 100, extra: ['--topic', 'trades'] }, seconds, ctx);
-    results.push({ name: INGEST_RING_NAMES[2], unit: 'events/s', value: mqtt, note: 'QoS 1, PUBACK after the log fsync; target ≥ 1 M events/s' });
+    for (const [format, name, cpuName, label] of [['fb', RINGS_NAMES.fb, RINGS_NAMES.fbCpu, 'FlatBuffers'], ['json', RINGS_NAMES.json, RINGS_NAMES.jsonCpu, 'JSON']] as const) {
+      if (!want(name) && !want(cpuName)) continue;
+      const u = await ws(true, format);
+      const f = await ws(false, format);
+      results.push(compared(name, 'events/s', u.eventsPerSec, 'ws fallback (--no-native)', f.eventsPerSec,
+        `${label}, decode + validation + exactly_once log + ring, one never-firing limit check; one loadgen process, ${seconds} s flat out`));
+      if (u.mainCpuUsPerEvent !== undefined && f.mainCpuUsPerEvent !== undefined) {
+        results.push(compared(cpuName, 'ns/event', u.mainCpuUsPerEvent * 1000, 'ws fallback (--no-native)', f.mainCpuUsPerEvent * 1000,
+          `CPU time of ganglion's main thread (sources, decode, validation, log, ring writes) per event: what one free core could ingest is 1e9 / this; steadier than events/s on a shared machine`));
+      }
+    }
+    if (want(RINGS_NAMES.mqtt) || want(RINGS_NAMES.mqttCpu)) {
+      const broker = await startMosquitto();
+      try {
+        const topic = 'bench/trades';
+        const r = await withTarget(() => mqttTarget(broker.url, topic), async (t) => {
+          const r = await phase(t, { ...opts, loadgen: ['--topic', topic, '--format', 'fb', '--rate', 'max', '--batch', '100', '--window', '1024', '--qos', '1'] });
+          checkClean(t, r, false);
+          ctx.log(`  ${describe(t, r, 'fb flat out')}`);
+          return r;
+        });
+        results.push({ name: RINGS_NAMES.mqtt, unit: 'events/s', value: r.eventsPerSec, note: `QoS 1 in and out of mosquitto, PUBACK after the log is durable; ${(r.eventsPerSec / 100 / 1000).toFixed(1)} K msg/s` });
+        if (r.mainCpuUsPerEvent !== undefined) results.push({ name: RINGS_NAMES.mqttCpu, unit: 'ns/event', value: r.mainCpuUsPerEvent * 1000, note: 'CPU time of ganglion\'s main thread per event (mqtt.js parsing, decode, log, rings)' });
+      } finally {
+        await broker.stop();
+      }
+    }
+    return results;
   } finally {
-    await broker.stop();
+    await stopAll();
   }
-  return results;
 }

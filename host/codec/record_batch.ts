@@ -152,6 +152,8 @@ export class RecordWriter {
   private readonly smallIds = new Int32Array(SMALL_IDS);
   private readonly parts: string[];
   private stringFields: number[];
+  /** The key field when the key is one field (its string, when given, is interned by keyOf); -1 for composite keys. */
+  private readonly singleKey: number;
   nowNs = 0n;
   receivedAtNs = 0n;
 
@@ -163,6 +165,7 @@ export class RecordWriter {
     this.missingTimestamp = cfg.missingTimestamp ?? 'reject';
     this.parts = new Array<string>(this.keyIdx.length).fill('');
     this.stringFields = cfg.type.fields.flatMap((f, i) => (f.kind === 'id' ? [i] : []));
+    this.singleKey = this.keyIdx.length === 1 ? this.keyIdx[0] : -1;
   }
 
   /** Once per frame: the clock for window rules and the receive time. */
@@ -192,6 +195,8 @@ export class RecordWriter {
     for (const i of this.stringFields) {
       const s = ev.strings[i];
       if (s === undefined) continue;
+      // A single string key is already interned: the key's id is the field's id (one Map lookup less per event).
+      if (i === this.singleKey) { ev.values[i] = key; continue; }
       const id = this.dictionary.intern(s);
       if (id < 0) return { code: 'key_dictionary_full', reason: `key dictionary is full (${this.dictionary.capacity} keys)` };
       ev.values[i] = id;

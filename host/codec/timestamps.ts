@@ -68,6 +68,59 @@ export function parseEpochText(text: string, unit: TimeUnit = 'auto'): TsResult 
   return v;
 }
 
+const B9 = 1_000_000_000n;
+const I64_MAX = 0x7fffffffffffffffn, I64_MIN = -0x8000000000000000n;
+// The high digits of consecutive timestamps rarely change: one bigint for them, not one per event.
+let hiDigits = -1;
+let hiValue = 0n;
+
+/**
+ * parseEpochText's short path for digits held in bytes (the JSON scanner's
+ * frame), without making a string: an optional '-' and 1..19 digits, no
+ * leading zero. Returns undefined for anything else and for values out of
+ * the i64 range, which the caller then hands to parseEpochText as text (so
+ * every result and message comes from one definition).
+ */
+export function parseEpochDigits(b: Uint8Array, from: number, to: number, unit: TimeUnit = 'auto'): bigint | undefined {
+  let i = from;
+  const neg = b[i] === 45;
+  if (neg) i++;
+  const d = to - i;
+  if (d < 1 || d > 19 || b[i] === 48) return undefined;
+  let digits: bigint;
+  if (d <= 15) {
+    let m = 0;
+    for (; i < to; i++) {
+      const c = b[i];
+      if (!(c >= 48 && c <= 57)) return undefined;
+      m = m * 10 + (c - 48);
+    }
+    digits = BigInt(neg ? -m : m);
+  } else {
+    // hi has at most 10 digits, lo 9: both exact as doubles.
+    let hi = 0, lo = 0;
+    const split = to - 9;
+    for (; i < split; i++) {
+      const c = b[i];
+      if (!(c >= 48 && c <= 57)) return undefined;
+      hi = hi * 10 + (c - 48);
+    }
+    for (; i < to; i++) {
+      const c = b[i];
+      if (!(c >= 48 && c <= 57)) return undefined;
+      lo = lo * 10 + (c - 48);
+    }
+    if (hi !== hiDigits) { hiDigits = hi; hiValue = BigInt(hi) * B9; }
+    digits = hiValue + BigInt(lo);
+    if (neg) digits = -digits;
+  }
+  const u = unit !== 'auto' ? unit : d <= 11 ? 's' : d <= 14 ? 'ms' : d <= 17 ? 'us' : 'ns';
+  const scale = SCALE[u];
+  const v = scale === 0 ? digits : digits * POW10[scale];
+  if (d + scale > 18 && (v > I64_MAX || v < I64_MIN)) return undefined;
+  return v;
+}
+
 const DAYS_IN_MONTH = [31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31];
 
 /** Days since 1970-01-01 of a proleptic Gregorian date (H. Hinnant's days_from_civil). */

@@ -128,10 +128,15 @@ test('frame templates: FlatBuffers records carry the stamped ts; JSON is valid a
   sink.onFrame({ data: bytes, binary: true, origin: 't', receivedAtNs: 1_700_000_000_123_456_790n }, (ok, info) => (acked = { ok, ...info }));
   assert.equal(acked, { ok: true, count: 3, rejected: 0 });
   assert.is(s.maxLatencyNs, 1n);
-  const js = new JsonTradeFrame(2, 2).stamp(1_700_000_000_123_456_789n);
-  const parsed = JSON.parse(js) as Array<{ ts: string; instrument: string }>;
+  const jf = new JsonTradeFrame(2, 2);
+  const parse = (b: Uint8Array) => JSON.parse(new TextDecoder().decode(b)) as Array<{ ts: string; instrument: string }>;
+  const parsed = parse(jf.stamp(1_700_000_000_123_456_789n));
   assert.equal(parsed.map((e) => e.ts), ['1700000000123456789', '1700000000123456789']);
   assert.equal(parsed.map((e) => e.instrument), ['SYM0', 'SYM1']);
+  // Rewritten in place for the next send; a timestamp of another length lays the frame out again.
+  assert.equal(parse(jf.stamp(1_800_000_000_000_000_001n)).map((e) => e.ts), ['1800000000000000001', '1800000000000000001']);
+  assert.equal(parse(jf.stamp(12_345n)).map((e) => e.ts), ['12345', '12345']);
+  assert.equal(parse(jf.stamp(1_700_000_000_123_456_789n)).map((e) => e.instrument), ['SYM0', 'SYM1']);
 });
 
 test('bad arguments get a precise message', () => {

@@ -1,6 +1,6 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { formatNs, nowNs, parseEpochText, parseIso8601, parseTimestampString } from '../../../host/codec/timestamps.js';
+import { formatNs, nowNs, parseEpochDigits, parseEpochText, parseIso8601, parseTimestampString, type TimeUnit } from '../../../host/codec/timestamps.js';
 
 test('epoch text: units by magnitude and by configuration, exact digits', () => {
   assert.is(parseEpochText('1700000000'), 1_700_000_000_000_000_000n);
@@ -52,6 +52,39 @@ test('nowNs tracks the wall clock and formatNs keeps nanoseconds', () => {
   const n = nowNs();
   assert.ok(Math.abs(Number(n / 1_000_000n) - Date.now()) < 1000);
   assert.is(formatNs(1_700_000_000_123_456_789n), '2023-11-14T22:13:20.123456789Z');
+});
+
+test('epoch digits from bytes: the same value as parseEpochText, or undefined for it to decide', () => {
+  const enc = new TextEncoder();
+  const units: TimeUnit[] = ['auto', 's', 'ms', 'us', 'ns'];
+  const fixed = ['0', '5', '-5', '007', '-0', '1700000000', '1700000000123', '1700000000123456', '1700000000123456789', '9223372036854775807',
+    '9223372036854775808', '-9223372036854775808', '-9223372036854775809', '99999999999999999999', '12345678901234567890', '1.5', '1e3', '+1', '-', '', '17x0'];
+  let seed = 7;
+  const next = () => ((seed = (Math.imul(seed, 1103515245) + 12345) >>> 0) / 2 ** 32);
+  const random = Array.from({ length: 20_000 }, () => {
+    const d = 1 + Math.floor(next() * 21);
+    let t = next() < 0.1 ? '-' : '';
+    for (let k = 0; k < d; k++) t += String(Math.floor(next() * 10));
+    return t;
+  });
+  let fast = 0;
+  for (const text of [...fixed, ...random]) {
+    // Padding around the token: the parser must read only [from, to).
+    const bytes = enc.encode(`"${text}",9`);
+    for (const unit of units) {
+      const got = parseEpochDigits(bytes, 1, 1 + text.length, unit);
+      if (got === undefined) continue;
+      fast++;
+      assert.is(got, parseEpochText(text, unit), `${text} ${unit}`);
+    }
+  }
+  assert.ok(fast > 50_000, `the bytes path took only ${fast} cases`);
+  // Not plain digits, or out of the i64 range: left to the text parser (which has the message).
+  for (const text of ['007', '-0', '1.5', '1e3', '+1', '', '-', '17x0', '9223372036854775808', '-9223372036854775809', '12345678901234567890']) {
+    assert.is(parseEpochDigits(enc.encode(text), 0, text.length), undefined, text);
+  }
+  assert.is(parseEpochDigits(enc.encode('99999999999'), 0, 11, 's'), undefined, '99999999999 s is beyond i64 ns');
+  assert.is(parseEpochDigits(enc.encode('99999999999'), 0, 11, 'ns'), 99_999_999_999n);
 });
 
 test.run();
