@@ -28,6 +28,8 @@ export async function main(argv = process.argv): Promise<void> {
     .option('--no-status', 'no live status line')
     .option('--no-native', 'serve WebSocket sources with the ws package (never load the uWebSockets.js addon)')
     .action(async (pipeline: string | undefined, opts) => {
+      // Before run.js and its imports load: start-up must not size the young generation (released once ready).
+      (await import('./young_generation.js')).holdYoungGeneration();
       await (await import('./run.js')).runCommand({ pipeline, ...opts });
     });
 

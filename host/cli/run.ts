@@ -15,6 +15,7 @@ import { parseDuration } from '../config/units.js';
 import type { Metrics } from '../metrics/metrics.js';
 import type { TopicOutput } from '../sinks/ws_topic_sink.js';
 import { StatusLine, type StatusSample } from './status_line.js';
+import { releaseYoungGeneration } from './young_generation.js';
 
 export interface RunOptions {
   /** Pipeline file; absent: the built-in market-surveillance pipeline. */
@@ -89,6 +90,7 @@ export async function runCommand(opts: RunOptions = {}): Promise<number> {
   const starting = createPipeline(config, { ...(opts.dataDir ? { dataDir: opts.dataDir } : {}), log, metrics, engine });
   const serving = config.server ? startHttp(config.server, metrics, config.operators.map((o) => o.name)) : Promise.resolve(undefined);
   const [started, served] = await Promise.allSettled([starting, serving]);
+  releaseYoungGeneration();
   if (started.status === 'rejected' || served.status === 'rejected') {
     if (served.status === 'fulfilled') await served.value?.close();
     if (started.status === 'fulfilled') await started.value.close();
