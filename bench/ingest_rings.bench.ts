@@ -102,7 +102,7 @@ export default async function ingestRings(ctx: BenchContext): Promise<BenchResul
   const want = (name: string) => !ctx.filter || name.includes(ctx.filter) || ctx.filter.includes('ingest_rings') || ctx.filter === 'ingest';
   if (!Object.values(RINGS_NAMES).some(want)) return [];
   if (!existsSync(EXAMPLE)) throw new E2eError(`${EXAMPLE} is missing`);
-  const seconds = ctx.quick ? 3 : 10;
+  const seconds = ctx.quick ? 3 : 4;
   const warmupMs = ctx.quick ? 0 : 1000;
   const opts = { seconds, warmupMs, latency: false } as const;
   const results: BenchResult[] = [];
