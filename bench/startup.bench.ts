@@ -23,6 +23,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { compared, type BenchContext, type BenchResult } from './lib.js';
+import { freePort, sleep } from './service.js';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
 const GANGLION = join(root, 'bin', 'ganglion.js');
@@ -30,18 +31,6 @@ const IDLE_MS = 5000;
 const READY_TIMEOUT_MS = 30_000;
 const POLL_MS = 3;
 
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = createServer();
-    s.once('error', reject);
-    s.listen(0, '127.0.0.1', () => {
-      const port = (s.address() as { port: number }).port;
-      s.close(() => resolve(port));
-    });
-  });
-}
 
 /** Status code of GET url, or 0 when nothing answers yet. */
 function status(port: number, path: string): Promise<number> {
