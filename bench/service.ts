@@ -250,15 +250,28 @@ export async function phase(t: Target, o: PhaseOptions): Promise<PhaseResult> {
   const code = await lg.exited;
   clearTimeout(killer);
   const to = Date.now();
+  const line = lg.out().trim().split('\n').filter((l) => l.startsWith('{')).at(-1);
+  if (code !== 0 || !line) { polling = false; await poller; throw new E2eError(`load generator against ${t.name} exited with ${code}: ${tail(lg.err() + '\n' + lg.out())}`); }
+  const loadgen = JSON.parse(line) as Record<string, unknown>;
+  // A broker queues what the target has not taken yet (QoS 1 completes at the
+  // broker): wait for the backlog to drain, so the counts compare whole loads.
+  // The rate itself only counts seconds up to `to`.
+  const sent = typeof loadgen.events === 'number' ? loadgen.events : 0;
+  const drainBy = Date.now() + 30_000;
+  while (Date.now() < drainBy && Math.max(0, ...[...snaps.values()].map((s) => s.eventsInTotal)) - eventsFrom < sent) await sleep(250);
   // One more tick so the last second of the load is published.
   await sleep(1300);
   polling = false;
   await poller;
-  const line = lg.out().trim().split('\n').filter((l) => l.startsWith('{')).at(-1);
-  if (code !== 0 || !line) throw new E2eError(`load generator against ${t.name} exited with ${code}: ${tail(lg.err() + '\n' + lg.out())}`);
-  const loadgen = JSON.parse(line) as Record<string, unknown>;
   const cpuTo = pid === undefined ? undefined : threadCpuUs(pid);
   const sorted = [...snaps.values()].sort((a, b) => a.time - b.time);
+  // GANGLION_BENCH_TRACE=1: the per-second counts behind the summary, on stderr.
+  if (process.env.GANGLION_BENCH_TRACE) {
+    for (let i = 1; i < sorted.length; i++) {
+      const [a, b] = [sorted[i - 1], sorted[i]];
+      process.stderr.write(`  ${t.name} +${((b.time - sorted[0].time) / 1000).toFixed(1)} s: ${Math.round((b.eventsInTotal - a.eventsInTotal) / ((b.time - a.time) / 1000))} events/s, p99 ${b.latency?.p99 ?? '-'} µs${b.time > to ? ' (after the load)' : ''}\n`);
+    }
+  }
   const r = summarize(sorted, to, o.warmupMs, { latency: o.latency });
   const last = sorted[sorted.length - 1];
   const counted = last.eventsInTotal - eventsFrom;

@@ -21,6 +21,9 @@
 //   crc    CRC-32 of bytes [8, len): a torn or corrupt entry never replays
 //   kind   ENTRY_RECORDS: payload = count input records (host/records.ts) with
 //          their seq already stamped (firstSeq + i), stride = payload / count
+//          ENTRY_PACKED_RECORDS: the same records packed column by column
+//          (host/log/record_packing.ts), what appendRecords writes when it is
+//          smaller; readers see them unpacked, as ENTRY_RECORDS
 //          ENTRY_KEYS: payload = UTF-8 JSON [[id, "key"], ...], interned keys
 //          the following records use (count 0, firstSeq = the next seq)
 //          ENTRY_WATERMARK: payload = i64 watermark (ns) that the host moved
@@ -42,15 +45,19 @@ import { fdatasync, write, writev } from 'node:fs';
 import { join } from 'node:path';
 import { crc32 } from 'node:zlib';
 import { IN_SEQ } from '../records.js';
+import { planPack, packInto, unpack } from './record_packing.js';
 
 export const ENTRY_RECORDS = 1;
 export const ENTRY_KEYS = 2;
 export const ENTRY_WATERMARK = 3;
+export const ENTRY_PACKED_RECORDS = 4;
 const MAGIC = Buffer.from('GNGLLOG1');
 const HEADER = 32;
 const SLAB_BYTES = 1 << 20;
 /** Free slabs kept for reuse; more are allocated (and left to the GC) only while commits lag. */
 const SLAB_POOL = 8;
+/** Records a packing plan is first made from (see appendPacked). */
+const PACK_PLAN_SAMPLE = 32;
 
 export interface IngestLogOptions {
   /** Roll to a new segment past this size. */
@@ -159,7 +166,8 @@ export class IngestLog {
       view.setUint32(i * stride + IN_SEQ + 4, Math.floor(seq / 4294967296), true);
     }
     this._nextSeq += BigInt(count);
-    this.enqueue(ENTRY_RECORDS, firstSeq, count, records.subarray(0, count * stride));
+    const raw = records.subarray(0, count * stride);
+    if (!this.appendPacked(raw, count, stride, firstSeq)) this.enqueue(ENTRY_RECORDS, firstSeq, count, raw);
     this.pendingRecords += count;
     return { firstSeq, durable: this.whenDurable() };
   }
@@ -248,15 +256,39 @@ export class IngestLog {
     if (this.failed) throw this.failed;
   }
 
+  /**
+   * Records packed by column when that is smaller, planned from a sample and
+   * planned again from every record when the sample misjudged; false when
+   * packing would not save bytes. A misjudged attempt leaves unused bytes in
+   * the slab, never in the log.
+   */
+  private appendPacked(raw: Uint8Array, count: number, stride: number, firstSeq: bigint): boolean {
+    for (const sample of [PACK_PLAN_SAMPLE, count]) {
+      const plan = planPack(raw, count, stride, sample);
+      if (plan.bytes >= raw.length) return false;
+      const entry = this.allocEntry(HEADER + plan.bytes);
+      if (packInto(plan, raw, count, stride, entry.subarray(HEADER))) {
+        this.seal(entry, ENTRY_PACKED_RECORDS, firstSeq, count);
+        return true;
+      }
+    }
+    return false;
+  }
+
   private enqueue(kind: number, firstSeq: bigint, count: number, payload: Uint8Array): void {
     const entry = this.allocEntry(HEADER + payload.length);
+    entry.set(payload, HEADER);
+    this.seal(entry, kind, firstSeq, count);
+  }
+
+  /** Fills in the header of an entry whose payload is written, and queues it. */
+  private seal(entry: Buffer, kind: number, firstSeq: bigint, count: number): void {
     entry.writeUInt32LE(entry.length, 0);
     entry.writeBigUInt64LE(firstSeq, 8);
     entry.writeBigInt64LE(this.opts.now(), 16);
     entry.writeUInt16LE(kind, 24);
     entry.writeUInt16LE(0, 26);
     entry.writeUInt32LE(count, 28);
-    entry.set(payload, HEADER);
     entry.writeUInt32LE(crc32(entry.subarray(8)), 4);
     this.pending.push(entry);
     this.pendingBytes += entry.length;
@@ -443,13 +475,19 @@ export function parseEntries(buf: Buffer, path: string): { entries: LogEntry[]; 
     if (crc32(buf.subarray(off + 8, off + len)) !== crc) return { entries, validBytes: off, problem: 'CRC mismatch' };
     const kind = buf.readUInt16LE(off + 24);
     const count = buf.readUInt32LE(off + 28);
-    if (kind !== ENTRY_RECORDS && kind !== ENTRY_KEYS && kind !== ENTRY_WATERMARK) return { entries, validBytes: off, problem: `unknown entry kind ${kind}` };
+    if (kind !== ENTRY_RECORDS && kind !== ENTRY_PACKED_RECORDS && kind !== ENTRY_KEYS && kind !== ENTRY_WATERMARK) return { entries, validBytes: off, problem: `unknown entry kind ${kind}` };
     if (kind === ENTRY_RECORDS && (count === 0 || (len - HEADER) % count !== 0)) return { entries, validBytes: off, problem: 'record payload not a whole number of records' };
+    let payload: Uint8Array = buf.subarray(off + HEADER, off + len);
+    if (kind === ENTRY_PACKED_RECORDS) {
+      const u = count === 0 ? 'packed entry with no records' : unpack(payload, count);
+      if (typeof u === 'string') return { entries, validBytes: off, problem: u };
+      payload = u.records;
+    }
     entries.push({
-      kind, count,
+      kind: kind === ENTRY_PACKED_RECORDS ? ENTRY_RECORDS : kind, count,
       firstSeq: buf.readBigUInt64LE(off + 8),
       appendedNs: buf.readBigInt64LE(off + 16),
-      payload: buf.subarray(off + HEADER, off + len),
+      payload,
     });
     off += len;
   }

@@ -88,7 +88,7 @@ test('a torn tail is detected by CRC and truncated, never replayed', async () =>
 
 test('a flipped bit in an older segment is an error naming the file, unless told to truncate', async () => {
   const dir = tempDir();
-  const log = IngestLog.open(dir.path, { segmentBytes: 400 });
+  const log = IngestLog.open(dir.path, { segmentBytes: 100 });
   for (let i = 0; i < 6; i++) await log.appendRecords(batch(4, i * 4), 4, stride).durable;
   await log.close();
   const segs = readdirSync(dir.path).sort();
