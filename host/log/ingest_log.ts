@@ -45,7 +45,7 @@ import { fdatasync, write, writev } from 'node:fs';
 import { join } from 'node:path';
 import { crc32 } from 'node:zlib';
 import { IN_SEQ } from '../records.js';
-import { planPack, packInto, unpack } from './record_packing.js';
+import { planPack, packInto, packedBytes, unpack, type PackPlan } from './record_packing.js';
 
 export const ENTRY_RECORDS = 1;
 export const ENTRY_KEYS = 2;
@@ -56,8 +56,8 @@ const HEADER = 32;
 const SLAB_BYTES = 1 << 20;
 /** Free slabs kept for reuse; more are allocated (and left to the GC) only while commits lag. */
 const SLAB_POOL = 8;
-/** Records a packing plan is first made from (see appendPacked). */
-const PACK_PLAN_SAMPLE = 32;
+/** Batches packed with one plan before it is made anew (see appendPacked). */
+const PACK_REPLAN_EVERY = 64;
 
 export interface IngestLogOptions {
   /** Roll to a new segment past this size. */
@@ -113,6 +113,10 @@ export class IngestLog {
   private slabUsed = 0;
   private pendingSlabs: Buffer[] = [];
   private readonly freeSlabs: Buffer[] = [];
+  /** The plan the last records batch was packed with, for its stride, and how many batches have used it. */
+  private packPlan: PackPlan | null = null;
+  private packStride = 0;
+  private packUses = 0;
   private pendingRecords = 0;
   private waiters: Array<() => void> = [];
   private failures: Array<(e: Error) => void> = [];
@@ -257,22 +261,36 @@ export class IngestLog {
   }
 
   /**
-   * Records packed by column when that is smaller, planned from a sample and
-   * planned again from every record when the sample misjudged; false when
-   * packing would not save bytes. A misjudged attempt leaves unused bytes in
-   * the slab, never in the log.
+   * Records packed by column when that is smaller: with the previous batch's
+   * plan while it fits (re-planned every PACK_REPLAN_EVERY batches, so a plan
+   * widened by one odd batch does not stick), else a plan from these records.
+   * False when packing would not save bytes. A batch the old plan did not fit
+   * leaves unused bytes in the slab, never in the log.
    */
   private appendPacked(raw: Uint8Array, count: number, stride: number, firstSeq: bigint): boolean {
-    for (const sample of [PACK_PLAN_SAMPLE, count]) {
-      const plan = planPack(raw, count, stride, sample);
-      if (plan.bytes >= raw.length) return false;
-      const entry = this.allocEntry(HEADER + plan.bytes);
-      if (packInto(plan, raw, count, stride, entry.subarray(HEADER))) {
+    let plan = this.packPlan;
+    if (plan && (this.packStride !== stride || ++this.packUses > PACK_REPLAN_EVERY)) plan = null;
+    for (;;) {
+      if (!plan) {
+        plan = planPack(raw, count, stride);
+        this.packPlan = plan; this.packStride = stride; this.packUses = 0;
+        const bytes = packedBytes(plan, count);
+        if (bytes >= raw.length) return false;
+        const entry = this.allocEntry(HEADER + bytes);
+        packInto(plan, raw, count, stride, entry.subarray(HEADER));
         this.seal(entry, ENTRY_PACKED_RECORDS, firstSeq, count);
         return true;
       }
+      const bytes = packedBytes(plan, count);
+      if (bytes < raw.length) {
+        const entry = this.allocEntry(HEADER + bytes);
+        if (packInto(plan, raw, count, stride, entry.subarray(HEADER))) {
+          this.seal(entry, ENTRY_PACKED_RECORDS, firstSeq, count);
+          return true;
+        }
+      }
+      plan = null;
     }
-    return false;
   }
 
   private enqueue(kind: number, firstSeq: bigint, count: number, payload: Uint8Array): void {

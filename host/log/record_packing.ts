@@ -32,10 +32,10 @@
 // whose f64 is such an integer (−0 and NaN never qualify, and an integer's
 // f64 has one bit pattern), so unpack(pack(x)) === x byte for byte.
 //
-// Speed: the ingest thread packs every logged record. The log plans from a
-// sample of a batch's first records, and packing checks every record against
-// that plan as it writes it (one compare a word), so a batch is read about
-// once; a batch the sample misjudged is planned again from all its records.
+// Speed: the ingest thread packs every logged record. Packing checks every
+// record against its plan as it writes it (one compare a word), so the log
+// can reuse the previous batch's plan (a producer's batches look alike) and
+// read each batch about once; a batch the plan does not fit is planned anew.
 // Loops run over typed arrays, not a DataView.
 export const MODE_RAW = 0;
 export const MODE_CONST = 1;
@@ -47,10 +47,9 @@ export const MODE_INT32 = 6;
 
 const TWO32 = 4294967296;
 
-/** How each column will be packed, and the payload's size. */
+/** How each column will be packed (a MODE_* per 8-byte word of the record). */
 export interface PackPlan {
   modes: Uint8Array;
-  bytes: number;
 }
 
 const pad8 = (n: number) => (n + 7) & ~7;
@@ -68,6 +67,13 @@ function columnBytes(mode: number, count: number): number {
 
 function headerBytes(words: number): number {
   return pad8(4 + words);
+}
+
+/** Size of the payload that packs `count` records with `plan`. */
+export function packedBytes(plan: PackPlan, count: number): number {
+  let bytes = headerBytes(plan.modes.length);
+  for (const m of plan.modes) bytes += columnBytes(m, count);
+  return bytes;
 }
 
 /** `bytes` as an 8-aligned view: itself, or an aligned copy. */
@@ -131,32 +137,25 @@ function intMax(f64: Float64Array, i32: Int32Array, c: number, count: number, wo
   return max;
 }
 
-/**
- * Chooses each column's smallest exact mode from the first `sample` records
- * (all of them by default). A plan from a sample may not hold for the rest:
- * packInto then says so and the caller plans from every record.
- */
-export function planPack(records: Uint8Array, count: number, stride: number, sample = count): PackPlan {
+/** Chooses each column's smallest exact mode for these records. */
+export function planPack(records: Uint8Array, count: number, stride: number): PackPlan {
   if (stride % 8 !== 0 || stride <= 0 || stride > 0xffff * 8) throw new Error(`record stride ${stride} is not a positive multiple of 8`);
-  const words = stride >>> 3; // an int, so word indexes stay small ints
-  const n = Math.min(count, sample);
-  const { u32, i32, f64 } = views(aligned(records.subarray(0, n * stride)), n * stride);
+  const words = stride >>> 3;
+  const { u32, i32, f64 } = views(aligned(records.subarray(0, count * stride)), count * stride);
   const modes = new Uint8Array(words);
-  let bytes = headerBytes(words);
   for (let c = 0; c < words; c++) {
     let mode = MODE_RAW;
-    if (isConst(u32, c, n, words)) mode = MODE_CONST;
-    else if (isStep(u32, c, n, words)) mode = MODE_STEP;
+    if (isConst(u32, c, count, words)) mode = MODE_CONST;
+    else if (isStep(u32, c, count, words)) mode = MODE_STEP;
     else {
-      const max = intMax(f64, i32, c, n, words);
+      const max = intMax(f64, i32, c, count, words);
       if (max >= 0 && max < 65536) mode = max < 256 ? MODE_INT8 : MODE_INT16;
-      else if (isDelta(u32, i32, c, n, words)) mode = MODE_DELTA;
+      else if (isDelta(u32, i32, c, count, words)) mode = MODE_DELTA;
       else if (max >= 0) mode = MODE_INT32;
     }
     modes[c] = mode;
-    bytes += columnBytes(mode, count);
   }
-  return { modes, bytes };
+  return { modes };
 }
 
 // Column writers, one per mode and width, over records [i0, i1), each false
@@ -229,13 +228,13 @@ function packRaw(u32: Uint32Array, c: number, i0: number, i1: number, words: num
 const PACK_BLOCK = 64;
 
 /**
- * Writes the packed payload (plan.bytes long) at `out`, checking each record
+ * Writes the packed payload (packedBytes long) at `out`, checking each record
  * against the plan as it goes: false (and `out` half written) when one does
  * not fit it.
  */
 export function packInto(plan: PackPlan, records: Uint8Array, count: number, stride: number, out: Uint8Array): boolean {
   if (out.byteOffset % 8 !== 0) {
-    const tmp = new Uint8Array(plan.bytes);
+    const tmp = new Uint8Array(packedBytes(plan, count));
     if (!packInto(plan, records, count, stride, tmp)) return false;
     out.set(tmp);
     return true;

@@ -86,6 +86,29 @@ test('a torn tail is detected by CRC and truncated, never replayed', async () =>
   dir.remove();
 });
 
+test('batches that pack differently (the previous plan fits, then does not) read back byte for byte', async () => {
+  const dir = tempDir();
+  const log = IngestLog.open(dir.path);
+  const sent: Uint8Array[] = [];
+  const values = [(i: number) => i % 7, (i: number) => i % 7, (i: number) => 1000 + i, (i: number) => i + 0.5, (i: number) => (i === 3 ? -0 : i), (i: number) => i % 7];
+  for (const [k, f] of values.entries()) {
+    const n = 50;
+    const buf = new Uint8Array(n * stride);
+    const view = new DataView(buf.buffer);
+    for (let i = 0; i < n; i++) writeInput(view, i * stride, 1_700_000_000_000_000_000n + BigInt(k * 1000 + i), 0n, 1 + (i % 3), [f(i), k]);
+    log.appendRecords(buf, n, stride);
+    sent.push(buf);
+  }
+  await log.sync();
+  const got = [...log.read(0n)].filter((e) => e.kind === ENTRY_RECORDS).map((e) => Buffer.from(e.payload));
+  assert.is(got.length, sent.length);
+  got.forEach((g, i) => assert.ok(g.equals(Buffer.from(sent[i])), `batch ${i}`));
+  const onDisk = readdirSync(dir.path).reduce((n, f) => n + statSync(join(dir.path, f)).size, 0);
+  assert.ok(onDisk < sent.length * 50 * stride * 0.6, `packed: ${onDisk} bytes on disk for ${sent.length * 50 * stride} of records`);
+  await log.close();
+  dir.remove();
+});
+
 test('a flipped bit in an older segment is an error naming the file, unless told to truncate', async () => {
   const dir = tempDir();
   const log = IngestLog.open(dir.path, { segmentBytes: 100 });

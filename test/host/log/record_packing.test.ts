@@ -1,17 +1,17 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { planPack, packInto, unpack, MODE_CONST, MODE_DELTA, MODE_INT8, MODE_INT16, MODE_INT32, MODE_RAW, MODE_STEP } from '../../../host/log/record_packing.js';
+import { planPack, packInto, packedBytes, unpack, MODE_CONST, MODE_DELTA, MODE_INT8, MODE_INT16, MODE_INT32, MODE_RAW, MODE_STEP } from '../../../host/log/record_packing.js';
 import { inputStride, writeInput } from '../../../host/records.js';
 
 function roundTrip(records: Uint8Array, count: number, stride: number): { modes: number[]; bytes: number } {
   const plan = planPack(records, count, stride);
-  const out = new Uint8Array(plan.bytes);
+  const out = new Uint8Array(packedBytes(plan, count));
   assert.ok(packInto(plan, records, count, stride, out), 'a plan from every record always packs');
   const back = unpack(out, count);
   if (typeof back === 'string') throw new Error(back);
   assert.is(back.stride, stride);
   assert.ok(Buffer.from(back.records).equals(Buffer.from(records.subarray(0, count * stride))), 'unpacked bytes equal the originals');
-  return { modes: [...plan.modes], bytes: plan.bytes };
+  return { modes: [...plan.modes], bytes: out.length };
 }
 
 test('a trade-like frame packs each column to its smallest exact mode', () => {
@@ -95,22 +95,22 @@ test('misaligned records and payloads (a Buffer view at any offset) pack and unp
   const recs = backing.subarray(3);
   for (let i = 0; i < n; i++) { recs.writeDoubleLE(i * 3, i * stride); recs.writeDoubleLE(i + 0.25, i * stride + 8); }
   const plan = planPack(recs, n, stride);
-  const out = Buffer.alloc(plan.bytes + 5).subarray(5);
+  const out = Buffer.alloc(packedBytes(plan, n) + 5).subarray(5);
   packInto(plan, recs, n, stride, out);
   const back = unpack(out, n);
   if (typeof back === 'string') throw new Error(back);
   assert.ok(Buffer.from(back.records).equals(recs));
 });
 
-test('a plan from a sample that the later records break: packInto says so, a full plan packs them', () => {
+test('a plan made from other records (the previous batch) that these break: packInto says so, their own plan packs them', () => {
   const n = 100;
   for (const late of [300, 70000, 5e9, -0, 0.5, NaN]) {
     const b = new Uint8Array(n * 8);
     const v = new DataView(b.buffer);
     for (let i = 0; i < n; i++) v.setFloat64(i * 8, i === n - 1 ? late : i % 7, true);
-    const sampled = planPack(b, n, 8, 32);
+    const sampled = planPack(b, 32, 8);
     assert.is(sampled.modes[0], MODE_INT8);
-    assert.is(packInto(sampled, b, n, 8, new Uint8Array(sampled.bytes)), false, `${late} does not fit INT8`);
+    assert.is(packInto(sampled, b, n, 8, new Uint8Array(packedBytes(sampled, n))), false, `${late} does not fit INT8`);
     roundTrip(b, n, 8);
   }
   const seq = new Uint8Array(n * 8), ts = new Uint8Array(n * 8);
@@ -119,16 +119,16 @@ test('a plan from a sample that the later records break: packInto says so, a ful
     new DataView(ts.buffer).setBigInt64(i * 8, 1_700_000_000_000_000_000n + (i === n - 1 ? 5_000_000_000n : BigInt(i)), true);
   }
   for (const [b, mode] of [[seq, MODE_STEP], [ts, MODE_STEP]] as const) {
-    const sampled = planPack(b, n, 8, 32);
+    const sampled = planPack(b, 32, 8);
     assert.is(sampled.modes[0], mode);
-    assert.is(packInto(sampled, b, n, 8, new Uint8Array(sampled.bytes)), false);
+    assert.is(packInto(sampled, b, n, 8, new Uint8Array(packedBytes(sampled, n))), false);
     roundTrip(b, n, 8);
   }
   const delta = new Uint8Array(n * 8);
   for (let i = 0; i < n; i++) new DataView(delta.buffer).setBigInt64(i * 8, 1_700_000_000_000_000_000n + (i === n - 1 ? 5_000_000_000n : BigInt((i * 37) % 11)), true);
-  const sampled = planPack(delta, n, 8, 32);
+  const sampled = planPack(delta, 32, 8);
   assert.is(sampled.modes[0], MODE_DELTA);
-  assert.is(packInto(sampled, delta, n, 8, new Uint8Array(sampled.bytes)), false);
+  assert.is(packInto(sampled, delta, n, 8, new Uint8Array(packedBytes(sampled, n))), false);
   roundTrip(delta, n, 8);
 });
 
