@@ -11,10 +11,10 @@
 
 import { stBytes, stInit, stUpsert, stCount } from './state_table';
 import { AGG_BYTES, aggUpdate, A_COUNT, A_FIRST_TS, A_LAST_TS } from './aggregates';
-import { OUT_BYTES, OUT_WINDOW, FLAG_CONTROL, IN_FIELDS } from './records';
+import { OUT_BYTES, OUT_WINDOW, FLAG_CONTROL } from './records';
 import {
   W_HEADER, W_VALUE_FIELD, W_PRICE_FIELD, W_QTY_FIELD, W_OUT_COUNT, W_TABLE_OFF, W_SCRATCH_OFF, W_OUT_OFF, W_ACTIVITY,
-  W_SIZE, W_CAPACITY, W_ENRICH_N, LATE_STATE_FULL, etInit, emitWindow, emitLate, etEnrich,
+  W_SIZE, W_CAPACITY, W_ENRICH_N, LATE_STATE_FULL, etInit, emitWindow, emitLate, etEnrich, etTable, etFieldAt, etHasVwap,
 } from './event_time';
 
 export function count_bytes(capacity: u32, outCap: u32): usize {
@@ -33,12 +33,9 @@ export function count_init(base: usize): void {
 }
 
 export function count_process(base: usize, ptr: usize, count: u32, stride: u32): u32 {
-  const table = base + <usize>load<u32>(base + W_TABLE_OFF);
-  const vOff = IN_FIELDS + (<usize>load<u32>(base + W_VALUE_FIELD) << 3);
-  const pField = load<i32>(base + W_PRICE_FIELD), qField = load<i32>(base + W_QTY_FIELD);
-  const hasVwap = pField >= 0 && qField >= 0;
-  const pOff = IN_FIELDS + (<usize>max<i32>(pField, 0) << 3);
-  const qOff = IN_FIELDS + (<usize>max<i32>(qField, 0) << 3);
+  const table = etTable(base);
+  const vOff = etFieldAt(base, W_VALUE_FIELD), pOff = etFieldAt(base, W_PRICE_FIELD), qOff = etFieldAt(base, W_QTY_FIELD);
+  const hasVwap = etHasVwap(base);
   const n = <f64>load<i64>(base + W_SIZE);
   const enrich = load<u32>(base + W_ENRICH_N) != 0;
   let lastKey: u32 = 0, lastAcc: usize = 0;
@@ -75,5 +72,5 @@ export function count_advance_idle(base: usize, nowProc: i64): u32 {
 }
 
 export function count_keys(base: usize): u32 {
-  return stCount(base + <usize>load<u32>(base + W_TABLE_OFF));
+  return stCount(etTable(base));
 }

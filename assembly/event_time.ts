@@ -93,6 +93,48 @@ export function etInit(base: usize): void {
   store<u64>(base + W_OVERFLOW, 0);
 }
 
+/** The window's state table (split table for tumbling, state_table.ts for the others). */
+// @ts-ignore: decorator
+@inline
+export function etTable(base: usize): usize {
+  return base + <usize>load<u32>(base + W_TABLE_OFF);
+}
+
+/** Byte offset in an input record of the f64 field whose index the header holds at `at` (no field, −1: field 0). */
+// @ts-ignore: decorator
+@inline
+export function etFieldAt(base: usize, at: usize): usize {
+  return IN_FIELDS + (<usize>max<i32>(load<i32>(base + at), 0) << 3);
+}
+
+/** Whether the window has VWAP inputs (price and quantity fields). */
+// @ts-ignore: decorator
+@inline
+export function etHasVwap(base: usize): bool {
+  return load<i32>(base + W_PRICE_FIELD) >= 0 && load<i32>(base + W_QTY_FIELD) >= 0;
+}
+
+/** When anything is next due: the earlier of the next firing and the next purge. */
+// @ts-ignore: decorator
+@inline
+export function etDue(base: usize): i64 {
+  const f = load<i64>(base + W_NEXT_FIRE), p = load<i64>(base + W_NEXT_PURGE);
+  return f < p ? f : p;
+}
+
+/**
+ * Moves the watermark to `watermark` if that is later; true when something is
+ * then due (the caller fires). NO_TIME, what etIdleWatermark returns for a
+ * feed that is not idle, never moves it.
+ */
+// @ts-ignore: decorator
+@inline
+export function etAdvance(base: usize, watermark: i64): bool {
+  if (watermark <= load<i64>(base + W_WATERMARK)) return false;
+  store<i64>(base + W_WATERMARK, watermark);
+  return watermark >= etDue(base);
+}
+
 // @ts-ignore: decorator
 @inline
 export function floorDiv(a: i64, b: i64): i64 {
@@ -167,6 +209,16 @@ export function emitLate(base: usize, rec: usize, stride: u32, reason: u32): voi
 //   scratch: entries A (capacity × 16) │ entries B (capacity × 16) │ 12 × 256 u32 counts
 export function scratchBytes(capacity: u32): usize {
   return <usize>capacity * 32 + 12 * 256 * 4;
+}
+
+/** Writes firing entry `n` of the scratch at `s`. */
+// @ts-ignore: decorator
+@inline
+export function scratchPut(s: usize, n: u32, end: i64, key: u32, ref: u32): void {
+  const e = s + <usize>n * 16;
+  store<i64>(e, end);
+  store<u32>(e + 8, key);
+  store<u32>(e + 12, ref);
 }
 
 // @ts-ignore: decorator

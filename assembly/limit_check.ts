@@ -38,8 +38,9 @@
 // Output record: kind OUT_ANOMALY, aux 0 above / 1 below, start = end = event
 // ts, values: 0 value, 1 the limit crossed, 2 crossing (1 on the event that
 // entered the breach, 0 on later breaching events with emit every), 3 run.
-import { stBytes, stInit, stFind, stSlotValue, stRemoveSlot, stUpsert, SLOT_TOUCHED, SLOT_VALUE } from './state_table';
-import { IN_TS, IN_SEQ, IN_KEY, IN_FLAGS, IN_FIELDS, FLAG_CONTROL, OUT_BYTES, OUT_ANOMALY, OUT_VALUES, writeOutHeader } from './records';
+import { stFind, stSlotValue, stRemoveSlot, stUpsert, SLOT_TOUCHED, SLOT_VALUE } from './state_table';
+import { IN_TS, IN_SEQ, IN_KEY, IN_FLAGS, IN_FIELDS, FLAG_CONTROL, OUT_BYTES, OUT_ANOMALY } from './records';
+import { regionBytes, regionInit, writePointOutput } from './region_operator';
 
 const LC_MAGIC: u32 = 0x314d494c; // 'LIM1' little-endian
 const LC_VERSION: u32 = 1;
@@ -52,8 +53,6 @@ const LC_BELOW: u32 = 2;
 const LC_AUX_ABOVE: u32 = 0;
 const LC_AUX_BELOW: u32 = 1;
 
-const H_MAGIC: usize = 0;
-const H_VERSION: usize = 4;
 const H_FIELD: usize = 8;
 const H_FLAGS: usize = 12;
 const H_OP: usize = 16;
@@ -77,15 +76,9 @@ const H_REARMS: usize = 120;
 const V_STATE: usize = 0;
 const V_RUN: usize = 4;
 
-// @ts-ignore: decorator
-@inline
-function align64(n: usize): usize {
-  return (n + 63) & ~(<usize>63);
-}
-
 /** Bytes a region needs: header + state table + output area. */
 export function limit_bytes(capacity: u32, outCapacity: u32): usize {
-  return <usize>LC_HEADER_BYTES + align64(stBytes(capacity, LC_VALUE_BYTES)) + <usize>outCapacity * OUT_BYTES;
+  return regionBytes(LC_HEADER_BYTES, capacity, LC_VALUE_BYTES, outCapacity);
 }
 
 /**
@@ -96,11 +89,7 @@ export function limit_init(
   base: usize, field: u32, flags: u32, op: u32, capacity: u32, outCapacity: u32,
   above: f64, below: f64, rearmAbove: f64, rearmBelow: f64, ttlNs: i64,
 ): void {
-  const tableOffset = LC_HEADER_BYTES;
-  const outOffset = <u32>(<usize>tableOffset + align64(stBytes(capacity, LC_VALUE_BYTES)));
-  memory.fill(base, 0, LC_HEADER_BYTES);
-  store<u32>(base + H_MAGIC, LC_MAGIC);
-  store<u32>(base + H_VERSION, LC_VERSION);
+  regionInit(base, LC_HEADER_BYTES, LC_MAGIC, LC_VERSION, H_TABLE, H_OUT, capacity, LC_VALUE_BYTES, ttlNs);
   store<u32>(base + H_FIELD, field);
   store<u32>(base + H_FLAGS, flags);
   store<u32>(base + H_OP, op);
@@ -111,32 +100,16 @@ export function limit_init(
   store<f64>(base + H_REARM_ABOVE, rearmAbove);
   store<f64>(base + H_REARM_BELOW, rearmBelow);
   store<i64>(base + H_TTL, ttlNs);
-  store<u32>(base + H_TABLE, tableOffset);
-  store<u32>(base + H_OUT, outOffset);
-  stInit(base + tableOffset, capacity, LC_VALUE_BYTES, ttlNs);
 }
 
-export function limit_out_ptr(base: usize): usize {
-  return base + load<u32>(base + H_OUT);
-}
-
-export function limit_out_count(base: usize): u32 {
-  return load<u32>(base + H_OUT_COUNT);
-}
-
-export function limit_clear_output(base: usize): void {
-  store<u32>(base + H_OUT_COUNT, 0);
-}
+export function limit_out_ptr(base: usize): usize { return base + load<u32>(base + H_OUT); }
+export function limit_out_count(base: usize): u32 { return load<u32>(base + H_OUT_COUNT); }
+export function limit_clear_output(base: usize): void { store<u32>(base + H_OUT_COUNT, 0); }
 
 // @ts-ignore: decorator
 @inline
 function emit(at: usize, op: u32, key: u32, aux: u32, ts: i64, seq: u64, x: f64, limit: f64, crossing: f64, run: u32): void {
-  writeOutHeader(at, OUT_ANOMALY, op, key, aux, ts, ts, seq);
-  store<f64>(at + OUT_VALUES, x);
-  store<f64>(at + OUT_VALUES + 8, limit);
-  store<f64>(at + OUT_VALUES + 16, crossing);
-  store<f64>(at + OUT_VALUES + 24, <f64>run);
-  memory.fill(at + OUT_VALUES + 32, 0, 56);
+  writePointOutput(at, OUT_ANOMALY, op, key, aux, ts, seq, x, limit, crossing, <f64>run, 0);
 }
 
 /**

@@ -23,11 +23,12 @@
 
 import { stBytes, stNextUsed, stInit, stUpsert, stRemoveSlot, stCount, ST_HEADER, SLOT_KEY, SLOT_VALUE } from './state_table';
 import { AGG_BYTES, aggUpdate, aggMerge } from './aggregates';
-import { OUT_BYTES, OUT_WINDOW, OUT_REVISION, FLAG_CONTROL, IN_FIELDS } from './records';
+import { OUT_BYTES, OUT_WINDOW, OUT_REVISION, FLAG_CONTROL } from './records';
 import {
   W_HEADER, W_VALUE_FIELD, W_PRICE_FIELD, W_QTY_FIELD, W_OUT_COUNT, W_TABLE_OFF, W_SCRATCH_OFF, W_OUT_OFF, W_ACTIVITY,
   W_SIZE, W_OOO, W_LATENESS, W_MAX_TS, W_WATERMARK, W_NEXT_FIRE, W_NEXT_PURGE, W_CAPACITY, W_PER_KEY, W_ENRICH_N,
-  LATE_TOO_LATE, LATE_STATE_FULL, NEVER, NO_TIME, etInit, etEnrich, emitWindow, emitLate, sortEntries, etIdleWatermark, scratchBytes,
+  LATE_TOO_LATE, LATE_STATE_FULL, NEVER, etInit, etEnrich, emitWindow, emitLate, sortEntries, etIdleWatermark, scratchBytes,
+  scratchPut, etDue, etAdvance, etTable, etFieldAt, etHasVwap,
 } from './event_time';
 
 export const SS_BYTES: usize = 128;
@@ -67,11 +68,6 @@ function ssEmit(base: usize, key: u32, s: usize): void {
   store<u32>(s + SS_DIRTY, 0);
 }
 
-function ssDue(base: usize): i64 {
-  const f = load<i64>(base + W_NEXT_FIRE), p = load<i64>(base + W_NEXT_PURGE);
-  return f < p ? f : p;
-}
-
 function ssFire(base: usize): void {
   const table = base + <usize>load<u32>(base + W_TABLE_OFF);
   const scratch = base + <usize>load<u32>(base + W_SCRATCH_OFF);
@@ -87,10 +83,7 @@ function ssFire(base: usize): void {
       const ss = sess(val, j);
       const end = load<i64>(ss + SS_LAST) + gap;
       if (load<u32>(ss + SS_DIRTY) != 0 && end <= wm) {
-        const e = scratch + <usize>n * 16;
-        store<i64>(e, end);
-        store<u32>(e + 8, <u32>load<u64>(sl + SLOT_KEY));
-        store<u32>(e + 12, (s << 8) | j);
+        scratchPut(scratch, n, end, <u32>load<u64>(sl + SLOT_KEY), (s << 8) | j);
         n++;
       }
     }
@@ -177,12 +170,9 @@ function ssAdd(base: usize, val: usize, r: usize, stride: u32, ts: i64, key: u32
 }
 
 export function session_process(base: usize, ptr: usize, count: u32, stride: u32): u32 {
-  const table = base + <usize>load<u32>(base + W_TABLE_OFF);
-  const vOff = IN_FIELDS + (<usize>load<u32>(base + W_VALUE_FIELD) << 3);
-  const pField = load<i32>(base + W_PRICE_FIELD), qField = load<i32>(base + W_QTY_FIELD);
-  const hasVwap = pField >= 0 && qField >= 0;
-  const pOff = IN_FIELDS + (<usize>max<i32>(pField, 0) << 3);
-  const qOff = IN_FIELDS + (<usize>max<i32>(qField, 0) << 3);
+  const table = etTable(base);
+  const vOff = etFieldAt(base, W_VALUE_FIELD), pOff = etFieldAt(base, W_PRICE_FIELD), qOff = etFieldAt(base, W_QTY_FIELD);
+  const hasVwap = etHasVwap(base);
   const ooo = load<i64>(base + W_OOO);
   for (let i: u32 = 0; i < count; i++) {
     const r = ptr + <usize>i * <usize>stride;
@@ -190,10 +180,7 @@ export function session_process(base: usize, ptr: usize, count: u32, stride: u32
     const ts = load<i64>(r);
     if (ts > load<i64>(base + W_MAX_TS)) {
       store<i64>(base + W_MAX_TS, ts);
-      if (ts - ooo > load<i64>(base + W_WATERMARK)) {
-        store<i64>(base + W_WATERMARK, ts - ooo);
-        if (ts - ooo >= ssDue(base)) ssFire(base);
-      }
+      if (etAdvance(base, ts - ooo)) ssFire(base);
     }
     const key = load<u32>(r + 16);
     const val = stUpsert(table, <u64>key, ts);
@@ -206,19 +193,14 @@ export function session_process(base: usize, ptr: usize, count: u32, stride: u32
 }
 
 export function session_watermark(base: usize, watermark: i64): u32 {
-  if (watermark > load<i64>(base + W_WATERMARK)) {
-    store<i64>(base + W_WATERMARK, watermark);
-    if (watermark >= ssDue(base)) ssFire(base);
-  }
+  if (etAdvance(base, watermark)) ssFire(base);
   return load<u32>(base + W_OUT_COUNT);
 }
 
 export function session_advance_idle(base: usize, nowProc: i64): u32 {
-  const wm = etIdleWatermark(base, nowProc);
-  if (wm != NO_TIME) session_watermark(base, wm);
-  return load<u32>(base + W_OUT_COUNT);
+  return session_watermark(base, etIdleWatermark(base, nowProc));
 }
 
 export function session_keys(base: usize): u32 {
-  return stCount(base + <usize>load<u32>(base + W_TABLE_OFF));
+  return stCount(etTable(base));
 }

@@ -21,12 +21,12 @@
 
 import { stBytes, stNextUsed, stInit, stUpsert, stLastInserted, stGet, stRemoveSlot, stCount, ST_HEADER, SLOT_KEY, SLOT_VALUE } from './state_table';
 import { AGG_BYTES, aggUpdate, aggMerge } from './aggregates';
-import { OUT_BYTES, OUT_WINDOW, OUT_REVISION, FLAG_CONTROL, IN_FIELDS } from './records';
+import { OUT_BYTES, OUT_WINDOW, OUT_REVISION, FLAG_CONTROL } from './records';
 import {
   W_HEADER, W_VALUE_FIELD, W_PRICE_FIELD, W_QTY_FIELD, W_OUT_COUNT, W_TABLE_OFF, W_SCRATCH_OFF, W_OUT_OFF, W_ACTIVITY,
   W_SIZE, W_SLIDE, W_PANE, W_OFFSET, W_OOO, W_LATENESS, W_MAX_TS, W_WATERMARK, W_NEXT_FIRE, W_NEXT_PURGE, W_CAPACITY,
   W_PER_KEY, W_SIDE_OFF, W_REFUSED, W_ENRICH_N, LATE_TOO_LATE, LATE_STATE_FULL, NEVER, NO_TIME, etInit, etEnrich, floorDiv, emitWindow, emitLate, sortEntries,
-  etIdleWatermark, scratchBytes,
+  etIdleWatermark, scratchBytes, scratchPut, etDue, etAdvance, etTable, etFieldAt, etHasVwap,
 } from './event_time';
 
 const W_LAST_ROUND: usize = 176;
@@ -98,11 +98,6 @@ function mergePanes(base: usize, key: u32, p0: i64): usize {
   return acc;
 }
 
-function swDue(base: usize): i64 {
-  const f = load<i64>(base + W_NEXT_FIRE), p = load<i64>(base + W_NEXT_PURGE);
-  return f < p ? f : p;
-}
-
 function swFire(base: usize): void {
   const table = base + <usize>load<u32>(base + W_TABLE_OFF);
   const rev = base + <usize>load<u32>(base + W_SIDE_OFF);
@@ -125,10 +120,7 @@ function swFire(base: usize): void {
       const e = endOf(base, k);
       if (e > wm) break;
       if (anyRev && stGet(rev, (<u64>key << 32) | <u64>(<u32>k)) != 0) continue; // emitted from the late path
-      const en = scratch + <usize>n * 16;
-      store<i64>(en, e);
-      store<u32>(en + 8, key);
-      store<u32>(en + 12, <u32>k);
+      scratchPut(scratch, n, e, key, <u32>k);
       n++;
     }
   }
@@ -236,16 +228,13 @@ function swTrack(base: usize, ps: i64, wm: i64): void {
 }
 
 export function sliding_process(base: usize, ptr: usize, count: u32, stride: u32): u32 {
-  const table = base + <usize>load<u32>(base + W_TABLE_OFF);
-  const vOff = IN_FIELDS + (<usize>load<u32>(base + W_VALUE_FIELD) << 3);
-  const pField = load<i32>(base + W_PRICE_FIELD), qField = load<i32>(base + W_QTY_FIELD);
-  const hasVwap = pField >= 0 && qField >= 0;
-  const pOff = IN_FIELDS + (<usize>max<i32>(pField, 0) << 3);
-  const qOff = IN_FIELDS + (<usize>max<i32>(qField, 0) << 3);
+  const table = etTable(base);
+  const vOff = etFieldAt(base, W_VALUE_FIELD), pOff = etFieldAt(base, W_PRICE_FIELD), qOff = etFieldAt(base, W_QTY_FIELD);
+  const hasVwap = etHasVwap(base);
   const g = load<i64>(base + W_PANE), offset = load<i64>(base + W_OFFSET);
   const ooo = load<i64>(base + W_OOO);
   let maxTs = load<i64>(base + W_MAX_TS), wm = load<i64>(base + W_WATERMARK);
-  let due = swDue(base);
+  let due = etDue(base);
   // Current pane bounds and its first window end: events of a pane whose
   // first window is still open take the fast path (one probe, one update).
   let curStart: i64 = 1, curEnd: i64 = 0, curIdx: i64 = 0, curFirstEnd: i64 = 0;
@@ -267,7 +256,7 @@ export function sliding_process(base: usize, ptr: usize, count: u32, stride: u32
           store<i64>(base + W_MAX_TS, maxTs);
           store<i64>(base + W_WATERMARK, wm);
           swFire(base);
-          due = swDue(base);
+          due = etDue(base);
           lastAcc = 0;
         }
       }
@@ -293,7 +282,7 @@ export function sliding_process(base: usize, ptr: usize, count: u32, stride: u32
           store<i64>(val + SW_START, curStart);
           store<i64>(base + W_WATERMARK, wm);
           swTrack(base, curStart, wm);
-          due = swDue(base);
+          due = etDue(base);
         }
         acc = val + SW_ACC;
         lastCombo = combo;
@@ -305,7 +294,7 @@ export function sliding_process(base: usize, ptr: usize, count: u32, stride: u32
       store<i64>(base + W_MAX_TS, maxTs);
       store<i64>(base + W_WATERMARK, wm);
       swLate(base, r, stride, ts, curStart, combo, v, p, q);
-      due = swDue(base);
+      due = etDue(base);
     }
   }
   store<i64>(base + W_MAX_TS, maxTs);
@@ -315,19 +304,14 @@ export function sliding_process(base: usize, ptr: usize, count: u32, stride: u32
 }
 
 export function sliding_watermark(base: usize, watermark: i64): u32 {
-  if (watermark > load<i64>(base + W_WATERMARK)) {
-    store<i64>(base + W_WATERMARK, watermark);
-    if (watermark >= swDue(base)) swFire(base);
-  }
+  if (etAdvance(base, watermark)) swFire(base);
   return load<u32>(base + W_OUT_COUNT);
 }
 
 export function sliding_advance_idle(base: usize, nowProc: i64): u32 {
-  const wm = etIdleWatermark(base, nowProc);
-  if (wm != NO_TIME) sliding_watermark(base, wm);
-  return load<u32>(base + W_OUT_COUNT);
+  return sliding_watermark(base, etIdleWatermark(base, nowProc));
 }
 
 export function sliding_keys(base: usize): u32 {
-  return stCount(base + <usize>load<u32>(base + W_TABLE_OFF));
+  return stCount(etTable(base));
 }

@@ -164,6 +164,17 @@ function zero8(dst: usize, n: usize): void {
   for (let i: usize = 0; i < n; i += 8) store<u64>(dst + i, 0);
 }
 
+/**
+ * Backward-shift deletion, for both tables: the entry at slot j, whose probe
+ * starts at `home`, stays where it is unless the hole lies between them: it
+ * stays when its home lies cyclically in (hole, j].
+ */
+// @ts-ignore: decorator
+@inline
+function staysPut(home: u32, hole: u32, j: u32): bool {
+  return hole <= j ? (home > hole && home <= j) : (home > hole || home <= j);
+}
+
 // @ts-ignore: decorator
 @inline
 function slotAt(base: usize, i: u32): usize {
@@ -241,10 +252,7 @@ export function stRemoveSlot(base: usize, hole: u32): void {
     j = (j + 1) & mask;
     const sj = slots + <usize>j * slotBytes;
     if (load<u32>(sj + SLOT_USED) == 0) break;
-    const home = stHash(load<u64>(sj + SLOT_KEY)) & mask;
-    // Entry j may move into the hole unless its home lies cyclically in (hole, j].
-    const stays = hole <= j ? (home > hole && home <= j) : (home > hole || home <= j);
-    if (!stays) {
+    if (!staysPut(stHash(load<u64>(sj + SLOT_KEY)) & mask, hole, j)) {
       copy8(slots + <usize>hole * slotBytes, sj, slotBytes);
       hole = j;
     }
@@ -495,9 +503,7 @@ export function spRemoveSlot(base: usize, hole: u32): void {
     j = (j + 1) & mask;
     const c = load<u8>(ctrl + <usize>j);
     if (c == 0) break;
-    const home = stHash(load<u64>(lines + <usize>j * lineBytes)) & mask;
-    const stays = hole <= j ? (home > hole && home <= j) : (home > hole || home <= j);
-    if (!stays) {
+    if (!staysPut(stHash(load<u64>(lines + <usize>j * lineBytes)) & mask, hole, j)) {
       store<u8>(ctrl + <usize>hole, c);
       copy8(lines + <usize>hole * lineBytes, lines + <usize>j * lineBytes, lineBytes);
       copy8(cold + <usize>hole * coldBytes, cold + <usize>j * coldBytes, coldBytes);

@@ -35,6 +35,7 @@ import {
   W_HEADER, W_VALUE_FIELD, W_PRICE_FIELD, W_QTY_FIELD, W_OUT_COUNT, W_TABLE_OFF, W_SCRATCH_OFF, W_OUT_OFF, W_ACTIVITY,
   W_SIZE, W_OFFSET, W_OOO, W_LATENESS, W_MAX_TS, W_WATERMARK, W_NEXT_FIRE, W_NEXT_PURGE, W_CAPACITY, W_ENRICH_N, W_AGG_MASK,
   LATE_TOO_LATE, LATE_STATE_FULL, NEVER, etInit, etEnrich, etNeeds, floorDiv, emitWindow, emitLate, sortEntries, etIdleWatermark, scratchBytes,
+  scratchPut, etDue, etAdvance, etTable,
 } from './event_time';
 
 const FIRED: u32 = 0x80000000;
@@ -90,10 +91,7 @@ function twFire(base: usize): void {
         const c = colds + <usize>s * coldBytes;
         const end = load<i64>(c + C_START) + size;
         if ((load<u32>(c + C_FLAGS) & FIRED) == 0 && end <= wm) {
-          const e = scratch + <usize>n * 16;
-          store<i64>(e, end);
-          store<u32>(e + 8, load<u32>(c + C_KEY));
-          store<u32>(e + 12, s);
+          scratchPut(scratch, n, end, load<u32>(c + C_KEY), s);
           n++;
         }
       }
@@ -133,11 +131,6 @@ function twFire(base: usize): void {
   store<i64>(base + W_NEXT_PURGE, nextPurge);
 }
 
-function twDue(base: usize): i64 {
-  const f = load<i64>(base + W_NEXT_FIRE), p = load<i64>(base + W_NEXT_PURGE);
-  return f < p ? f : p;
-}
-
 /** A new window's cold words: its start, and its key so that the firing scan
  *  sorts without loading the line. */
 function twNewWindow(table: usize, slot: u32, combo: u64, start: i64): void {
@@ -170,7 +163,7 @@ function twRun(base: usize, ptr: usize, count: u32, stride: u32, need: u32, enri
   const size = load<i64>(base + W_SIZE), offset = load<i64>(base + W_OFFSET);
   const ooo = load<i64>(base + W_OOO), lateness = load<i64>(base + W_LATENESS);
   let maxTs = load<i64>(base + W_MAX_TS), wm = load<i64>(base + W_WATERMARK);
-  let due = twDue(base);
+  let due = etDue(base);
   // Current window bounds and the last (key, window) → accumulator, so runs of
   // one window and repeats of one key cost no division and no probe.
   let curStart: i64 = 1, curEnd: i64 = 0, curIdx: i64 = 0;
@@ -191,7 +184,7 @@ function twRun(base: usize, ptr: usize, count: u32, stride: u32, need: u32, enri
           store<i64>(base + W_MAX_TS, maxTs);
           store<i64>(base + W_WATERMARK, wm);
           twFire(base);
-          due = twDue(base);
+          due = etDue(base);
           lastAcc = 0; // firing may have moved entries
         }
       }
@@ -293,19 +286,14 @@ export function tumbling_process(base: usize, ptr: usize, count: u32, stride: u3
 }
 
 export function tumbling_watermark(base: usize, watermark: i64): u32 {
-  if (watermark > load<i64>(base + W_WATERMARK)) {
-    store<i64>(base + W_WATERMARK, watermark);
-    if (watermark >= twDue(base)) twFire(base);
-  }
+  if (etAdvance(base, watermark)) twFire(base);
   return load<u32>(base + W_OUT_COUNT);
 }
 
 export function tumbling_advance_idle(base: usize, nowProc: i64): u32 {
-  const wm = etIdleWatermark(base, nowProc);
-  if (wm != i64.MIN_VALUE) tumbling_watermark(base, wm);
-  return load<u32>(base + W_OUT_COUNT);
+  return tumbling_watermark(base, etIdleWatermark(base, nowProc));
 }
 
 export function tumbling_keys(base: usize): u32 {
-  return spCount(base + <usize>load<u32>(base + W_TABLE_OFF));
+  return spCount(etTable(base));
 }

@@ -36,8 +36,9 @@
 // +Infinity). Knowing the window is all one value makes stddev exactly 0; a
 // full two-pass recompute every N updates bounds the drift otherwise, at O(1)
 // amortised cost.
-import { stBytes, stInit, stUpsert } from './state_table';
-import { IN_TS, IN_SEQ, IN_KEY, IN_FLAGS, IN_FIELDS, FLAG_CONTROL, OUT_BYTES, OUT_ANOMALY, OUT_VALUES, writeOutHeader } from './records';
+import { stUpsert } from './state_table';
+import { IN_TS, IN_SEQ, IN_KEY, IN_FLAGS, IN_FIELDS, FLAG_CONTROL, OUT_BYTES, OUT_ANOMALY } from './records';
+import { regionBytes, regionInit, writePointOutput } from './region_operator';
 
 const ZS_MAGIC: u32 = 0x3143535a; // 'ZSC1' little-endian
 const ZS_VERSION: u32 = 1;
@@ -52,8 +53,6 @@ const ZS_FLAG_EMIT_ALL: u32 = 1;
 /** aux of an output record: set when the event crossed the threshold. */
 const ZS_AUX_ANOMALY: u32 = 1;
 
-const H_MAGIC: usize = 0;
-const H_VERSION: usize = 4;
 const H_MODE: usize = 8;
 const H_DIRECTION: usize = 12;
 const H_FIELD: usize = 16;
@@ -83,12 +82,6 @@ const V_VAR: usize = 16; // ewma: variance; window: m2 (sum of squared deviation
 const V_RUN: usize = 24;
 const V_RING: usize = 32;
 
-// @ts-ignore: decorator
-@inline
-function align64(n: usize): usize {
-  return (n + 63) & ~(<usize>63);
-}
-
 /** Bytes of one key's statistics in the state table. */
 export function zscore_value_bytes(mode: u32, window: u32): u32 {
   return mode == ZS_MODE_WINDOW ? 32 + 8 * window : 24;
@@ -96,8 +89,7 @@ export function zscore_value_bytes(mode: u32, window: u32): u32 {
 
 /** Bytes a region needs: header + state table + output area. */
 export function zscore_bytes(mode: u32, window: u32, capacity: u32, outCapacity: u32): usize {
-  const table = align64(stBytes(capacity, zscore_value_bytes(mode, window)));
-  return <usize>ZS_HEADER_BYTES + table + <usize>outCapacity * OUT_BYTES;
+  return regionBytes(ZS_HEADER_BYTES, capacity, zscore_value_bytes(mode, window), outCapacity);
 }
 
 /** Lays out a fresh region at `base` (which must be 64-byte aligned). */
@@ -106,11 +98,7 @@ export function zscore_init(
   capacity: u32, outCapacity: u32, threshold: f64, alpha: f64, epsilon: f64, ttlNs: i64,
 ): void {
   const valueBytes = zscore_value_bytes(mode, window);
-  const tableOffset = ZS_HEADER_BYTES;
-  const outOffset = <u32>(<usize>tableOffset + align64(stBytes(capacity, valueBytes)));
-  memory.fill(base, 0, ZS_HEADER_BYTES);
-  store<u32>(base + H_MAGIC, ZS_MAGIC);
-  store<u32>(base + H_VERSION, ZS_VERSION);
+  regionInit(base, ZS_HEADER_BYTES, ZS_MAGIC, ZS_VERSION, H_TABLE, H_OUT, capacity, valueBytes, ttlNs);
   store<u32>(base + H_MODE, mode);
   store<u32>(base + H_DIRECTION, direction);
   store<u32>(base + H_FIELD, field);
@@ -125,22 +113,11 @@ export function zscore_init(
   store<f64>(base + H_ALPHA, alpha);
   store<f64>(base + H_EPSILON, epsilon);
   store<i64>(base + H_TTL, ttlNs);
-  store<u32>(base + H_TABLE, tableOffset);
-  store<u32>(base + H_OUT, outOffset);
-  stInit(base + tableOffset, capacity, valueBytes, ttlNs);
 }
 
-export function zscore_out_ptr(base: usize): usize {
-  return base + load<u32>(base + H_OUT);
-}
-
-export function zscore_out_count(base: usize): u32 {
-  return load<u32>(base + H_OUT_COUNT);
-}
-
-export function zscore_clear_output(base: usize): void {
-  store<u32>(base + H_OUT_COUNT, 0);
-}
+export function zscore_out_ptr(base: usize): usize { return base + load<u32>(base + H_OUT); }
+export function zscore_out_count(base: usize): u32 { return load<u32>(base + H_OUT_COUNT); }
+export function zscore_clear_output(base: usize): void { store<u32>(base + H_OUT_COUNT, 0); }
 
 /** Exact two-pass mean and m2 of the `n` ring samples: resets rounding drift. */
 function recompute(v: usize, n: u32): void {
@@ -252,14 +229,8 @@ export function zscore_process(base: usize, ptr: usize, count: u32, stride: u32)
         : z <= -threshold);
       if (hit) anomalies++;
       if (hit || emitAll) {
-        const at = outBase + <usize>outCount * OUT_BYTES;
-        writeOutHeader(at, OUT_ANOMALY, op, key, hit ? ZS_AUX_ANOMALY : 0, ts, ts, load<u64>(rec + IN_SEQ));
-        store<f64>(at + OUT_VALUES, x);
-        store<f64>(at + OUT_VALUES + 8, mean);
-        store<f64>(at + OUT_VALUES + 16, std);
-        store<f64>(at + OUT_VALUES + 24, z);
-        store<f64>(at + OUT_VALUES + 32, <f64>n);
-        memory.fill(at + OUT_VALUES + 40, 0, 48);
+        writePointOutput(outBase + <usize>outCount * OUT_BYTES, OUT_ANOMALY, op, key, hit ? ZS_AUX_ANOMALY : 0,
+          ts, load<u64>(rec + IN_SEQ), x, mean, std, z, <f64>n);
         outCount++;
       }
     }

@@ -4,24 +4,17 @@
 // side by side in one run.
 import { compared, medianHz, type BenchContext, type BenchResult } from './lib.js';
 import { createPartitionRuntime } from '../host/wasm/module.js';
-import { inputStride, writeInput } from '../host/records.js';
 import { createLimitCheck, type LimitCheckOperator, type LimitCheckOptions } from '../host/operators/limit_check.js';
-
-const KEYS = 10_000;
-const BATCH = 65_536;
-const FIELDS = 2;
-const STRIDE = inputStride(FIELDS);
+import { BATCH, KEYS, STRIDE, lcg, writeKeyedBatch } from './keyed_input.js';
 
 function fill(view: DataView, at: number): void {
-  let s = 42;
-  const rnd = () => ((s = (Math.imul(s, 1103515245) + 12345) >>> 0) / 4294967296);
+  const rnd = lcg(42);
   const level = Float64Array.from({ length: KEYS }, () => 80 + 30 * rnd());
-  for (let i = 0; i < BATCH; i++) {
-    const key = Math.floor(rnd() * KEYS);
+  writeKeyedBatch(view, at, rnd, (key) => {
     level[key] += rnd() - 0.5;
     if (level[key] > 120 || level[key] < 60) level[key] = 90;
-    writeInput(view, at + i * STRIDE, 1732424400_000_000_000n + BigInt(i) * 100n, BigInt(i), key, [i, level[key]]);
-  }
+    return level[key];
+  });
 }
 
 export default async function run(ctx: BenchContext): Promise<BenchResult[]> {

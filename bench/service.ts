@@ -10,11 +10,11 @@
 // killed on exit, also when the driver itself crashes.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { stringify as stringifyYaml } from 'yaml';
+import { freePort } from './free_port.js';
 
 export const root = fileURLToPath(new URL('..', import.meta.url));
 export const LOADGEN = join(root, 'bench', 'loadgen.ts');
@@ -58,16 +58,7 @@ export async function stopAll(): Promise<void> {
 export const tail = (s: string, n = 1200) => (s.length > n ? '…' + s.slice(-n) : s).trim();
 export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-export async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = createServer();
-    s.once('error', reject);
-    s.listen(0, '127.0.0.1', () => {
-      const port = (s.address() as { port: number }).port;
-      s.close(() => resolve(port));
-    });
-  });
-}
+export { freePort };
 
 export async function getJson(url: string): Promise<{ status: number; body: any }> {
   const res = await fetch(url, { signal: AbortSignal.timeout(2000) });

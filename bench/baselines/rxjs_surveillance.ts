@@ -44,6 +44,8 @@ import { TradeRecordBatch } from '../../schemas/generated/ganglion/wire/trade-re
 import { TradeRecord } from '../../schemas/generated/ganglion/wire/trade-record.js';
 import { TradeBatch } from '../../schemas/generated/ganglion/wire/trade-batch.js';
 import { Trade as FbTrade } from '../../schemas/generated/ganglion/wire/trade.js';
+// Types only: the snapshot has ganglion's shape, the baseline runs none of its code.
+import type { LatencyPercentiles, MetricsSnapshot } from '../../host/metrics/metrics.js';
 
 // ── pipeline parameters ─────────────────────────────────────────────────────
 
@@ -412,24 +414,12 @@ export function validateTrade(t: Trade, v: SurveillanceParams['validation'], now
 
 // ── the service ─────────────────────────────────────────────────────────────
 
-export interface LatencySummary { p50: number; p95: number; p99: number; p999: number; max: number; count: number }
+export type LatencySummary = LatencyPercentiles;
 
-export interface BaselineSnapshot {
-  time: number;
-  uptimeSeconds: number;
-  eventsInPerSec: number;
-  eventsOutPerSec: number;
-  alertsPerSec: number;
-  eventsInTotal: number;
-  eventsOutTotal: number;
-  alertsTotal: number;
-  deadLettersTotal: number;
-  lateTotal: number;
-  /** µs, last completed second, socket receive → sink emit. */
-  latency: LatencySummary;
+/** ganglion's MetricsSnapshot, less backpressure (nothing here pauses), plus latency since start. */
+export interface BaselineSnapshot extends Omit<MetricsSnapshot, 'backpressure'> {
   /** µs, since start. */
   latencyTotal: LatencySummary;
-  ready: boolean;
 }
 
 export interface BaselineOptions {

@@ -13,12 +13,13 @@
 //     operator, key, seq) once the input is done.
 import { closeSync, openSync, readSync, statSync } from 'node:fs';
 import { extname } from 'node:path';
-import { ConfigError, loadPipeline } from '../config/load.js';
+import { loadPipeline } from '../config/load.js';
 import type { PipelineConfig } from '../config/types.js';
 import type { OutputEvent } from '../output/format.js';
 import { JsonlSink } from '../sinks/jsonl_sink.js';
 import type { OutputSink } from '../sinks/output_sink.js';
 import { StdoutSink } from '../sinks/stdout_sink.js';
+import { pipelineFileFailed } from './config_error.js';
 import { createPipeline } from '../pipeline/pipeline.js';
 
 export interface ReplayOptions {
@@ -62,8 +63,7 @@ export async function replayCommand(opts: ReplayOptions): Promise<number> {
   try {
     config = loadPipeline(opts.pipeline);
   } catch (e) {
-    if (e instanceof ConfigError) { process.stderr.write(e.message + '\n'); return (process.exitCode = 1); }
-    throw e;
+    return pipelineFileFailed(e);
   }
   const format = opts.format ?? (['.fb', '.bin'].includes(extname(opts.input).toLowerCase()) ? 'flatbuffers' : 'jsonl');
   if (format !== 'jsonl' && format !== 'flatbuffers') { process.stderr.write(`--format: expected jsonl or flatbuffers, found "${format}"\n`); return (process.exitCode = 1); }

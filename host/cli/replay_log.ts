@@ -7,7 +7,7 @@
 // is read, never written: a live `ganglion run` may be appending to it.
 import { readdirSync, readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { ConfigError, loadPipeline } from '../config/load.js';
+import { loadPipeline } from '../config/load.js';
 import type { PipelineConfig } from '../config/types.js';
 import { parseTimestampString } from '../codec/timestamps.js';
 import { RecordBatch } from '../codec/record_batch.js';
@@ -17,6 +17,7 @@ import { IN_TS } from '../records.js';
 import { JsonlSink } from '../sinks/jsonl_sink.js';
 import type { OutputSink } from '../sinks/output_sink.js';
 import { StdoutSink } from '../sinks/stdout_sink.js';
+import { pipelineFileFailed } from './config_error.js';
 
 export interface ReplayLogOptions {
   pipeline: string;
@@ -41,8 +42,7 @@ export async function replayLogCommand(opts: ReplayLogOptions): Promise<number> 
   try {
     config = loadPipeline(opts.pipeline);
   } catch (e) {
-    if (e instanceof ConfigError) { process.stderr.write(e.message + '\n'); return (process.exitCode = 1); }
-    throw e;
+    return pipelineFileFailed(e);
   }
   const from = parseTime('--from', opts.from, -(1n << 63n));
   const to = parseTime('--to', opts.to, (1n << 63n) - 1n);

@@ -8,12 +8,12 @@
 import { existsSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { ConfigError } from '../config/errors.js';
 import { loadPipelineOffThread } from '../config/load_off_thread.js';
 import type { PipelineConfig } from '../config/types.js';
 import { parseDuration } from '../config/units.js';
 import type { Metrics } from '../metrics/metrics.js';
 import type { TopicOutput } from '../sinks/ws_topic_sink.js';
+import { pipelineFileFailed } from './config_error.js';
 import { StatusLine, type StatusSample } from './status_line.js';
 import { releaseYoungGeneration } from './young_generation.js';
 
@@ -66,8 +66,7 @@ export async function runCommand(opts: RunOptions = {}): Promise<number> {
   try {
     config = await loading;
   } catch (e) {
-    if (e instanceof ConfigError) { process.stderr.write(e.message + '\n'); return (process.exitCode = 1); }
-    throw e;
+    return pipelineFileFailed(e);
   }
   const [{ createPipeline }, { Metrics }] = await runtime;
   if (config.sources.length === 0) {

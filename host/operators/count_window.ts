@@ -2,14 +2,14 @@
 // semantics are explained in assembly/count_window.ts; this JS engine is its
 // twin on the same bytes. Start/end of an output are the earliest and latest
 // event times among its n events; watermarks do not apply.
-import { IN_FIELDS, OUT_BYTES, OUT_WINDOW } from '../records.js';
+import { OUT_BYTES, OUT_WINDOW } from '../records.js';
 import type { Engine } from './operator.js';
 import { AGG_BYTES, A_FIRST_TS, A_LAST_TS, aggUpdate, type Mem } from './aggregates.js';
 import { JsStateTable, stateTableBytes } from './state_table.js';
 import {
-  W_HEADER, W_VALUE_FIELD, W_PRICE_FIELD, W_QTY_FIELD, W_TABLE_OFF, W_SCRATCH_OFF, W_OUT_OFF, W_ACTIVITY, W_SIZE, W_CAPACITY,
+  W_HEADER, W_TABLE_OFF, W_SCRATCH_OFF, W_OUT_OFF, W_ACTIVITY, W_SIZE, W_CAPACITY,
   W_ENRICH_N, etEnrich, LATE_STATE_FULL, WindowOperator, WindowConfigError, type WindowCommonConfig, type WindowEngine, type Runtime, resolveCommon,
-  wasmWindowEngine, etInit, emitWindow, emitLate, i64, memViews,
+  wasmWindowEngine, etInit, emitWindow, emitLate, i64, memViews, etInputs,
 } from './event_time.js';
 
 export interface CountWindowConfig extends WindowCommonConfig {
@@ -40,10 +40,7 @@ export class JsCountEngine implements WindowEngine {
   process(base: number, ptr: number, count: number, stride: number): void {
     const m = this.m, u32 = m.u32, i32 = m.i32, f64 = m.f64;
     const table = this.table(base);
-    const vOff = IN_FIELDS + 8 * u32[(base + W_VALUE_FIELD) >>> 2];
-    const pField = i32[(base + W_PRICE_FIELD) >>> 2], qField = i32[(base + W_QTY_FIELD) >>> 2];
-    const hasVwap = pField >= 0 && qField >= 0;
-    const pOff = IN_FIELDS + 8 * Math.max(pField, 0), qOff = IN_FIELDS + 8 * Math.max(qField, 0);
+    const { vOff, pOff, qOff, hasVwap } = etInputs(m, base);
     const n = Number(i64(m, base + W_SIZE));
     let lastKey = 0, lastAcc = 0;
     const enrich = u32[(base + W_ENRICH_N) >>> 2] !== 0;

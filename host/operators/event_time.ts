@@ -2,8 +2,9 @@
 // errors), the region every window owns (layout diagram in
 // assembly/event_time.ts), the Operator lifecycle shared by all window types,
 // the WASM engine (numbers across the boundary once per batch, never per
-// event) and the JS engines' common pieces (output emission, late side
-// output, firing order, idle watermark) mirroring assembly/event_time.ts.
+// event) and the JS engines' common pieces (input offsets, output emission,
+// late side output, firing order, the watermark step and the idle rule)
+// mirroring assembly/event_time.ts.
 import { OUT_BYTES, OUT_LATE, OUT_VALUES, IN_FIELDS, IN_HEADER_BYTES, readOutput, type OutputRecord } from '../records.js';
 import type { GanglionExports, RegionAllocator } from '../wasm/module.js';
 import type { Engine, Operator } from './operator.js';
@@ -470,6 +471,50 @@ export function etIdleWatermark(m: Mem, base: number, nowProc: bigint): bigint |
   const maxTs = i64(m, base + W_MAX_TS);
   if (idle <= 0n || quiet < idle || maxTs === NO_TIME) return null;
   return BigInt.asIntN(64, maxTs - i64(m, base + W_OOO) + quiet);
+}
+
+/** Where a window reads its inputs in a record (byte offsets), and whether it has VWAP inputs (assembly: etFieldAt, etHasVwap). */
+export function etInputs(m: Mem, base: number): { vOff: number; pOff: number; qOff: number; hasVwap: boolean } {
+  const i32 = m.i32, pField = i32[(base + W_PRICE_FIELD) >>> 2], qField = i32[(base + W_QTY_FIELD) >>> 2];
+  return {
+    vOff: IN_FIELDS + 8 * m.u32[(base + W_VALUE_FIELD) >>> 2],
+    pOff: IN_FIELDS + 8 * Math.max(pField, 0),
+    qOff: IN_FIELDS + 8 * Math.max(qField, 0),
+    hasVwap: pField >= 0 && qField >= 0,
+  };
+}
+
+/**
+ * What the JS engines of the event-time windows (tumbling, sliding, session)
+ * share around their own fire(): when anything is next due, the watermark
+ * step and the idle rule (assembly: etDue, etAdvance, <window>_advance_idle).
+ */
+export abstract class JsEventTimeEngine implements WindowEngine {
+  constructor(protected readonly m: Mem, protected readonly memory: WebAssembly.Memory) {}
+
+  abstract init(base: number): void;
+  abstract process(base: number, ptr: number, count: number, stride: number): void;
+  abstract keys(base: number): number;
+  /** Fires the windows the watermark completed, frees what is past its lateness, and sets when anything is next due. */
+  protected abstract fire(base: number): void;
+
+  /** The earlier of the next firing and the next purge. */
+  protected due(base: number): bigint {
+    const f = i64(this.m, base + W_NEXT_FIRE), p = i64(this.m, base + W_NEXT_PURGE);
+    return f < p ? f : p;
+  }
+
+  watermark(base: number, wm: bigint): void {
+    if (wm > i64(this.m, base + W_WATERMARK)) {
+      setI64(this.m, base + W_WATERMARK, wm);
+      if (wm >= this.due(base)) this.fire(base);
+    }
+  }
+
+  advanceIdle(base: number, nowProc: bigint): void {
+    const wm = etIdleWatermark(this.m, base, nowProc);
+    if (wm !== null) this.watermark(base, wm);
+  }
 }
 
 export { memViews, type Mem };

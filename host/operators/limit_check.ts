@@ -18,9 +18,10 @@
 // host/output/format.ts, values [value, limit crossed, crossing 1|0, run].
 import { FLAG_CONTROL, IN_FIELDS, IN_FLAGS, IN_KEY, IN_SEQ, IN_TS, OUT_ANOMALY, OUT_BYTES, OUT_VALUES } from '../records.js';
 import { type GanglionExports, type RegionAllocator } from '../wasm/module.js';
-import { JsStateTable, ST_HEADER, SLOT_VALUE, stateTableBytes, stSlotBytes } from './state_table.js';
+import { ST_HEADER, SLOT_VALUE, stateTableBytes, stSlotBytes } from './state_table.js';
 import type { Engine, Operator } from './operator.js';
-import { RegionOperator, type RegionRuntime } from './region_operator.js';
+import { RegionOperator, RegionOutputFullError, regionEngine, regionOutOffset, type RegionHeader, type RegionRuntime } from './region_operator.js';
+import { RegionOptions } from './region_options.js';
 
 export type LimitEmit = 'crossing' | 'every';
 
@@ -69,33 +70,20 @@ export class LimitCheckConfigError extends Error {
 }
 
 /** Thrown by process() when the output area filled up; `consumed` records were processed. */
-export class LimitCheckOutputFullError extends Error {
+export class LimitCheckOutputFullError extends RegionOutputFullError {
   override name = 'LimitCheckOutputFullError';
-  constructor(readonly op: number, readonly consumed: number, readonly requested: number, readonly capacity: number) {
-    super(`limit op ${op}: output area full (${capacity} records): processed ${consumed} of ${requested} events; ` +
-      `drain output() and clearOutput(), then process the remaining ${requested - consumed} (or raise outputCapacity to cover a whole batch)`);
+  constructor(op: number, consumed: number, requested: number, capacity: number) {
+    super('limit', op, consumed, requested, capacity);
   }
 }
 
 const KNOWN = new Set(['op', 'field', 'fieldCount', 'above', 'below', 'emit', 'hysteresis', 'capacity', 'ttlNs', 'outputCapacity']);
-// Labels a pipeline config carries along (the registry's kind, the YAML's type
-// and name): accepted and ignored, so a config can be passed through whole.
-const LABELS = new Set(['kind', 'type', 'name']);
 
 export function limitCheckConfig(options: LimitCheckOptions): LimitCheckConfig {
   const o = options as unknown as Record<string, unknown>;
   if (o === null || typeof o !== 'object') throw new LimitCheckConfigError('limit: options must be an object');
   const fail = (m: string): never => { throw new LimitCheckConfigError(`limit: ${m}`); };
-  for (const k of Object.keys(o)) {
-    if (!KNOWN.has(k) && !LABELS.has(k)) fail(`unknown option "${k}" (known: ${[...KNOWN].join(', ')})`);
-  }
-  const int = (name: string, lo: number, hi: number, dflt?: number): number => {
-    const v = o[name] ?? dflt;
-    if (typeof v !== 'number' || !Number.isInteger(v) || v < lo || v > hi) {
-      fail(`${name} must be an integer in ${lo}..${hi}, got ${v === undefined ? 'nothing' : JSON.stringify(v)}`);
-    }
-    return v as number;
-  };
+  const r = new RegionOptions(o, KNOWN, fail);
   const bound = (name: string): number | undefined => {
     const v = o[name];
     if (v === undefined || v === null) return undefined;
@@ -103,9 +91,7 @@ export function limitCheckConfig(options: LimitCheckOptions): LimitCheckConfig {
     return v as number;
   };
 
-  const op = int('op', 0, 0xffffffff, 0);
-  const fieldCount = o.fieldCount === undefined ? undefined : int('fieldCount', 1, 1 << 16);
-  const field = int('field', 0, fieldCount === undefined ? 0xffff : fieldCount - 1);
+  const { op, field } = r.opAndField();
   const above = bound('above');
   const below = bound('below');
   if (above === undefined && below === undefined) fail('give above and/or below (the limit to alert on)');
@@ -125,13 +111,12 @@ export function limitCheckConfig(options: LimitCheckOptions): LimitCheckConfig {
     fail(`hysteresis ${hy} makes the re-arm levels cross (below re-arms at ≥ ${rearmBelow}, above at ≤ ${rearmAbove}): ` +
       'a key could never come back within its limits; lower it');
   }
-  const capacity = int('capacity', 1, 1 << 28, 16384);
-  const ttl = o.ttlNs ?? 0n;
-  if (typeof ttl !== 'bigint' || ttl < 0n || ttl >= 1n << 63n) fail(`ttlNs must be a bigint number of nanoseconds ≥ 0 (0 = never), got ${String(ttl)}`);
-  const outputCapacity = int('outputCapacity', 1, 1 << 24, 4096);
+  const capacity = r.int('capacity', 1, 1 << 28, 16384);
+  const ttlNs = r.ttlNs();
+  const outputCapacity = r.outputCapacity();
   return {
     op, field, above: above ?? Infinity, below: below ?? -Infinity, emit: emit as LimitEmit, hysteresis: hy,
-    rearmAbove, rearmBelow, capacity, ttlNs: ttl as bigint, outputCapacity,
+    rearmAbove, rearmBelow, capacity, ttlNs, outputCapacity,
   };
 }
 
@@ -140,17 +125,18 @@ export const LC_MAGIC = 0x314d494c;
 export const LC_VERSION = 1;
 export const LC_HEADER_BYTES = 128;
 export const LC_VALUE_BYTES = 8;
-const H_MAGIC = 0, H_VERSION = 4, H_FIELD = 8, H_FLAGS = 12, H_OP = 16, H_CAPACITY = 20, H_OUT_CAPACITY = 24, H_OUT_COUNT = 28;
+const H_FIELD = 8, H_FLAGS = 12, H_OP = 16, H_CAPACITY = 20, H_OUT_CAPACITY = 24, H_OUT_COUNT = 28;
 const H_ABOVE = 32, H_BELOW = 40, H_REARM_ABOVE = 48, H_REARM_BELOW = 56, H_TTL = 64, H_TABLE = 72, H_OUT = 76;
 const H_EVENTS = 80, H_CROSSINGS = 88, H_ALERTS = 96, H_SKIPPED = 104, H_UNTRACKED = 112, H_REARMS = 120;
 const FLAG_EVERY = 1;
 const ABOVE = 1, BELOW = 2;
-const TWO32 = 4294967296;
-
-const align64 = (n: number) => (n + 63) & ~63;
+const HEADER: RegionHeader = {
+  bytes: LC_HEADER_BYTES, magic: LC_MAGIC, version: LC_VERSION, capacityAt: H_CAPACITY, outCapacityAt: H_OUT_CAPACITY,
+  ttlAt: H_TTL, tableAt: H_TABLE, outAt: H_OUT, outCountAt: H_OUT_COUNT,
+};
 
 function outOffset(c: Pick<LimitCheckConfig, 'capacity'>): number {
-  return LC_HEADER_BYTES + align64(stateTableBytes(c.capacity, LC_VALUE_BYTES));
+  return regionOutOffset(LC_HEADER_BYTES, stateTableBytes(c.capacity, LC_VALUE_BYTES));
 }
 /** Bytes of one operator's region: header + state table + output area. */
 export function limitCheckRegionBytes(c: Pick<LimitCheckConfig, 'capacity' | 'outputCapacity'>): number {
@@ -187,55 +173,27 @@ export type LimitCheckRuntime = RegionRuntime;
 /** One limit-check operator in its own region of `rt.memory`. */
 export function createLimitCheck(engine: Engine, rt: LimitCheckRuntime, options: LimitCheckOptions): LimitCheckOperator {
   const config = limitCheckConfig(options);
-  if (engine === 'wasm') {
-    if (!rt.exports) throw new LimitCheckConfigError('limit: the wasm engine needs the partition instance exports');
-    if (typeof rt.exports.limit_process !== 'function') throw new Error('limit: build/ganglion.wasm has no limit_process: rebuild with `npm run build:wasm`');
-    return new WasmLimitCheck(rt.memory, rt.alloc, rt.exports, config);
-  }
-  if (engine !== 'js') throw new LimitCheckConfigError(`limit: engine must be "wasm" or "js", got ${JSON.stringify(engine)}`);
-  return new JsLimitCheck(rt.memory, rt.alloc, config);
+  return regionEngine<LimitCheckOperator>(engine, rt, 'limit', LimitCheckConfigError, {
+    wasm: (exports) => new WasmLimitCheck(rt.memory, rt.alloc, exports, config),
+    js: () => new JsLimitCheck(rt.memory, rt.alloc, config),
+  });
 }
 
 abstract class LimitCheckBase extends RegionOperator implements LimitCheckOperator {
   abstract readonly engine: Engine;
-  /** The engine-neutral reader of this region's state table (the bytes are the same in both engines). */
-  protected readonly table: JsStateTable;
 
   constructor(memory: WebAssembly.Memory, alloc: RegionAllocator, readonly config: LimitCheckConfig) {
     const bytes = limitCheckRegionBytes(config);
     super(memory, alloc, {
-      name: 'limit', op: config.op, bytes, field: config.field, outAt: H_OUT, outCountAt: H_OUT_COUNT,
+      name: 'limit', source: 'limit_check.ts', op: config.op, header: HEADER, bytes, outOffset: outOffset(config), field: config.field,
+      capacity: config.capacity, valueBytes: LC_VALUE_BYTES, outputCapacity: config.outputCapacity, ttlNs: config.ttlNs,
       tooBig: (e) => new Error(`limit op ${config.op}: its state (${(bytes / 2 ** 20).toFixed(1)} MiB for ${config.capacity} breaching keys) ` +
         `does not fit: ${e.message}; or lower capacity`),
     });
-    this.table = new JsStateTable(memory, this.base + LC_HEADER_BYTES);
   }
 
   protected outputFull(done: number, count: number): Error {
     return new LimitCheckOutputFullError(this.op, done, count, this.config.outputCapacity);
-  }
-
-  restore(bytes: Uint8Array): void {
-    const c = this.config;
-    const need = outOffset(c);
-    if (bytes.byteLength < LC_HEADER_BYTES) throw new Error(`limit op ${this.op}: snapshot of ${bytes.byteLength} bytes is too short to be a limit region`);
-    const dv = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-    const u = (at: number) => dv.getUint32(at, true);
-    if (u(H_MAGIC) !== LC_MAGIC) throw new Error(`limit op ${this.op}: snapshot is not a limit region (magic ${u(H_MAGIC).toString(16)})`);
-    if (u(H_VERSION) !== LC_VERSION) throw new Error(`limit op ${this.op}: snapshot layout version ${u(H_VERSION)}, this build reads ${LC_VERSION}`);
-    const mismatch: string[] = [];
-    if (u(H_CAPACITY) !== c.capacity) mismatch.push(`capacity ${u(H_CAPACITY)} ≠ ${c.capacity}`);
-    if (u(H_OUT_CAPACITY) !== c.outputCapacity) mismatch.push(`outputCapacity ${u(H_OUT_CAPACITY)} ≠ ${c.outputCapacity}`);
-    if (dv.getBigInt64(H_TTL, true) !== c.ttlNs) mismatch.push(`ttlNs ${dv.getBigInt64(H_TTL, true)} ≠ ${c.ttlNs}`);
-    if (mismatch.length) throw new Error(`limit op ${this.op}: snapshot was taken with a different layout (${mismatch.join(', ')}); state cannot be carried over`);
-    const pending = u(H_OUT_COUNT);
-    if (u(H_TABLE) !== LC_HEADER_BYTES || u(H_OUT) !== need || bytes.byteLength !== need + pending * OUT_BYTES) {
-      throw new Error(`limit op ${this.op}: snapshot is ${bytes.byteLength} bytes, expected ${need + pending * OUT_BYTES}: truncated or corrupt`);
-    }
-    this.u8.set(bytes, this.base);
-    // The limits follow the current config (a restart may move them); keys in
-    // breach stay in breach and re-arm against the new levels.
-    this.writeTunables();
   }
 
   protected writeTunables(): void {
@@ -247,15 +205,6 @@ abstract class LimitCheckBase extends RegionOperator implements LimitCheckOperat
     f64[(b + H_BELOW) >>> 3] = c.below;
     f64[(b + H_REARM_ABOVE) >>> 3] = c.rearmAbove;
     f64[(b + H_REARM_BELOW) >>> 3] = c.rearmBelow;
-  }
-
-  stats(): { keys: number; bytes: number; evictions: number; late: number } {
-    return {
-      keys: this.table.count(),
-      bytes: limitCheckRegionBytes(this.config),
-      evictions: Number(this.table.evictions()),
-      late: 0,
-    };
   }
 
   counters(): LimitCheckCounters {
@@ -288,10 +237,7 @@ class WasmLimitCheck extends LimitCheckBase {
     const c = config;
     this.x.limit_init(this.base, c.field, c.emit === 'every' ? FLAG_EVERY : 0, c.op, c.capacity, c.outputCapacity,
       c.above, c.below, c.rearmAbove, c.rearmBelow, c.ttlNs);
-    const wasmBytes = this.x.limit_bytes(c.capacity, c.outputCapacity) >>> 0;
-    if (wasmBytes !== limitCheckRegionBytes(c) || this.u32[(this.base + H_OUT) >>> 2] !== outOffset(c)) {
-      throw new Error('limit: host and assembly/limit_check.ts disagree on the region layout: rebuild with `npm run build:wasm`');
-    }
+    this.checkWasmLayout(this.x.limit_bytes(c.capacity, c.outputCapacity) >>> 0);
   }
 
   protected processChunk(ptr: number, count: number, stride: number): number {
@@ -315,17 +261,7 @@ class JsLimitCheck extends LimitCheckBase {
 
   constructor(memory: WebAssembly.Memory, alloc: RegionAllocator, config: LimitCheckConfig) {
     super(memory, alloc, config);
-    const c = config, b = this.base, u32 = this.u32;
-    this.u8.fill(0, b, b + LC_HEADER_BYTES);
-    u32[(b + H_MAGIC) >>> 2] = LC_MAGIC;
-    u32[(b + H_VERSION) >>> 2] = LC_VERSION;
-    u32[(b + H_CAPACITY) >>> 2] = c.capacity;
-    u32[(b + H_OUT_CAPACITY) >>> 2] = c.outputCapacity;
-    this.dv.setBigInt64(b + H_TTL, c.ttlNs, true);
-    u32[(b + H_TABLE) >>> 2] = LC_HEADER_BYTES;
-    u32[(b + H_OUT) >>> 2] = outOffset(c);
-    this.writeTunables();
-    this.table.init(c.capacity, LC_VALUE_BYTES, c.ttlNs);
+    this.initRegion();
   }
 
   // Kept in step with limit_process: same decisions in the same order, so the
@@ -390,15 +326,5 @@ class JsLimitCheck extends LimitCheckBase {
     this.writeCounter(H_EVENTS, events); this.writeCounter(H_CROSSINGS, crossings); this.writeCounter(H_ALERTS, alerts);
     this.writeCounter(H_SKIPPED, skipped); this.writeCounter(H_UNTRACKED, untracked); this.writeCounter(H_REARMS, rearms);
     return i;
-  }
-
-  private readCounter(at: number): number {
-    const w = (this.base + at) >>> 2;
-    return this.u32[w] + this.u32[w + 1] * TWO32;
-  }
-  private writeCounter(at: number, n: number): void {
-    const w = (this.base + at) >>> 2;
-    this.u32[w] = n >>> 0;
-    this.u32[w + 1] = Math.floor(n / TWO32);
   }
 }

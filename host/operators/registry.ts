@@ -167,22 +167,22 @@ function createCount(config: OperatorConfig, ctx: OperatorContext) {
   return new CountWindow(ctx.engine, ctx, ctx.op, { ...windowCommon('count', config, ctx), size: count as number });
 }
 
-function createZScoreOperator(config: OperatorConfig, ctx: OperatorContext) {
-  const o = config as unknown as ZScoreOptions;
-  return createZScore(ctx.engine, ctx, {
+/** A region operator's (z-score, limit check) options: the config's, with what the partition decides. */
+function regionOptions<O extends { outputCapacity?: number }>(config: OperatorConfig, ctx: OperatorContext): O {
+  const o = config as unknown as O;
+  return {
     ...o, op: ctx.op, fieldCount: ctx.fieldCount,
     ttlNs: toNs('ttlNs', config.ttlNs),
     outputCapacity: o.outputCapacity ?? Math.max(4096, ctx.maxBatch),
-  });
+  } as O;
+}
+
+function createZScoreOperator(config: OperatorConfig, ctx: OperatorContext) {
+  return createZScore(ctx.engine, ctx, regionOptions<ZScoreOptions>(config, ctx));
 }
 
 function createLimitCheckOperator(config: OperatorConfig, ctx: OperatorContext) {
-  const o = config as unknown as LimitCheckOptions;
-  return createLimitCheck(ctx.engine, ctx, {
-    ...o, op: ctx.op, fieldCount: ctx.fieldCount,
-    ttlNs: toNs('ttlNs', config.ttlNs),
-    outputCapacity: o.outputCapacity ?? Math.max(4096, ctx.maxBatch),
-  });
+  return createLimitCheck(ctx.engine, ctx, regionOptions<LimitCheckOptions>(config, ctx));
 }
 
 const BUILTIN: Array<[string, OperatorFactory]> = [

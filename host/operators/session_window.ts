@@ -2,16 +2,16 @@
 // owns the layout and explains the merging and the per-key bound; this JS
 // engine is its twin on the same bytes (times as BigInt: sessions do more
 // work per event than a probe and an update, so the twin keeps it simple).
-import { IN_FIELDS, OUT_BYTES, OUT_REVISION, OUT_WINDOW } from '../records.js';
+import { OUT_BYTES, OUT_REVISION, OUT_WINDOW } from '../records.js';
 import type { Engine } from './operator.js';
-import { aggUpdate, aggMerge, type Mem } from './aggregates.js';
+import { aggUpdate, aggMerge } from './aggregates.js';
 import { JsStateTable, stateTableBytes, ST_HEADER } from './state_table.js';
 import {
-  W_HEADER, W_VALUE_FIELD, W_PRICE_FIELD, W_QTY_FIELD, W_TABLE_OFF, W_SCRATCH_OFF, W_OUT_OFF, W_ACTIVITY,
+  W_HEADER, W_TABLE_OFF, W_SCRATCH_OFF, W_OUT_OFF, W_ACTIVITY,
   W_SIZE, W_OOO, W_LATENESS, W_MAX_TS, W_WATERMARK, W_NEXT_FIRE, W_NEXT_PURGE, W_CAPACITY, W_PER_KEY, W_ENRICH_N, etEnrich,
-  LATE_TOO_LATE, LATE_STATE_FULL, NEVER, WindowOperator, WindowConfigError, type WindowCommonConfig, type WindowEngine,
-  type Runtime, resolveCommon, positiveNs, wasmWindowEngine, etInit, emitWindow, emitLate, sortFire, etIdleWatermark,
-  i64, setI64, memViews, scratchBytes, type FireEntry,
+  LATE_TOO_LATE, LATE_STATE_FULL, NEVER, WindowOperator, WindowConfigError, type WindowCommonConfig,
+  type Runtime, resolveCommon, positiveNs, wasmWindowEngine, etInit, emitWindow, emitLate, sortFire,
+  i64, setI64, memViews, scratchBytes, type FireEntry, JsEventTimeEngine, etInputs,
 } from './event_time.js';
 
 export const SS_BYTES = 128;
@@ -36,8 +36,7 @@ export function sessionBytes(capacity: number, perKey: number, outCap: number): 
   return W_HEADER + stateTableBytes(capacity, sessionValueBytes(perKey)) + scratchBytes(capacity * perKey) + outCap * OUT_BYTES;
 }
 
-export class JsSessionEngine implements WindowEngine {
-  constructor(private readonly m: Mem, private readonly memory: WebAssembly.Memory) {}
+export class JsSessionEngine extends JsEventTimeEngine {
   private table(base: number): JsStateTable { return new JsStateTable(this.memory, base + this.m.u32[(base + W_TABLE_OFF) >>> 2]); }
 
   init(base: number): void {
@@ -60,12 +59,7 @@ export class JsSessionEngine implements WindowEngine {
     m.u32[(s + SS_DIRTY) >>> 2] = 0;
   }
 
-  private due(base: number): bigint {
-    const f = i64(this.m, base + W_NEXT_FIRE), p = i64(this.m, base + W_NEXT_PURGE);
-    return f < p ? f : p;
-  }
-
-  private fire(base: number): void {
+  protected fire(base: number): void {
     const m = this.m, u32 = m.u32, table = this.table(base);
     const wm = i64(m, base + W_WATERMARK), gap = i64(m, base + W_SIZE), lateness = i64(m, base + W_LATENESS);
     const list: FireEntry[] = [];
@@ -155,10 +149,7 @@ export class JsSessionEngine implements WindowEngine {
   process(base: number, ptr: number, count: number, stride: number): void {
     const m = this.m, u32 = m.u32, i32 = m.i32, f64 = m.f64;
     const table = this.table(base);
-    const vOff = IN_FIELDS + 8 * u32[(base + W_VALUE_FIELD) >>> 2];
-    const pField = i32[(base + W_PRICE_FIELD) >>> 2], qField = i32[(base + W_QTY_FIELD) >>> 2];
-    const hasVwap = pField >= 0 && qField >= 0;
-    const pOff = IN_FIELDS + 8 * Math.max(pField, 0), qOff = IN_FIELDS + 8 * Math.max(qField, 0);
+    const { vOff, pOff, qOff, hasVwap } = etInputs(m, base);
     const ooo = i64(m, base + W_OOO);
     for (let i = 0; i < count; i++) {
       const r = ptr + i * stride, w = r >>> 2;
@@ -166,10 +157,7 @@ export class JsSessionEngine implements WindowEngine {
       const ts = m.dv.getBigInt64(r, true);
       if (ts > i64(m, base + W_MAX_TS)) {
         setI64(m, base + W_MAX_TS, ts);
-        if (ts - ooo > i64(m, base + W_WATERMARK)) {
-          setI64(m, base + W_WATERMARK, ts - ooo);
-          if (ts - ooo >= this.due(base)) this.fire(base);
-        }
+        this.watermark(base, ts - ooo);
       }
       const key = u32[w + 4];
       const val = table.upsertHL(0, key, i32[w + 1], u32[w]);
@@ -178,18 +166,6 @@ export class JsSessionEngine implements WindowEngine {
       if (u32[val >>> 2] === 0) table.removeHL(0, key);
     }
     if (count > 0) u32[(base + W_ACTIVITY) >>> 2] = 1;
-  }
-
-  watermark(base: number, wm: bigint): void {
-    if (wm > i64(this.m, base + W_WATERMARK)) {
-      setI64(this.m, base + W_WATERMARK, wm);
-      if (wm >= this.due(base)) this.fire(base);
-    }
-  }
-
-  advanceIdle(base: number, nowProc: bigint): void {
-    const wm = etIdleWatermark(this.m, base, nowProc);
-    if (wm !== null) this.watermark(base, wm);
   }
 }
 

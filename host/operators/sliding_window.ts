@@ -3,16 +3,16 @@
 // engine is its twin on the same bytes: the per-event fast path (the event's
 // pane only feeds windows still open) uses (hi, lo) u32 time halves, the rest
 // (window boundaries, firing rounds, late events) uses BigInt.
-import { IN_FIELDS, OUT_BYTES, OUT_REVISION, OUT_WINDOW } from '../records.js';
+import { OUT_BYTES, OUT_REVISION, OUT_WINDOW } from '../records.js';
 import type { Engine } from './operator.js';
-import { AGG_BYTES, aggUpdate, aggMerge, lt64, type Mem } from './aggregates.js';
+import { AGG_BYTES, aggUpdate, aggMerge, lt64 } from './aggregates.js';
 import { JsStateTable, stateTableBytes, ST_HEADER, SLOT_USED, SLOT_VALUE, SLOT_KEY } from './state_table.js';
 import {
-  W_HEADER, W_VALUE_FIELD, W_PRICE_FIELD, W_QTY_FIELD, W_OUT_COUNT, W_TABLE_OFF, W_SCRATCH_OFF, W_OUT_OFF, W_ACTIVITY,
+  W_HEADER, W_OUT_COUNT, W_TABLE_OFF, W_SCRATCH_OFF, W_OUT_OFF, W_ACTIVITY,
   W_SIZE, W_SLIDE, W_PANE, W_OFFSET, W_OOO, W_LATENESS, W_MAX_TS, W_WATERMARK, W_NEXT_FIRE, W_NEXT_PURGE, W_CAPACITY,
   W_PER_KEY, W_SIDE_OFF, W_REFUSED, W_ENRICH_N, etEnrich, LATE_TOO_LATE, LATE_STATE_FULL, NEVER, NO_TIME, WindowOperator, WindowConfigError,
-  type WindowCommonConfig, type WindowEngine, type Runtime, resolveCommon, positiveNs, wasmWindowEngine, etInit, floorDiv,
-  emitWindow, emitLate, sortFire, etIdleWatermark, i64, setI64, memViews, scratchBytes, type FireEntry,
+  type WindowCommonConfig, type Runtime, resolveCommon, positiveNs, wasmWindowEngine, etInit, floorDiv,
+  emitWindow, emitLate, sortFire, i64, setI64, memViews, scratchBytes, type FireEntry, JsEventTimeEngine, etInputs,
 } from './event_time.js';
 
 const W_LAST_ROUND = 176;
@@ -44,9 +44,7 @@ interface Grid { offset: bigint; slide: bigint; size: bigint; g: bigint; latenes
 function hiOf(v: bigint): number { return Number(BigInt.asIntN(32, v >> 32n)); }
 function loOf(v: bigint): number { return Number(BigInt.asUintN(32, v)); }
 
-export class JsSlidingEngine implements WindowEngine {
-  constructor(private readonly m: Mem, private readonly memory: WebAssembly.Memory) {}
-
+export class JsSlidingEngine extends JsEventTimeEngine {
   private table(base: number): JsStateTable { return new JsStateTable(this.memory, base + this.m.u32[(base + W_TABLE_OFF) >>> 2]); }
   private rev(base: number): JsStateTable { return new JsStateTable(this.memory, base + this.m.u32[(base + W_SIDE_OFF) >>> 2]); }
 
@@ -98,12 +96,7 @@ export class JsSlidingEngine implements WindowEngine {
     return acc;
   }
 
-  private due(base: number): bigint {
-    const f = i64(this.m, base + W_NEXT_FIRE), p = i64(this.m, base + W_NEXT_PURGE);
-    return f < p ? f : p;
-  }
-
-  private fire(base: number): void {
+  protected fire(base: number): void {
     const m = this.m, table = this.table(base), rev = this.rev(base);
     const wm = i64(m, base + W_WATERMARK), lastRound = i64(m, base + W_LAST_ROUND);
     const c = this.cfg(base);
@@ -219,10 +212,7 @@ export class JsSlidingEngine implements WindowEngine {
   process(base: number, ptr: number, count: number, stride: number): void {
     const m = this.m, u32 = m.u32, i32 = m.i32, f64 = m.f64;
     const table = this.table(base);
-    const vOff = IN_FIELDS + 8 * u32[(base + W_VALUE_FIELD) >>> 2];
-    const pField = i32[(base + W_PRICE_FIELD) >>> 2], qField = i32[(base + W_QTY_FIELD) >>> 2];
-    const hasVwap = pField >= 0 && qField >= 0;
-    const pOff = IN_FIELDS + 8 * Math.max(pField, 0), qOff = IN_FIELDS + 8 * Math.max(qField, 0);
+    const { vOff, pOff, qOff, hasVwap } = etInputs(m, base);
     const g = i64(m, base + W_PANE), offset = i64(m, base + W_OFFSET);
     const ooo = i64(m, base + W_OOO), oooHi = hiOf(ooo), oooLo = loOf(ooo);
     const wMax = (base + W_MAX_TS) >>> 2, wWm = (base + W_WATERMARK) >>> 2;
@@ -293,18 +283,6 @@ export class JsSlidingEngine implements WindowEngine {
     }
     sync();
     if (count > 0) u32[(base + W_ACTIVITY) >>> 2] = 1;
-  }
-
-  watermark(base: number, wm: bigint): void {
-    if (wm > i64(this.m, base + W_WATERMARK)) {
-      setI64(this.m, base + W_WATERMARK, wm);
-      if (wm >= this.due(base)) this.fire(base);
-    }
-  }
-
-  advanceIdle(base: number, nowProc: bigint): void {
-    const wm = etIdleWatermark(this.m, base, nowProc);
-    if (wm !== null) this.watermark(base, wm);
   }
 }
 

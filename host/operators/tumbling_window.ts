@@ -3,16 +3,16 @@
 // bytes. Times in the hot loop are (signed hi, unsigned lo) u32 halves: exact
 // nanoseconds without BigInt; BigInt only where a window boundary is computed
 // (once per window change) or a window fires.
-import { IN_FIELDS, OUT_BYTES, OUT_REVISION, OUT_WINDOW } from '../records.js';
+import { OUT_BYTES, OUT_REVISION, OUT_WINDOW } from '../records.js';
 import type { Engine } from './operator.js';
-import { aggBytesFor, aggUpdate, lt64, NEED_VWAP, type Mem } from './aggregates.js';
+import { aggBytesFor, aggUpdate, lt64, NEED_VWAP } from './aggregates.js';
 import { JsSplitTable, splitTableBytes, stHash, spTag, LINE_VALUE } from './state_table.js';
 import {
-  W_HEADER, W_VALUE_FIELD, W_PRICE_FIELD, W_QTY_FIELD, W_OUT_COUNT, W_TABLE_OFF, W_SCRATCH_OFF, W_OUT_OFF, W_ACTIVITY,
+  W_HEADER, W_OUT_COUNT, W_TABLE_OFF, W_SCRATCH_OFF, W_OUT_OFF, W_ACTIVITY,
   W_SIZE, W_OFFSET, W_OOO, W_LATENESS, W_MAX_TS, W_WATERMARK, W_NEXT_FIRE, W_NEXT_PURGE, W_CAPACITY, W_ENRICH_N, W_AGG_MASK, etEnrich, etNeeds,
-  LATE_TOO_LATE, LATE_STATE_FULL, NEVER, WindowOperator, WindowConfigError, type WindowCommonConfig, type WindowEngine, type Runtime,
-  resolveCommon, positiveNs, wasmWindowEngine, etInit, floorDiv, emitWindow, emitLate, sortFire, etIdleWatermark, i64, setI64,
-  memViews, scratchBytes, type FireEntry,
+  LATE_TOO_LATE, LATE_STATE_FULL, NEVER, WindowOperator, WindowConfigError, type WindowCommonConfig, type Runtime,
+  resolveCommon, positiveNs, wasmWindowEngine, etInit, floorDiv, emitWindow, emitLate, sortFire, i64, setI64,
+  memViews, scratchBytes, type FireEntry, JsEventTimeEngine, etInputs,
 } from './event_time.js';
 
 // Split table: line = key + accumulator (sized by the mask), cold = window
@@ -43,8 +43,7 @@ function hiOf(v: bigint): number { return Number(BigInt.asIntN(32, v >> 32n)); }
 function loOf(v: bigint): number { return Number(BigInt.asUintN(32, v)); }
 
 /** The JS engine: a port of assembly/tumbling_window.ts. */
-export class JsTumblingEngine implements WindowEngine {
-  constructor(private readonly m: Mem, private readonly memory: WebAssembly.Memory) {}
+export class JsTumblingEngine extends JsEventTimeEngine {
 
   private table(base: number): JsSplitTable {
     return new JsSplitTable(this.memory, base + this.m.u32[(base + W_TABLE_OFF) >>> 2]);
@@ -65,7 +64,7 @@ export class JsTumblingEngine implements WindowEngine {
 
   keys(base: number): number { return this.table(base).count(); }
 
-  private fire(base: number): void {
+  protected fire(base: number): void {
     const m = this.m, table = this.table(base);
     const wm = i64(m, base + W_WATERMARK), size = i64(m, base + W_SIZE), lateness = i64(m, base + W_LATENESS);
     const list: FireEntry[] = [];
@@ -103,20 +102,13 @@ export class JsTumblingEngine implements WindowEngine {
     setI64(m, base + W_NEXT_PURGE, nextPurge);
   }
 
-  private due(base: number): bigint {
-    const f = i64(this.m, base + W_NEXT_FIRE), p = i64(this.m, base + W_NEXT_PURGE);
-    return f < p ? f : p;
-  }
-
   process(base: number, ptr: number, count: number, stride: number): void {
     const m = this.m, u32 = m.u32, i32 = m.i32, f64 = m.f64;
     const table = this.table(base), u8 = m.u8;
     const tMask = table.mask, lines = table.lines, lineBytes = table.lineBytes, ctrl = table.ctrl;
-    const vOff = IN_FIELDS + 8 * u32[(base + W_VALUE_FIELD) >>> 2];
-    const pField = i32[(base + W_PRICE_FIELD) >>> 2], qField = i32[(base + W_QTY_FIELD) >>> 2];
+    const { vOff, pOff, qOff, hasVwap: vwapFields } = etInputs(m, base);
     const need = etNeeds(m, base);
-    const hasVwap = pField >= 0 && qField >= 0 && (need & NEED_VWAP) !== 0;
-    const pOff = IN_FIELDS + 8 * Math.max(pField, 0), qOff = IN_FIELDS + 8 * Math.max(qField, 0);
+    const hasVwap = vwapFields && (need & NEED_VWAP) !== 0;
     const size = i64(m, base + W_SIZE), offset = i64(m, base + W_OFFSET), lateness = i64(m, base + W_LATENESS);
     const ooo = i64(m, base + W_OOO), oooHi = hiOf(ooo), oooLo = loOf(ooo);
     const wMax = (base + W_MAX_TS) >>> 2, wWm = (base + W_WATERMARK) >>> 2;
@@ -212,18 +204,6 @@ export class JsTumblingEngine implements WindowEngine {
     }
     u32[wMax] = maxLo; i32[wMax + 1] = maxHi; u32[wWm] = wmLo; i32[wWm + 1] = wmHi;
     if (count > 0) u32[(base + W_ACTIVITY) >>> 2] = 1;
-  }
-
-  watermark(base: number, wm: bigint): void {
-    if (wm > i64(this.m, base + W_WATERMARK)) {
-      setI64(this.m, base + W_WATERMARK, wm);
-      if (wm >= this.due(base)) this.fire(base);
-    }
-  }
-
-  advanceIdle(base: number, nowProc: bigint): void {
-    const wm = etIdleWatermark(this.m, base, nowProc);
-    if (wm !== null) this.watermark(base, wm);
   }
 }
 

@@ -16,9 +16,10 @@
 // stddev 0: z is ±Infinity when |value − mean| > epsilon, else 0.
 import { FLAG_CONTROL, IN_FIELDS, IN_FLAGS, IN_KEY, IN_SEQ, IN_TS, OUT_ANOMALY, OUT_BYTES, OUT_VALUES } from '../records.js';
 import { type GanglionExports, type RegionAllocator } from '../wasm/module.js';
-import { JsStateTable, stateTableBytes } from './state_table.js';
+import { stateTableBytes } from './state_table.js';
 import type { Engine, Operator } from './operator.js';
-import { RegionOperator, type RegionRuntime } from './region_operator.js';
+import { RegionOperator, RegionOutputFullError, regionEngine, regionOutOffset, type RegionHeader, type RegionRuntime } from './region_operator.js';
+import { RegionOptions } from './region_options.js';
 
 export type ZScoreMode = 'ewma' | 'window';
 export type ZScoreDirection = 'both' | 'above' | 'below';
@@ -82,19 +83,15 @@ export class ZScoreConfigError extends Error {
 }
 
 /** Thrown by process() when the output area filled up; `consumed` records were processed. */
-export class ZScoreOutputFullError extends Error {
+export class ZScoreOutputFullError extends RegionOutputFullError {
   override name = 'ZScoreOutputFullError';
-  constructor(readonly op: number, readonly consumed: number, readonly requested: number, readonly capacity: number) {
-    super(`zscore op ${op}: output area full (${capacity} records): processed ${consumed} of ${requested} events; ` +
-      `drain output() and clearOutput(), then process the remaining ${requested - consumed} (or raise outputCapacity to cover a whole batch)`);
+  constructor(op: number, consumed: number, requested: number, capacity: number) {
+    super('zscore', op, consumed, requested, capacity);
   }
 }
 
 const KNOWN = new Set(['op', 'field', 'fieldCount', 'mode', 'alpha', 'halfLife', 'window', 'threshold', 'minSamples',
   'direction', 'emitAll', 'epsilon', 'capacity', 'ttlNs', 'outputCapacity']);
-// Labels a pipeline config carries along (the registry's kind, the YAML's type
-// and name): accepted and ignored, so a config can be passed through whole.
-const LABELS = new Set(['kind', 'type', 'name']);
 
 export const ZSCORE_MAX_WINDOW = 1024;
 
@@ -102,16 +99,7 @@ export function zscoreConfig(options: ZScoreOptions): ZScoreConfig {
   const o = options as unknown as Record<string, unknown>;
   if (o === null || typeof o !== 'object') throw new ZScoreConfigError('zscore: options must be an object');
   const fail = (m: string): never => { throw new ZScoreConfigError(`zscore: ${m}`); };
-  for (const k of Object.keys(o)) {
-    if (!KNOWN.has(k) && !LABELS.has(k)) fail(`unknown option "${k}" (known: ${[...KNOWN].join(', ')})`);
-  }
-  const int = (name: string, lo: number, hi: number, dflt?: number): number => {
-    const v = o[name] ?? dflt;
-    if (typeof v !== 'number' || !Number.isInteger(v) || v < lo || v > hi) {
-      fail(`${name} must be an integer in ${lo}..${hi}, got ${v === undefined ? 'nothing' : JSON.stringify(v)}`);
-    }
-    return v as number;
-  };
+  const r = new RegionOptions(o, KNOWN, fail);
   const num = (name: string, ok: (x: number) => boolean, rule: string, dflt: number): number => {
     const v = o[name] ?? dflt;
     if (typeof v !== 'number' || !Number.isFinite(v) || !ok(v)) fail(`${name} must be ${rule}, got ${JSON.stringify(v)}`);
@@ -123,9 +111,7 @@ export function zscoreConfig(options: ZScoreOptions): ZScoreConfig {
     return v as T;
   };
 
-  const op = int('op', 0, 0xffffffff, 0);
-  const fieldCount = o.fieldCount === undefined ? undefined : int('fieldCount', 1, 1 << 16);
-  const field = int('field', 0, fieldCount === undefined ? 0xffff : fieldCount - 1);
+  const { op, field } = r.opAndField();
   const mode = oneOf('mode', ['ewma', 'window'] as const, 'ewma');
   let alpha = 0;
   let window = 0;
@@ -140,9 +126,9 @@ export function zscoreConfig(options: ZScoreOptions): ZScoreConfig {
       if (!(alpha > 0 && alpha <= 1)) fail(`halfLife ${h} gives alpha ${alpha}, outside 0 < alpha ≤ 1`);
     } else fail('mode "ewma" needs alpha (0 < alpha ≤ 1) or halfLife (events)');
   } else {
-    window = int('window', 2, ZSCORE_MAX_WINDOW);
+    window = r.int('window', 2, ZSCORE_MAX_WINDOW);
   }
-  const minSamples = int('minSamples', 1, mode === 'window' ? window : 0xffffffff, mode === 'window' ? window : 10);
+  const minSamples = r.int('minSamples', 1, mode === 'window' ? window : 0xffffffff, mode === 'window' ? window : 10);
   const threshold = num('threshold', (x) => x > 0, 'a positive number', 3);
   const direction = oneOf('direction', ['both', 'above', 'below'] as const, 'both');
   const emitAll = o.emitAll ?? false;
@@ -150,11 +136,10 @@ export function zscoreConfig(options: ZScoreOptions): ZScoreConfig {
   const epsilon = num('epsilon', (x) => x >= 0, 'a number ≥ 0', 0);
   // Window keys carry their ring: 12288 keys fill 16384 slots at load 0.75
   // (14 MiB with window 100), where ewma keys are small enough for 65536.
-  const capacity = int('capacity', 1, 1 << 28, mode === 'window' ? 12288 : 65536);
-  const ttl = o.ttlNs ?? 0n;
-  if (typeof ttl !== 'bigint' || ttl < 0n || ttl >= 1n << 63n) fail(`ttlNs must be a bigint number of nanoseconds ≥ 0 (0 = never), got ${String(ttl)}`);
-  const outputCapacity = int('outputCapacity', 1, 1 << 24, 4096);
-  return { op, field, mode, alpha, window, threshold, minSamples, direction, emitAll: emitAll as boolean, epsilon, capacity, ttlNs: ttl as bigint, outputCapacity };
+  const capacity = r.int('capacity', 1, 1 << 28, mode === 'window' ? 12288 : 65536);
+  const ttlNs = r.ttlNs();
+  const outputCapacity = r.outputCapacity();
+  return { op, field, mode, alpha, window, threshold, minSamples, direction, emitAll: emitAll as boolean, epsilon, capacity, ttlNs, outputCapacity };
 }
 
 // Mirrors of assembly/zscore.ts (which owns the layout diagram).
@@ -163,23 +148,23 @@ export const ZS_VERSION = 1;
 export const ZS_HEADER_BYTES = 128;
 /** aux bit of an output record: the event crossed the threshold (unset only with emitAll). */
 export const ZS_AUX_ANOMALY = 1;
-const H_MAGIC = 0, H_VERSION = 4, H_MODE = 8, H_DIRECTION = 12, H_FIELD = 16, H_WINDOW = 20, H_MIN_SAMPLES = 24;
+const H_MODE = 8, H_DIRECTION = 12, H_FIELD = 16, H_WINDOW = 20, H_MIN_SAMPLES = 24;
 const H_FLAGS = 28, H_OP = 32, H_CAPACITY = 36, H_VALUE_BYTES = 40, H_OUT_CAPACITY = 44, H_OUT_COUNT = 48;
 const H_THRESHOLD = 56, H_ALPHA = 64, H_EPSILON = 72, H_TTL = 80, H_TABLE = 88, H_OUT = 92;
 const H_EVENTS = 96, H_ANOMALIES = 104, H_SKIPPED = 112, H_DROPPED = 120;
 const MODE_CODE = { ewma: 0, window: 1 } as const;
 const DIRECTION_CODE = { both: 0, above: 1, below: 2 } as const;
 const FLAG_EMIT_ALL = 1;
-const TWO32 = 4294967296;
-
-const align64 = (n: number) => (n + 63) & ~63;
+const HEADER: RegionHeader = {
+  bytes: ZS_HEADER_BYTES, magic: ZS_MAGIC, version: ZS_VERSION, capacityAt: H_CAPACITY, outCapacityAt: H_OUT_CAPACITY,
+  ttlAt: H_TTL, tableAt: H_TABLE, outAt: H_OUT, outCountAt: H_OUT_COUNT,
+};
 
 export function zscoreValueBytes(c: Pick<ZScoreConfig, 'mode' | 'window'>): number {
   return c.mode === 'window' ? 32 + 8 * c.window : 24;
 }
-function tableOffset(): number { return ZS_HEADER_BYTES; }
 function outOffset(c: ZScoreConfig): number {
-  return ZS_HEADER_BYTES + align64(stateTableBytes(c.capacity, zscoreValueBytes(c)));
+  return regionOutOffset(ZS_HEADER_BYTES, stateTableBytes(c.capacity, zscoreValueBytes(c)));
 }
 /** Bytes of one operator's region: header + state table + output area. */
 export function zscoreRegionBytes(c: ZScoreConfig): number {
@@ -210,57 +195,34 @@ export type ZScoreRuntime = RegionRuntime;
 /** One z-score operator in its own region of `rt.memory`. */
 export function createZScore(engine: Engine, rt: ZScoreRuntime, options: ZScoreOptions): ZScoreOperator {
   const config = zscoreConfig(options);
-  if (engine === 'wasm') {
-    if (!rt.exports) throw new ZScoreConfigError('zscore: the wasm engine needs the partition instance exports');
-    if (typeof rt.exports.zscore_process !== 'function') throw new Error('zscore: build/ganglion.wasm has no zscore_process: rebuild with `npm run build:wasm`');
-    return new WasmZScore(rt.memory, rt.alloc, rt.exports, config);
-  }
-  if (engine !== 'js') throw new ZScoreConfigError(`zscore: engine must be "wasm" or "js", got ${JSON.stringify(engine)}`);
-  return new JsZScore(rt.memory, rt.alloc, config);
+  return regionEngine<ZScoreOperator>(engine, rt, 'zscore', ZScoreConfigError, {
+    wasm: (exports) => new WasmZScore(rt.memory, rt.alloc, exports, config),
+    js: () => new JsZScore(rt.memory, rt.alloc, config),
+  });
 }
 
 abstract class ZScoreBase extends RegionOperator implements ZScoreOperator {
   abstract readonly engine: Engine;
-  /** The engine-neutral reader of this region's state table (the bytes are the same in both engines). */
-  protected readonly tableView: JsStateTable;
 
   constructor(memory: WebAssembly.Memory, alloc: RegionAllocator, readonly config: ZScoreConfig) {
     const bytes = zscoreRegionBytes(config);
     super(memory, alloc, {
-      name: 'zscore', op: config.op, bytes, field: config.field, outAt: H_OUT, outCountAt: H_OUT_COUNT,
+      name: 'zscore', source: 'zscore.ts', op: config.op, header: HEADER, bytes, outOffset: outOffset(config), field: config.field,
+      capacity: config.capacity, valueBytes: zscoreValueBytes(config), outputCapacity: config.outputCapacity, ttlNs: config.ttlNs,
       tooBig: (e) => new Error(`zscore op ${config.op}: its state (${(bytes / 2 ** 20).toFixed(1)} MiB for ${config.capacity} keys` +
         `${config.mode === 'window' ? ` × ${config.window} values` : ''}) does not fit: ${e.message}; or lower capacity`),
     });
-    this.tableView = new JsStateTable(memory, this.base + tableOffset());
   }
 
   protected outputFull(done: number, count: number): Error {
     return new ZScoreOutputFullError(this.op, done, count, this.config.outputCapacity);
   }
 
-  restore(bytes: Uint8Array): void {
-    const c = this.config, b = this.base;
-    const need = outOffset(c);
-    if (bytes.byteLength < ZS_HEADER_BYTES) throw new Error(`zscore op ${this.op}: snapshot of ${bytes.byteLength} bytes is too short to be a zscore region`);
-    const dv = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-    const u = (at: number) => dv.getUint32(at, true);
-    if (u(H_MAGIC) !== ZS_MAGIC) throw new Error(`zscore op ${this.op}: snapshot is not a zscore region (magic ${u(H_MAGIC).toString(16)})`);
-    if (u(H_VERSION) !== ZS_VERSION) throw new Error(`zscore op ${this.op}: snapshot layout version ${u(H_VERSION)}, this build reads ${ZS_VERSION}`);
-    const mismatch: string[] = [];
+  protected override layoutMismatch(u: (at: number) => number): string[] {
+    const c = this.config, mismatch: string[] = [];
     if (u(H_MODE) !== MODE_CODE[c.mode]) mismatch.push(`mode ${u(H_MODE) === 1 ? 'window' : 'ewma'} ≠ ${c.mode}`);
     if (u(H_WINDOW) !== c.window) mismatch.push(`window ${u(H_WINDOW)} ≠ ${c.window}`);
-    if (u(H_CAPACITY) !== c.capacity) mismatch.push(`capacity ${u(H_CAPACITY)} ≠ ${c.capacity}`);
-    if (u(H_OUT_CAPACITY) !== c.outputCapacity) mismatch.push(`outputCapacity ${u(H_OUT_CAPACITY)} ≠ ${c.outputCapacity}`);
-    if (dv.getBigInt64(H_TTL, true) !== c.ttlNs) mismatch.push(`ttlNs ${dv.getBigInt64(H_TTL, true)} ≠ ${c.ttlNs}`);
-    if (mismatch.length) throw new Error(`zscore op ${this.op}: snapshot was taken with a different layout (${mismatch.join(', ')}); state cannot be carried over`);
-    const pending = u(H_OUT_COUNT);
-    if (u(H_OUT) !== need || bytes.byteLength !== need + pending * OUT_BYTES) {
-      throw new Error(`zscore op ${this.op}: snapshot is ${bytes.byteLength} bytes, expected ${need + pending * OUT_BYTES}: truncated or corrupt`);
-    }
-    this.u8.set(bytes, b);
-    // Tunables follow the current config (a restart may change the threshold);
-    // the layout-bearing fields were checked equal above.
-    this.writeTunables();
+    return mismatch;
   }
 
   protected writeTunables(): void {
@@ -273,15 +235,6 @@ abstract class ZScoreBase extends RegionOperator implements ZScoreOperator {
     f64[(b + H_THRESHOLD) >>> 3] = c.threshold;
     f64[(b + H_ALPHA) >>> 3] = c.alpha;
     f64[(b + H_EPSILON) >>> 3] = c.epsilon;
-  }
-
-  stats(): { keys: number; bytes: number; evictions: number; late: number } {
-    return {
-      keys: this.tableView.count(),
-      bytes: zscoreRegionBytes(this.config),
-      evictions: Number(this.tableView.evictions()),
-      late: 0,
-    };
   }
 
   counters(): ZScoreCounters {
@@ -306,10 +259,7 @@ class WasmZScore extends ZScoreBase {
     const c = config;
     this.x.zscore_init(this.base, MODE_CODE[c.mode], DIRECTION_CODE[c.direction], c.field, c.window, c.minSamples,
       c.emitAll ? FLAG_EMIT_ALL : 0, c.op, c.capacity, c.outputCapacity, c.threshold, c.alpha, c.epsilon, c.ttlNs);
-    const wasmBytes = this.x.zscore_bytes(MODE_CODE[c.mode], c.window, c.capacity, c.outputCapacity) >>> 0;
-    if (wasmBytes !== zscoreRegionBytes(c) || this.u32[(this.base + H_OUT) >>> 2] !== outOffset(c)) {
-      throw new Error('zscore: host and assembly/zscore.ts disagree on the region layout: rebuild with `npm run build:wasm`');
-    }
+    this.checkWasmLayout(this.x.zscore_bytes(MODE_CODE[c.mode], c.window, c.capacity, c.outputCapacity) >>> 0);
   }
 
   protected processChunk(ptr: number, count: number, stride: number): number {
@@ -319,25 +269,14 @@ class WasmZScore extends ZScoreBase {
 
 class JsZScore extends ZScoreBase {
   readonly engine = 'js' as const;
-  private readonly table: JsStateTable;
 
   constructor(memory: WebAssembly.Memory, alloc: RegionAllocator, config: ZScoreConfig) {
     super(memory, alloc, config);
     const c = config, b = this.base, u32 = this.u32;
-    this.u8.fill(0, b, b + ZS_HEADER_BYTES);
-    u32[(b + H_MAGIC) >>> 2] = ZS_MAGIC;
-    u32[(b + H_VERSION) >>> 2] = ZS_VERSION;
+    this.initRegion();
     u32[(b + H_MODE) >>> 2] = MODE_CODE[c.mode];
     u32[(b + H_WINDOW) >>> 2] = c.window;
-    u32[(b + H_CAPACITY) >>> 2] = c.capacity;
     u32[(b + H_VALUE_BYTES) >>> 2] = zscoreValueBytes(c);
-    u32[(b + H_OUT_CAPACITY) >>> 2] = c.outputCapacity;
-    this.dv.setBigInt64(b + H_TTL, c.ttlNs, true);
-    u32[(b + H_TABLE) >>> 2] = tableOffset();
-    u32[(b + H_OUT) >>> 2] = outOffset(c);
-    this.writeTunables();
-    this.table = this.tableView;
-    this.table.init(c.capacity, zscoreValueBytes(c), c.ttlNs);
   }
 
   // Kept in step with zscore_process: same operations in the same order, so
@@ -387,6 +326,8 @@ class JsZScore extends ZScoreBase {
         const hit = moved && (direction === 0 ? Math.abs(z) >= threshold : direction === 1 ? z >= threshold : z <= -threshold);
         if (hit) anomalies++;
         if (hit || emitAll) {
+          // Written here, not by a shared helper: the call (rarely taken)
+          // cost this loop 2–4 % in V8.
           const at = outBase + outCount * OUT_BYTES, ow = at >>> 2, of = (at + OUT_VALUES) >>> 3;
           u32[ow] = OUT_ANOMALY; u32[ow + 1] = op; u32[ow + 2] = key; u32[ow + 3] = hit ? ZS_AUX_ANOMALY : 0;
           u32[ow + 4] = tsLo; u32[ow + 5] = tsHi; u32[ow + 6] = tsLo; u32[ow + 7] = tsHi;
@@ -466,13 +407,4 @@ class JsZScore extends ZScoreBase {
     f64[vf + 2] = m2;
   }
 
-  private readCounter(at: number): number {
-    const w = (this.base + at) >>> 2;
-    return this.u32[w] + this.u32[w + 1] * TWO32;
-  }
-  private writeCounter(at: number, n: number): void {
-    const w = (this.base + at) >>> 2;
-    this.u32[w] = n >>> 0;
-    this.u32[w + 1] = Math.floor(n / TWO32);
-  }
 }

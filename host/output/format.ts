@@ -172,6 +172,11 @@ export function outputId(op: string, kind: OutputKind, key: string, startNs: big
   return revision === undefined ? base : `${base}-r${revision}`;
 }
 
+/** The fields an output about one event (anomaly, score, late) starts with. */
+function eventHead<K extends 'anomaly' | 'score' | 'late'>(op: string, kind: K, key: string, r: OutputRecord) {
+  return { id: outputId(op, kind, key, r.start, r.seq), kind, op, key, ts: isoNs(r.start), ts_ns: r.start.toString() };
+}
+
 export interface FormatOptions {
   /** Processing latency (emit time − receive time), live runs only. */
   latencyNs?: number;
@@ -205,7 +210,7 @@ export function formatOutput(r: OutputRecord, ctx: FormatContext, options: Forma
       };
     }
     case 'anomaly': {
-      const head = { id: outputId(meta.name, kind, key, r.start, r.seq), kind, op: meta.name, key, ts: isoNs(r.start), ts_ns: r.start.toString() } as const;
+      const head = eventHead(meta.name, kind, key, r);
       if (meta.type === 'limit') {
         return { ...head, value: num(r.values[0]), limit: num(r.values[1]), direction: r.aux === LIMIT_BELOW ? 'below' : 'above', seq, ...latency };
       }
@@ -222,12 +227,7 @@ export function formatOutput(r: OutputRecord, ctx: FormatContext, options: Forma
       const score = num(r.values[0]);
       const classes = Math.min(r.aux, r.values.length);
       return {
-        id: outputId(meta.name, kind, key, r.start, r.seq),
-        kind,
-        op: meta.name,
-        key,
-        ts: isoNs(r.start),
-        ts_ns: r.start.toString(),
+        ...eventHead(meta.name, kind, key, r),
         score,
         ...(classes > 1 ? { scores: Array.from(r.values.subarray(0, classes), num) } : {}),
         threshold,
@@ -240,12 +240,7 @@ export function formatOutput(r: OutputRecord, ctx: FormatContext, options: Forma
       const fields: Record<string, number | null> = {};
       ctx.fields.forEach((f, i) => { if (i < r.values.length) fields[f] = num(r.values[i]); });
       return {
-        id: outputId(meta.name, kind, key, r.start, r.seq),
-        kind,
-        op: meta.name,
-        key,
-        ts: isoNs(r.start),
-        ts_ns: r.start.toString(),
+        ...eventHead(meta.name, kind, key, r),
         reason: LATE_REASONS[r.aux] ?? `code_${r.aux}`,
         fields,
         seq,

@@ -5,8 +5,9 @@ import * as assert from 'uvu/assert';
 import { PartitionSet, type OutputBatch } from '../../../host/partition/partition_set.js';
 import { decodeOutputs } from '../../../host/partition/outputs.js';
 import { createOperator, type OperatorConfig } from '../../../host/operators/registry.js';
-import { inputStride, OUT_BYTES, OUT_LATE, OUT_REVISION, OUT_WINDOW, writeInput } from '../../../host/records.js';
+import { inputStride, OUT_LATE, OUT_REVISION, OUT_WINDOW } from '../../../host/records.js';
 import { createPartitionRuntime } from '../../../host/wasm/module.js';
+import { ReferenceRun } from '../../helpers/reference_run.js';
 
 const FIELDS = 2;
 const STRIDE = inputStride(FIELDS);
@@ -32,28 +33,18 @@ const canon = (bytes: Uint8Array, count: number) => decodeOutputs(bytes, count).
 function reference(evs: Ev[], finalWm: bigint): string[] {
   const rt = createPartitionRuntime(64 << 20);
   const op = createOperator(WINDOW, { op: 0, partition: 0, engine: 'js', memory: rt.memory, exports: rt.exports, alloc: rt.alloc, fieldCount: FIELDS, stride: STRIDE, maxBatch: 1 });
-  const rec = rt.alloc.alloc(STRIDE);
-  const view = new DataView(rt.memory.buffer);
-  const out: string[] = [];
-  const take = () => {
-    const { ptr, count } = op.output();
-    out.push(...canon(new Uint8Array(rt.memory.buffer, ptr, count * OUT_BYTES).slice(), count));
-    op.clearOutput();
-  };
+  const ref = new ReferenceRun(op, rt, STRIDE, canon);
   let maxTs = -(1n << 63n), lastWm = -(1n << 63n), since = 0;
   for (const e of evs) {
-    writeInput(view, rec, e.ts, e.seq, e.key, e.f);
-    op.process(rec, 1, STRIDE);
-    take();
+    ref.event(e.ts, e.seq, e.key, e.f);
     if (e.ts > maxTs) maxTs = e.ts;
     if (++since === EVERY) {
       since = 0;
-      if (maxTs - OOO > lastWm) { lastWm = maxTs - OOO; op.onWatermark(lastWm); take(); }
+      if (maxTs - OOO > lastWm) { lastWm = maxTs - OOO; ref.watermark(lastWm); }
     }
   }
-  op.onWatermark(finalWm);
-  take();
-  return out;
+  ref.watermark(finalWm);
+  return ref.out;
 }
 
 test('tumbling window: 1 and 3 partitions equal the single-threaded reference (late events and revisions)', async () => {

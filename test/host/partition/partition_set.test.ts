@@ -2,9 +2,10 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { PartitionError, PartitionSet, type OutputBatch } from '../../../host/partition/partition_set.js';
 import { KeySumJs } from '../../../host/partition/keysum.js';
-import { inputStride, OUT_BYTES, OUT_LATE, OUT_WINDOW, readOutput, writeInput } from '../../../host/records.js';
+import { inputStride, OUT_LATE, OUT_WINDOW, readOutput, writeInput } from '../../../host/records.js';
 import { createPartitionRuntime, type GanglionExports } from '../../../host/wasm/module.js';
 import { decodeOutputs } from '../../../host/partition/outputs.js';
+import { ReferenceRun } from '../../helpers/reference_run.js';
 
 const FIELDS = 1;
 const STRIDE = inputStride(FIELDS);
@@ -36,21 +37,12 @@ const canon = (bytes: Uint8Array, count: number) => decodeOutputs(bytes, count).
 function reference(evs: Ev[]): string[] {
   const rt = createPartitionRuntime(16 << 20);
   const ctx = { op: 0, partition: 0, engine: 'js' as const, memory: rt.memory, exports: rt.exports as GanglionExports, alloc: rt.alloc, fieldCount: FIELDS, stride: STRIDE, maxBatch: 1 };
-  const op = new KeySumJs(ctx, 0, 1024);
-  const rec = rt.alloc.alloc(STRIDE);
-  const view = new DataView(rt.memory.buffer);
-  const out: string[] = [];
-  const take = () => {
-    const { ptr, count } = op.output();
-    out.push(...canon(new Uint8Array(rt.memory.buffer, ptr, count * OUT_BYTES).slice(), count));
-    op.clearOutput();
-  };
+  const ref = new ReferenceRun(new KeySumJs(ctx, 0, 1024), rt, STRIDE, canon);
   for (const e of evs) {
-    if ('watermark' in e) op.onWatermark(e.watermark);
-    else { writeInput(view, rec, e.ts, e.seq, e.key, [e.v]); op.process(rec, 1, STRIDE); }
-    take();
+    if ('watermark' in e) ref.watermark(e.watermark);
+    else ref.event(e.ts, e.seq, e.key, [e.v]);
   }
-  return out;
+  return ref.out;
 }
 
 async function runPartitioned(evs: Ev[], partitions: number, batched = false, extra: Partial<Parameters<typeof PartitionSet.start>[0]> = {}) {
@@ -177,8 +169,9 @@ test('barrier: every partition snapshots at the same stream point; outputs befor
   }
 });
 
-test('a worker that throws is reported with its partition', async () => {
-  const set = await PartitionSet.start({ partitions: 2, program: { fieldCount: FIELDS, operators: [{ kind: 'keysum', field: 0, slots: 2 }], inputCapacity: 64, outputCapacity: 64, maxBatch: 16 }, memoryBytes: 2 << 20 });
+/** Two partitions whose keysum table (2 slots) overflows in partition 1: drain() rejects with that partition's error, reported once. */
+async function overflowPartition1(inline: boolean) {
+  const set = await PartitionSet.start({ inline, partitions: 2, program: { fieldCount: FIELDS, operators: [{ kind: 'keysum', field: 0, slots: 2 }], inputCapacity: 64, outputCapacity: 64, maxBatch: 16 }, memoryBytes: 2 << 20 });
   const errors: PartitionError[] = [];
   set.on('error', (e: PartitionError) => errors.push(e));
   const keys = Array.from({ length: 200 }, (_, k) => k).filter((k) => set.partitionOf(k) === 1).slice(0, 5);
@@ -186,8 +179,13 @@ test('a worker that throws is reported with its partition', async () => {
   const err = await set.drain().then(() => undefined, (e: unknown) => e);
   assert.instance(err, PartitionError);
   assert.is((err as PartitionError).partition, 1);
-  assert.match((err as PartitionError).message, /partition 1 worker died: keysum \(op 0\): key table full \(slots=2\)/);
   assert.is(errors.length, 1);
+  return { set, message: (err as PartitionError).message, errors };
+}
+
+test('a worker that throws is reported with its partition', async () => {
+  const { set, message, errors } = await overflowPartition1(false);
+  assert.match(message, /partition 1 worker died: keysum \(op 0\): key table full \(slots=2\)/);
   assert.is(errors[0].partition, 1);
   await set.terminate();
 });
@@ -237,16 +235,8 @@ test('inline: a barrier snapshots after the outputs before it, synchronously', a
 });
 
 test('inline: an operator that throws fails the partition with its id; drain rejects', async () => {
-  const set = await PartitionSet.start({ inline: true, partitions: 2, program: { fieldCount: FIELDS, operators: [{ kind: 'keysum', field: 0, slots: 2 }], inputCapacity: 64, outputCapacity: 64, maxBatch: 16 }, memoryBytes: 2 << 20 });
-  const errors: PartitionError[] = [];
-  set.on('error', (e: PartitionError) => errors.push(e));
-  const keys = Array.from({ length: 200 }, (_, k) => k).filter((k) => set.partitionOf(k) === 1).slice(0, 5);
-  for (const k of keys) set.push(1n, 0n, k, [1]);
-  const err = await set.drain().then(() => undefined, (e: unknown) => e);
-  assert.instance(err, PartitionError);
-  assert.is((err as PartitionError).partition, 1);
-  assert.match((err as PartitionError).message, /partition 1 failed: keysum \(op 0\): key table full \(slots=2\)/);
-  assert.is(errors.length, 1);
+  const { message } = await overflowPartition1(true);
+  assert.match(message, /partition 1 failed: keysum \(op 0\): key table full \(slots=2\)/);
 });
 
 test('inline: a bad operator config fails start with the partition', async () => {
