@@ -245,7 +245,7 @@ test('inline: a bad operator config fails start with the partition', async () =>
   assert.match(String((err as Error).message), /partition 0 failed: unknown operator kind 'nope'/);
 });
 
-test('warmMemory faults in the laid-out pages (reads only) and changes no output', async () => {
+test('warmMemory faults in the laid-out pages (an atomic add of 0 each) and changes no output', async () => {
   const evs = stream(31337, 5_000);
   const sorted = reference(evs).sort();
   // A window table of 2^17 entries is laid out but, in fresh memory, never cleared: untouched until used.
