@@ -73,7 +73,7 @@ async function measure(source: Source, loadgenArgs: string[], eventsPerFrame: (d
 
 export default async function run(ctx: BenchContext): Promise<BenchResult[]> {
   const want = (name: string) => !ctx.filter || name.includes(ctx.filter) || 'ingest'.includes(ctx.filter) || ctx.filter.includes('ingest.bench');
-  const duration = ctx.quick ? '2' : '4';
+  const duration = ctx.quick ? '0.5' : '4';
   const results: BenchResult[] = [];
   const per32 = (d: Uint8Array) => d.byteLength / 32;
   const per80 = (d: Uint8Array) => (d.byteLength - 16) / 80 | 0; // root offset + id + table + vector length

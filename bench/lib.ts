@@ -37,6 +37,12 @@ export function compared(name: string, unit: string, value: number, baseline: st
   return { name, unit, value, baseline, baselineValue, ratio, ...(note ? { note } : {}) };
 }
 
+/** `compared` when the baseline was measured; the value alone (with the note) when a --quick run skipped it. */
+export function comparedIf(name: string, unit: string, value: number, baseline: string, baselineValue: number | undefined, note?: string): BenchResult {
+  if (baselineValue !== undefined) return compared(name, unit, value, baseline, baselineValue, note);
+  return { name, unit, value, note: `${note ? note + '; ' : ''}quick run: ${baseline} not measured` };
+}
+
 /**
  * Runs `fn` under benchmark.js and returns the median-ish rate (benchmark.js's
  * mean over its samples, which it already trims by statistical significance)
@@ -44,8 +50,8 @@ export function compared(name: string, unit: string, value: number, baseline: st
  */
 export function hz(fn: () => void, ctx: BenchContext, name = 'case'): number {
   const bench = new Benchmark(name, fn, {
-    minSamples: ctx.quick ? 5 : 20,
-    maxTime: ctx.quick ? 0.5 : 3,
+    minSamples: ctx.quick ? 3 : 20,
+    maxTime: ctx.quick ? 0.2 : 3,
     initCount: 1,
   });
   bench.run({ async: false });
@@ -56,8 +62,8 @@ export function hz(fn: () => void, ctx: BenchContext, name = 'case'): number {
 /** Median of per-sample rates: more robust on noisy 2-core VMs than the mean. */
 export function medianHz(fn: () => void, ctx: BenchContext, name = 'case'): number {
   const bench = new Benchmark(name, fn, {
-    minSamples: ctx.quick ? 5 : 20,
-    maxTime: ctx.quick ? 0.5 : 3,
+    minSamples: ctx.quick ? 3 : 20,
+    maxTime: ctx.quick ? 0.2 : 3,
   });
   bench.run({ async: false });
   if (bench.error) throw bench.error;

@@ -143,7 +143,7 @@ async function latency(mode: 'spin' | 'wait', pings: number): Promise<number[]> 
 export default async function run(ctx: BenchContext): Promise<BenchResult[]> {
   const results: BenchResult[] = [];
   const runs = ctx.quick ? 1 : 3;
-  const big = ctx.quick ? 20_000_000 : 100_000_000;
+  const big = ctx.quick ? 10_000_000 : 100_000_000;
   const bulk = await best(runs, () => ringRate(big, 4096));
   results.push({ name: 'ring: JS producer → AS consumer (worker), 32 B records', unit: 'records/s', value: bulk });
   ctx.log(`  ring bulk ${(bulk / 1e6).toFixed(1)} M records/s`);

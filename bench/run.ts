@@ -31,6 +31,7 @@ const byPath = filter ? files.filter((f) => relative(here, f).includes(filter)) 
 for (const file of byPath.length ? byPath : files) {
   const rel = relative(here, file);
   ctx.log(`# ${rel}`);
+  const t0 = Date.now();
   const mod = (await import(pathToFileURL(file).href)) as { default: BenchFile };
   try {
     const results = (await mod.default(ctx)).filter((r) => !filter || r.name.includes(filter) || rel.includes(filter));
@@ -40,6 +41,7 @@ for (const file of byPath.length ? byPath : files) {
     ctx.log(`  ERROR in ${rel}: ${(e as Error).stack ?? e}`);
     process.exitCode = 1;
   }
+  ctx.log(`  (${rel}: ${((Date.now() - t0) / 1000).toFixed(1)} s)`);
 }
 
 function fmt(n: number): string {
