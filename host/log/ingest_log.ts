@@ -45,7 +45,7 @@ import { fdatasync, write, writev } from 'node:fs';
 import { join } from 'node:path';
 import { crc32 } from 'node:zlib';
 import { IN_SEQ } from '../records.js';
-import { planPack, packInto, packedBytes, unpack, type PackPlan } from './record_packing.js';
+import { aligned, planPack, packInto, packedBytes, unpack, type PackPlan } from './record_packing.js';
 
 export const ENTRY_RECORDS = 1;
 export const ENTRY_KEYS = 2;
@@ -268,29 +268,22 @@ export class IngestLog {
    * leaves unused bytes in the slab, never in the log.
    */
   private appendPacked(raw: Uint8Array, count: number, stride: number, firstSeq: bigint): boolean {
-    let plan = this.packPlan;
-    if (plan && (this.packStride !== stride || ++this.packUses > PACK_REPLAN_EVERY)) plan = null;
-    for (;;) {
-      if (!plan) {
-        plan = planPack(raw, count, stride);
-        this.packPlan = plan; this.packStride = stride; this.packUses = 0;
-        const bytes = packedBytes(plan, count);
-        if (bytes >= raw.length) return false;
-        const entry = this.allocEntry(HEADER + bytes);
-        packInto(plan, raw, count, stride, entry.subarray(HEADER));
-        this.seal(entry, ENTRY_PACKED_RECORDS, firstSeq, count);
-        return true;
-      }
-      const bytes = packedBytes(plan, count);
-      if (bytes < raw.length) {
-        const entry = this.allocEntry(HEADER + bytes);
-        if (packInto(plan, raw, count, stride, entry.subarray(HEADER))) {
-          this.seal(entry, ENTRY_PACKED_RECORDS, firstSeq, count);
-          return true;
-        }
-      }
-      plan = null;
-    }
+    const records = aligned(raw);
+    const previous = this.packPlan;
+    if (previous && this.packStride === stride && ++this.packUses <= PACK_REPLAN_EVERY && this.appendWithPlan(previous, records, count, stride, firstSeq)) return true;
+    const plan = planPack(records, count, stride);
+    this.packPlan = plan; this.packStride = stride; this.packUses = 0;
+    return this.appendWithPlan(plan, records, count, stride, firstSeq);
+  }
+
+  /** Packs and queues the batch with `plan`; false (nothing queued) when that saves no bytes or a record does not fit the plan. */
+  private appendWithPlan(plan: PackPlan, records: Uint8Array, count: number, stride: number, firstSeq: bigint): boolean {
+    const bytes = packedBytes(plan, count);
+    if (bytes >= count * stride) return false;
+    const entry = this.allocEntry(HEADER + bytes);
+    if (!packInto(plan, records, count, stride, entry.subarray(HEADER))) return false;
+    this.seal(entry, ENTRY_PACKED_RECORDS, firstSeq, count);
+    return true;
   }
 
   private enqueue(kind: number, firstSeq: bigint, count: number, payload: Uint8Array): void {

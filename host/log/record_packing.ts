@@ -76,8 +76,8 @@ export function packedBytes(plan: PackPlan, count: number): number {
   return bytes;
 }
 
-/** `bytes` as an 8-aligned view: itself, or an aligned copy. */
-function aligned(bytes: Uint8Array): Uint8Array {
+/** `bytes` as an 8-aligned view: itself, or an aligned copy (pack an aligned batch to copy it once, not per call). */
+export function aligned(bytes: Uint8Array): Uint8Array {
   if (bytes.byteOffset % 8 === 0) return bytes;
   // Not bytes.slice(): on a Buffer that is a view at the same offset.
   const copy = new Uint8Array(bytes.length);
@@ -92,25 +92,6 @@ function views(bytes: Uint8Array, length: number): { u32: Uint32Array; i32: Int3
     i32: new Int32Array(bytes.buffer, bytes.byteOffset, length >> 2),
     f64: new Float64Array(bytes.buffer, bytes.byteOffset, length >> 3),
   };
-}
-
-/** Every word of column c equals the first. */
-function isConst(u32: Uint32Array, c: number, count: number, words: number): boolean {
-  const lo = u32[2 * c], hi = u32[2 * c + 1];
-  for (let i = 1, w = 2 * (c + words); i < count; i++, w += 2 * words) if (u32[w] !== lo || u32[w + 1] !== hi) return false;
-  return true;
-}
-
-/** Word i of column c is the first + i, as a u64. */
-function isStep(u32: Uint32Array, c: number, count: number, words: number): boolean {
-  const lo0 = u32[2 * c], hi0 = u32[2 * c + 1];
-  for (let i = 1, w = 2 * (c + words); i < count; i++, w += 2 * words) {
-    const l = lo0 + i;
-    // l < 2^33: a compare, not `%` (a double modulo is a library call).
-    const carry = l >= TWO32 ? 1 : 0;
-    if (u32[w] !== l - carry * TWO32 || u32[w + 1] !== (hi0 + carry) >>> 0) return false;
-  }
-  return true;
 }
 
 /** Every word of column c minus the first fits an i32 (64-bit two's complement). */
@@ -145,8 +126,8 @@ export function planPack(records: Uint8Array, count: number, stride: number): Pa
   const modes = new Uint8Array(words);
   for (let c = 0; c < words; c++) {
     let mode = MODE_RAW;
-    if (isConst(u32, c, count, words)) mode = MODE_CONST;
-    else if (isStep(u32, c, count, words)) mode = MODE_STEP;
+    if (isConst(u32, c, 1, count, words)) mode = MODE_CONST;
+    else if (isStep(u32, c, 1, count, words)) mode = MODE_STEP;
     else {
       const max = intMax(f64, i32, c, count, words);
       if (max >= 0 && max < 65536) mode = max < 256 ? MODE_INT8 : MODE_INT16;
@@ -163,16 +144,19 @@ export function planPack(records: Uint8Array, count: number, stride: number): Pa
 // every loop monomorphic (a loop over a union of array types ran several
 // times slower).
 
-function checkConst(u32: Uint32Array, c: number, i0: number, i1: number, words: number): boolean {
+/** Every word of column c in records [i0, i1) equals record 0's. */
+function isConst(u32: Uint32Array, c: number, i0: number, i1: number, words: number): boolean {
   const lo0 = u32[2 * c], hi0 = u32[2 * c + 1];
   for (let i = i0, w = 2 * (c + i0 * words); i < i1; i++, w += 2 * words) if (u32[w] !== lo0 || u32[w + 1] !== hi0) return false;
   return true;
 }
 
-function checkStep(u32: Uint32Array, c: number, i0: number, i1: number, words: number): boolean {
+/** Word i of column c in records [i0, i1) is record 0's + i, as a u64. */
+function isStep(u32: Uint32Array, c: number, i0: number, i1: number, words: number): boolean {
   const lo0 = u32[2 * c], hi0 = u32[2 * c + 1];
   for (let i = i0, w = 2 * (c + i0 * words); i < i1; i++, w += 2 * words) {
     const l = lo0 + i;
+    // l < 2^33: a compare, not `%` (a double modulo is a library call).
     const carry = l >= TWO32 ? 1 : 0;
     if (u32[w] !== l - carry * TWO32 || u32[w + 1] !== (hi0 + carry) >>> 0) return false;
   }
@@ -267,8 +251,8 @@ export function packInto(plan: PackPlan, records: Uint8Array, count: number, str
     for (let c = 0; c < words; c++) {
       const mode = plan.modes[c], d = cols[c];
       let ok = true;
-      if (mode === MODE_CONST) ok = checkConst(u32, c, i0, i1, words);
-      else if (mode === MODE_STEP) ok = checkStep(u32, c, i0, i1, words);
+      if (mode === MODE_CONST) ok = isConst(u32, c, i0, i1, words);
+      else if (mode === MODE_STEP) ok = isStep(u32, c, i0, i1, words);
       else if (mode === MODE_DELTA) ok = packDelta(u32, c, i0, i1, words, d as Int32Array);
       else if (mode === MODE_INT8) ok = packInt8(f64, i32, c, i0, i1, words, d as Uint8Array);
       else if (mode === MODE_INT16) ok = packInt16(f64, i32, c, i0, i1, words, d as Uint16Array);
