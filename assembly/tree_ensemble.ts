@@ -12,8 +12,11 @@
 // run exactly `depth` branch-free steps per tree. The complete-tree kernel
 // (trees up to depth 10) was 1.5-2x faster than the node arrays: no child
 // pointers to load and one float compare per step (see the layout in
-// host/model/xgboost.ts). Tried and dropped: 4-row SIMD lanes (no gather in
-// WASM SIMD: lane extracts and lane loads made it slower than scalar).
+// host/model/xgboost.ts). Its first three levels run in SIMD for 16 rows at
+// once (treeTops): there every row of the block meets the same seven nodes,
+// so no gather is needed. Tried and dropped: 4-row SIMD lanes for the whole
+// descent (no gather in WASM SIMD: lane extracts and lane loads made it
+// slower than scalar).
 import { IN_FIELDS, IN_FLAGS, IN_KEY, IN_SEQ, IN_TS, FLAG_CONTROL, OUT_BYTES, OUT_SCORE, OUT_VALUES, writeOutHeader } from './records';
 
 const M_NFEAT: usize = 4;
@@ -56,12 +59,14 @@ function addLeaf(nodes: usize, n: u32, margin: usize, w: f32): void {
 
 // Nodes are numbered from 1 here (h = i + 1), so the children of h are 2h
 // and 2h + 1 and a step is h = 2h + (v > T); `t8` is the tree base minus 8.
+// `lane` is the row's column base: the block's column j sits at 256·j from it,
+// and a node holds 256·j, so the load needs no per-row pointer.
 // @ts-ignore: decorator
 @inline
-function cstep(t8: usize, h: u32, row2: usize): u32 {
+function cstep(t8: usize, h: u32, lane: usize): u32 {
   const p = t8 + (<usize>h << 3);
   // One compare: NaN is false and takes 2h, the default side (see the layout).
-  return (h << 1) + <u32>(load<f32>(row2 + <usize>load<u32>(p)) > load<f32>(p, 4));
+  return (h << 1) + <u32>(load<f32>(lane + <usize>load<u32>(p)) > load<f32>(p, 4));
 }
 
 // After D steps h is in [2^D, 2^(D+1)); its leaf sits at t + 8·(2^D - 1) + 4·(h - 2^D)
@@ -75,35 +80,98 @@ function cleaf(leaves: usize, h: u32): f32 {
 /** Trees per pass over a block: a pass's trees (about 12 KB at depth 6) stay in L1. */
 const TREE_CHUNK: u32 = 16;
 
+/** Levels every tree's top takes in SIMD, 16 rows at a time (trees this deep or deeper). */
+const PREFIX: u32 = 3;
+
+/** Bytes of one column of the block: BLOCK rows of f32. Node offsets are multiples of it. */
+const COLUMN: usize = 256;
+
+// The top of a tree is where rows still share nodes: level k has 2^k of them.
+// Evaluating all seven nodes of levels 0-2 for 16 rows at once (column loads,
+// four f32x4 compares narrowed to one byte mask per node, bitselects down the
+// levels) is cheaper per row than three dependent scalar steps; a fourth
+// level would cost eight more nodes to save one step.
+
+// @ts-ignore: decorator
+@inline
+function mask16(col: usize, T: v128): v128 {
+  const a = f32x4.gt(v128.load(col), T);
+  const b = f32x4.gt(v128.load(col, 16), T);
+  const c = f32x4.gt(v128.load(col, 32), T);
+  const d = f32x4.gt(v128.load(col, 48), T);
+  return i8x16.narrow_i16x8_s(i16x8.narrow_i32x4_s(a, b), i16x8.narrow_i32x4_s(c, d));
+}
+
+/**
+ * Heap index h (8..15) after the first three levels of tree `t` for each of
+ * the block's rows, one byte per row at `hRow`.
+ */
+function treeTops(t: usize, cols: usize, hRow: usize, groups: u32): void {
+  // Column pointers advance with the group (loop-carried): TurboFan would
+  // otherwise recompute each address from the node every iteration.
+  let p1 = cols + <usize>load<u32>(t), p2 = cols + <usize>load<u32>(t, 8);
+  let p3 = cols + <usize>load<u32>(t, 16), p4 = cols + <usize>load<u32>(t, 24);
+  let p5 = cols + <usize>load<u32>(t, 32), p6 = cols + <usize>load<u32>(t, 40);
+  let p7 = cols + <usize>load<u32>(t, 48);
+  const T1 = f32x4.splat(load<f32>(t, 4)), T2 = f32x4.splat(load<f32>(t, 12)), T3 = f32x4.splat(load<f32>(t, 20));
+  const T4 = f32x4.splat(load<f32>(t, 28)), T5 = f32x4.splat(load<f32>(t, 36)), T6 = f32x4.splat(load<f32>(t, 44));
+  const T7 = f32x4.splat(load<f32>(t, 52));
+  for (let out = hRow, end = hRow + (<usize>groups << 4); out < end; out += 16) {
+    // Each store pins the compares before it: TurboFan would otherwise issue
+    // all 28 loads first and spill what they feed (stores stay in order).
+    const b0 = mask16(p1, T1);
+    v128.store(out, b0);
+    const b1 = v128.bitselect(mask16(p3, T3), mask16(p2, T2), b0);
+    v128.store(out, b1);
+    const l = v128.bitselect(mask16(p5, T5), mask16(p4, T4), b1);
+    v128.store(out, l);
+    const b2 = v128.bitselect(v128.bitselect(mask16(p7, T7), mask16(p6, T6), b1), l, b0);
+    // h = 8 + 4·b0 + 2·b1 + b2 with the masks' bits as 0/1.
+    const h = v128.or(
+      v128.or(i8x16.splat(8), v128.and(b0, i8x16.splat(4))),
+      v128.or(v128.and(b1, i8x16.splat(2)), v128.and(b2, i8x16.splat(1))));
+    v128.store(out, h);
+    p1 += 64; p2 += 64; p3 += 64; p4 += 64; p5 += 64; p6 += 64; p7 += 64;
+  }
+}
+
 function scoreComplete(model: usize, rows: usize, count: u32, margins: usize, scratch: usize): void {
   const nf = <usize>load<u32>(model, M_NFEAT);
   const ng = <usize>load<u32>(model, M_NGROUP);
   const nt = load<u32>(model, M_NTREES);
   const table = model + <usize>load<u32>(model, M_COMPLETE);
   const rowBytes = nf << 2;
-  const row2Bytes = nf << 3;
   const mBytes = ng << 2;
+  // The block, doubled to (x, -x) so every node is one `>` compare, column by
+  // column: column j (feature j, or -feature j-nf) at cols + 256·j.
+  const cols = scratch;
+  const hBuf = cols + (nf << 1) * COLUMN;
   for (let b0: u32 = 0; b0 < count; b0 += BLOCK) {
     const b1 = min(count, b0 + BLOCK);
-    // Doubled rows (x, -x) of this block, so every node is one `>` compare.
     for (let r = b0; r < b1; r++) {
       const src = rows + <usize>r * rowBytes;
-      const dst = scratch + <usize>(r - b0) * row2Bytes;
+      const dst = cols + (<usize>(r - b0) << 2);
       for (let j: usize = 0; j < nf; j++) {
         const x = load<f32>(src + (j << 2));
-        store<f32>(dst + (j << 2), x);
-        store<f32>(dst + rowBytes + (j << 2), -x);
+        store<f32>(dst + j * COLUMN, x);
+        store<f32>(dst + (j + nf) * COLUMN, -x);
       }
     }
+    const groups = (b1 - b0 + 15) >> 4;
     for (let k0: u32 = 0; k0 < nt; k0 += TREE_CHUNK) {
       const k1 = min(nt, k0 + TREE_CHUNK);
+      for (let k = k0; k < k1; k++) {
+        const tp = table + (<usize>k << 4);
+        const hRow = hBuf + (<usize>(k - k0) << 6);
+        if (load<u32>(tp, 4) >= PREFIX) treeTops(model + <usize>load<u32>(tp), cols, hRow, groups);
+        else memory.fill(hRow, 1, BLOCK);
+      }
       let r = b0;
       // Eight rows through a chunk of trees, margins held in locals.
       for (; r + 8 <= b1; r += 8) {
-        const x0 = scratch + <usize>(r - b0) * row2Bytes;
-        const x1 = x0 + row2Bytes, x2 = x1 + row2Bytes, x3 = x2 + row2Bytes;
-        const x4 = x3 + row2Bytes, x5 = x4 + row2Bytes, x6 = x5 + row2Bytes, x7 = x6 + row2Bytes;
+        const lanes = cols + (<usize>(r - b0) << 2);
         const m0 = margins + <usize>r * mBytes;
+        const h0 = hBuf + <usize>(r - b0);
         if (ng == 1) {
           let a0 = load<f32>(m0), a1 = load<f32>(m0, 4), a2 = load<f32>(m0, 8), a3 = load<f32>(m0, 12);
           let a4 = load<f32>(m0, 16), a5 = load<f32>(m0, 20), a6 = load<f32>(m0, 24), a7 = load<f32>(m0, 28);
@@ -112,10 +180,19 @@ function scoreComplete(model: usize, rows: usize, count: u32, margins: usize, sc
             const t = model + <usize>load<u32>(tp);
             const t8 = t - 8;
             const depth = load<u32>(tp, 4);
-            let n0: u32 = 1, n1: u32 = 1, n2: u32 = 1, n3: u32 = 1, n4: u32 = 1, n5: u32 = 1, n6: u32 = 1, n7: u32 = 1;
-            for (let d: u32 = 0; d < depth; d++) {
-              n0 = cstep(t8, n0, x0); n1 = cstep(t8, n1, x1); n2 = cstep(t8, n2, x2); n3 = cstep(t8, n3, x3);
-              n4 = cstep(t8, n4, x4); n5 = cstep(t8, n5, x5); n6 = cstep(t8, n6, x6); n7 = cstep(t8, n7, x7);
+            const h = h0 + (<usize>(k - k0) << 6);
+            let n0 = <u32>load<u8>(h), n1 = <u32>load<u8>(h, 1), n2 = <u32>load<u8>(h, 2), n3 = <u32>load<u8>(h, 3);
+            let n4 = <u32>load<u8>(h, 4), n5 = <u32>load<u8>(h, 5), n6 = <u32>load<u8>(h, 6), n7 = <u32>load<u8>(h, 7);
+            for (let d: u32 = depth >= PREFIX ? PREFIX : 0; d < depth; d++) {
+              // cstep() written out per lane: a load offset must be a literal.
+              const p0 = t8 + (<usize>n0 << 3); n0 = (n0 << 1) + <u32>(load<f32>(lanes + <usize>load<u32>(p0), 0) > load<f32>(p0, 4));
+              const p1 = t8 + (<usize>n1 << 3); n1 = (n1 << 1) + <u32>(load<f32>(lanes + <usize>load<u32>(p1), 4) > load<f32>(p1, 4));
+              const p2 = t8 + (<usize>n2 << 3); n2 = (n2 << 1) + <u32>(load<f32>(lanes + <usize>load<u32>(p2), 8) > load<f32>(p2, 4));
+              const p3 = t8 + (<usize>n3 << 3); n3 = (n3 << 1) + <u32>(load<f32>(lanes + <usize>load<u32>(p3), 12) > load<f32>(p3, 4));
+              const p4 = t8 + (<usize>n4 << 3); n4 = (n4 << 1) + <u32>(load<f32>(lanes + <usize>load<u32>(p4), 16) > load<f32>(p4, 4));
+              const p5 = t8 + (<usize>n5 << 3); n5 = (n5 << 1) + <u32>(load<f32>(lanes + <usize>load<u32>(p5), 20) > load<f32>(p5, 4));
+              const p6 = t8 + (<usize>n6 << 3); n6 = (n6 << 1) + <u32>(load<f32>(lanes + <usize>load<u32>(p6), 24) > load<f32>(p6, 4));
+              const p7 = t8 + (<usize>n7 << 3); n7 = (n7 << 1) + <u32>(load<f32>(lanes + <usize>load<u32>(p7), 28) > load<f32>(p7, 4));
             }
             const leaves = t + (<usize>(<u32>1 << depth) << 2) - 8;
             a0 += cleaf(leaves, n0); a1 += cleaf(leaves, n1); a2 += cleaf(leaves, n2); a3 += cleaf(leaves, n3);
@@ -130,10 +207,19 @@ function scoreComplete(model: usize, rows: usize, count: u32, margins: usize, sc
             const t8 = t - 8;
             const depth = load<u32>(tp, 4);
             const g = m0 + (<usize>load<u32>(tp, 8) << 2);
-            let n0: u32 = 1, n1: u32 = 1, n2: u32 = 1, n3: u32 = 1, n4: u32 = 1, n5: u32 = 1, n6: u32 = 1, n7: u32 = 1;
-            for (let d: u32 = 0; d < depth; d++) {
-              n0 = cstep(t8, n0, x0); n1 = cstep(t8, n1, x1); n2 = cstep(t8, n2, x2); n3 = cstep(t8, n3, x3);
-              n4 = cstep(t8, n4, x4); n5 = cstep(t8, n5, x5); n6 = cstep(t8, n6, x6); n7 = cstep(t8, n7, x7);
+            const h = h0 + (<usize>(k - k0) << 6);
+            let n0 = <u32>load<u8>(h), n1 = <u32>load<u8>(h, 1), n2 = <u32>load<u8>(h, 2), n3 = <u32>load<u8>(h, 3);
+            let n4 = <u32>load<u8>(h, 4), n5 = <u32>load<u8>(h, 5), n6 = <u32>load<u8>(h, 6), n7 = <u32>load<u8>(h, 7);
+            for (let d: u32 = depth >= PREFIX ? PREFIX : 0; d < depth; d++) {
+              // cstep() written out per lane: a load offset must be a literal.
+              const p0 = t8 + (<usize>n0 << 3); n0 = (n0 << 1) + <u32>(load<f32>(lanes + <usize>load<u32>(p0), 0) > load<f32>(p0, 4));
+              const p1 = t8 + (<usize>n1 << 3); n1 = (n1 << 1) + <u32>(load<f32>(lanes + <usize>load<u32>(p1), 4) > load<f32>(p1, 4));
+              const p2 = t8 + (<usize>n2 << 3); n2 = (n2 << 1) + <u32>(load<f32>(lanes + <usize>load<u32>(p2), 8) > load<f32>(p2, 4));
+              const p3 = t8 + (<usize>n3 << 3); n3 = (n3 << 1) + <u32>(load<f32>(lanes + <usize>load<u32>(p3), 12) > load<f32>(p3, 4));
+              const p4 = t8 + (<usize>n4 << 3); n4 = (n4 << 1) + <u32>(load<f32>(lanes + <usize>load<u32>(p4), 16) > load<f32>(p4, 4));
+              const p5 = t8 + (<usize>n5 << 3); n5 = (n5 << 1) + <u32>(load<f32>(lanes + <usize>load<u32>(p5), 20) > load<f32>(p5, 4));
+              const p6 = t8 + (<usize>n6 << 3); n6 = (n6 << 1) + <u32>(load<f32>(lanes + <usize>load<u32>(p6), 24) > load<f32>(p6, 4));
+              const p7 = t8 + (<usize>n7 << 3); n7 = (n7 << 1) + <u32>(load<f32>(lanes + <usize>load<u32>(p7), 28) > load<f32>(p7, 4));
             }
             const leaves = t + (<usize>(<u32>1 << depth) << 2) - 8;
             store<f32>(g, load<f32>(g) + cleaf(leaves, n0));
@@ -148,14 +234,14 @@ function scoreComplete(model: usize, rows: usize, count: u32, margins: usize, sc
         }
       }
       for (; r < b1; r++) {
-        const x = scratch + <usize>(r - b0) * row2Bytes;
+        const lane = cols + (<usize>(r - b0) << 2);
         for (let k = k0; k < k1; k++) {
           const tp = table + (<usize>k << 4);
           const t = model + <usize>load<u32>(tp);
           const depth = load<u32>(tp, 4);
           const g = margins + <usize>r * mBytes + (<usize>load<u32>(tp, 8) << 2);
-          let n: u32 = 1;
-          for (let d: u32 = 0; d < depth; d++) n = cstep(t - 8, n, x);
+          let n = <u32>load<u8>(hBuf + (<usize>(k - k0) << 6) + <usize>(r - b0));
+          for (let d: u32 = depth >= PREFIX ? PREFIX : 0; d < depth; d++) n = cstep(t - 8, n, lane);
           store<f32>(g, load<f32>(g) + cleaf(t + (<usize>(<u32>1 << depth) << 2) - 8, n));
         }
       }
@@ -167,7 +253,8 @@ function scoreComplete(model: usize, rows: usize, count: u32, margins: usize, sc
  * Margins of `count` rows (float32, row-major, numFeature per row, NaN =
  * missing) into `margins` (float32, numGroup per row), summed in float32 in
  * tree order from the base margin, exactly as XGBoost's CPU predictor does.
- * `scratch`: 8·numFeature·64 bytes for the complete-tree path's doubled rows.
+ * `scratch`: 8·numFeature·64 + 64·TREE_CHUNK bytes for the complete-tree path
+ * (its doubled block, column by column, and where each row stands after the tops).
  */
 export function tree_score(model: usize, rows: usize, count: u32, margins: usize, scratch: usize): void {
   const nf = <usize>load<u32>(model, M_NFEAT);

@@ -29,10 +29,13 @@
 // tree, then each tree padded to a complete binary tree of its depth D:
 //   table: │ tree byte offset u32 │ depth D u32 │ group u32 │ weight f32 │
 //   tree:  internal nodes i = 0 .. 2^D-2, 8 bytes each, children of i at 2i+1, 2i+2:
-//          │ byte offset in the doubled row u32 │ T f32 │   go to 2i+2 iff v > T
+//          │ column offset 256·j u32 │ T f32 │   go to 2i+2 iff v > T
 //          then 2^D leaf values f32 (leaf of node index i ≥ 2^D-1 is i-(2^D-1)),
 //          already multiplied by the tree weight in float32 (leaf·w, as XGBoost)
-//   The engine doubles each row to (x0..xF-1, -x0..-xF-1). A default-left
+//   The engine doubles each row to (x0..xF-1, -x0..-xF-1) and stores a block
+//   of 64 rows column by column (column j = 64 f32 = 256 bytes), so the same
+//   offset serves a scalar step (lane base + offset) and a SIMD column load
+//   of 16 rows (tops of the trees). A default-left
 //   node tests x > nextDown(thr) (≡ x ≥ thr); a default-right node tests
 //   -x > -thr (≡ x < thr) with its children swapped. Either way a NaN compares
 //   false and lands on 2i+1, which is then the default side: one float
@@ -51,6 +54,8 @@ export const NODE_BYTES = 16;
 export const DEFAULT_LEFT = 0x80000000;
 /** Deeper trees fall back to the node-array layout (a complete tree doubles per level). */
 export const COMPLETE_MAX_DEPTH = 10;
+/** Bytes of one column of the WASM kernel's 64-row block (64 × f32): complete-tree nodes address columns. */
+export const COLUMN_BYTES = 256;
 
 /** What turns a row's margins into its predictions. */
 export const LINK = { identity: 0, sigmoid: 1, softmax: 2, argmax: 3, exp: 4, hinge: 5 } as const;
@@ -352,10 +357,10 @@ function writeComplete(u32: Uint32Array, f32: Float32Array, at: number, depths: 
       if (isLeaf) { u32[w] = 0; f32[w + 1] = 0; fill(n, 2 * i + 1, level + 1); fill(n, 2 * i + 2, level + 1); return; }
       const feature = u32[nw] & 0x7fffffff, thr = f32[nw + 1];
       if (u32[nw] & DEFAULT_LEFT) {
-        u32[w] = 4 * feature; f32[w + 1] = nextDown(thr);
+        u32[w] = COLUMN_BYTES * feature; f32[w + 1] = nextDown(thr);
         fill(u32[nw + 2], 2 * i + 1, level + 1); fill(u32[nw + 3], 2 * i + 2, level + 1);
       } else {
-        u32[w] = 4 * (nf + feature); f32[w + 1] = -thr;
+        u32[w] = COLUMN_BYTES * (nf + feature); f32[w + 1] = -thr;
         fill(u32[nw + 3], 2 * i + 1, level + 1); fill(u32[nw + 2], 2 * i + 2, level + 1);
       }
     };

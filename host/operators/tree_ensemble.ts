@@ -8,10 +8,12 @@
 // Engine region (WASM engine; the JS twin keeps the same arrays in JS memory):
 //   ┌─────────────┬─────────────┬───────────────┬────────────────┬───────────────┬──────────────┬─────────────────┐
 //   │ flat model  │ feature map │ rows f32 ×C×F │ margins f32×C×G│ preds f32×C×O │ scratch f32  │ outputs 128×cap │
-//   │ (xgboost.ts)│ u32 × F     │ (row-major)   │                │               │ 64 × 2F      │ (operator only) │
+//   │ (xgboost.ts)│ u32 × F     │ (row-major)   │                │               │ 2F × 64 + 1K │ (operator only) │
 //   └─────────────┴─────────────┴───────────────┴────────────────┴───────────────┴──────────────┴─────────────────┘
 //   C = capacity (rows per call), F features, G margins, O predictions per row;
-//   scratch holds one 64-row block doubled to (x, -x) for the complete-tree kernel.
+//   scratch holds the complete-tree kernel's 64-row block, doubled to (x, -x) and
+//   stored column by column (2F columns of 64 f32), then one byte per row and
+//   tree of a 16-tree chunk: where each row stands after the SIMD tree tops.
 import type { Engine, Operator } from './operator.js';
 import { applyLink, DEFAULT_LEFT, type TreeModel } from '../model/xgboost.js';
 import { createPartitionRuntime, createSharedMemory, type GanglionExports } from '../wasm/module.js';
@@ -62,10 +64,16 @@ export function createTreeEnsemble(model: TreeModel, opts: TreeEnsembleOptions =
 
 /** Rows per block of assembly/tree_ensemble.ts: its doubled-row scratch holds one block. */
 const SCRATCH_ROWS = 64;
+/** Trees per chunk there: the scratch keeps a byte per row and tree of a chunk. */
+const SCRATCH_TREES = 16;
+
+function scratchBytes(model: TreeModel): number {
+  return SCRATCH_ROWS * 8 * model.numFeature + SCRATCH_ROWS * SCRATCH_TREES;
+}
 
 function regionBytes(model: TreeModel, capacity: number, outputs = 0): number {
   return model.bytes.length + 4 * model.numFeature + 4 * capacity * (model.numFeature + model.numGroup + model.numOutputs)
-    + SCRATCH_ROWS * 8 * model.numFeature + OUT_BYTES * outputs + 1024;
+    + scratchBytes(model) + OUT_BYTES * outputs + 1024;
 }
 
 function privateRuntime(model: TreeModel, capacity: number): Runtime {
@@ -112,7 +120,7 @@ class WasmTreeEnsemble implements TreeEnsembleEngine {
     this.rowsPtr = alloc.alloc(4 * capacity * model.numFeature, 64);
     this.marginsPtr = alloc.alloc(4 * capacity * model.numGroup, 64);
     this.predsPtr = alloc.alloc(4 * capacity * model.numOutputs, 64);
-    this.scratchPtr = alloc.alloc(SCRATCH_ROWS * 8 * model.numFeature, 64);
+    this.scratchPtr = alloc.alloc(scratchBytes(model), 64);
     this.rows = new Float32Array(memory.buffer, this.rowsPtr, capacity * model.numFeature);
     this.margins = new Float32Array(memory.buffer, this.marginsPtr, capacity * model.numGroup);
     this.preds = new Float32Array(memory.buffer, this.predsPtr, capacity * model.numOutputs);
