@@ -8,12 +8,13 @@
 // Engine region (WASM engine; the JS twin keeps the same arrays in JS memory):
 //   ┌─────────────┬─────────────┬───────────────┬────────────────┬───────────────┬──────────────┬─────────────────┐
 //   │ flat model  │ feature map │ rows f32 ×C×F │ margins f32×C×G│ preds f32×C×O │ scratch f32  │ outputs 128×cap │
-//   │ (xgboost.ts)│ u32 × F     │ (row-major)   │                │               │ 2F × 64 + 1K │ (operator only) │
+//   │ (xgboost.ts)│ u32 × F     │ (row-major)   │                │               │ 2F×64 + 31×64│ (operator only) │
 //   └─────────────┴─────────────┴───────────────┴────────────────┴───────────────┴──────────────┴─────────────────┘
 //   C = capacity (rows per call), F features, G margins, O predictions per row;
 //   scratch holds the complete-tree kernel's 64-row block, doubled to (x, -x) and
 //   stored column by column (2F columns of 64 f32), then one byte per row and
-//   tree of a 16-tree chunk: where each row stands after the SIMD tree tops.
+//   tree of a 16-tree chunk (where each row stands after the SIMD tree tops),
+//   then one byte per row and top node (that node's compare).
 import type { Engine, Operator } from './operator.js';
 import { applyLink, DEFAULT_LEFT, type TreeModel } from '../model/xgboost.js';
 import { createPartitionRuntime, createSharedMemory, type GanglionExports } from '../wasm/module.js';
@@ -67,8 +68,11 @@ const SCRATCH_ROWS = 64;
 /** Trees per chunk there: the scratch keeps a byte per row and tree of a chunk. */
 const SCRATCH_TREES = 16;
 
+/** Nodes in a tree's top levels, which the kernel evaluates for 16 rows at a time. */
+const SCRATCH_TOP_NODES = 15;
+
 function scratchBytes(model: TreeModel): number {
-  return SCRATCH_ROWS * 8 * model.numFeature + SCRATCH_ROWS * SCRATCH_TREES;
+  return SCRATCH_ROWS * 8 * model.numFeature + SCRATCH_ROWS * SCRATCH_TREES + SCRATCH_ROWS * SCRATCH_TOP_NODES;
 }
 
 function regionBytes(model: TreeModel, capacity: number, outputs = 0): number {
