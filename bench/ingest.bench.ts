@@ -101,16 +101,18 @@ export default async function run(ctx: BenchContext): Promise<BenchResult[]> {
     const f = await wsCase(false, 'raw', per32);
     results.push(compared('ingest ws binary 1000×32B: uWS vs ws', 'events/s', u.eventsPerSec, 'ws fallback', f.eventsPerSec, `uWS ${mb(u)}, ws ${mb(f)}; one producer process`));
   }
-  if (want('ingest ws fb')) {
+  // --quick keeps the binary uWS-vs-ws pair: FlatBuffers and MQTT into the rings
+  // are in ingest_rings, FlatBuffers against JSON in codec.
+  if (want('ingest ws fb') && !ctx.quick) {
     const u = await wsCase(true, 'fb', per80);
     results.push({ name: 'ingest ws fb TradeRecordBatch 1000×80B (uWS)', unit: 'events/s', value: u.eventsPerSec, note: mb(u) });
   }
-  if (want('ingest ws json')) {
+  if (want('ingest ws json') && !ctx.quick) {
     const u = await wsCase(true, 'json', perBatch);
     const f = await wsCase(false, 'json', perBatch);
     results.push(compared('ingest ws json 1000 trades/frame: uWS vs ws', 'events/s', u.eventsPerSec, 'ws fallback', f.eventsPerSec, `uWS ${mb(u)}, ws ${mb(f)}`));
   }
-  if (want('ingest mqtt')) {
+  if (want('ingest mqtt') && !ctx.quick) {
     const broker = await startMosquitto();
     try {
       const src = new MqttSource({ url: broker.url, clientId: `bench-${process.pid}`, topics: [{ filter: 'bench/raw', format: 'flatbuffers' }], cleanStart: true, receiveMaximum: 4096 });

@@ -51,7 +51,7 @@ export function comparedIf(name: string, unit: string, value: number, baseline: 
 export function hz(fn: () => void, ctx: BenchContext, name = 'case'): number {
   const bench = new Benchmark(name, fn, {
     minSamples: ctx.quick ? 3 : 20,
-    maxTime: ctx.quick ? 0.2 : 3,
+    maxTime: ctx.quick ? 0.1 : 3,
     initCount: 1,
   });
   bench.run({ async: false });
@@ -63,7 +63,7 @@ export function hz(fn: () => void, ctx: BenchContext, name = 'case'): number {
 export function medianHz(fn: () => void, ctx: BenchContext, name = 'case'): number {
   const bench = new Benchmark(name, fn, {
     minSamples: ctx.quick ? 3 : 20,
-    maxTime: ctx.quick ? 0.2 : 3,
+    maxTime: ctx.quick ? 0.1 : 3,
   });
   bench.run({ async: false });
   if (bench.error) throw bench.error;

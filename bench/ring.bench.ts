@@ -143,13 +143,14 @@ async function latency(mode: 'spin' | 'wait', pings: number): Promise<number[]> 
 export default async function run(ctx: BenchContext): Promise<BenchResult[]> {
   const results: BenchResult[] = [];
   const runs = ctx.quick ? 1 : 3;
-  const big = ctx.quick ? 10_000_000 : 100_000_000;
+  const big = ctx.quick ? 4_000_000 : 100_000_000;
   const bulk = await best(runs, () => ringRate(big, 4096));
   results.push({ name: 'ring: JS producer → AS consumer (worker), 32 B records', unit: 'records/s', value: bulk });
   ctx.log(`  ring bulk ${(bulk / 1e6).toFixed(1)} M records/s`);
 
-  for (const batch of [1, 64, 4096]) {
-    const total = batch === 1 ? (ctx.quick ? 200_000 : 1_000_000) : batch === 64 ? (ctx.quick ? 2_000_000 : 10_000_000) : (ctx.quick ? 10_000_000 : 40_000_000);
+  // --quick: the two ends (64 is in the full run).
+  for (const batch of ctx.quick ? [1, 4096] : [1, 64, 4096]) {
+    const total = batch === 1 ? (ctx.quick ? 100_000 : 1_000_000) : batch === 64 ? (ctx.quick ? 1_000_000 : 10_000_000) : (ctx.quick ? 4_000_000 : 40_000_000);
     const ring = await best(runs, () => ringRate(total, batch));
     const copy = await best(runs, () => postRate(total, batch, false));
     const moved = await best(runs, () => postRate(total, batch, true));

@@ -232,7 +232,7 @@ export async function phase(t: Target, o: PhaseOptions): Promise<PhaseResult> {
     }
   })();
   // Let the poller see the target idle first, so the start of the load is identifiable.
-  await sleep(o.quick ? 500 : 1300);
+  await sleep(o.quick ? 300 : 1300);
   const pid = t.proc.child.pid;
   const cpuFrom = pid === undefined ? undefined : threadCpuUs(pid);
   const eventsFrom = [...snaps.values()].reduce((m, s) => Math.max(m, s.eventsInTotal), 0);
@@ -254,7 +254,7 @@ export async function phase(t: Target, o: PhaseOptions): Promise<PhaseResult> {
   while (Date.now() < drainBy && Math.max(0, ...[...snaps.values()].map((s) => s.eventsInTotal)) - eventsFrom < sent) await sleep(250);
   // One more tick so the last second of the load is published (a quick run
   // keeps only seconds that ended before the load did: they are out already).
-  await sleep(o.quick ? 600 : 1300);
+  await sleep(o.quick ? 300 : 1300);
   polling = false;
   await poller;
   const cpuTo = pid === undefined ? undefined : threadCpuUs(pid);

@@ -24,6 +24,8 @@ interface Case {
   name: string;
   /** Record fields (default FIELDS). */
   fields?: number;
+  /** Left out of --quick (a variant of a case that stays in). */
+  fullOnly?: boolean;
   make(engine: Engine, rt: Rt): WindowOperator;
 }
 type Rt = ReturnType<typeof createPartitionRuntime>;
@@ -83,6 +85,7 @@ const cases: Case[] = [
   {
     // ~5 events per key per window: firing (sort + emit 10k records) dominates.
     name: 'tumbling window 1 ms, 10k keys, all aggregates',
+    fullOnly: true,
     make: (engine, rt) => new TumblingWindow(engine, rt, 0, { sizeNs: S, valueField: 0, priceField: 0, qtyField: 1, capacity: 2 * KEYS, maxBatch: BATCH }),
   },
   {
@@ -99,6 +102,7 @@ const cases: Case[] = [
   {
     // The rolling aggregate over the last 8 ms: 4 panes merged per event.
     name: 'sliding window 8 ms every 2 ms, 10k keys, enrich sum+count per event',
+    fullOnly: true,
     fields: FIELDS + 2,
     make: (engine, rt) => new SlidingWindow(engine, rt, 0, { sizeNs: 8n * S, slideNs: 2n * S, valueField: 0, priceField: 0, qtyField: 1, capacity: 6 * KEYS, maxBatch: BATCH, enrich: ENRICH }),
   },
@@ -109,6 +113,7 @@ export default async function run(ctx: BenchContext): Promise<BenchResult[]> {
   const out: BenchResult[] = [];
   for (const c of cases) {
     if (ctx.filter && !`windows ${c.name}`.includes(ctx.filter) && !'windows'.includes(ctx.filter)) continue;
+    if (ctx.quick && c.fullOnly && !ctx.filter) continue;
     const js = rate(c, 'js', ctx, n);
     const wasm = rate(c, 'wasm', ctx, n);
     out.push(compared(`windows: ${c.name} (wasm)`, 'events/s', wasm, 'js twin', js));
