@@ -40,7 +40,7 @@ import { compileModule, createSharedMemory } from '../wasm/module.js';
 import { CONTROL_BARRIER, CONTROL_WATERMARK, writeControl } from './control.js';
 import { defaultPartitionCount, partitionOf } from './hash.js';
 import type { PartitionLayout, PartitionProgram } from './layout.js';
-import type { BarrierSnapshot, PartitionRunner } from './runner.js';
+import type { BarrierSnapshot, PartitionRunner, SnapshotSlab } from './runner.js';
 import { sibling, spawnWorker } from './spawn.js';
 import type { WorkerInit } from './worker.js';
 
@@ -114,6 +114,8 @@ interface Part {
   runner?: PartitionRunner;
   memory: WebAssembly.Memory;
   layout: PartitionLayout;
+  /** The runner's snapshot slab (checkpointed programs), warmed with the memory. */
+  slab?: SnapshotSlab;
   writer: RingWriter;
   reader: RingReader;
   staging: Uint8Array;
@@ -191,17 +193,18 @@ export class PartitionSet extends EventEmitter {
       const parts = Array.from({ length: n }, (_, id): Part => {
         const memory = createSharedMemory(options.memoryBytes ?? 32 * 1024 * 1024);
         let runner: PartitionRunner;
+        let slab: SnapshotSlab | undefined;
         try {
           runner = new PartitionRunner(id, memory, module, program,
             // The consumer of the output ring is this thread: drain it to make room.
             (out, want) => { while (out.room() < want) if (set!.drainNow(part, Infinity) === 0) throw new Error(`partition ${id}: output ring stuck full`); },
             (snap) => { set!.drainNow(part, Infinity); set!.onBarrier(snap); });
-          if (program.checkpoints) runner.prepareSnapshots();
+          slab = program.checkpoints ? runner.prepareSnapshots() : undefined;
         } catch (e) {
           throw new PartitionError(id, e, true);
         }
         const part: Part = {
-          id, runner, memory, layout: runner.layout,
+          id, runner, memory, layout: runner.layout, slab,
           writer: new RingWriter(memory, runner.layout.input), reader: new RingReader(memory, runner.layout.output),
           staging: new Uint8Array(stagingCap * stride), staged: 0, stagingCap,
           blocked: false, blockedSince: 0, blockedMs: 0, accepted: 0, emitted: 0,
@@ -221,11 +224,11 @@ export class PartitionSet extends EventEmitter {
       workers.push(worker);
       const early = (e: unknown) => reject(new PartitionError(id, e));
       worker.once('error', early);
-      worker.once('message', (m: { type: string; layout: PartitionLayout }) => {
+      worker.once('message', (m: { type: string; layout: PartitionLayout; slab?: SnapshotSlab }) => {
         worker.off('error', early);
         if (m.type !== 'ready') return reject(new PartitionError(id, new Error(`unexpected first message ${m.type}`)));
         resolve({
-          id, worker, memory, layout: m.layout,
+          id, worker, memory, layout: m.layout, slab: m.slab,
           writer: new RingWriter(memory, m.layout.input), reader: new RingReader(memory, m.layout.output),
           staging: new Uint8Array(stagingCap * stride), staged: 0, stagingCap,
           blocked: false, blockedSince: 0, blockedMs: 0, accepted: 0, emitted: 0,
@@ -304,6 +307,7 @@ export class PartitionSet extends EventEmitter {
    * stream.write); throws if the partition cannot take it even into staging.
    */
   push(ts: bigint, seq: bigint, key: number, fields: ArrayLike<number>): boolean {
+    if (!this.warmed) void this.warmMemory();
     writeInput(this.scratchView, 0, ts, seq, key, fields);
     this.enqueue(this.partitionOf(key), this.scratch, 0);
     if (this.autoWm) this.track(ts);
@@ -312,6 +316,7 @@ export class PartitionSet extends EventEmitter {
 
   /** Accepts `count` input records laid out back to back in `src` (stride bytes each), routed by key. */
   pushRecords(src: Uint8Array, count: number, offset = 0): boolean {
+    if (!this.warmed) void this.warmMemory();
     const view = new DataView(src.buffer, src.byteOffset, src.byteLength);
     if (this.autoWm) {
       for (let i = 0; i < count; i++) {
@@ -588,12 +593,17 @@ export class PartitionSet extends EventEmitter {
    * maps the shared zero page (Linux 6.x, measured: RSS did not grow) and the
    * first real write still faults, while a locked read-modify-write that
    * stores back what it read allocates the page and cannot lose a worker's
-   * concurrent store to that word. Started when input first flows, so an idle
-   * service keeps its memory (see docs/ARCHITECTURE.md).
+   * concurrent store to that word. The snapshot slabs of checkpointed
+   * programs are warmed too (the part a snapshot uses now), so the first
+   * barrier's pause is a copy, not page faults. Started by the first push, so
+   * an idle service keeps its memory (see docs/ARCHITECTURE.md).
    */
   warmMemory(pagesPerTurn = 16): Promise<void> {
     if (this.warmed) return this.warmed;
-    const pages = this.parts.map((p) => ({ i32: new Int32Array(p.memory.buffer), from: 0, to: Math.ceil((p.layout.used ?? 0) / 4096) }));
+    const pages = this.parts.flatMap((p) => [
+      { i32: new Int32Array(p.memory.buffer), from: 0, to: Math.ceil((p.layout.used ?? 0) / 4096) },
+      ...(p.slab ? [{ i32: new Int32Array(p.slab.buffer), from: 0, to: Math.ceil(p.slab.bytes / 4096) }] : []),
+    ]);
     this.warmed = new Promise<void>((resolve) => {
       const turn = (): void => {
         if (this.closing || this.terminated) { resolve(); return; }
@@ -610,6 +620,11 @@ export class PartitionSet extends EventEmitter {
     return this.warmed;
   }
   private warmed: Promise<void> | undefined;
+
+  /** Bytes of partition `id`'s snapshot slab that a snapshot uses (0 without checkpoints). */
+  snapshotSlabBytes(id: number): number {
+    return this.parts[id].slab?.bytes ?? 0;
+  }
 
   /** Each partition's memory and ring offsets (tests, metrics, checkpoint restore). */
   partitionInfo(id: number): { memory: WebAssembly.Memory; layout: PartitionLayout } {

@@ -6,7 +6,8 @@
 // barriers, end of stream — arrives through the input ring.
 //
 // Messages to the host:
-//   { type: 'ready', layout }                 after layout, before the loop
+//   { type: 'ready', layout, slab? }          after layout, before the loop (slab: the
+//                                             snapshot slab, shared, for the host to warm)
 //   { type: 'barrier', snapshot }             at each barrier (states transferred)
 //   { type: 'done', consumed, produced }      after the output ring is closed
 // Errors are not caught here: the worker dies and the host's 'error' handler
@@ -40,8 +41,8 @@ const runner = new PartitionRunner(
     port.postMessage({ type: 'barrier', snapshot }, transfer);
   },
 );
-if (init.program.checkpoints) runner.prepareSnapshots();
-port.postMessage({ type: 'ready', layout: runner.layout });
+const slab = init.program.checkpoints ? runner.prepareSnapshots() : undefined;
+port.postMessage({ type: 'ready', layout: runner.layout, slab });
 
 const input = runner.input;
 for (;;) {

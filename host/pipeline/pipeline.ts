@@ -334,7 +334,6 @@ export class Pipeline implements FrameSink {
   }
 
   private accept(origin: string, batch: RecordBatch, receivedAtNs: bigint, acked: () => void): void {
-    if (this.stats_.eventsIn === 0) void this.partitions.warmMemory();
     const records = this.widen(batch);
     const count = batch.count;
     this.stats_.eventsIn += count;

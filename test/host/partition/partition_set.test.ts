@@ -264,4 +264,20 @@ test('warmMemory faults in the laid-out pages (an atomic add of 0 each) and chan
   assert.equal(out.sort(), sorted, 'the keysum outputs are those of the reference');
 });
 
+test('warmMemory also faults in the snapshot slab of a checkpointed program, so the first barrier only copies', async () => {
+  const ops = [{ kind: 'tumbling', sizeNs: 10_000, valueField: 0, capacity: 1 << 17 }];
+  const set = await PartitionSet.start({ inline: true, partitions: 1, program: { fieldCount: FIELDS, operators: ops, inputCapacity: 1 << 12, outputCapacity: 1024, maxBatch: 256, checkpoints: true }, memoryBytes: 64 << 20 });
+  const used = set.partitionInfo(0).layout.used!;
+  const slab = set.snapshotSlabBytes(0);
+  assert.ok(slab > 8 << 20, `a sizeable snapshot: ${slab} bytes`);
+  const before = process.memoryUsage().rss;
+  await set.warmMemory(64);
+  const grew = process.memoryUsage().rss - before;
+  assert.ok(grew > used + slab * 0.9, `RSS grew by ${grew} bytes for ${used} laid out and a ${slab}-byte snapshot`);
+  set.push(1000n, 1n, 7, [2]);
+  const [snap] = await set.barrier(1);
+  assert.ok(snap.pauseMs < 200, `first barrier paused ${snap.pauseMs} ms`);
+  await set.drain();
+});
+
 test.run();
