@@ -18,6 +18,8 @@ test('writes, keeps the last K, loads the newest', async () => {
   assert.is(latest.meta.id, 4);
   assert.is(latest.meta.logSeq, '400');
   assert.equal([...latest.sections.get('p0/op0')!], [4, 2, 3]);
+  // Shared memory: recovery passes sections to partition workers without copying them.
+  assert.instance(latest.sections.get('p0/op0')!.buffer, SharedArrayBuffer);
   assert.ok(!readdirSync(dir.path).some((n) => n.endsWith('.tmp')));
   dir.remove();
 });
