@@ -101,8 +101,8 @@ export default async function run(ctx: BenchContext): Promise<BenchResult[]> {
     const f = await wsCase(false, 'raw', per32);
     results.push(compared('ingest ws binary 1000×32B: uWS vs ws', 'events/s', u.eventsPerSec, 'ws fallback', f.eventsPerSec, `uWS ${mb(u)}, ws ${mb(f)}; one producer process`));
   }
-  // --quick keeps the binary uWS-vs-ws pair: FlatBuffers and MQTT into the rings
-  // are in ingest_rings, FlatBuffers against JSON in codec.
+  // --quick keeps the binary uWS-vs-ws pair and MQTT: FlatBuffers into the rings
+  // is in ingest_rings, FlatBuffers against JSON in codec.
   if (want('ingest ws fb') && !ctx.quick) {
     const u = await wsCase(true, 'fb', per80);
     results.push({ name: 'ingest ws fb TradeRecordBatch 1000×80B (uWS)', unit: 'events/s', value: u.eventsPerSec, note: mb(u) });
@@ -112,7 +112,7 @@ export default async function run(ctx: BenchContext): Promise<BenchResult[]> {
     const f = await wsCase(false, 'json', perBatch);
     results.push(compared('ingest ws json 1000 trades/frame: uWS vs ws', 'events/s', u.eventsPerSec, 'ws fallback', f.eventsPerSec, `uWS ${mb(u)}, ws ${mb(f)}`));
   }
-  if (want('ingest mqtt') && !ctx.quick) {
+  if (want('ingest mqtt')) {
     const broker = await startMosquitto();
     try {
       const src = new MqttSource({ url: broker.url, clientId: `bench-${process.pid}`, topics: [{ filter: 'bench/raw', format: 'flatbuffers' }], cleanStart: true, receiveMaximum: 4096 });

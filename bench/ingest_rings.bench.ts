@@ -126,7 +126,8 @@ export default async function ingestRings(ctx: BenchContext): Promise<BenchResul
           `CPU time of ganglion's main thread (sources, decode, validation, log, ring writes) per event: what one free core could ingest is 1e9 / this; steadier than events/s on a shared machine`));
       }
     }
-    if (want(RINGS_NAMES.mqtt) || want(RINGS_NAMES.mqttCpu)) {
+    // --quick measures MQTT in ingest.bench.ts (transport only: no ganglion start, no 2 s load).
+    if ((want(RINGS_NAMES.mqtt) || want(RINGS_NAMES.mqttCpu)) && !ctx.quick) {
       const broker = await startMosquitto();
       try {
         const topic = 'bench/trades';

@@ -109,7 +109,7 @@ const cases: Case[] = [
 ];
 
 export default async function run(ctx: BenchContext): Promise<BenchResult[]> {
-  const n = ctx.quick ? 1 << 17 : 1 << 20;
+  const n = ctx.quick ? 1 << 16 : 1 << 20;
   const out: BenchResult[] = [];
   for (const c of cases) {
     if (ctx.filter && !`windows ${c.name}`.includes(ctx.filter) && !'windows'.includes(ctx.filter)) continue;
