@@ -23,10 +23,12 @@
 // table's ctrl byte. At 10k keys the live lines are 640 KB instead of the
 // 1.28 MB of 128-byte slots, closer to the 1 MB L2 the input stream also uses.
 //
-// Hot loop: one inline probe per event (skipped when key and window repeat),
-// the accumulator updated in place, the watermark compared once; the table is
-// only scanned when the watermark crosses the earliest pending window end or
-// purge time, i.e. once per window period, not per batch.
+// Hot loop: an inner loop without calls takes the common event (current
+// window, not late, no firing due, window exists): one inline probe (skipped
+// when key and window repeat), the accumulator updated in place. Anything else
+// leaves it for the full path, one event at a time. The table is only scanned
+// when the watermark crosses the earliest pending window end or purge time,
+// i.e. once per window period, not per batch.
 
 import { spLineBytes, spBytes, spInit, spUpsert, spInsertAt, spLastInserted, spMarkRemoved, spRepair, spCount, spSlotOf, spTag, stHash, SP_CTRL, LINE_VALUE } from './state_table';
 import { aggUpdate, aggBytesFor, ALL_AGGS, NEED_VWAP, NEED_TAIL } from './aggregates';
@@ -154,10 +156,11 @@ function coldOf(table: usize, acc: usize): usize {
 // @ts-ignore: decorator
 @inline
 function twRun(base: usize, ptr: usize, count: u32, stride: u32, need: u32, enrich: bool): void {
-  // Few values stay live across the loop (TurboFan spilled about twenty to the
-  // stack per event): window size, offset and lateness are reloaded where a
-  // window changes or an event is late, the table base only where one is
-  // inserted; the line size follows from `need` (lean accumulator: 64 B).
+  // Fewer values live across the loop (TurboFan had about twenty on the
+  // stack, reloaded per event): window size, offset and lateness are reloaded
+  // where a window changes or an event is late; the line size follows from
+  // `need` (lean accumulator: 64 B), so a slot's line is a shift, not a
+  // multiply by a loaded word.
   const table = base + <usize>load<u32>(base + W_TABLE_OFF);
   const vOff = IN_FIELDS + (<usize>load<u32>(base + W_VALUE_FIELD) << 3);
   // The caller clears NEED_VWAP when there are no price/quantity fields.
@@ -178,10 +181,11 @@ function twRun(base: usize, ptr: usize, count: u32, stride: u32, need: u32, enri
   let r = ptr;
   while (r < end) {
     // Fast loop: an event of the current window that is not late and whose
-    // window exists. It makes no calls, so TurboFan keeps its state in
-    // registers (V8's wasm calls save no registers, so one call anywhere in
-    // a loop had every value live across it spilled and reloaded per event).
-    // Anything else leaves it untouched and takes the full path below, once.
+    // window exists. It makes no calls (V8's wasm calls save no registers:
+    // with the firing, insert and late calls in the one loop, every value
+    // live across them went to the stack and came back per event) and has
+    // fewer branches. Anything else leaves it untouched and takes the full
+    // path below, once.
     while (r < end) {
       if ((load<u32>(r + 20) & FLAG_CONTROL) != 0) break;
       const ts = load<i64>(r);
