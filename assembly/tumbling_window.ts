@@ -23,19 +23,21 @@
 // table's ctrl byte. At 10k keys the live lines are 640 KB instead of the
 // 1.28 MB of 128-byte slots, closer to the 1 MB L2 the input stream also uses.
 //
-// Hot loop: one inline probe per event (skipped when key and window repeat),
-// the accumulator updated in place, the watermark compared once; the table is
-// only scanned when the watermark crosses the earliest pending window end or
-// purge time, i.e. once per window period, not per batch.
+// Hot loop: an inner loop without calls takes the common event (current
+// window, not late, no firing due, window exists): one inline probe (skipped
+// when key and window repeat), the accumulator updated in place. Anything else
+// leaves it for the full path, one event at a time. The table is only scanned
+// when the watermark crosses the earliest pending window end or purge time,
+// i.e. once per window period, not per batch.
 
-import { spBytes, spInit, spUpsert, spInsertAt, spLastInserted, spMarkRemoved, spRepair, spCount, spSlotOf, spTag, stHash, SP_CTRL, LINE_VALUE } from './state_table';
-import { aggUpdate, aggBytesFor, NEED_VWAP } from './aggregates';
+import { spLineBytes, spBytes, spInit, spUpsert, spInsertAt, spLastInserted, spMarkRemoved, spRepair, spCount, spSlotOf, spTag, stHash, SP_CTRL, LINE_VALUE } from './state_table';
+import { aggUpdate, aggBytesFor, ALL_AGGS, NEED_VWAP, NEED_TAIL } from './aggregates';
 import { OUT_BYTES, OUT_WINDOW, OUT_REVISION, FLAG_CONTROL, IN_FIELDS } from './records';
 import {
   W_HEADER, W_VALUE_FIELD, W_PRICE_FIELD, W_QTY_FIELD, W_OUT_COUNT, W_TABLE_OFF, W_SCRATCH_OFF, W_OUT_OFF, W_ACTIVITY,
   W_SIZE, W_OFFSET, W_OOO, W_LATENESS, W_MAX_TS, W_WATERMARK, W_NEXT_FIRE, W_NEXT_PURGE, W_CAPACITY, W_ENRICH_N, W_AGG_MASK,
   LATE_TOO_LATE, LATE_STATE_FULL, NEVER, etInit, etEnrich, etNeeds, floorDiv, emitWindow, emitLate, sortEntries, etIdleWatermark, scratchBytes,
-  scratchPut, etDue, etAdvance, etTable,
+  scratchPut, etDue, etAdvance, etTable, etHasVwap,
 } from './event_time';
 
 const FIRED: u32 = 0x80000000;
@@ -154,26 +156,83 @@ function coldOf(table: usize, acc: usize): usize {
 // @ts-ignore: decorator
 @inline
 function twRun(base: usize, ptr: usize, count: u32, stride: u32, need: u32, enrich: bool): void {
+  // Fewer values live across the loop (TurboFan had about twenty on the
+  // stack, reloaded per event): window size, offset and lateness are reloaded
+  // where a window changes or an event is late; the line size follows from
+  // `need` (lean accumulator: 64 B), so a slot's line is a shift, not a
+  // multiply by a loaded word.
   const table = base + <usize>load<u32>(base + W_TABLE_OFF);
   const vOff = IN_FIELDS + (<usize>load<u32>(base + W_VALUE_FIELD) << 3);
-  const pField = load<i32>(base + W_PRICE_FIELD), qField = load<i32>(base + W_QTY_FIELD);
-  const hasVwap = pField >= 0 && qField >= 0 && (need & NEED_VWAP) != 0;
-  const pOff = IN_FIELDS + (<usize>max<i32>(pField, 0) << 3);
-  const qOff = IN_FIELDS + (<usize>max<i32>(qField, 0) << 3);
-  const size = load<i64>(base + W_SIZE), offset = load<i64>(base + W_OFFSET);
-  const ooo = load<i64>(base + W_OOO), lateness = load<i64>(base + W_LATENESS);
+  // The caller clears NEED_VWAP when there are no price/quantity fields.
+  const vwap = (need & NEED_VWAP) != 0;
+  const pOff = vwap ? IN_FIELDS + (<usize>load<u32>(base + W_PRICE_FIELD) << 3) : 0;
+  const qOff = vwap ? IN_FIELDS + (<usize>load<u32>(base + W_QTY_FIELD) << 3) : 0;
+  const ooo = load<i64>(base + W_OOO);
   let maxTs = load<i64>(base + W_MAX_TS), wm = load<i64>(base + W_WATERMARK);
   let due = etDue(base);
   // Current window bounds and the last (key, window) → accumulator, so runs of
   // one window and repeats of one key cost no division and no probe.
-  let curStart: i64 = 1, curEnd: i64 = 0, curIdx: i64 = 0;
+  let curStart: i64 = 1, curEnd: i64 = 0, idxBits: u64 = 0;
   let lastCombo: u64 = 0, lastAcc: usize = 0;
-  const mask = load<u32>(table + T_MASK), lineBytes = <usize>load<u32>(table + T_LINE_BYTES);
-  const lines = table + <usize>load<u32>(table + T_LINES_OFF), ctrl = table + SP_CTRL;
-  for (let i: u32 = 0; i < count; i++) {
-    const r = ptr + <usize>i * <usize>stride;
-    if ((load<u32>(r + 20) & FLAG_CONTROL) != 0) continue;
-    const ts = load<i64>(r);
+  const mask = load<u32>(table + T_MASK);
+  const lineBytes: usize = <usize>spLineBytes(aggBytesFor(need & NEED_TAIL ? ALL_AGGS : 0));
+  const lines = table + <usize>load<u32>(table + T_LINES_OFF);
+  const end = ptr + <usize>count * <usize>stride;
+  let r = ptr;
+  while (r < end) {
+    // Fast loop: an event of the current window that is not late and whose
+    // window exists. It makes no calls (V8's wasm calls save no registers:
+    // with the firing, insert and late calls in the one loop, every value
+    // live across them went to the stack and came back per event) and has
+    // fewer branches. Anything else leaves it untouched and takes the full
+    // path below, once.
+    while (r < end) {
+      if ((load<u32>(r + 20) & FLAG_CONTROL) != 0) break;
+      const ts = load<i64>(r);
+      if (ts < curStart || ts >= curEnd) break;
+      let m = maxTs, w = wm;
+      if (ts > m) {
+        m = ts;
+        if (ts - ooo > w) {
+          w = ts - ooo;
+          if (w >= due) break;
+        }
+      }
+      if (curEnd <= w) break;
+      const combo = (<u64>load<u32>(r + 16) << 32) | idxBits;
+      let acc = lastAcc;
+      if (combo != lastCombo || acc == 0) {
+        const hash = stHash(combo), tag = spTag(hash);
+        let h = hash & mask;
+        let c = load<u8>(table + <usize>h, SP_CTRL);
+        let l = lines + <usize>h * lineBytes;
+        if (c != tag || load<u64>(l) != combo) {
+          l = 0;
+          while (c != 0) {
+            h = (h + 1) & mask;
+            c = load<u8>(table + <usize>h, SP_CTRL);
+            const n = lines + <usize>h * lineBytes;
+            if (c == tag && load<u64>(n) == combo) { l = n; break; }
+          }
+          if (l == 0) break; // a new window: inserted below
+        }
+        acc = l + LINE_VALUE;
+        lastCombo = combo;
+        lastAcc = acc;
+      }
+      maxTs = m;
+      wm = w;
+      aggUpdate(acc, ts, load<u64>(r + 8), load<f64>(r + vOff), vwap ? load<f64>(r + pOff) : 0, vwap ? load<f64>(r + qOff) : 0, need);
+      if (enrich) etEnrich(base, r, acc);
+      r += <usize>stride;
+    }
+    if (r >= end) break;
+    // Full path, one event: control record, watermark reaching a firing,
+    // another window, a new window, a late event.
+    const here = r;
+    r += <usize>stride;
+    if ((load<u32>(here + 20) & FLAG_CONTROL) != 0) continue;
+    const ts = load<i64>(here);
     // The watermark includes this event: it can never make the event's own
     // window due (ts − outOfOrder < end), so other windows fire first.
     if (ts > maxTs) {
@@ -190,52 +249,63 @@ function twRun(base: usize, ptr: usize, count: u32, stride: u32, need: u32, enri
       }
     }
     if (ts < curStart || ts >= curEnd) {
-      curIdx = floorDiv(ts - offset, size);
-      curStart = offset + curIdx * size;
+      const size = load<i64>(base + W_SIZE), offset = load<i64>(base + W_OFFSET);
+      const idx = floorDiv(ts - offset, size);
+      curStart = offset + idx * size;
       curEnd = curStart + size;
+      idxBits = <u64>(<u32>idx);
     }
-    const key = load<u32>(r + 16);
-    const v = load<f64>(r + vOff);
-    const p = hasVwap ? load<f64>(r + pOff) : 0;
-    const q = hasVwap ? load<f64>(r + qOff) : 0;
-    const combo = (<u64>key << 32) | <u64>(<u32>curIdx);
+    const key = load<u32>(here + 16);
+    const v = load<f64>(here + vOff);
+    const p = vwap ? load<f64>(here + pOff) : 0;
+    const q = vwap ? load<f64>(here + qOff) : 0;
+    const combo = (<u64>key << 32) | idxBits;
     if (curEnd > wm) {
       let acc = lastAcc;
       if (combo != lastCombo || acc == 0) {
-        // Probe inline (the common case: the window exists); insert out of
-        // line at the empty slot the probe ended on.
+        // Probe inline (the common case: the window exists, mostly at its
+        // home slot, which is checked before the loop so that a hit there
+        // pays no loop entry); insert out of line at the empty slot the probe
+        // ended on.
         const hash = stHash(combo), tag = spTag(hash);
         let h = hash & mask;
-        let val: usize = 0;
-        while (true) {
-          const c = load<u8>(ctrl + <usize>h);
-          if (c == 0) break;
-          const l = lines + <usize>h * lineBytes;
-          if (c == tag && load<u64>(l) == combo) { val = l + LINE_VALUE; break; }
-          h = (h + 1) & mask;
+        let c = load<u8>(table + <usize>h, SP_CTRL);
+        let l = lines + <usize>h * lineBytes;
+        if (c != tag || load<u64>(l) != combo) {
+          l = 0;
+          while (c != 0) {
+            h = (h + 1) & mask;
+            c = load<u8>(table + <usize>h, SP_CTRL);
+            const m = lines + <usize>h * lineBytes;
+            if (c == tag && load<u64>(m) == combo) { l = m; break; }
+          }
+          if (l == 0) {
+            const val = spInsertAt(table, h, combo, tag);
+            if (val == 0) { emitLate(base, here, stride, LATE_STATE_FULL); lastAcc = 0; continue; }
+            twNewWindow(table, h, combo, curStart);
+            if (curEnd < load<i64>(base + W_NEXT_FIRE)) store<i64>(base + W_NEXT_FIRE, curEnd);
+            if (curEnd < due) due = curEnd;
+            l = val - LINE_VALUE;
+          }
         }
-        if (val == 0) {
-          val = spInsertAt(table, h, combo, tag);
-          if (val == 0) { emitLate(base, r, stride, LATE_STATE_FULL); lastAcc = 0; continue; }
-          twNewWindow(table, h, combo, curStart);
-          if (curEnd < load<i64>(base + W_NEXT_FIRE)) store<i64>(base + W_NEXT_FIRE, curEnd);
-          if (curEnd < due) due = curEnd;
-        }
-        acc = val;
+        acc = l + LINE_VALUE;
         lastCombo = combo;
         lastAcc = acc;
       }
-      aggUpdate(acc, ts, load<u64>(r + 8), v, p, q, need);
-      if (enrich) etEnrich(base, r, acc);
-    } else if (wm > curEnd + lateness) {
-      emitLate(base, r, stride, LATE_TOO_LATE);
+      aggUpdate(acc, ts, load<u64>(here + 8), v, p, q, need);
+      if (enrich) etEnrich(base, here, acc);
     } else {
+      const lateness = load<i64>(base + W_LATENESS);
+      if (wm > curEnd + lateness) {
+        emitLate(base, here, stride, LATE_TOO_LATE);
+        continue;
+      }
       // Late but within the allowed lateness: update and re-emit at once.
       const val = spUpsert(table, combo);
-      if (val == 0) { emitLate(base, r, stride, LATE_STATE_FULL); continue; }
+      if (val == 0) { emitLate(base, here, stride, LATE_STATE_FULL); continue; }
       const c = coldOf(table, val);
-      aggUpdate(val, ts, load<u64>(r + 8), v, p, q, need);
-      if (enrich) etEnrich(base, r, val);
+      aggUpdate(val, ts, load<u64>(here + 8), v, p, q, need);
+      if (enrich) etEnrich(base, here, val);
       if (spLastInserted(table)) {
         store<i64>(c + C_START, curStart);
         store<u32>(c + C_KEY, key);
@@ -266,8 +336,11 @@ function twRun7(b: usize, p: usize, c: u32, s: u32): void { twRun(b, p, c, s, 7,
 function twRunEnrich(b: usize, p: usize, c: u32, s: u32, need: u32): void { twRun(b, p, c, s, need, true); }
 
 export function tumbling_process(base: usize, ptr: usize, count: u32, stride: u32): u32 {
-  // Only the aggregate mask's per-event work (see aggregates.ts).
-  const need = etNeeds(base);
+  // Only the aggregate mask's per-event work (see aggregates.ts). Without
+  // price and quantity fields VWAP adds 0·0 and 0 to zero sums: leaving it
+  // out writes the same bytes and lets the loop skip two loads and adds.
+  let need = etNeeds(base);
+  if (!etHasVwap(base)) need &= ~NEED_VWAP;
   if (load<u32>(base + W_ENRICH_N) != 0) twRunEnrich(base, ptr, count, stride, need);
   else {
     switch (need) {
