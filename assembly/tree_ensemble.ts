@@ -180,8 +180,10 @@ function scoreComplete(model: usize, rows: usize, count: u32, margins: usize, sc
         const m0 = margins + <usize>r * mBytes;
         const h0 = hBuf + <usize>(r - b0);
         if (ng == 1) {
-          let a0 = load<f32>(m0), a1 = load<f32>(m0, 4), a2 = load<f32>(m0, 8), a3 = load<f32>(m0, 12);
-          let a4 = load<f32>(m0, 16), a5 = load<f32>(m0, 20), a6 = load<f32>(m0, 24), a7 = load<f32>(m0, 28);
+          // Margins of the eight rows as two f32x4 sums: the same float32 adds,
+          // lane by lane, without eight scalar accumulators competing with the
+          // steps for registers.
+          let a03 = v128.load(m0), a47 = v128.load(m0, 16);
           for (let k = k0; k < k1; k++) {
             const tp = table + (<usize>k << 4);
             const t = model + <usize>load<u32>(tp);
@@ -228,11 +230,19 @@ function scoreComplete(model: usize, rows: usize, count: u32, margins: usize, sc
               }
             }
             const leaves = t + (<usize>(<u32>1 << depth) << 2) - 8;
-            a0 += cleaf(leaves, n0); a1 += cleaf(leaves, n1); a2 += cleaf(leaves, n2); a3 += cleaf(leaves, n3);
-            a4 += cleaf(leaves, n4); a5 += cleaf(leaves, n5); a6 += cleaf(leaves, n6); a7 += cleaf(leaves, n7);
+            let l03 = f32x4.splat(cleaf(leaves, n0));
+            l03 = f32x4.replace_lane(l03, 1, cleaf(leaves, n1));
+            l03 = f32x4.replace_lane(l03, 2, cleaf(leaves, n2));
+            l03 = f32x4.replace_lane(l03, 3, cleaf(leaves, n3));
+            let l47 = f32x4.splat(cleaf(leaves, n4));
+            l47 = f32x4.replace_lane(l47, 1, cleaf(leaves, n5));
+            l47 = f32x4.replace_lane(l47, 2, cleaf(leaves, n6));
+            l47 = f32x4.replace_lane(l47, 3, cleaf(leaves, n7));
+            a03 = f32x4.add(a03, l03);
+            a47 = f32x4.add(a47, l47);
           }
-          store<f32>(m0, a0); store<f32>(m0, a1, 4); store<f32>(m0, a2, 8); store<f32>(m0, a3, 12);
-          store<f32>(m0, a4, 16); store<f32>(m0, a5, 20); store<f32>(m0, a6, 24); store<f32>(m0, a7, 28);
+          v128.store(m0, a03);
+          v128.store(m0, a47, 16);
         } else {
           for (let k = k0; k < k1; k++) {
             const tp = table + (<usize>k << 4);

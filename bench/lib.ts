@@ -60,10 +60,10 @@ export function hz(fn: () => void, ctx: BenchContext, name = 'case'): number {
 }
 
 /** Median of per-sample rates: more robust on noisy 2-core VMs than the mean. */
-export function medianHz(fn: () => void, ctx: BenchContext, name = 'case'): number {
+export function medianHz(fn: () => void, ctx: BenchContext, name = 'case', fullMaxTime = 3): number {
   const bench = new Benchmark(name, fn, {
     minSamples: ctx.quick ? 3 : 20,
-    maxTime: ctx.quick ? 0.1 : 3,
+    maxTime: ctx.quick ? 0.1 : fullMaxTime,
   });
   bench.run({ async: false });
   if (bench.error) throw bench.error;
