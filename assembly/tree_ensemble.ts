@@ -105,6 +105,31 @@ function mask16(col: usize, T: v128): v128 {
   return i8x16.narrow_i16x8_s(i16x8.narrow_i32x4_s(a, b), i16x8.narrow_i32x4_s(c, d));
 }
 
+/** Heap index h (16..31) of 16 rows from their masks of the fifteen top nodes (`m`: node i at 64·i). */
+// @ts-ignore: decorator
+@inline
+function treePath(m: usize, hOut: usize): void {
+  const b0 = v128.load(m);
+  const b1 = v128.bitselect(v128.load(m, 2 * 64), v128.load(m, 1 * 64), b0);
+  const b2 = v128.bitselect(
+    v128.bitselect(v128.load(m, 6 * 64), v128.load(m, 5 * 64), b1),
+    v128.bitselect(v128.load(m, 4 * 64), v128.load(m, 3 * 64), b1), b0);
+  const b3 = v128.bitselect(
+    v128.bitselect(
+      v128.bitselect(v128.load(m, 14 * 64), v128.load(m, 13 * 64), b2),
+      v128.bitselect(v128.load(m, 12 * 64), v128.load(m, 11 * 64), b2), b1),
+    v128.bitselect(
+      v128.bitselect(v128.load(m, 10 * 64), v128.load(m, 9 * 64), b2),
+      v128.bitselect(v128.load(m, 8 * 64), v128.load(m, 7 * 64), b2), b1), b0);
+  // A set mask byte is -1, so doubling and adding (byte adds, no byte
+  // shifts on x64) gives p = -(8·b0 + 4·b1 + 2·b2 + b3) as bits, and h = 16 - p.
+  let p = i8x16.add(i8x16.add(b0, b0), b1);
+  p = i8x16.add(i8x16.add(p, p), b2);
+  p = i8x16.add(i8x16.add(p, p), b3);
+  const h = i8x16.sub(i8x16.splat(16), p);
+  v128.store(hOut, h);
+}
+
 /**
  * Heap index h (16..31) after the first four levels of tree `t` for each of
  * the block's rows, one byte per row at `hRow`. `masks`: TOP_NODES × 64 bytes.
@@ -116,28 +141,25 @@ function treeTops(t: usize, cols: usize, hRow: usize, groups: usize, masks: usiz
     const col = cols + <usize>load<u32>(t + (i << 3));
     const T = f32x4.splat(load<f32>(t + (i << 3), 4));
     const m = masks + (i << 6);
-    for (let g: usize = 0; g < groups; g++) v128.store(m + (g << 4), mask16(col + (g << 6), T));
+    // A full block written out: the loop's counter and branch were a quarter
+    // of this loop's instructions (unrolled: 215 → 204 ns/row).
+    if (groups == 4) {
+      v128.store(m, mask16(col, T));
+      v128.store(m, mask16(col + 64, T), 16);
+      v128.store(m, mask16(col + 128, T), 32);
+      v128.store(m, mask16(col + 192, T), 48);
+    } else {
+      for (let g: usize = 0; g < groups; g++) v128.store(m + (g << 4), mask16(col + (g << 6), T));
+    }
   }
   // Down the levels: bit k of a row's path picks among the 2^k masks of level k.
-  for (let g: usize = 0; g < groups; g++) {
-    const m = masks + (g << 4);
-    const b0 = v128.load(m);
-    const b1 = v128.bitselect(v128.load(m, 2 * 64), v128.load(m, 1 * 64), b0);
-    const b2 = v128.bitselect(
-      v128.bitselect(v128.load(m, 6 * 64), v128.load(m, 5 * 64), b1),
-      v128.bitselect(v128.load(m, 4 * 64), v128.load(m, 3 * 64), b1), b0);
-    const b3 = v128.bitselect(
-      v128.bitselect(
-        v128.bitselect(v128.load(m, 14 * 64), v128.load(m, 13 * 64), b2),
-        v128.bitselect(v128.load(m, 12 * 64), v128.load(m, 11 * 64), b2), b1),
-      v128.bitselect(
-        v128.bitselect(v128.load(m, 10 * 64), v128.load(m, 9 * 64), b2),
-        v128.bitselect(v128.load(m, 8 * 64), v128.load(m, 7 * 64), b2), b1), b0);
-    // h = 16 + 8·b0 + 4·b1 + 2·b2 + b3 with the masks' bits as 0/1.
-    const h = v128.or(
-      v128.or(v128.or(i8x16.splat(16), v128.and(b0, i8x16.splat(8))), v128.and(b1, i8x16.splat(4))),
-      v128.or(v128.and(b2, i8x16.splat(2)), v128.and(b3, i8x16.splat(1))));
-    v128.store(hRow + (g << 4), h);
+  if (groups == 4) {
+    treePath(masks, hRow);
+    treePath(masks + 16, hRow + 16);
+    treePath(masks + 32, hRow + 32);
+    treePath(masks + 48, hRow + 48);
+  } else {
+    for (let g: usize = 0; g < groups; g++) treePath(masks + (g << 4), hRow + (g << 4));
   }
 }
 
