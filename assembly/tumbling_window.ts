@@ -148,6 +148,27 @@ function coldOf(table: usize, acc: usize): usize {
   return table + <usize>load<u32>(table + T_COLD_OFF) + <usize>spSlotOf(table, acc) * <usize>load<u32>(table + T_COLD_BYTES);
 }
 
+// The line holding `combo`, or, when the table has none, ~slot of the empty
+// slot the probe ended on (where it goes). Inline in both paths: the common
+// case (the window exists, mostly at its home slot, checked before the loop
+// so that a hit there pays no loop entry) must cost no call.
+// @ts-ignore: decorator
+@inline
+function probeLine(table: usize, lines: usize, lineBytes: usize, mask: u32, combo: u64): i64 {
+  const hash = stHash(combo), tag = spTag(hash);
+  let h = hash & mask;
+  let c = load<u8>(table + <usize>h, SP_CTRL);
+  const home = lines + <usize>h * lineBytes;
+  if (c == tag && load<u64>(home) == combo) return <i64>home;
+  while (c != 0) {
+    h = (h + 1) & mask;
+    c = load<u8>(table + <usize>h, SP_CTRL);
+    const l = lines + <usize>h * lineBytes;
+    if (c == tag && load<u64>(l) == combo) return <i64>l;
+  }
+  return ~<i64>h;
+}
+
 // The per-event loop, compiled once per per-event work (NEED_* combination,
 // enrichment on or off) by constant arguments: with `need` and `enrich` known
 // the aggregate update has no branches left and the loop keeps more of its
@@ -202,21 +223,9 @@ function twRun(base: usize, ptr: usize, count: u32, stride: u32, need: u32, enri
       const combo = (<u64>load<u32>(r + 16) << 32) | idxBits;
       let acc = lastAcc;
       if (combo != lastCombo || acc == 0) {
-        const hash = stHash(combo), tag = spTag(hash);
-        let h = hash & mask;
-        let c = load<u8>(table + <usize>h, SP_CTRL);
-        let l = lines + <usize>h * lineBytes;
-        if (c != tag || load<u64>(l) != combo) {
-          l = 0;
-          while (c != 0) {
-            h = (h + 1) & mask;
-            c = load<u8>(table + <usize>h, SP_CTRL);
-            const n = lines + <usize>h * lineBytes;
-            if (c == tag && load<u64>(n) == combo) { l = n; break; }
-          }
-          if (l == 0) break; // a new window: inserted below
-        }
-        acc = l + LINE_VALUE;
+        const found = probeLine(table, lines, lineBytes, mask, combo);
+        if (found < 0) break; // a new window: inserted below
+        acc = <usize>found + LINE_VALUE;
         lastCombo = combo;
         lastAcc = acc;
       }
@@ -263,30 +272,18 @@ function twRun(base: usize, ptr: usize, count: u32, stride: u32, need: u32, enri
     if (curEnd > wm) {
       let acc = lastAcc;
       if (combo != lastCombo || acc == 0) {
-        // Probe inline (the common case: the window exists, mostly at its
-        // home slot, which is checked before the loop so that a hit there
-        // pays no loop entry); insert out of line at the empty slot the probe
-        // ended on.
-        const hash = stHash(combo), tag = spTag(hash);
-        let h = hash & mask;
-        let c = load<u8>(table + <usize>h, SP_CTRL);
-        let l = lines + <usize>h * lineBytes;
-        if (c != tag || load<u64>(l) != combo) {
-          l = 0;
-          while (c != 0) {
-            h = (h + 1) & mask;
-            c = load<u8>(table + <usize>h, SP_CTRL);
-            const m = lines + <usize>h * lineBytes;
-            if (c == tag && load<u64>(m) == combo) { l = m; break; }
-          }
-          if (l == 0) {
-            const val = spInsertAt(table, h, combo, tag);
-            if (val == 0) { emitLate(base, here, stride, LATE_STATE_FULL); lastAcc = 0; continue; }
-            twNewWindow(table, h, combo, curStart);
-            if (curEnd < load<i64>(base + W_NEXT_FIRE)) store<i64>(base + W_NEXT_FIRE, curEnd);
-            if (curEnd < due) due = curEnd;
-            l = val - LINE_VALUE;
-          }
+        // Insert out of line at the empty slot the probe ended on.
+        const found = probeLine(table, lines, lineBytes, mask, combo);
+        let l: usize;
+        if (found >= 0) l = <usize>found;
+        else {
+          const h = <u32>~found;
+          const val = spInsertAt(table, h, combo, spTag(stHash(combo)));
+          if (val == 0) { emitLate(base, here, stride, LATE_STATE_FULL); lastAcc = 0; continue; }
+          twNewWindow(table, h, combo, curStart);
+          if (curEnd < load<i64>(base + W_NEXT_FIRE)) store<i64>(base + W_NEXT_FIRE, curEnd);
+          if (curEnd < due) due = curEnd;
+          l = val - LINE_VALUE;
         }
         acc = l + LINE_VALUE;
         lastCombo = combo;
