@@ -273,14 +273,15 @@ function scoreComplete(model: usize, rows: usize, count: u32, margins: usize, sc
               }
             }
             const leaves = t + (<usize>(<u32>1 << depth) << 2) - 8;
-            let l03 = f32x4.splat(cleaf(leaves, n0));
-            l03 = f32x4.replace_lane(l03, 1, cleaf(leaves, n1));
-            l03 = f32x4.replace_lane(l03, 2, cleaf(leaves, n2));
-            l03 = f32x4.replace_lane(l03, 3, cleaf(leaves, n3));
-            let l47 = f32x4.splat(cleaf(leaves, n4));
-            l47 = f32x4.replace_lane(l47, 1, cleaf(leaves, n5));
-            l47 = f32x4.replace_lane(l47, 2, cleaf(leaves, n6));
-            l47 = f32x4.replace_lane(l47, 3, cleaf(leaves, n7));
+            // Lane loads (one pinsrd each) rather than scalar loads and inserts.
+            let l03 = v128.load32_splat(leaves + (<usize>n0 << 2));
+            l03 = v128.load32_lane(leaves + (<usize>n1 << 2), l03, 1);
+            l03 = v128.load32_lane(leaves + (<usize>n2 << 2), l03, 2);
+            l03 = v128.load32_lane(leaves + (<usize>n3 << 2), l03, 3);
+            let l47 = v128.load32_splat(leaves + (<usize>n4 << 2));
+            l47 = v128.load32_lane(leaves + (<usize>n5 << 2), l47, 1);
+            l47 = v128.load32_lane(leaves + (<usize>n6 << 2), l47, 2);
+            l47 = v128.load32_lane(leaves + (<usize>n7 << 2), l47, 3);
             a03 = f32x4.add(a03, l03);
             a47 = f32x4.add(a47, l47);
           }
