@@ -139,7 +139,7 @@ function treeTops(t: usize, cols: usize, hRow: usize, groups: usize, masks: usiz
   // time (all fifteen at once would not fit the registers).
   for (let i: usize = 0; i < TOP_NODES; i++) {
     const col = cols + <usize>load<u32>(t + (i << 3));
-    const T = f32x4.splat(load<f32>(t + (i << 3), 4));
+    const T = v128.load32_splat(t + (i << 3), 4);
     const m = masks + (i << 6);
     // A full block written out: the loop's counter and branch were a quarter
     // of this loop's instructions (unrolled: 215 → 204 ns/row).
