@@ -274,18 +274,15 @@ function twRun(base: usize, ptr: usize, count: u32, stride: u32, need: u32, enri
       if (combo != lastCombo || acc == 0) {
         // Insert out of line at the empty slot the probe ended on.
         const found = probeLine(table, lines, lineBytes, mask, combo);
-        let l: usize;
-        if (found >= 0) l = <usize>found;
+        if (found >= 0) acc = <usize>found + LINE_VALUE;
         else {
           const h = <u32>~found;
-          const val = spInsertAt(table, h, combo, spTag(stHash(combo)));
-          if (val == 0) { emitLate(base, here, stride, LATE_STATE_FULL); lastAcc = 0; continue; }
+          acc = spInsertAt(table, h, combo, spTag(stHash(combo)));
+          if (acc == 0) { emitLate(base, here, stride, LATE_STATE_FULL); lastAcc = 0; continue; }
           twNewWindow(table, h, combo, curStart);
           if (curEnd < load<i64>(base + W_NEXT_FIRE)) store<i64>(base + W_NEXT_FIRE, curEnd);
           if (curEnd < due) due = curEnd;
-          l = val - LINE_VALUE;
         }
-        acc = l + LINE_VALUE;
         lastCombo = combo;
         lastAcc = acc;
       }

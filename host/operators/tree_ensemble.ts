@@ -16,7 +16,7 @@
 //   tree of a 16-tree chunk (where each row stands after the SIMD tree tops),
 //   then one byte per row and top node (that node's compare).
 import type { Engine, Operator } from './operator.js';
-import { applyLink, DEFAULT_LEFT, type TreeModel } from '../model/xgboost.js';
+import { applyLink, COLUMN_BYTES, DEFAULT_LEFT, type TreeModel } from '../model/xgboost.js';
 import { createPartitionRuntime, createSharedMemory, type GanglionExports } from '../wasm/module.js';
 import { loadXgboostModel } from '../model/xgboost.js';
 import type { OperatorConfig, OperatorContext } from './registry.js';
@@ -63,8 +63,8 @@ export function createTreeEnsemble(model: TreeModel, opts: TreeEnsembleOptions =
     : new JsTreeEnsemble(model, capacity);
 }
 
-/** Rows per block of assembly/tree_ensemble.ts: its doubled-row scratch holds one block. */
-const SCRATCH_ROWS = 64;
+/** Rows per block of assembly/tree_ensemble.ts: one column of its scratch (COLUMN_BYTES) holds a block's f32s. */
+const SCRATCH_ROWS = COLUMN_BYTES / 4;
 /** Trees per chunk there: the scratch keeps a byte per row and tree of a chunk. */
 const SCRATCH_TREES = 16;
 
@@ -72,7 +72,8 @@ const SCRATCH_TREES = 16;
 const SCRATCH_TOP_NODES = 15;
 
 function scratchBytes(model: TreeModel): number {
-  return SCRATCH_ROWS * 8 * model.numFeature + SCRATCH_ROWS * SCRATCH_TREES + SCRATCH_ROWS * SCRATCH_TOP_NODES;
+  // 2F columns (x and -x), then a byte per row for each tree of a chunk and each top node.
+  return 2 * model.numFeature * COLUMN_BYTES + SCRATCH_ROWS * (SCRATCH_TREES + SCRATCH_TOP_NODES);
 }
 
 function regionBytes(model: TreeModel, capacity: number, outputs = 0): number {
