@@ -52,7 +52,7 @@ type HttpServer = Awaited<ReturnType<typeof import('../server/http_server.js')['
 /** The metrics/dashboard server, loaded only when the pipeline has a `server` section. */
 async function startHttp(cfg: NonNullable<PipelineConfig['server']>, metrics: Metrics, operators: string[]): Promise<HttpServer> {
   const { startServer } = await import('../server/http_server.js');
-  return startServer({ host: cfg.host, port: cfg.port, metrics, dashboard: cfg.dashboard, operators });
+  return startServer({ host: cfg.host, port: cfg.port, metrics, dashboard: cfg.dashboard, operators, allowedHosts: cfg.allowed_hosts, allowedOrigins: cfg.allowed_origins });
 }
 
 export async function runCommand(opts: RunOptions = {}): Promise<number> {

@@ -24,7 +24,8 @@ export type RejectCode =
   | 'invalid_utf8' | 'json_syntax' | 'not_an_object' | 'empty_frame'
   | 'flatbuffers_invalid' | 'flatbuffers_identifier' | 'flags_set'
   | 'missing_timestamp' | 'bad_timestamp' | 'bad_field' | 'missing_key' | 'key_dictionary_full'
-  | 'required' | 'range' | 'allowed' | 'length' | 'timestamp_window';
+  | 'required' | 'range' | 'allowed' | 'length' | 'timestamp_window'
+  | 'frame_too_large';
 
 export interface Violation {
   code: RejectCode;

@@ -51,14 +51,36 @@ const tls = z.strictObject({
 
 // ── sources ─────────────────────────────────────────────────────────────────
 
+/**
+ * A secret, given literally or as `${NAME}`: read from the environment variable
+ * NAME when the file is loaded, so pipeline files need not hold secrets.
+ */
+const secret = z.string().min(1).transform((text, ctx) => {
+  const m = /^\$\{([A-Za-z_][A-Za-z0-9_]*)\}$/.exec(text);
+  if (!m) return text;
+  const value = process.env[m[1]];
+  if (value === undefined || value === '') {
+    ctx.addIssue({ code: 'custom', message: `expected the environment variable ${m[1]} to be set (it holds this secret)` });
+    return z.NEVER;
+  }
+  return value;
+});
+
+/** Host names (Host header) and origins (Origin header) a listener accepts besides its defaults; "*" = any. */
+const allowList = z.array(z.string().min(1)).optional();
+
 export const wsSource = z.strictObject({
   type: z.literal('ws'),
   name: name.optional(),
-  host: z.string().default('0.0.0.0'),
+  /** Loopback by default; any other address needs an auth_token (semantic.ts). */
+  host: z.string().default('127.0.0.1'),
   port: port.default(8080),
   path: z.string().startsWith('/', 'expected a path starting with "/"').default('/ingest'),
-  auth_token: z.string().min(1).optional(),
+  auth_token: secret.optional(),
+  /** Larger frames are refused (close 1009), counted and dead-lettered. */
   max_frame_bytes: size.default(1024 * 1024),
+  allowed_hosts: allowList,
+  allowed_origins: allowList,
   /** uWebSockets.js when installed (auto), always (true) or never (false: the `ws` package). */
   native: z.union([z.boolean(), z.literal('auto')], { error: 'expected true, false or "auto"' }).default('auto'),
 });
@@ -339,6 +361,8 @@ export const server = z.strictObject({
   port: port.default(9464),
   dashboard: z.boolean().default(true),
   metrics: z.boolean().default(true),
+  allowed_hosts: allowList,
+  allowed_origins: allowList,
 });
 
 export const pipeline = z.strictObject({

@@ -7,6 +7,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { builtinType } from './builtin.js';
 import { didYouMean } from './errors.js';
+import { bindProblem } from '../server/request_guard.js';
 import type { PipelineConfig } from './types.js';
 import { eventFields, parseRef } from './types.js';
 
@@ -128,6 +129,11 @@ export function semanticIssues(config: PipelineConfig, baseDir: string): Semanti
     }
     if (s.type === 'synthetic' && config.schema.type === 'custom') add(['sources', i, 'type'], 'expected a built-in schema type (trades, quotes, payments) with a synthetic source', '"custom" schema');
     if (s.type === 'ws' && config.server && s.port === config.server.port && s.port !== 0) add(['sources', i, 'port'], `expected a port other than the server's (${config.server.port})`, String(s.port));
+    if (s.type === 'ws') {
+      const bad = bindProblem(s.host, s.auth_token);
+      // The token itself is never echoed back (it may have come from the environment).
+      if (bad) add(['sources', i, bad.field === 'host' ? 'host' : 'auth_token'], bad.message, bad.field === 'host' ? JSON.stringify(s.host) : undefined);
+    }
   });
   const sinkNames = new Set<string>();
   config.sinks.forEach((s, i) => {

@@ -26,8 +26,26 @@ export interface Frame {
  */
 export type Ack = (accepted: boolean, info?: { count?: number; rejected?: number; reason?: string }) => void;
 
+export type RefusalReason = 'frame_too_large' | 'invalid_utf8';
+
+/** A frame a source refused before delivering it (too large, not UTF-8): recorded, never processed. */
+export interface RefusedFrame {
+  origin: string;
+  receivedAtNs: bigint;
+  binary: boolean;
+  producerSeq?: number;
+  /** The dead-letter reason code. */
+  reason: RefusalReason;
+  /** For people: size, limit and what happened to the connection. */
+  detail: string;
+  /** The frame's bytes when they are worth keeping (bad UTF-8); never an oversize body. */
+  data?: Uint8Array;
+}
+
 export interface FrameSink {
   onFrame(frame: Frame, ack: Ack): void;
+  /** Records a refused frame (dead letter, counter). Optional: library sinks may ignore refusals. */
+  onRefused?(refused: RefusedFrame): void;
 }
 
 export interface Source {

@@ -19,11 +19,13 @@ export function startWsEngine(): WsEngineFactory {
   return (opts, handlers) => start(opts, handlers);
 }
 
-const STATUS_TEXT: Record<number, string> = { 400: 'Bad Request', 401: 'Unauthorized', 404: 'Not Found', 503: 'Service Unavailable' };
+const STATUS_TEXT: Record<number, string> = { 400: 'Bad Request', 401: 'Unauthorized', 403: 'Forbidden', 404: 'Not Found', 503: 'Service Unavailable' };
 
 async function start(opts: WsEngineOptions, handlers: WsHandlers): Promise<WsEngine> {
   const { WebSocketServer } = await import('ws');
-  const wss = new WebSocketServer({ noServer: true, maxPayload: opts.maxFrameBytes, perMessageDeflate: false, clientTracking: true });
+  // UTF-8 is checked by ws_source, which can nack and dead-letter a bad text
+  // frame; ws would close the connection with 1007 and tell us nothing.
+  const wss = new WebSocketServer({ noServer: true, maxPayload: opts.maxFrameBytes, perMessageDeflate: false, clientTracking: true, skipUTF8Validation: true });
   const server = createServer((_req, res) => {
     res.writeHead(404, { 'Content-Type': 'text/plain' }).end(`no WebSocket endpoint here; use ${opts.path}\n`);
   });
@@ -34,7 +36,8 @@ async function start(opts: WsEngineOptions, handlers: WsHandlers): Promise<WsEng
     const q = url.indexOf('?');
     const path = q < 0 ? url : url.slice(0, q);
     const query = q < 0 ? '' : url.slice(q + 1);
-    const check = handlers.checkUpgrade(path, query, req.headers.authorization);
+    const guard = handlers.checkRequest(req.headers.host, req.headers.origin);
+    const check = guard.status !== 0 ? guard : handlers.checkUpgrade(path, query, req.headers.authorization);
     if (check.status !== 0) {
       const body = check.message + '\n';
       socket.end(`HTTP/1.1 ${check.status} ${STATUS_TEXT[check.status] ?? 'Error'}\r\nConnection: close\r\nContent-Type: text/plain\r\nContent-Length: ${Buffer.byteLength(body)}\r\n\r\n${body}`);
@@ -58,9 +61,11 @@ async function start(opts: WsEngineOptions, handlers: WsHandlers): Promise<WsEng
         handlers.message(conn, data as Buffer, isBinary);
       });
       ws.on('close', (code) => handlers.closed(conn, code));
-      // Protocol errors (oversize frames: 1009, bad UTF-8: 1007) close the socket; ws
-      // already sent the close code, the error itself needs no further handling.
-      ws.on('error', () => {});
+      // Protocol errors close the socket; ws already sent the close code. A
+      // frame above maxPayload (ws_source's engine cap) is recorded as refused.
+      ws.on('error', (e: Error & { code?: string }) => {
+        if (e.code === 'WS_ERR_UNSUPPORTED_MESSAGE_LENGTH') handlers.engineRefused(conn, 'frame_too_large');
+      });
     });
   });
 
@@ -85,6 +90,7 @@ async function start(opts: WsEngineOptions, handlers: WsHandlers): Promise<WsEng
   let closed = false;
   return {
     kind: 'ws',
+    validatesUtf8: false,
     port,
     close: async () => {
       if (closed) return;

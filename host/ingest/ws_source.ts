@@ -16,10 +16,16 @@
 //           bytes: the FlatBuffers/JSON payload is exactly what the codec sees.
 //   acks    0 turns per-frame acks off for this connection (default on when
 //           the source has acks enabled).
-// Frames:   binary = FlatBuffers, text = JSON. Larger than maxFrameBytes: the
-//           connection is closed and the frame is not delivered (`ws` engine:
-//           close code 1009 Message Too Big; uWS v20.30 cuts the TCP
-//           connection without a close frame, so the producer sees 1006).
+// Frames:   binary = FlatBuffers, text = JSON (valid UTF-8). A frame larger
+//           than maxFrameBytes (default 1 MiB) or a text frame that is not
+//           UTF-8 is refused: nacked ({"ack":n,"ok":false,"reason":...}),
+//           recorded as a dead letter (origin, size, reason; not the oversize
+//           body), counted, logged, and the connection is closed with 1009
+//           (too big) or 1007 (bad UTF-8) and the reason. The engines buffer a
+//           frame up to engineFrameCap(maxFrameBytes) before we see it; a frame
+//           above that cap is cut by the engine itself without a nack (`ws`:
+//           1009 without reason; uWS v20.30 drops the TCP connection: 1006) and
+//           still recorded. uWS also cuts bad UTF-8 itself (1006, recorded).
 // Acks:     one text frame per frame, once the pipeline has accepted it (in
 //           exactly-once/at-least-once modes: once it is durable):
 //             {"ack":<producerSeq>,"ok":true,"accepted":<events>,"rejected":<events>}
@@ -37,9 +43,11 @@
 //           a producer that keeps sending past that bound is disconnected with
 //           1013 (Try Again Later) and its queued frames are discarded unacked,
 //           so it resends them. Producers should bound their unacked window.
+import { isUtf8 } from 'node:buffer';
 import { timingSafeEqual } from 'node:crypto';
-import type { Ack, Frame, FrameSink, Source } from './source.js';
+import type { Ack, Frame, FrameSink, RefusalReason, RefusedFrame, Source } from './source.js';
 import { receiveNowNs } from './receive_clock.js';
+import { bindProblem, RequestGuard } from '../server/request_guard.js';
 
 export interface WsSourceOptions {
   /** Source name for metrics and logs (default "ws"). */
@@ -52,8 +60,14 @@ export interface WsSourceOptions {
   path?: string;
   /** Bearer token producers must present (header or ?token=); unset = open. */
   token?: string;
-  /** Largest accepted frame in bytes (default 16 MiB). */
+  /** Largest accepted frame in bytes (default 1 MiB). */
   maxFrameBytes?: number;
+  /** Host header names accepted besides IP literals, localhost and the bind host ("*" = any). */
+  allowedHosts?: readonly string[];
+  /** Origins accepted besides loopback ones and the bind host ("*" = any); clients without Origin always pass. */
+  allowedOrigins?: readonly string[];
+  /** Where refusals name the settings (default `ws source "<name>"`), e.g. "sources[0]". */
+  configPath?: string;
   /** false forces the `ws` engine: the uWS addon is never loaded. Default true. */
   native?: boolean;
   /** Send per-frame ack frames (default true; producers may opt out with ?acks=0). */
@@ -88,6 +102,8 @@ export interface UpgradeCheck {
 
 /** Callbacks the engines drive; implemented once by WsSource. */
 export interface WsHandlers {
+  /** Host / Origin check, before any other (403 on refusal). */
+  checkRequest(host: string | undefined, origin: string | undefined): UpgradeCheck;
   checkUpgrade(path: string, query: string, authorization: string | undefined): UpgradeCheck;
   open(peer: WsPeer, remoteAddress: string, query: string): WsConnection;
   /**
@@ -97,6 +113,8 @@ export interface WsHandlers {
    */
   message(conn: WsConnection, data: Uint8Array, binary: boolean): void;
   closed(conn: WsConnection, code: number): void;
+  /** The engine itself cut `conn` for a frame it would not read (above its cap, or bad UTF-8); called before closed(). */
+  engineRefused(conn: WsConnection, reason: RefusalReason): void;
 }
 
 export interface WsEngineOptions {
@@ -109,6 +127,8 @@ export interface WsEngineOptions {
 
 export interface WsEngine {
   readonly kind: 'uws' | 'ws';
+  /** The engine refuses text frames that are not UTF-8 itself (uWS); otherwise the core checks. */
+  readonly validatesUtf8: boolean;
   readonly port: number;
   /** Stop listening and close every connection with 1001. */
   close(): Promise<void>;
@@ -138,12 +158,28 @@ interface Held {
   seq: number;
 }
 
+const CLOSE_INVALID_PAYLOAD = 1007;
+const CLOSE_MESSAGE_TOO_BIG = 1009;
 const CLOSE_INTERNAL_ERROR = 1011;
 const CLOSE_TRY_AGAIN_LATER = 1013;
 
+/**
+ * What the engines buffer per frame before handing it to us: above the limit,
+ * so a refusal can carry a nack and a close reason (neither engine lets us
+ * speak when it cuts a frame itself), bounded so a peer cannot make us hold
+ * more than this per connection.
+ */
+export function engineFrameCap(maxFrameBytes: number): number {
+  return Math.max(maxFrameBytes, Math.min(Math.max(maxFrameBytes * 2, 16 * 1024 * 1024), 2 ** 31 - 1));
+}
+
+/** Refusal log lines per second per source; the rest are summed into one line. */
+const REFUSAL_LOG_PER_SECOND = 5;
+
 export class WsSource implements Source, WsHandlers {
   readonly name: string;
-  private readonly opts: Required<Omit<WsSourceOptions, 'token' | 'onError' | 'name'>> & { token?: string };
+  private readonly opts: Required<Omit<WsSourceOptions, 'token' | 'onError' | 'name' | 'allowedHosts' | 'allowedOrigins' | 'configPath'>> & { token?: string };
+  private readonly guard: RequestGuard;
   private readonly onError: (error: Error) => void;
   private readonly tokenBytes: Buffer | undefined;
   private engine: WsEngine | undefined;
@@ -157,6 +193,9 @@ export class WsSource implements Source, WsHandlers {
   private closing = false;
   /** Frames handed to the sink since start (for tests and metrics). */
   delivered = 0;
+  /** Frames refused (too large, not UTF-8) since start. */
+  refused = 0;
+  private refusalLog = { second: 0, lines: 0, suppressed: 0 };
 
   constructor(options: WsSourceOptions = {}) {
     this.name = options.name ?? 'ws';
@@ -164,11 +203,14 @@ export class WsSource implements Source, WsHandlers {
     if (!path.startsWith('/')) throw new Error(`ws source "${this.name}": path must start with "/", got "${path}"`);
     const port = options.port ?? 8080;
     if (!Number.isInteger(port) || port < 0 || port > 65535) throw new Error(`ws source "${this.name}": port must be an integer 0..65535, got ${port}`);
-    const maxFrameBytes = options.maxFrameBytes ?? 16 * 1024 * 1024;
+    const maxFrameBytes = options.maxFrameBytes ?? 1024 * 1024;
     if (!Number.isInteger(maxFrameBytes) || maxFrameBytes < 1) throw new Error(`ws source "${this.name}": maxFrameBytes must be a positive integer, got ${maxFrameBytes}`);
     const idle = options.idleTimeoutSeconds ?? 120;
     if (!Number.isFinite(idle) || idle < 0) throw new Error(`ws source "${this.name}": idleTimeoutSeconds must be ≥ 0, got ${idle}`);
     if (options.token !== undefined && options.token.length === 0) throw new Error(`ws source "${this.name}": token must not be empty (omit it to disable auth)`);
+    const bad = bindProblem(options.host ?? '127.0.0.1', options.token);
+    if (bad) throw new Error(`ws source "${this.name}": ${bad.field}: ${bad.message}`);
+    this.guard = new RequestGuard({ bindHost: options.host ?? '127.0.0.1', allowedHosts: options.allowedHosts, allowedOrigins: options.allowedOrigins, where: options.configPath ?? `ws source "${this.name}"` });
     this.opts = {
       host: options.host ?? '127.0.0.1',
       port,
@@ -203,7 +245,7 @@ export class WsSource implements Source, WsHandlers {
   async start(sink: FrameSink): Promise<void> {
     if (this.engine) throw new Error(`ws source "${this.name}" is already started`);
     this.sink = sink;
-    const engineOpts: WsEngineOptions = { host: this.opts.host, port: this.opts.port, path: this.opts.path, maxFrameBytes: this.opts.maxFrameBytes, idleTimeoutSeconds: this.opts.idleTimeoutSeconds };
+    const engineOpts: WsEngineOptions = { host: this.opts.host, port: this.opts.port, path: this.opts.path, maxFrameBytes: engineFrameCap(this.opts.maxFrameBytes), idleTimeoutSeconds: this.opts.idleTimeoutSeconds };
     let factory: WsEngineFactory | undefined;
     if (this.opts.native) {
       const uws = await import('./ws_uws.js');
@@ -241,6 +283,11 @@ export class WsSource implements Source, WsHandlers {
 
   // ---- WsHandlers (called by the engines) ----
 
+  checkRequest(host: string | undefined, origin: string | undefined): UpgradeCheck {
+    const why = this.guard.checkHost(host) ?? this.guard.checkOrigin(origin, host);
+    return why === undefined ? { status: 0, message: '' } : { status: 403, message: why };
+  }
+
   checkUpgrade(path: string, query: string, authorization: string | undefined): UpgradeCheck {
     if (this.closing) return { status: 503, message: 'source is closing' };
     if (path !== this.opts.path) return { status: 404, message: `no WebSocket endpoint at ${path}; use ${this.opts.path}` };
@@ -273,6 +320,14 @@ export class WsSource implements Source, WsHandlers {
     if (!conn.open) return;
     const seq = conn.nextSeq++;
     const receivedAtNs = receiveNowNs();
+    if (data.byteLength > this.opts.maxFrameBytes) {
+      this.refuse(conn, seq, receivedAtNs, binary, 'frame_too_large', `frame of ${data.byteLength} bytes is larger than max_frame_bytes (${this.opts.maxFrameBytes})`, CLOSE_MESSAGE_TOO_BIG);
+      return;
+    }
+    if (!binary && !this.engine?.validatesUtf8 && !isUtf8(data)) {
+      this.refuse(conn, seq, receivedAtNs, binary, 'invalid_utf8', `text frame of ${data.byteLength} bytes is not valid UTF-8 (send JSON as UTF-8 text, FlatBuffers as binary)`, CLOSE_INVALID_PAYLOAD, data);
+      return;
+    }
     if (this.paused || this.heldHead < this.held.length) {
       this.hold(conn, data, binary, receivedAtNs, seq);
       return;
@@ -289,7 +344,42 @@ export class WsSource implements Source, WsHandlers {
     if (conn.acks) this.discardHeld(conn);
   }
 
+  engineRefused(conn: WsConnection, reason: RefusalReason): void {
+    const detail = reason === 'frame_too_large'
+      ? `frame larger than ${engineFrameCap(this.opts.maxFrameBytes)} bytes (max_frame_bytes ${this.opts.maxFrameBytes}); the ${this.engine?.kind ?? 'ws'} engine cut the connection before reading it`
+      : 'text frame is not valid UTF-8; the uws engine cut the connection';
+    this.record(conn, conn.nextSeq, receiveNowNs(), reason === 'invalid_utf8' ? false : true, reason, detail, undefined, 'connection cut');
+  }
+
   // ---- internals ----
+
+  /** Refuses one frame the engine handed us: record it, nack it, close the connection with `closeCode` and the reason. */
+  private refuse(conn: WsConnection, seq: number, receivedAtNs: bigint, binary: boolean, reason: RefusalReason, detail: string, closeCode: number, raw?: Uint8Array): void {
+    this.record(conn, seq, receivedAtNs, binary, reason, detail, raw, `closed ${closeCode}`);
+    if (conn.acks) makeAck(conn, seq)(false, { count: 0, rejected: 1, reason: detail });
+    conn.open = false;
+    // A close reason is at most 123 bytes of UTF-8; these stay well below.
+    conn.peer.close(closeCode, detail.length <= 123 ? detail : detail.slice(0, 120) + '...');
+  }
+
+  /** Dead letter (through the sink), counter and a rate-limited log line for one refused frame. */
+  private record(conn: WsConnection, seq: number, receivedAtNs: bigint, binary: boolean, reason: RefusalReason, detail: string, raw: Uint8Array | undefined, outcome: string): void {
+    this.refused++;
+    const refusal: RefusedFrame = { origin: conn.origin, receivedAtNs, binary, producerSeq: seq, reason, detail, ...(raw ? { data: raw } : {}) };
+    try {
+      this.sink?.onRefused?.(refusal);
+    } catch (e) {
+      this.onError(new Error(`recording a refused frame from ${conn.origin} failed: ${(e as Error).message}`));
+    }
+    const second = Math.floor(performance.now() / 1000);
+    const log = this.refusalLog;
+    if (second !== log.second) {
+      if (log.suppressed > 0) this.onError(new Error(`${log.suppressed} more refused frames in the last second (see the dead letters)`));
+      log.second = second; log.lines = 0; log.suppressed = 0;
+    }
+    if (log.lines++ < REFUSAL_LOG_PER_SECOND) this.onError(new Error(`refused a frame from ${conn.origin} (seq ${seq}): ${reason}: ${detail}; ${outcome}`));
+    else log.suppressed++;
+  }
 
   private hold(conn: WsConnection, data: Uint8Array, binary: boolean, receivedAtNs: bigint, seq: number): void {
     if (this.heldBytes + data.byteLength > this.opts.maxPausedBytes) {

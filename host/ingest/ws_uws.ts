@@ -56,7 +56,11 @@ interface UserData {
   ws?: UwsWebSocket;
 }
 
-const STATUS_TEXT: Record<number, string> = { 400: '400 Bad Request', 401: '401 Unauthorized', 404: '404 Not Found', 503: '503 Service Unavailable' };
+const STATUS_TEXT: Record<number, string> = { 400: '400 Bad Request', 401: '401 Unauthorized', 403: '403 Forbidden', 404: '404 Not Found', 503: '503 Service Unavailable' };
+
+/** Why uWS v20.30 force-closed a socket (the message its close handler gets with code 1006). */
+const UWS_TOO_BIG = 'Received too big message';
+const UWS_BAD_UTF8 = 'Received invalid UTF-8';
 
 let cached: UwsModule | undefined;
 let cachedError: string | undefined;
@@ -119,7 +123,8 @@ function startUws(uws: UwsModule, opts: WsEngineOptions, handlers: WsHandlers): 
       const key = req.getHeader('sec-websocket-key');
       const protocol = req.getHeader('sec-websocket-protocol');
       const extensions = req.getHeader('sec-websocket-extensions');
-      const check = handlers.checkUpgrade(path, query, auth);
+      const guard = handlers.checkRequest(req.getHeader('host') || undefined, req.getHeader('origin') || undefined);
+      const check = guard.status !== 0 ? guard : handlers.checkUpgrade(path, query, auth);
       if (check.status !== 0) {
         res.writeStatus(STATUS_TEXT[check.status] ?? String(check.status)).writeHeader('Content-Type', 'text/plain').end(check.message + '\n');
         return;
@@ -147,9 +152,16 @@ function startUws(uws: UwsModule, opts: WsEngineOptions, handlers: WsHandlers): 
       // Borrowed: uWS reuses `message` once this returns (see WsHandlers.message).
       if (conn) handlers.message(conn, new Uint8Array(message), isBinary);
     },
-    close: (ws: UwsWebSocket, code: number) => {
+    close: (ws: UwsWebSocket, code: number, message: ArrayBuffer) => {
       open.delete(ws);
       const conn = ws.getUserData().conn;
+      if (conn && code === 1006) {
+        // A frame above maxPayloadLength or bad UTF-8: uWS drops the TCP
+        // connection without a close frame; the only trace is this message.
+        const why = textOf(message);
+        if (why === UWS_TOO_BIG) handlers.engineRefused(conn, 'frame_too_large');
+        else if (why === UWS_BAD_UTF8) handlers.engineRefused(conn, 'invalid_utf8');
+      }
       if (conn) handlers.closed(conn, code);
     },
   });
@@ -167,6 +179,7 @@ function startUws(uws: UwsModule, opts: WsEngineOptions, handlers: WsHandlers): 
       let closed = false;
       resolve({
         kind: 'uws',
+        validatesUtf8: true,
         port,
         close: async () => {
           if (closed) return;

@@ -22,7 +22,7 @@ import { EventDecoder } from '../codec/decoder.js';
 import { RecordBatch } from '../codec/record_batch.js';
 import { KeyDictionary } from '../codec/key_dictionary.js';
 import { DeadLetterQueue } from '../ingest/dead_letter.js';
-import type { Ack, Frame, FrameSink, Source } from '../ingest/source.js';
+import type { Ack, Frame, FrameSink, RefusedFrame, Source } from '../ingest/source.js';
 import { IngestLog, ENTRY_KEYS, ENTRY_RECORDS, ENTRY_WATERMARK } from '../log/ingest_log.js';
 import { CheckpointStore, type Checkpoint } from '../checkpoint/checkpoint_store.js';
 import { PartitionSet } from '../partition/partition_set.js';
@@ -287,6 +287,15 @@ export class Pipeline implements FrameSink {
       return;
     }
     this.accept(frame.origin, this.batch, frame.receivedAtNs, () => ack(true, { count: accepted, rejected: rejects.length }));
+  }
+
+  /** A frame a source refused unread (too large, not UTF-8): a dead letter and a count, like any rejected frame. */
+  onRefused(r: RefusedFrame): void {
+    this.stats_.rejected++;
+    const raw = r.data ?? new Uint8Array(0);
+    // Bad UTF-8 is kept as bytes (base64), not decoded into replacement characters.
+    const binary = r.binary || r.reason === 'invalid_utf8';
+    this.deadLetter({ data: raw, binary, origin: r.origin, receivedAtNs: r.receivedAtNs }, { code: r.reason, reason: r.detail, index: -1, raw });
   }
 
   /** Records already in ring layout (the synthetic feed, file replays of records). */

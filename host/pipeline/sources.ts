@@ -27,6 +27,7 @@ export async function openSources(config: PipelineConfig, pipeline: Pipeline, al
           const src = new WsSource({
             name: s.name ?? `ws${i}`, host: s.host, port: s.port, path: s.path, maxFrameBytes: s.max_frame_bytes,
             native: s.native !== false, ...(s.auth_token ? { token: s.auth_token } : {}),
+            allowedHosts: s.allowed_hosts, allowedOrigins: s.allowed_origins, configPath: `sources[${i}]`,
           });
           await src.start(pipeline);
           out.push(src);

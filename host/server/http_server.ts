@@ -14,6 +14,11 @@
 //   {"type":"hello","snapshot":{...},"alerts":[newest first]}
 //   {"type":"snapshot","data":{...MetricsSnapshot}}
 //   {"type":"alert","data":{...output JSON}}
+//
+// Every request but /health and /ready must carry an allowed Host, and every
+// WebSocket upgrade an allowed Origin (when it has one): 403 and the reason
+// otherwise (see request_guard.ts). The dashboard, served by this server, is
+// its own origin and passes.
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import { readFile } from 'node:fs/promises';
 import { existsSync } from 'node:fs';
@@ -25,6 +30,7 @@ import './no_native_ws.js';
 import { WebSocketServer, type WebSocket } from 'ws';
 import type { Metrics } from '../metrics/metrics.js';
 import { WsTopicSink, serializeOutput, type TopicOutput } from '../sinks/ws_topic_sink.js';
+import { RequestGuard } from './request_guard.js';
 
 export interface ServerOptions {
   /** Default 127.0.0.1: metrics and dashboard are not for the open network unless asked. */
@@ -40,6 +46,10 @@ export interface ServerOptions {
   alertHistory?: number;
   /** Per-client send queue limit before a WebSocket client is dropped. Default 8 MiB. */
   maxBufferedBytes?: number;
+  /** Host header names accepted besides IP literals, localhost and the bind host ("*" = any). */
+  allowedHosts?: readonly string[];
+  /** WebSocket origins accepted besides loopback ones, the bind host and same-origin pages ("*" = any). */
+  allowedOrigins?: readonly string[];
 }
 
 export interface RunningServer {
@@ -94,6 +104,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
   const topics = new WsTopicSink({ operators: options.operators, maxBufferedBytes: maxBuffered });
   const live = new Set<WebSocket>();
   const alerts: string[] = []; // serialized, oldest first
+  const guard = new RequestGuard({ bindHost: options.host ?? '127.0.0.1', allowedHosts: options.allowedHosts, allowedOrigins: options.allowedOrigins, where: 'server' });
 
   const reply = (res: ServerResponse, status: number, type: string, body: string | Buffer, head = false) => {
     res.writeHead(status, { 'content-type': type, 'content-length': Buffer.byteLength(body), 'cache-control': 'no-store' });
@@ -109,6 +120,11 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
       return json(res, 405, { error: `method ${req.method} not allowed on ${url.pathname}; use GET` });
     }
     const path = url.pathname;
+    // Probes say nothing worth rebinding for, and orchestrators send odd Hosts.
+    if (path !== '/health' && path !== '/ready') {
+      const refused = guard.checkHost(req.headers.host);
+      if (refused) return json(res, 403, { error: refused }, head);
+    }
     if (path === '/health' && !url.searchParams.has('ready')) return json(res, 200, { status: 'ok' }, head);
     if (path === '/ready' || path === '/health') {
       return metrics.isReady() ? json(res, 200, { status: 'ready' }, head) : json(res, 503, { status: 'starting' }, head);
@@ -140,6 +156,12 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
   const wss = new WebSocketServer({ noServer: true, maxPayload: 64 * 1024 });
   server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => {
     const path = new URL(req.url ?? '/', 'http://localhost').pathname;
+    const refused = guard.checkHost(req.headers.host) ?? guard.checkOrigin(req.headers.origin, req.headers.host);
+    if (refused) {
+      const body = refused + '\n';
+      socket.end(`HTTP/1.1 403 Forbidden\r\ncontent-type: text/plain\r\nconnection: close\r\ncontent-length: ${Buffer.byteLength(body)}\r\n\r\n${body}`);
+      return;
+    }
     if (path === '/topics' || (path === '/live' && dashboard)) {
       wss.handleUpgrade(req, socket, head, (ws) => {
         if (path === '/topics') topics.accept(ws, req);

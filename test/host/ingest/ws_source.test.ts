@@ -5,7 +5,7 @@ import { createConnection } from 'node:net';
 import { fileURLToPath } from 'node:url';
 import WebSocket from 'ws';
 import { WsSource, type WsSourceOptions } from '../../../host/ingest/ws_source.js';
-import type { Ack, Frame } from '../../../host/ingest/source.js';
+import type { Ack, Frame, RefusedFrame } from '../../../host/ingest/source.js';
 
 const root = fileURLToPath(new URL('../../../', import.meta.url));
 
@@ -126,17 +126,27 @@ for (const native of [true, false]) {
     await src.close();
   });
 
-  // ws sends a 1009 close frame; uWS v20.30 cuts the TCP connection (the client sees 1006).
-  test(`${engine}: a frame above maxFrameBytes closes the connection (${native ? '1006' : '1009'})`, async () => {
-    const { src, got } = await started({ native, maxFrameBytes: 1024 });
-    const ws = await connect(src.url);
+  test(`${engine}: a frame above maxFrameBytes is nacked and refused with 1009 and a reason, never delivered`, async () => {
+    const refused: RefusedFrame[] = [];
+    const got: Frame[] = [];
+    const src = new WsSource({ port: 0, native, maxFrameBytes: 1024, onError: () => {} });
+    await src.start({ onFrame: (f, ack) => { got.push(f); ack(true, { count: 1, rejected: 0 }); }, onRefused: (r) => refused.push(r) });
+    const ws = await connect(`${src.url}?seq=7`);
+    const acks = acksOf(ws);
     ws.send(new Uint8Array(1024));
     await until(() => got.length === 1, 'the frame at the limit');
-    const code = closeCode(ws);
+    const closed = new Promise<[number, string]>((r) => ws.once('close', (c, why) => r([c, String(why)])));
     ws.send(new Uint8Array(1025));
-    assert.is(await code, native ? 1006 : 1009);
-    await sleep(50);
+    const [code, reason] = await closed;
+    assert.is(code, 1009);
+    assert.match(reason, /frame of 1025 bytes is larger than max_frame_bytes \(1024\)/);
+    assert.equal(acks.map((a) => [a.ack, a.ok]), [[7, true], [8, false]]);
     assert.is(got.length, 1);
+    assert.is(refused.length, 1);
+    assert.is(refused[0].reason, 'frame_too_large');
+    assert.is(refused[0].producerSeq, 8);
+    assert.is(refused[0].data, undefined);
+    assert.is(src.refused, 1);
     await src.close();
   });
 
@@ -253,7 +263,7 @@ test('ws: a peer that stops answering pings is cut after the idle timeout; a liv
   const { src } = await started({ native: false, idleTimeoutSeconds: 0.4 });
   const live = await connect(src.url);
   const dead = createConnection({ host: '127.0.0.1', port: src.port });
-  dead.write(`GET /ingest HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n`);
+  dead.write(`GET /ingest HTTP/1.1\r\nHost: 127.0.0.1\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n`);
   let handshake = '';
   dead.on('data', (d) => (handshake += d)); // reads, but never answers a ping
   const cut = new Promise<void>((r) => dead.once('close', () => r()));
