@@ -52,6 +52,8 @@ type HttpServer = Awaited<ReturnType<typeof import('../server/http_server.js')['
 /** The metrics/dashboard server, loaded only when the pipeline has a `server` section. */
 async function startHttp(cfg: NonNullable<PipelineConfig['server']>, metrics: Metrics, operators: string[]): Promise<HttpServer> {
   const { startServer } = await import('../server/http_server.js');
+  const { isLoopback } = await import('../server/request_guard.js');
+  if (!isLoopback(cfg.host)) log(`server on ${cfg.host} has no authentication: /metrics, /api/snapshot, /topics and /live are open to that network`);
   return startServer({ host: cfg.host, port: cfg.port, metrics, dashboard: cfg.dashboard, operators, allowedHosts: cfg.allowed_hosts, allowedOrigins: cfg.allowed_origins });
 }
 

@@ -297,6 +297,9 @@ test('invalid options fail with a precise message', () => {
   assert.throws(() => new WsSource({ maxFrameBytes: 0 }), /maxFrameBytes must be a positive integer/);
   assert.throws(() => new WsSource({ token: '' }), /token must not be empty/);
   assert.throws(() => new WsSource({ idleTimeoutSeconds: -1 }), /idleTimeoutSeconds must be ≥ 0/);
+  assert.throws(() => new WsSource({ host: '0.0.0.0' }), /ws source "ws": host: expected a loopback host \(127\.0\.0\.1\) or an auth_token/);
+  assert.throws(() => new WsSource({ host: '0.0.0.0', token: 'short' }), /token: expected a token of at least 16 characters/);
+  assert.throws(() => new WsSource({ token: 'change-me' }), /not the example token "change-me"/);
 });
 
 test.run();
