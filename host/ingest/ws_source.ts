@@ -374,7 +374,7 @@ export class WsSource implements Source, WsHandlers {
     const second = Math.floor(performance.now() / 1000);
     const log = this.refusalLog;
     if (second !== log.second) {
-      if (log.suppressed > 0) this.onError(new Error(`${log.suppressed} more refused frames in the last second (see the dead letters)`));
+      if (log.suppressed > 0) this.onError(new Error(`${log.suppressed} more refused frames not logged (at most ${REFUSAL_LOG_PER_SECOND} lines a second; every one is in the dead letters)`));
       log.second = second; log.lines = 0; log.suppressed = 0;
     }
     if (log.lines++ < REFUSAL_LOG_PER_SECOND) this.onError(new Error(`refused a frame from ${conn.origin} (seq ${seq}): ${reason}: ${detail}; ${outcome}`));
