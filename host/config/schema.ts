@@ -77,7 +77,7 @@ export const wsSource = z.strictObject({
   port: port.default(8080),
   path: z.string().startsWith('/', 'expected a path starting with "/"').default('/ingest'),
   auth_token: secret.optional(),
-  /** Larger frames are refused (close 1009), counted and dead-lettered. */
+  /** Largest frame accepted, default 1 MiB: larger ones are nacked, closed with 1009, counted and dead-lettered. */
   max_frame_bytes: size.default(1024 * 1024),
   allowed_hosts: allowList,
   allowed_origins: allowList,

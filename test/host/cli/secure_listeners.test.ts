@@ -48,6 +48,10 @@ function validate(yaml: string, env: NodeJS.ProcessEnv = ENV): { code: number | 
   return { code: r.status, out: r.stdout + r.stderr };
 }
 
+// A failed assertion must not leave a service running after this file ends.
+const children = new Set<ChildProcess>();
+process.once('exit', () => { for (const c of children) c.kill('SIGKILL'); });
+
 interface Running { child: ChildProcess; stderr: () => string; dir: string; stop(): Promise<number | null> }
 
 async function run(yaml: string, args: string[] = [], env: NodeJS.ProcessEnv = ENV): Promise<Running> {
@@ -58,6 +62,8 @@ async function run(yaml: string, args: string[] = [], env: NodeJS.ProcessEnv = E
   let err = '';
   child.stderr!.on('data', (d) => (err += d));
   const exited = new Promise<number | null>((r) => child.once('exit', (c) => r(c)));
+  children.add(child);
+  child.once('exit', () => children.delete(child));
   const deadline = Date.now() + 60_000;
   while (!/running secure_test/.test(err) && child.exitCode === null && Date.now() < deadline) await sleep(50);
   return {
@@ -258,79 +264,79 @@ for (const native of [true, false]) {
     const { r, wsPort, httpPort } = await service();
     svc = undefined; // this test stops the service
     try {
-    const url = `ws://127.0.0.1:${wsPort}/ingest`;
-    const good = (await upgrade(`${url}?seq=1`)).ws!;
-    const goodAcks: Array<Record<string, unknown>> = [];
-    good.on('message', (d) => goodAcks.push(JSON.parse(String(d))));
-    good.send(tradeJson());
-    await until(() => goodAcks.length === 1, 'the first good ack');
+      const url = `ws://127.0.0.1:${wsPort}/ingest`;
+      const good = (await upgrade(`${url}?seq=1`)).ws!;
+      const goodAcks: Array<Record<string, unknown>> = [];
+      good.on('message', (d) => goodAcks.push(JSON.parse(String(d))));
+      good.send(tradeJson());
+      await until(() => goodAcks.length === 1, 'the first good ack');
 
-    // 10 MB against the default 1 MiB limit: 1009 with the reason, a nack first.
-    const big = (await upgrade(`${url}?seq=5`)).ws!;
-    const bigAcks: Array<Record<string, unknown>> = [];
-    big.on('message', (d) => bigAcks.push(JSON.parse(String(d))));
-    const bigClosed = new Promise<[number, string]>((res) => big.once('close', (c, why) => res([c, String(why)])));
-    big.send(Buffer.alloc(10 * 1024 * 1024, 7));
-    const [bigCode, bigReason] = await bigClosed;
-    assert.is(bigCode, 1009);
-    assert.is(bigReason, 'frame of 10485760 bytes is larger than max_frame_bytes (1048576)');
-    assert.equal(bigAcks, [{ ack: 5, ok: false, accepted: 0, rejected: 1, reason: bigReason }]);
+      // 10 MB against the default 1 MiB limit: 1009 with the reason, a nack first.
+      const big = (await upgrade(`${url}?seq=5`)).ws!;
+      const bigAcks: Array<Record<string, unknown>> = [];
+      big.on('message', (d) => bigAcks.push(JSON.parse(String(d))));
+      const bigClosed = new Promise<[number, string]>((res) => big.once('close', (c, why) => res([c, String(why)])));
+      big.send(Buffer.alloc(10 * 1024 * 1024, 7));
+      const [bigCode, bigReason] = await bigClosed;
+      assert.is(bigCode, 1009);
+      assert.is(bigReason, 'frame of 10485760 bytes is larger than max_frame_bytes (1048576)');
+      assert.equal(bigAcks, [{ ack: 5, ok: false, accepted: 0, rejected: 1, reason: bigReason }]);
 
-    // Not UTF-8 in a text frame: the ws engine nacks it and closes with 1007 and
-    // the reason; uWS cuts the connection itself (1006). Recorded either way.
-    const bad = (await upgrade(`${url}?seq=9`)).ws!;
-    const badClosed = new Promise<[number, string]>((res) => bad.once('close', (c, why) => res([c, String(why)])));
-    const badAcks: Array<Record<string, unknown>> = [];
-    bad.on('message', (d) => badAcks.push(JSON.parse(String(d))));
-    // ws refuses to send invalid UTF-8 as text: build the masked frame by hand.
-    const payload = Buffer.from([0x7b, 0x22, 0x74, 0x73, 0x22, 0x3a, 0xff, 0xfe, 0x7d]);
-    const mask = Buffer.from([1, 2, 3, 4]);
-    const masked = Buffer.from(payload.map((b, i) => b ^ mask[i & 3]));
-    (bad as unknown as { _socket: { write(b: Buffer): void } })._socket.write(Buffer.concat([Buffer.from([0x81, 0x80 | payload.length]), mask, masked]));
-    const [badCode, badReason] = await badClosed;
-    if (native) assert.is(badCode, 1006);
-    else {
-      assert.is(badCode, 1007);
-      assert.match(badReason, /text frame of 9 bytes is not valid UTF-8/);
-      assert.equal(badAcks.map((a) => [a.ack, a.ok]), [[9, false]]);
-    }
+      // Not UTF-8 in a text frame: the ws engine nacks it and closes with 1007 and
+      // the reason; uWS cuts the connection itself (1006). Recorded either way.
+      const bad = (await upgrade(`${url}?seq=9`)).ws!;
+      const badClosed = new Promise<[number, string]>((res) => bad.once('close', (c, why) => res([c, String(why)])));
+      const badAcks: Array<Record<string, unknown>> = [];
+      bad.on('message', (d) => badAcks.push(JSON.parse(String(d))));
+      // ws refuses to send invalid UTF-8 as text: build the masked frame by hand.
+      const payload = Buffer.from([0x7b, 0x22, 0x74, 0x73, 0x22, 0x3a, 0xff, 0xfe, 0x7d]);
+      const mask = Buffer.from([1, 2, 3, 4]);
+      const masked = Buffer.from(payload.map((b, i) => b ^ mask[i & 3]));
+      (bad as unknown as { _socket: { write(b: Buffer): void } })._socket.write(Buffer.concat([Buffer.from([0x81, 0x80 | payload.length]), mask, masked]));
+      const [badCode, badReason] = await badClosed;
+      if (native) assert.is(badCode, 1006);
+      else {
+        assert.is(badCode, 1007);
+        assert.match(badReason, /text frame of 9 bytes is not valid UTF-8/);
+        assert.equal(badAcks.map((a) => [a.ack, a.ok]), [[9, false]]);
+      }
 
-    // Above the engine's own cap (16 MiB for the 1 MiB default) the engine cuts
-    // the connection unread: no reason can be sent, but it is still recorded.
-    const huge = (await upgrade(`${url}?seq=20`)).ws!;
-    const hugeClosed = new Promise<number>((res) => huge.once('close', (c) => res(c)));
-    huge.on('error', () => {});
-    huge.send(Buffer.alloc(17 * 1024 * 1024, 1));
-    assert.is(await hugeClosed, native ? 1006 : 1009);
+      // Above the engine's own cap (16 MiB for the 1 MiB default) the engine cuts
+      // the connection unread: no reason can be sent, but it is still recorded.
+      const huge = (await upgrade(`${url}?seq=20`)).ws!;
+      const hugeClosed = new Promise<number>((res) => huge.once('close', (c) => res(c)));
+      huge.on('error', () => {});
+      huge.send(Buffer.alloc(17 * 1024 * 1024, 1));
+      assert.is(await hugeClosed, native ? 1006 : 1009);
 
-    // The other producer was never disturbed.
-    good.send(tradeJson());
-    await until(() => goodAcks.length === 2, 'the second good ack');
-    assert.equal(goodAcks.map((a) => [a.ack, a.ok, a.accepted]), [[1, true, 1], [2, true, 1]]);
-    good.close();
+      // The other producer was never disturbed.
+      good.send(tradeJson());
+      await until(() => goodAcks.length === 2, 'the second good ack');
+      assert.equal(goodAcks.map((a) => [a.ack, a.ok, a.accepted]), [[1, true, 1], [2, true, 1]]);
+      good.close();
 
-    const metrics = (await get(httpPort, '/metrics')).body;
-    assert.match(metrics, /ganglion_dead_letters_total\{reason="frame_too_large"\} 2\b/);
-    assert.match(metrics, /ganglion_dead_letters_total\{reason="invalid_utf8"\} 1\b/);
-    assert.match(metrics, /ganglion_events_in_total\{[^}]*\} 2\b/);
+      const metrics = (await get(httpPort, '/metrics')).body;
+      assert.match(metrics, /ganglion_dead_letters_total\{reason="frame_too_large"\} 2\b/);
+      assert.match(metrics, /ganglion_dead_letters_total\{reason="invalid_utf8"\} 1\b/);
+      assert.match(metrics, /ganglion_events_in_total\{[^}]*\} 2\b/);
 
-    const log = r.stderr();
-    assert.match(log, /refused a frame from ws:127\.0\.0\.1\/\d+ \(seq 5\): frame_too_large: frame of 10485760 bytes is larger than max_frame_bytes \(1048576\); closed 1009/);
-    assert.match(log, /refused a frame from ws:127\.0\.0\.1\/\d+ \(seq 9\): invalid_utf8: /);
-    assert.match(log, /refused a frame from ws:127\.0\.0\.1\/\d+ \(seq 20\): frame_too_large: frame larger than 16777216 bytes/);
+      const log = r.stderr();
+      assert.match(log, /refused a frame from ws:127\.0\.0\.1\/\d+ \(seq 5\): frame_too_large: frame of 10485760 bytes is larger than max_frame_bytes \(1048576\); closed 1009/);
+      assert.match(log, /refused a frame from ws:127\.0\.0\.1\/\d+ \(seq 9\): invalid_utf8: /);
+      assert.match(log, /refused a frame from ws:127\.0\.0\.1\/\d+ \(seq 20\): frame_too_large: frame larger than 16777216 bytes/);
 
-    const code = await r.stop();
-    assert.is(code, 0, r.stderr());
-    const file = join(r.dir, 'data', 'dead-letters.jsonl');
-    assert.ok(statSync(file).size < 64 * 1024, 'no oversize body in the dead letters');
-    const lines = readFileSync(file, 'utf8').trim().split('\n');
-    assert.is(lines.length, 3, lines.join('\n'));
-    assert.match(lines[0], /frame_too_large/);
-    assert.match(lines[0], /10485760/);
-    assert.match(lines[0], /ws:127\.0\.0\.1\/\d+/);
-    assert.match(lines[1], /invalid_utf8/);
-    if (!native) assert.match(lines[1], new RegExp(payload.toString('base64').replace(/[+/]/g, '\\$&')), 'the bad bytes are kept');
-    assert.match(lines[2], /frame_too_large/);
+      const code = await r.stop();
+      assert.is(code, 0, r.stderr());
+      const file = join(r.dir, 'data', 'dead-letters.jsonl');
+      assert.ok(statSync(file).size < 64 * 1024, 'no oversize body in the dead letters');
+      const lines = readFileSync(file, 'utf8').trim().split('\n');
+      assert.is(lines.length, 3, lines.join('\n'));
+      assert.match(lines[0], /frame_too_large/);
+      assert.match(lines[0], /10485760/);
+      assert.match(lines[0], /ws:127\.0\.0\.1\/\d+/);
+      assert.match(lines[1], /invalid_utf8/);
+      if (!native) assert.match(lines[1], new RegExp(payload.toString('base64').replace(/[+/]/g, '\\$&')), 'the bad bytes are kept');
+      assert.match(lines[2], /frame_too_large/);
     } finally { await r.stop(); }
   });
 
