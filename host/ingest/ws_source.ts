@@ -10,6 +10,8 @@
 // Connect:  GET <path>?token=<t>&seq=<n>&acks=0|1
 //   token   required when the source has a token; `Authorization: Bearer <t>`
 //           works too. Missing or wrong: HTTP 401, no upgrade.
+//   Host / Origin  checked first (request_guard.ts): a foreign Host name or a
+//           browser Origin that is not ours gets HTTP 403 and the reason.
 //   seq     the producer sequence number of the first frame sent on this
 //           connection (integer ≥ 0, default 1). Frame k (0-based) on the
 //           connection has producerSeq = seq + k. Nothing is added to the frame
