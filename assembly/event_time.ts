@@ -19,7 +19,7 @@
 //   STATE_LAYOUT, checked on restore)   224..256 reserved
 //   256 state table  │ firing scratch (scratchBytes) │ output (outCap × 128 B)
 //
-// Semantics (documented in docs/parts/windows.md):
+// Semantics (documented in docs/operators/windows.md):
 //   watermark  = max(max event time − outOfOrder, host watermarks, idle advance)
 //              advanced after every event (punctuated), so output never depends
 //              on how the input was cut into batches.
@@ -202,9 +202,9 @@ export function emitLate(base: usize, rec: usize, stride: u32, reason: u32): voi
 // (end, key): an LSD radix sort over the 12 key bytes that are not the same in
 // every entry (a firing round usually shares one end and keys are small
 // interned ids, so 2 of 12 bytes vary). One AND/OR pass finds them, so only
-// their histograms are built: counting all 12 bytes of every entry cost more
-// than the rest of a 10k-window firing round. Heapsort was the first version;
-// at 10k windows per round it cost more than emitting them.
+// their histograms are built: counting all 12 bytes of every entry would cost
+// more than the rest of a firing round, and a comparison sort more than
+// emitting the windows.
 //
 //   scratch: entries A (capacity × 16) │ entries B (capacity × 16) │ 12 × 256 u32 counts
 export function scratchBytes(capacity: u32): usize {

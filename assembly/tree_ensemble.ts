@@ -4,19 +4,19 @@
 //
 // Engine region: drawn in host/operators/tree_ensemble.ts, which lays it out.
 //
-// Speed (measured on xgb_fraud_binary, 60 trees of depth 6): a row's descent
+// Speed: a row's descent
 // is a chain of dependent loads (node → feature → next node), so rows descend
 // the same tree side by side — eight independent chains in the complete-tree
 // kernel, four in the node-array one — and rows go in blocks of 64 so a
 // block's features stay in L1 while every tree passes over it. Both kernels
 // run exactly `depth` branch-free steps per tree. The complete-tree kernel
-// (trees up to depth 10) was 1.5-2x faster than the node arrays: no child
+// (trees up to depth 10) is faster than the node arrays: no child
 // pointers to load and one float compare per step (see the layout in
 // host/model/xgboost.ts). Its first four levels run in SIMD for 16 rows at
 // once (treeTops): there all rows of the block meet the same fifteen nodes,
-// so no gather is needed. Tried and dropped: 4-row SIMD lanes for the whole
-// descent (no gather in WASM SIMD: lane extracts and lane loads made it
-// slower than scalar).
+// so no gather is needed. Below the tops the descent is scalar: WASM SIMD
+// has no gather, and lane extracts and lane loads cost more than they save.
+// Variants measured and dropped: docs/perf/2026-11-24-tree-kernel.md.
 import { IN_FIELDS, IN_FLAGS, IN_KEY, IN_SEQ, IN_TS, FLAG_CONTROL, OUT_BYTES, OUT_SCORE, OUT_VALUES, writeOutHeader } from './records';
 
 const M_NFEAT: usize = 4;
@@ -90,10 +90,8 @@ const COLUMN: usize = 256;
 // The top of a tree is where rows still share nodes: level k has 2^k of them.
 // Evaluating all fifteen nodes of levels 0-3 for 16 rows at once (column
 // loads, four f32x4 compares narrowed to one byte mask per node, bitselects
-// down the levels) is cheaper per row than four dependent scalar steps.
-// Measured on the fraud model: three levels 0.69x the all-scalar time, four
-// levels a further 2 % less; a fifth would cost sixteen more nodes to save
-// one step.
+// down the levels) is cheaper per row than four dependent scalar steps. A
+// fifth level would cost sixteen more nodes to save one step.
 
 // @ts-ignore: decorator
 @inline
@@ -142,7 +140,7 @@ function treeTops(t: usize, cols: usize, hRow: usize, groups: usize, masks: usiz
     const T = v128.load32_splat(t + (i << 3), 4);
     const m = masks + (i << 6);
     // A full block written out: the loop's counter and branch were a quarter
-    // of this loop's instructions (unrolled: 215 → 204 ns/row).
+    // of this loop's instructions.
     if (groups == 4) {
       v128.store(m, mask16(col, T));
       v128.store(m, mask16(col + 64, T), 16);
@@ -237,7 +235,7 @@ function scoreComplete(model: usize, rows: usize, count: u32, margins: usize, sc
             let n4 = <u32>load<u8>(h, 4), n5 = <u32>load<u8>(h, 5), n6 = <u32>load<u8>(h, 6), n7 = <u32>load<u8>(h, 7);
             // XGBoost's default max_depth is 6, so most trees are exactly 6 deep:
             // their last two levels run without a loop counter, which frees the
-            // register TurboFan otherwise spills for (about 3 % of the time).
+            // register TurboFan otherwise spills for.
             if (depth == PREFIX + 2) {
               {
                 const p0 = t8 + (<usize>n0 << 3); n0 = (n0 << 1) + <u32>(load<f32>(lanes + <usize>load<u32>(p0), 0) > load<f32>(p0, 4));
@@ -288,8 +286,8 @@ function scoreComplete(model: usize, rows: usize, count: u32, margins: usize, sc
           v128.store(m0, a03);
           v128.store(m0, a47, 16);
         } else {
-          // Its own loop, though the steps are the single-output loop's: one
-          // loop with the branch at the leaves measured 1.5 % slower there.
+          // Its own loop, though the steps are the single-output loop's: a
+          // branch at the leaves would slow the single-output path.
           for (let k = k0; k < k1; k++) {
             const tp = table + (<usize>k << 4);
             const t = model + <usize>load<u32>(tp);

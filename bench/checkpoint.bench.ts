@@ -37,7 +37,7 @@ async function stateCheckpoint(ctx: BenchContext): Promise<BenchResult[]> {
   const dir = mkdtempSync(join(tmpdir(), 'ganglion-ckpt-bench-'));
   const program = { fieldCount: 2, operators, maxBatch: 1024, checkpoints: true };
   // --quick: three barriers, so the median is not the first (which faults in the
-  // snapshot buffer), and one restart (~2 s of page faults on a VM).
+  // snapshot buffer), and one restart (seconds of page faults).
   const rounds = ctx.quick ? 3 : 5;
   const restartRounds = ctx.quick ? 1 : rounds;
   const pauses: number[] = [], durables: number[] = [], restarts: number[] = [];

@@ -38,9 +38,8 @@ export interface Checkpoint {
 /**
  * A whole file in shared memory. Recovery hands the sections to the partition
  * workers; views of a SharedArrayBuffer cross to a worker without a copy,
- * where an ArrayBuffer's would be cloned twice (serialize, deserialize: for
- * 114 MB of state ~1.3 s of copying and page faults on a VM, most of the
- * recovery time).
+ * where an ArrayBuffer's would be cloned twice (serialize, deserialize: a
+ * copy and page faults that would be most of the recovery time).
  */
 function readShared(path: string): Buffer {
   const fd = openSync(path, 'r');

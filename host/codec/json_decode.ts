@@ -10,10 +10,9 @@
 // accepts.
 //
 // It scans the frame's UTF-8 bytes, never a string of the whole frame: V8
-// puts strings over ~128 KiB in large-object space, and making one cost
-// ~0.8 ms for a 140 KB frame of 1,000 trades (more than the scan itself),
-// against ~4 µs for 60 KB. Strings are made only for what needs them (new
-// ids, numeric and ISO strings, error messages). JSON's structural bytes are
+// puts strings over ~128 KiB in large-object space, and making one for a
+// large frame costs more than the scan itself. Strings are made only for
+// what needs them (new ids, numeric and ISO strings, error messages). JSON's structural bytes are
 // all ASCII and every byte of a multi-byte UTF-8 sequence is ≥ 0x80, so a
 // byte scan finds the same tokens as a character scan of the decoded text.
 //

@@ -49,8 +49,8 @@ export function stateTableBytes(capacity: number, valueBytes: number): number {
 }
 
 // MurmurHash3's finaliser over lo ^ hi·φ (assembly/state_table.ts stHash). It
-// is fmix32 of host/partition/hash.ts, written out again: calling that cost
-// the JS engines' probes 2–3 % (V8 did not inline the extra level).
+// is fmix32 of host/partition/hash.ts, written out again: V8 does not inline
+// the extra call level, which slows every probe of the JS engines.
 export function stHash(lo: number, hi: number): number {
   let h = (lo ^ Math.imul(hi, 0x9e3779b1)) >>> 0;
   h ^= h >>> 16;

@@ -326,8 +326,8 @@ class JsZScore extends ZScoreBase {
         const hit = moved && (direction === 0 ? Math.abs(z) >= threshold : direction === 1 ? z >= threshold : z <= -threshold);
         if (hit) anomalies++;
         if (hit || emitAll) {
-          // Written here, not by a shared helper: the call (rarely taken)
-          // cost this loop 2–4 % in V8.
+          // Written here, not by a shared helper: a call in this loop, even
+          // one rarely taken, slows it in V8 (docs/perf/).
           const at = outBase + outCount * OUT_BYTES, ow = at >>> 2, of = (at + OUT_VALUES) >>> 3;
           u32[ow] = OUT_ANOMALY; u32[ow + 1] = op; u32[ow + 2] = key; u32[ow + 3] = hit ? ZS_AUX_ANOMALY : 0;
           u32[ow + 4] = tsLo; u32[ow + 5] = tsHi; u32[ow + 6] = tsLo; u32[ow + 7] = tsHi;

@@ -37,9 +37,8 @@ export function defaultPartitionCount(): number {
 /**
  * What `partitions: auto` means on a machine with `cores` cores: cores − 1
  * worker partitions, but on two cores or fewer one inline partition. There a
- * worker runs nothing in parallel that the ingest thread could not (measured
- * on a 2-vCPU VM: the same flat-out throughput) and costs two cross-thread
- * wake-ups per batch (p50 +180 µs, p99 +3 ms end to end).
+ * worker runs nothing in parallel that the ingest thread could not, and costs
+ * two cross-thread wake-ups per batch in latency (figures: docs/perf/).
  */
 export function autoPartitions(cores = os.availableParallelism()): { count: number; inline: boolean } {
   return cores <= 2 ? { count: 1, inline: true } : { count: cores - 1, inline: false };

@@ -27,9 +27,8 @@
 // lives on the calling thread, on the same memory and rings, and processes
 // what was pushed as soon as it is published (in the same microtask), then its
 // outputs are drained synchronously. Nothing crosses threads, so no wake-up
-// is paid: on a small VM a futex wake of an idle vCPU costs ~100 µs at the
-// median and milliseconds at p99, in each direction (measured: dispatch →
-// worker marker p50 104 µs / p99 2.1 ms, marker → host p50 83 µs / p99 1.3 ms).
+// is paid: a futex wake of an idle vCPU costs far more than processing a
+// batch, in each direction (figures: docs/perf/).
 // A full input ring is emptied by running the partition, so inline
 // partitions never pause the sources; their output ring is drained the same way.
 import { EventEmitter } from 'node:events';
@@ -586,17 +585,17 @@ export class PartitionSet extends EventEmitter {
   /**
    * Faults in, in the background, every page the partitions have laid out
    * (rings and operator state), a few at a time. Shared-memory pages are
-   * allocated on first touch, ~12 µs each on a VM; without this the hot path
+   * allocated on first touch, a slow fault each; without this the hot path
    * pays them one by one for as long as new keys keep landing on untouched
    * state-table pages or the rings have not wrapped once (seconds at modest
    * rates). Each page gets an atomic add of 0 to one word: a read alone only
-   * maps the shared zero page (Linux 6.x, measured: RSS did not grow) and the
+   * maps the shared zero page (on Linux 6.x RSS does not grow) and the
    * first real write still faults, while a locked read-modify-write that
    * stores back what it read allocates the page and cannot lose a worker's
    * concurrent store to that word. The snapshot slabs of checkpointed
    * programs are warmed too (the part a snapshot uses now), so the first
    * barrier's pause is a copy, not page faults. Started by the first push, so
-   * an idle service keeps its memory (see docs/ARCHITECTURE.md).
+   * an idle service keeps its memory (see docs/design/startup.md).
    */
   warmMemory(pagesPerTurn = 16): Promise<void> {
     if (this.warmed) return this.warmed;

@@ -198,8 +198,8 @@ export class PartitionRunner {
    * the first checkpoint, and the 25 % headroom stays untouched until state
    * grows into it. Returns the slab and the bytes a snapshot takes now, so the
    * host can fault those pages in when input starts (PartitionSet.warmMemory):
-   * otherwise the first barrier pays them inside its pause (312 ms for 114 MB
-   * of state on a VM at ~11 µs a page, against ~10 ms from the second on).
+   * otherwise the first barrier pays them inside its pause, many times the
+   * later barriers' copy (docs/perf/).
    */
   prepareSnapshots(): SnapshotSlab | undefined {
     const ops = this.operators;

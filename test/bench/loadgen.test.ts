@@ -80,7 +80,7 @@ test('ws: when the source restarts mid-run the load generator reconnects and res
   let frames = 0;
   const sink: FrameSink = { onFrame(f, ack) { frames++; seen.add(f.producerSeq!); ack(true, { count: 200 }); } };
   // The ws engine: after uWS served connections its port stays blocked by
-  // TIME_WAIT sockets for a minute (see docs/parts/sources.md).
+  // TIME_WAIT sockets for a minute (see docs/design/sources.md).
   const first = new WsSource({ port: 0, native: false });
   await first.start(sink);
   const port = first.port;
