@@ -48,8 +48,8 @@ async function stateCheckpoint(ctx: BenchContext): Promise<BenchResult[]> {
     await fill(set, ctx.quick ? 100_000 : 1_000_000, 150_000);
     const store = new CheckpointStore(dir, 2);
     while (set.metrics()[0].inputFill > 0) await new Promise((r) => setTimeout(r, 5));
-    // Warming (memory and snapshot slab, started by the first push) takes ~1 s
-    // for this state on a VM; a service's first checkpoint comes after it.
+    // Warming (memory and snapshot slab, started by the first push) takes a
+    // while for this much state; a service's first checkpoint comes after it.
     await set.warmMemory();
     for (let r = 1; r <= rounds; r++) {
       const snaps = await set.barrier(r);

@@ -37,8 +37,8 @@
 // The ingest thread only copies: entries are built in reusable 1 MiB slabs
 // (no allocation per entry, so no garbage and no external-memory pressure),
 // and the gathered write and the fdatasync both run on libuv's thread pool.
-// At a million events a second the write alone (~100 MB/s into the page
-// cache) cost a fifth of the ingest thread when it was synchronous. A slab is
+// At high rates a synchronous write would take a large share of the ingest
+// thread (docs/perf/). A slab is
 // sealed when its commit starts and reused once that write has returned.
 import { closeSync, fdatasyncSync, fsyncSync, mkdirSync, openSync, readdirSync, readFileSync, statSync, unlinkSync, ftruncateSync, writeSync } from 'node:fs';
 import { fdatasync, write, writev } from 'node:fs';
