@@ -87,7 +87,7 @@ function run(engine: Engine, options: DedupOptions, events: Ev[], plan: ReturnTy
     for (let i = 0; i < k; i++) kept.push(view.getBigUint64(ptr + i * STRIDE + IN_SEQ, true));
     if (b.wm !== null) op.onWatermark(b.wm);
   });
-  const region = new Uint8Array(rt.memory.buffer, op.base, op.snapshotSize()).slice();
+  const region = op.snapshot();
   return { kept, counters: op.counters(), region, stats: op.stats() };
 }
 
