@@ -19,3 +19,4 @@ export * from './sliding_window';
 export * from './limit_check';
 export * from './count_window';
 export * from './session_window';
+export * from './dedup';

@@ -277,7 +277,9 @@ export function stEvictExpired(base: usize, nowNs: i64): u32 {
   let i = stNextUsed(base, 0);
   while (i < <u32>slots) {
     const s = slotAt(base, i);
-    if (nowNs - load<i64>(s + SLOT_TOUCHED) >= ttl) {
+    // `now > touched` first: with no clock yet (i64 min) the difference would wrap.
+    const touched = load<i64>(s + SLOT_TOUCHED);
+    if (nowNs > touched && nowNs - touched >= ttl) {
       stRemoveSlot(base, i);
       evicted++;
       i = stNextUsed(base, i); // a later entry may have shifted into slot i

@@ -65,5 +65,14 @@ export async function main(argv = process.argv): Promise<void> {
       await (await import('./validate.js')).validateCommand({ file });
     });
 
+  program
+    .command('explain')
+    .description('print the logical plan of a pipeline: streams and their fields, operators (reads, writes, state, outputs), sinks')
+    .argument('<pipeline>', 'pipeline file (YAML or JSON)')
+    .option('--format <format>', 'text, json, or dot (graphviz)', 'text')
+    .action(async (file: string, opts) => {
+      await (await import('./explain.js')).explainCommand({ file, format: opts.format });
+    });
+
   await program.parseAsync(argv);
 }

@@ -38,10 +38,18 @@ export interface ReplayOptions {
 
 const CHUNK = 1 << 20;
 
-/** The config a replay runs: input only from the file, output only to us, no server, no checkpoints. */
+/**
+ * The config a replay runs: input only from the file, output only to us, no
+ * server, no checkpoints. `max_age` and `max_future` are dropped: they judge
+ * an event against the wall clock when it is received, which a recorded file
+ * does not have (yesterday's file would be all dead letters, and the reasons
+ * would change with the day it is replayed on).
+ */
 export function replayConfig(config: PipelineConfig, input: string, format: 'jsonl' | 'flatbuffers', partitions: number): PipelineConfig {
+  const { max_age: _age, max_future: _future, ...validation } = config.validation;
   return {
     ...config,
+    validation,
     sources: [{ type: 'file', path: input, format }],
     sinks: [],
     server: undefined,

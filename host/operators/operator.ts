@@ -13,8 +13,12 @@ export interface Operator {
   /**
    * Consumes `count` input records of `stride` bytes at byte offset `ptr` of
    * the partition memory. Outputs go to the operator's pending output buffer.
+   * A filter (dedup) compacts the records it keeps to the front, in order,
+   * and returns how many: the operators after it see only those. Every other
+   * operator returns nothing and leaves the records as they are (but for the
+   * enrichment slots a window writes).
    */
-  process(ptr: number, count: number, stride: number): void;
+  process(ptr: number, count: number, stride: number): number | void;
   /** Event time reached `watermarkNs`: fire everything that is now complete. */
   onWatermark(watermarkNs: bigint): void;
   /**

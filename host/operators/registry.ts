@@ -16,6 +16,7 @@ import { CountWindow } from './count_window.js';
 import { aggMaskOf, type WindowCommonConfig } from './event_time.js';
 import { createZScore, type ZScoreOptions } from './zscore.js';
 import { createLimitCheck, type LimitCheckOptions } from './limit_check.js';
+import { createDedup, type DedupOptions } from './dedup.js';
 
 export interface OperatorConfig {
   /** Registry key, e.g. 'keysum', 'tumbling'. */
@@ -185,6 +186,11 @@ function createLimitCheckOperator(config: OperatorConfig, ctx: OperatorContext) 
   return createLimitCheck(ctx.engine, ctx, regionOptions<LimitCheckOptions>(config, ctx));
 }
 
+function createDedupOperator(config: OperatorConfig, ctx: OperatorContext) {
+  const o = config as unknown as DedupOptions;
+  return createDedup(ctx.engine, ctx, { op: ctx.op, fieldCount: ctx.fieldCount, field: o.field, ttlNs: toNs('ttlNs', config.ttlNs)!, ...(o.capacity === undefined ? {} : { capacity: o.capacity }) });
+}
+
 const BUILTIN: Array<[string, OperatorFactory]> = [
   ['keysum', createKeySum],
   ['tumbling', createTumbling],
@@ -194,5 +200,6 @@ const BUILTIN: Array<[string, OperatorFactory]> = [
   ['zscore', createZScoreOperator],
   ['limit', createLimitCheckOperator],
   ['tree_ensemble', createTreeEnsembleOperator],
+  ['dedup', createDedupOperator],
 ];
 for (const [kind, factory] of BUILTIN) registerOperator(kind, factory);

@@ -204,7 +204,8 @@ export class JsStateTable implements StateTable {
     let evicted = 0;
     for (let i = this.nextUsed(0); i < slots;) {
       const s = b + ST_HEADER + i * slotBytes;
-      if (BigInt.asIntN(64, now - dv.getBigInt64(s + SLOT_TOUCHED, true)) >= ttl) {
+      const touched = dv.getBigInt64(s + SLOT_TOUCHED, true);
+      if (now > touched && BigInt.asIntN(64, now - touched) >= ttl) {
         this.removeSlot(i);
         evicted++;
         i = this.nextUsed(i);

@@ -112,8 +112,10 @@ export class PartitionRunner {
 
   private processData(ptr: number, count: number): void {
     for (const op of this.operators) {
-      op.process(ptr, count, this.layout.stride);
+      if (count === 0) break;
+      const kept = op.process(ptr, count, this.layout.stride);
       this.copyOutputs(op);
+      if (typeof kept === 'number') count = kept;
     }
   }
 
