@@ -183,6 +183,22 @@ export const validation = z.strictObject({
   on_invalid: z.enum(['dead_letter', 'reject']).default('dead_letter'),
 });
 
+/**
+ * Bounds on the key dictionary (every distinct key and string id seen over the
+ * pipeline's life). A new string past them is a dead letter (key_too_long,
+ * key_dictionary_full); the rest of its frame is processed.
+ */
+export const keyDictionary = z
+  .strictObject({
+    max_keys: positiveInt.default(1_000_000),
+    max_key_bytes: size.default(256),
+    max_bytes: size.default(64 * 1024 * 1024),
+  })
+  .superRefine((k, ctx) => {
+    if (k.max_key_bytes < 1) ctx.addIssue({ code: 'custom', path: ['max_key_bytes'], message: 'expected at least 1 byte' });
+    if (k.max_key_bytes > k.max_bytes) ctx.addIssue({ code: 'custom', path: ['max_key_bytes'], message: `expected at most max_bytes (${k.max_bytes})` });
+  });
+
 // ── operators ───────────────────────────────────────────────────────────────
 
 export const WINDOW_TYPES = ['tumbling', 'sliding', 'session', 'count'] as const;
@@ -375,6 +391,7 @@ export const pipeline = z.strictObject({
   key: z.union([name, z.array(name).min(1)], { error: 'expected a field name or a list of field names' }).transform((k) => (typeof k === 'string' ? [k] : k)).optional(),
   event_time: eventTime.prefault({}),
   validation: validation.prefault({}),
+  key_dictionary: keyDictionary.prefault({}),
   operators: z.array(operator).min(1, 'expected at least one operator'),
   sinks: z.array(sink).default([{ type: 'stdout' }]),
   delivery: delivery.prefault({}),

@@ -127,6 +127,35 @@ test('syntax errors: an array frame is rejected whole, an NDJSON line alone', ()
   assert.equal([b.batch.field(1, 2), b.batch.field(2, 2)], [7, 8]);
 });
 
+test('NDJSON: an unterminated line is rejected alone and never swallows the next line', () => {
+  const s = setup();
+  const bad = '{"ts":1,"instrument":"BAD",';
+  const r = s.run(`${trade({ qty: 1 })}\n${bad}\n${trade({ qty: 2 })}\n${trade({ qty: 3 })}`);
+  assert.is(r.accepted, 3);
+  assert.equal(r.rejects.map((x) => [x.index, x.code, dec.decode(x.raw)]), [[1, 'json_syntax', bad]]);
+  assert.match(r.rejects[0].reason, /^line 2 ends inside an object/);
+  assert.equal([0, 1, 2].map((i) => s.batch.field(i, 2)), [1, 2, 3]);
+  // Truncated after a colon: read across lines, the next line would be taken as its value.
+  const t = setup();
+  const r2 = t.run(`{"ts":1700000000123,"instrument":\n${trade({ qty: 5 })}\n}\n${trade({ qty: 6 })}`);
+  assert.equal([r2.accepted, r2.rejects.map((x) => dec.decode(x.raw))], [2, ['{"ts":1700000000123,"instrument":', '}']]);
+});
+
+test('a single object may span lines (pretty-printed); NDJSON lines with invalid UTF-8 are rejected alone', () => {
+  const p = setup();
+  const pretty = JSON.stringify({ ts: 1700000000123, instrument: 'AAPL', price: 189.5, qty: 100, side: 'buy', meta: { a: [1, { b: 2 }] } }, null, 2);
+  assert.equal(p.run(pretty), { accepted: 1, rejects: [] });
+  assert.is(p.dictionary.name(p.batch.key(0)), 'AAPL');
+  const u = setup();
+  const line1 = enc.encode(trade({ qty: 1 }));
+  const badLine = Uint8Array.from([...enc.encode('{"ts":1700000000123,"instrument":"X'), 0xff, ...enc.encode('","qty":1}')]);
+  const frame = Buffer.concat([line1, Buffer.from('\n'), badLine, Buffer.from('\n'), enc.encode(trade({ qty: 2 }))]);
+  const r = u.decoder.decode(frame, false, u.batch);
+  assert.is(r.accepted, 2);
+  assert.equal(r.rejects.map((x) => [x.index, x.code, x.reason]), [[1, 'invalid_utf8', 'line 2 is not valid UTF-8']]);
+  assert.equal([...r.rejects[0].raw], [...badLine]);
+});
+
 test('whole-frame rejects: invalid UTF-8, empty, non-object array elements', () => {
   const s = setup();
   const bad = s.decoder.decode(Uint8Array.from([0x7b, 0x22, 0xff, 0x22, 0x7d]), false, s.batch);

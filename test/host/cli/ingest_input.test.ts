@@ -1,0 +1,111 @@
+// Bad input from outside: a real `ganglion run`, a WebSocket producer on
+// 127.0.0.1, and what comes back (acks, the dead-letter file, /metrics, the
+// checkpoints on disk). Bad records go to the dead-letter queue with their
+// own bytes and a precise reason; the good records of the same frame are
+// processed; nothing is dropped silently.
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import { readdirSync, statSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { freePort } from '../../../bench/free_port.js';
+import { CheckpointStore } from '../../../host/checkpoint/checkpoint_store.js';
+import { tempDir } from '../../helpers/tmp.js';
+import { deadLetters, producer, scrape, startRun } from '../../helpers/ganglion_run.js';
+
+async function pipeline(dir: string, extra = '', schema = 'schema: { type: trades }'): Promise<{ file: string; ws: number; http: number; data: string }> {
+  const ws = await freePort();
+  const http = await freePort();
+  const file = join(dir, 'p.yaml');
+  writeFileSync(file, `name: input_test
+sources: [{ type: ws, host: 127.0.0.1, port: ${ws} }]
+${schema}
+operators:
+  - { name: vol, type: window, window: tumbling, size: 1s, field: qty, aggregates: [count, sum] }
+sinks: [{ type: jsonl, path: ${JSON.stringify(join(dir, 'out.jsonl'))} }]
+delivery: { mode: exactly_once, checkpoint: { interval: 200ms, keep: 2 } }
+partitions: 1
+server: { host: 127.0.0.1, port: ${http}, dashboard: false }
+${extra}
+`);
+  return { file, ws, http, data: join(dir, 'data') };
+}
+
+const trade = (instrument: string, qty: number, ts = 1_767_623_400_000 + qty) => JSON.stringify({ ts, instrument, price: 100, qty, side: 'buy' });
+
+test('NDJSON: an unterminated line is one dead letter; the lines around it are all accepted', async () => {
+  const dir = tempDir();
+  const p = await pipeline(dir.path);
+  const run = await startRun(p.file, p.data);
+  try {
+    const bad = '{"ts":1,"instrument":"BAD",';
+    const prod = await producer(p.ws);
+    const ack = await prod.send(`${trade('A1', 1)}\n${bad}\n${trade('A2', 2)}\n${trade('A3', 3)}`);
+    assert.equal([ack.ok, ack.accepted, ack.rejected], [true, 3, 1]);
+    prod.close();
+  } finally {
+    assert.is(await run.stop(), 0, run.stderr());
+  }
+  const dl = deadLetters(p.data);
+  assert.equal(dl.map((d) => [d.code, d.raw.toString()]), [['json_syntax', '{"ts":1,"instrument":"BAD",']]);
+  dir.remove();
+});
+
+test('the key dictionary is bounded: long and surplus new keys are dead letters, reported in /metrics; checkpoints stay small', async () => {
+  const dir = tempDir();
+  const MAX_KEYS = 300;
+  const p = await pipeline(dir.path, `key_dictionary: { max_keys: ${MAX_KEYS}, max_key_bytes: 64 }`);
+  const run = await startRun(p.file, p.data);
+  const long = (i: number) => `L${i}-`.padEnd(1024, 'x');
+  const short = (i: number) => `S${i}-`.padEnd(32, 'y');
+  let accepted = 0, rejected = 0, longSent = 0, shortSent = 0, known = 0;
+  try {
+    const prod = await producer(p.ws);
+    for (let f = 0; f < 20; f++) {
+      const lines: string[] = [];
+      for (let k = 0; k < 500; k++) {
+        const i = f * 500 + k;
+        if (k % 5 === 0) { lines.push(trade('KNOWN', i)); known++; }
+        else if (k % 5 < 3) { lines.push(trade(long(i), i)); longSent++; }
+        else { lines.push(trade(short(i), i)); shortSent++; }
+      }
+      const ack = await prod.send(lines.join('\n'));
+      accepted += ack.accepted ?? 0;
+      rejected += ack.rejected ?? 0;
+    }
+    prod.close();
+    // The dictionary holds KNOWN and the first MAX_KEYS - 1 short keys; everything else new was refused.
+    const admittedShort = MAX_KEYS - 1;
+    assert.is(accepted, known + admittedShort);
+    assert.is(rejected, longSent + shortSent - admittedShort);
+    await new Promise((r) => setTimeout(r, 600)); // a checkpoint after the last frame
+    const metric = await scrape(p.http);
+    assert.is(metric('ganglion_key_dictionary_keys'), MAX_KEYS);
+    assert.is(metric('ganglion_key_dictionary_bytes'), 'KNOWN'.length + 32 * admittedShort);
+    assert.is(metric('ganglion_key_dictionary_refused_total', 'limit="key_too_long"'), longSent);
+    assert.is(metric('ganglion_key_dictionary_refused_total', 'limit="max_keys"'), shortSent - admittedShort);
+    assert.is(metric('ganglion_dead_letters_total', 'reason="key_too_long"'), longSent);
+    assert.is(metric('ganglion_dead_letters_total', 'reason="key_dictionary_full"'), shortSent - admittedShort);
+    // 10 MB of unique keys went in; the checkpoint's dictionary holds MAX_KEYS keys of ≤ 64 bytes.
+    const cp = new CheckpointStore(join(p.data, 'checkpoints')).loadLatest();
+    assert.ok(cp, 'a checkpoint was taken');
+    assert.is(cp!.sections.get('dictionary')!.length, 8 + 4 * MAX_KEYS + 'KNOWN'.length + 32 * admittedShort);
+    const cps = join(p.data, 'checkpoints');
+    const sizes = readdirSync(cps).map((f) => statSync(join(cps, f)).size);
+    assert.ok(Math.max(...sizes) < 4 * 1024 * 1024, `checkpoint sizes ${sizes.join(', ')} (the operator state is ~2.6 MB)`);
+  } finally {
+    assert.is(await run.stop(), 0, run.stderr());
+  }
+  const dl = deadLetters(p.data);
+  assert.is(dl.length, rejected);
+  const tooLong = dl.filter((d) => d.code === 'key_too_long');
+  const full = dl.filter((d) => d.code === 'key_dictionary_full');
+  assert.equal([tooLong.length, full.length], [longSent, rejected - longSent]);
+  // Each dead letter is its own event's bytes, with a reason naming the field and the limit.
+  assert.ok(tooLong.every((d) => JSON.parse(d.raw.toString()).instrument.length === 1024));
+  assert.match(tooLong[0].detail, /^key "instrument": "L\d+-x+\.\.\." is 1024 bytes, over the 64-byte limit per key \(key_dictionary\.max_key_bytes\)$/);
+  assert.match(full[0].detail, new RegExp(`the key dictionary is full: it holds ${MAX_KEYS} keys \\(key_dictionary\\.max_keys: ${MAX_KEYS}\\)`));
+  assert.ok(full.every((d) => JSON.parse(d.raw.toString()).instrument.startsWith('S')));
+  dir.remove();
+});
+
+test.run();
