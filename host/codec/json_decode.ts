@@ -32,7 +32,7 @@ import type { EventType } from '../schema/event_types.js';
 import { TS_ALIASES } from '../schema/event_types.js';
 import { parseSide } from '../ingest/validation.js';
 import { EventScratch, RecordBatch, RecordWriter, type Reject } from './record_batch.js';
-import { parseEpochDigits, parseEpochText, parseTimestampString, type TimeUnit } from './timestamps.js';
+import { implausibleEpoch, isIsoText, MIN_PLAUSIBLE_NS, parseEpochDigits, parseEpochText, parseTimestampString, type TimeUnit } from './timestamps.js';
 
 const TS = -1;
 const VECTOR = 1 << 16;
@@ -375,22 +375,31 @@ export class JsonDecoder {
     const b = this.b;
     const c = b[this.i];
     let r: bigint | string | undefined;
+    /** Where the epoch digits are (quotes excluded); -1 for ISO text. */
+    let from = -1, to = -1;
     if (c === 0x22) {
       // Epoch digits in a string (how ns usually travel): parsed from the bytes.
       let j = this.i + 1;
       while (b[j] >= 0x30 && b[j] <= 0x39) j++;
       if (b[j] === 0x22 && j > this.i + 1) {
         r = parseEpochDigits(b, this.i + 1, j, this.tsUnit);
-        if (r !== undefined) this.i = j + 1;
+        if (r !== undefined) { from = this.i + 1; to = j; this.i = j + 1; }
       }
-      if (r === undefined) r = parseTimestampString(this.string(), this.tsUnit);
+      if (r === undefined) {
+        const at = this.i + 1;
+        const text = this.string();
+        r = parseTimestampString(text, this.tsUnit);
+        if (!isIsoText(text)) { from = at; to = this.i - 1; }
+      }
     } else if (c === 0x2d || (c >= 0x30 && c <= 0x39)) {
-      const start = this.i;
+      from = this.i;
       this.number(false);
-      r = parseEpochDigits(b, start, this.i, this.tsUnit) ?? parseEpochText(this.text(start, this.i), this.tsUnit);
+      to = this.i;
+      r = parseEpochDigits(b, from, to, this.tsUnit) ?? parseEpochText(this.text(from, to), this.tsUnit);
     } else if (c === 0x6e) { this.literal(LITERALS.null); return; }
     else { this.skipValue(1); r = 'timestamp must be a number or a string'; }
     if (typeof r === 'string') ev.fail('bad_timestamp', r);
+    else if (r < MIN_PLAUSIBLE_NS && this.tsUnit !== 'auto' && from >= 0) ev.fail('bad_timestamp', implausibleEpoch(r, this.tsUnit, this.text(from, to))!);
     else ev.ts = r;
   }
 

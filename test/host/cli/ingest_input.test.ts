@@ -5,7 +5,8 @@
 // processed; nothing is dropped silently.
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { readdirSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { parse as parseYaml, stringify as stringifyYaml } from 'yaml';
 import { join } from 'node:path';
 import { freePort } from '../../../bench/free_port.js';
 import { CheckpointStore } from '../../../host/checkpoint/checkpoint_store.js';
@@ -105,6 +106,73 @@ test('the key dictionary is bounded: long and surplus new keys are dead letters,
   assert.match(tooLong[0].detail, /^key "instrument": "L\d+-x+\.\.\." is 1024 bytes, over the 64-byte limit per key \(key_dictionary\.max_key_bytes\)$/);
   assert.match(full[0].detail, new RegExp(`the key dictionary is full: it holds ${MAX_KEYS} keys \\(key_dictionary\\.max_keys: ${MAX_KEYS}\\)`));
   assert.ok(full.every((d) => JSON.parse(d.raw.toString()).instrument.startsWith('S')));
+  dir.remove();
+});
+
+/** The shipped example with its synthetic feed swapped for a WebSocket source (what a user wiring a live feed does). */
+async function exampleWithWs(dir: string, eventTime: Record<string, unknown> = {}): Promise<{ file: string; ws: number; data: string; out: string }> {
+  const doc = parseYaml(readFileSync(new URL('../../../examples/market-surveillance.yaml', import.meta.url), 'utf8')) as Record<string, any>;
+  const ws = await freePort();
+  const out = join(dir, 'out.jsonl');
+  doc.sources = [{ name: 'gateway', type: 'ws', host: '127.0.0.1', port: ws }];
+  doc.sinks = [{ type: 'jsonl', path: out }];
+  doc.server = { host: '127.0.0.1', port: await freePort(), dashboard: false };
+  doc.partitions = 1;
+  doc.memory = '64MiB';
+  Object.assign(doc.event_time, eventTime);
+  const file = join(dir, 'p.yaml');
+  writeFileSync(file, stringifyYaml(doc));
+  return { file, ws, data: join(dir, 'data'), out };
+}
+
+test('market-surveillance example: epoch ms trades land at their date, and max_future refuses one an hour ahead', async () => {
+  const dir = tempDir();
+  const p = await exampleWithWs(dir.path);
+  const run = await startRun(p.file, p.data);
+  const now = Date.now();
+  try {
+    const prod = await producer(p.ws);
+    const frame = Array.from({ length: 50 }, (_, i) => trade('AAPL', i + 1, now - 1000 + i));
+    const ack = await prod.send([...frame, trade('MSFT', 7, now + 3_600_000)].join('\n'));
+    assert.equal([ack.accepted, ack.rejected], [50, 1]);
+    // Event time moves 3 s on: the watermark passes the first trades' second and its windows fire.
+    await prod.send(trade('AAPL', 1, now + 3000));
+    const deadline = Date.now() + 10_000;
+    while (!(existsSync(p.out) && readFileSync(p.out, 'utf8').includes('"vwap_1s-window-AAPL')) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
+    prod.close();
+  } finally {
+    assert.is(await run.stop(), 0, run.stderr());
+  }
+  const outs = readFileSync(p.out, 'utf8').split('\n').filter(Boolean).map((l) => JSON.parse(l));
+  const windows = outs.filter((o) => o.kind === 'window' && o.key === 'AAPL');
+  assert.ok(windows.length > 0, 'windows fired');
+  for (const w of windows) assert.ok(Math.abs(Number(BigInt(w.window.start_ns) / 1_000_000n) - now) < 5000, `window at ${w.window.start}, sent at ${new Date(now).toISOString()}`);
+  assert.is(outs.filter((o) => o.kind === 'late').length, 0);
+  const dl = deadLetters(p.data);
+  assert.equal(dl.map((d) => d.code), ['timestamp_window']);
+  const ahead = Number(/([\d.]+) ms in the future/.exec(dl[0].detail)?.[1]);
+  assert.ok(ahead > 3_590_000 && ahead <= 3_600_000, dl[0].detail);
+  dir.remove();
+});
+
+test('a declared unit rejects implausible epoch values into the dead-letter queue (ms sent with unit: ns)', async () => {
+  const dir = tempDir();
+  const p = await exampleWithWs(dir.path, { unit: 'ns' });
+  const run = await startRun(p.file, p.data);
+  const now = Date.now();
+  try {
+    const prod = await producer(p.ws);
+    const ns = `{"ts":"${BigInt(now) * 1_000_000n}","instrument":"AAPL","price":100,"qty":1,"side":"buy"}`;
+    const ack = await prod.send(`${trade('AAPL', 1, now)}\n${ns}\n${trade('AAPL', 2, now)}`);
+    assert.equal([ack.accepted, ack.rejected], [1, 2]);
+    prod.close();
+  } finally {
+    assert.is(await run.stop(), 0, run.stderr());
+  }
+  const dl = deadLetters(p.data);
+  assert.equal(dl.map((d) => d.code), ['bad_timestamp', 'bad_timestamp']);
+  assert.match(dl[0].detail, new RegExp(`timestamp ${now} is implausible in event_time.unit ns: it would be 1970-01-01T.*; it looks like ms \\(set unit: ms, or auto\\)`));
+  assert.is(JSON.parse(dl[1].raw.toString()).qty, 2);
   dir.remove();
 });
 
