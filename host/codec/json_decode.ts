@@ -399,7 +399,7 @@ export class JsonDecoder {
     } else if (c === 0x6e) { this.literal(LITERALS.null); return; }
     else { this.skipValue(1); r = 'timestamp must be a number or a string'; }
     if (typeof r === 'string') ev.fail('bad_timestamp', r);
-    else if (r < MIN_PLAUSIBLE_NS && this.tsUnit !== 'auto' && from >= 0) ev.fail('bad_timestamp', implausibleEpoch(r, this.tsUnit, this.text(from, to))!);
+    else if (this.tsUnit !== 'auto' && r < MIN_PLAUSIBLE_NS && from >= 0) ev.fail('bad_timestamp', implausibleEpoch(r, this.tsUnit, this.text(from, to))!);
     else ev.ts = r;
   }
 
