@@ -18,15 +18,16 @@
 // byte scan finds the same tokens as a character scan of the decoded text.
 //
 // Frame forms: one object (which may span lines), an array of objects, or
-// NDJSON: one object per line. A syntax error in an array rejects the whole frame (nothing after
-// it can be trusted). In NDJSON each line is its own record boundary: the
-// scanner never reads past the line's newline, so a truncated line is
-// rejected alone and cannot swallow the valid line after it (an unbounded
-// scan would read that line as the truncated object's next member or value).
-// A frame that is not valid UTF-8 is rejected whole, except in NDJSON, where
-// only the lines holding the invalid bytes are. A member with the wrong type
-// rejects its event only. Positions in messages are characters of the
-// decoded text (as they were when the scanner read a string).
+// NDJSON: one object per line. A syntax error in an array rejects the whole
+// frame (nothing after it can be trusted). In NDJSON each line is its own
+// record boundary: the scanner never reads past the line's newline, so a
+// truncated line is rejected alone and cannot swallow the valid line after
+// it (an unbounded scan would read that line as the truncated object's next
+// member or value). A frame that is not valid UTF-8 is rejected whole, except
+// in NDJSON, where only the lines holding the invalid bytes are. A member
+// with the wrong type rejects its event only. Positions in messages are
+// characters of the decoded text (as they were when the scanner read a
+// string).
 import { isAscii, isUtf8 } from 'node:buffer';
 import type { EventType } from '../schema/event_types.js';
 import { TS_ALIASES } from '../schema/event_types.js';

@@ -76,11 +76,10 @@ export class KeyDictionary {
     const id = this.ids.get(s);
     if (id !== undefined) return id;
     const l = this.limits;
-    // A UTF-16 unit is 1 to 3 UTF-8 bytes: most strings are decided by their length alone.
-    const len = s.length * 3 <= l.maxKeyBytes ? s.length : s.length > l.maxKeyBytes ? l.maxKeyBytes + 1 : Buffer.byteLength(s);
-    if (len > l.maxKeyBytes) { this.refused.key_too_long++; return KEY_TOO_LONG; }
+    // A UTF-16 unit is at least one UTF-8 byte: a huge string is refused before it is measured.
+    const bytes = s.length > l.maxKeyBytes ? l.maxKeyBytes + 1 : Buffer.byteLength(s);
+    if (bytes > l.maxKeyBytes) { this.refused.key_too_long++; return KEY_TOO_LONG; }
     if (this.names.length > l.maxKeys) { this.refused.max_keys++; return TOO_MANY_KEYS; }
-    const bytes = len === s.length ? Buffer.byteLength(s) : len;
     if (this.bytes + bytes > l.maxBytes) { this.refused.max_bytes++; return TOO_MANY_BYTES; }
     return this.add(s, bytes);
   }
