@@ -68,17 +68,18 @@ export async function scrape(port: number): Promise<(name: string, labels?: stri
 export interface DeadLetterSeen { code: string; detail: string; raw: Buffer }
 
 /**
- * The dead-letter file's entries, reason code and exact bytes. Reads both the
- * {reason, detail, raw: base64} lines and the docs/OUTPUTS.md shape
- * {reason: "code: detail", encoding, data}.
+ * The dead-letter file's entries, reason code and exact bytes: the bytes as
+ * `raw` (base64) or as `data` with its `encoding` (docs/OUTPUTS.md), the
+ * detail apart or after the code in `reason` ("code: detail").
  */
 export function deadLetters(dataDir: string): DeadLetterSeen[] {
   const file = join(dataDir, 'dead-letters.jsonl');
   if (!existsSync(file)) return [];
   return readFileSync(file, 'utf8').split('\n').filter(Boolean).map((l) => {
     const e = JSON.parse(l) as Record<string, string>;
-    if (e.raw !== undefined) return { code: e.reason, detail: e.detail, raw: Buffer.from(e.raw, 'base64') };
+    const raw = e.raw !== undefined ? Buffer.from(e.raw, 'base64') : Buffer.from(e.data, e.encoding === 'base64' ? 'base64' : 'utf8');
+    if (e.detail !== undefined) return { code: e.reason, detail: e.detail, raw };
     const at = e.reason.indexOf(': ');
-    return { code: e.reason.slice(0, at), detail: e.reason.slice(at + 2), raw: Buffer.from(e.data, e.encoding === 'base64' ? 'base64' : 'utf8') };
+    return { code: at < 0 ? e.reason : e.reason.slice(0, at), detail: at < 0 ? '' : e.reason.slice(at + 2), raw };
   });
 }
