@@ -60,7 +60,8 @@ for (const file of files) {
   rmSync(data, { recursive: true, force: true });
   const seconds = (performance.now() - started) / 1000;
   const evicted = Object.entries(late).filter(([k]) => k.endsWith(':state_evicted')).reduce((a, [, n]) => a + n, 0);
-  console.log(`${file.slice(file.lastIndexOf('/') + 1)}: ${sent} events = ${(sent / src.rate / 60).toFixed(1)} min of event time`
-    + `${events < wanted ? ` (of ${(wanted / src.rate / 60).toFixed(1)} needed to fill the longest window: capped by --max-events)` : ''}`
+  const span_ = (n: number) => (n / src.rate < 120 ? `${(n / src.rate).toFixed(1)} s` : `${(n / src.rate / 60).toFixed(1)} min`);
+  console.log(`${file.slice(file.lastIndexOf('/') + 1)}: ${sent} events = ${span_(sent)} of event time`
+    + `${events < wanted ? ` (of ${span_(wanted)} needed to fill the longest window: capped by --max-events)` : ''}`
     + ` in ${seconds.toFixed(1)} s; ${outputs} outputs; state_evicted ${evicted}; late ${JSON.stringify(late)}`);
 }
