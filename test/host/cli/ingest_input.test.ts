@@ -7,11 +7,14 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { existsSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { parse as parseYaml, stringify as stringifyYaml } from 'yaml';
+import mqtt from 'mqtt';
+import { spawnSync } from 'node:child_process';
 import { join } from 'node:path';
 import { freePort } from '../../../bench/free_port.js';
 import { CheckpointStore } from '../../../host/checkpoint/checkpoint_store.js';
 import { tempDir } from '../../helpers/tmp.js';
 import { deadLetters, producer, scrape, startRun } from '../../helpers/ganglion_run.js';
+import { startMosquitto } from '../../helpers/mosquitto.js';
 
 async function pipeline(dir: string, extra = '', schema = 'schema: { type: trades }'): Promise<{ file: string; ws: number; http: number; data: string }> {
   const ws = await freePort();
@@ -31,6 +34,7 @@ ${extra}
   return { file, ws, http, data: join(dir, 'data') };
 }
 
+const BIN = new URL('../../../bin/ganglion.js', import.meta.url).pathname;
 const trade = (instrument: string, qty: number, ts = 1_767_623_400_000 + qty) => JSON.stringify({ ts, instrument, price: 100, qty, side: 'buy' });
 
 test('NDJSON: an unterminated line is one dead letter; the lines around it are all accepted', async () => {
@@ -48,6 +52,64 @@ test('NDJSON: an unterminated line is one dead letter; the lines around it are a
   }
   const dl = deadLetters(p.data);
   assert.equal(dl.map((d) => [d.code, d.raw.toString()]), [['json_syntax', '{"ts":1,"instrument":"BAD",']]);
+  dir.remove();
+});
+
+test('NDJSON over MQTT: the same frame gives the same three events and one dead letter', async () => {
+  const dir = tempDir();
+  const broker = await startMosquitto();
+  const http = await freePort();
+  const file = join(dir.path, 'p.yaml');
+  writeFileSync(file, `name: input_mqtt
+sources: [{ type: mqtt, url: "${broker.url}", topics: [{ topic: trades, format: json, qos: 1 }], client_id: input-test }]
+schema: { type: trades }
+operators: [{ name: vol, type: window, window: tumbling, size: 1s, field: qty, aggregates: [count] }]
+sinks: [{ type: jsonl, path: ${JSON.stringify(join(dir.path, 'out.jsonl'))} }]
+partitions: 1
+server: { host: 127.0.0.1, port: ${http}, dashboard: false }
+`);
+  const data = join(dir.path, 'data');
+  const run = await startRun(file, data);
+  const client = await mqtt.connectAsync(broker.url, { protocolVersion: 5, clientId: 'input-test-producer' });
+  try {
+    const bad = '{"ts":1,"instrument":"BAD",';
+    await client.publishAsync('trades', `${trade('A1', 1)}\n${bad}\n${trade('A2', 2)}\n${trade('A3', 3)}`, { qos: 1 });
+    let accepted = 0;
+    const deadline = Date.now() + 15_000;
+    while (Date.now() < deadline) {
+      const text = await (await fetch(`http://127.0.0.1:${http}/metrics`)).text();
+      accepted = text.split('\n').filter((l) => l.startsWith('ganglion_events_in_total')).reduce((a, l) => a + Number(l.slice(l.lastIndexOf(' ') + 1)), 0);
+      if (accepted >= 3) break;
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    assert.is(accepted, 3);
+  } finally {
+    await client.endAsync();
+    assert.is(await run.stop(), 0, run.stderr());
+    await broker.stop();
+  }
+  assert.equal(deadLetters(data).map((d) => [d.code, d.raw.toString()]), [['json_syntax', '{"ts":1,"instrument":"BAD",']]);
+  dir.remove();
+});
+
+test('NDJSON in a replayed file: the damaged line is one dead letter, the window counts the other three', async () => {
+  const dir = tempDir();
+  const input = join(dir.path, 'in.jsonl');
+  const out = join(dir.path, 'out.jsonl');
+  writeFileSync(input, `${trade('A', 1)}\n{"ts":1,"instrument":"BAD",\n${trade('A', 2)}\n${trade('A', 3)}\n`);
+  const file = join(dir.path, 'p.yaml');
+  writeFileSync(file, `name: input_replay
+schema: { type: trades }
+operators: [{ name: vol, type: window, window: tumbling, size: 1s, field: qty, aggregates: [count, sum] }]
+`);
+  const r = spawnSync(process.execPath, [BIN, 'replay', file, '--input', input, '--output', out], { encoding: 'utf8', env: (({ GANGLION_FROM_SOURCE: _, ...env }) => env)(process.env) });
+  assert.is(r.status, 0, r.stderr);
+  const outs = readFileSync(out, 'utf8').split('\n').filter(Boolean).map((l) => JSON.parse(l));
+  assert.equal(outs.filter((o) => o.kind === 'window').map((o) => o.values), [{ count: 3, sum: 6 }]);
+  const dl = outs.filter((o) => o.kind === 'dead_letter');
+  assert.is(dl.length, 1);
+  assert.match(JSON.stringify(dl[0]), /json_syntax/);
+  assert.match(JSON.stringify(dl[0]), /BAD/);
   dir.remove();
 });
 
