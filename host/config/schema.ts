@@ -156,7 +156,10 @@ export const schemaSection = z.strictObject({
 
 export const eventTime = z.strictObject({
   field: name.default('ts'),
-  /** Unit of numeric timestamps in JSON ("auto": inferred from magnitude). ISO-8601 text is always accepted. */
+  /**
+   * Unit of numeric timestamps in JSON ("auto": inferred from magnitude). A declared unit also rejects values
+   * before 1973-03-03 or past 2262 in it (bad_timestamp: ms sent as ns would land in 1970). ISO-8601 text is always accepted.
+   */
   unit: z.enum(['auto', 'ns', 'us', 'ms', 's']).default('auto'),
   /** Watermark = max event time seen − out_of_orderness. */
   out_of_orderness: duration.default(0n),
