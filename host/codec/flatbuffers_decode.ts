@@ -170,11 +170,7 @@ export class FlatBuffersDecoder {
         }
         if (!reason) {
           key = single >= 0 ? w.numericKey(view.getFloat64(at + single, true), 0) : w.keyOf(ev);
-          if (key < 0) {
-            reason = key === -1
-              ? { index: r, code: 'key_dictionary_full', reason: `key dictionary is full (${w.dictionary.capacity} keys)`, raw: bytes }
-              : { index: r, code: 'missing_key', reason: `record ${r}: key field "${w.type.fields[w.keyIdx[-key - 2]].name}" is not a finite number`, raw: bytes };
-          }
+          if (key < 0) reason = { index: r, ...w.keyViolation(key, 'is not a finite number'), raw: bytes };
         }
       }
       if (reason) {

@@ -16,18 +16,23 @@
 // all ASCII and every byte of a multi-byte UTF-8 sequence is ≥ 0x80, so a
 // byte scan finds the same tokens as a character scan of the decoded text.
 //
-// Frame forms: one object, an array of objects, or objects separated by
-// whitespace/newlines (NDJSON). A syntax error in an array rejects the whole
-// frame (nothing after it can be trusted); in NDJSON it rejects that line
-// only, and scanning resumes at the next newline. A member with the wrong
-// type rejects its event only. Positions in messages are characters of the
-// decoded text (as they were when the scanner read a string).
+// Frame forms: one object (which may span lines), an array of objects, or
+// NDJSON: one object per line. A syntax error in an array rejects the whole
+// frame (nothing after it can be trusted). In NDJSON each line is its own
+// record boundary: the scanner never reads past the line's newline, so a
+// truncated line is rejected alone and cannot swallow the valid line after
+// it (an unbounded scan would read that line as the truncated object's next
+// member or value). A frame that is not valid UTF-8 is rejected whole, except
+// in NDJSON, where only the lines holding the invalid bytes are. A member
+// with the wrong type rejects its event only. Positions in messages are
+// characters of the decoded text (as they were when the scanner read a
+// string).
 import { isAscii, isUtf8 } from 'node:buffer';
 import type { EventType } from '../schema/event_types.js';
 import { TS_ALIASES } from '../schema/event_types.js';
 import { parseSide } from '../ingest/validation.js';
 import { EventScratch, RecordBatch, RecordWriter, type Reject } from './record_batch.js';
-import { parseEpochDigits, parseEpochText, parseTimestampString, type TimeUnit } from './timestamps.js';
+import { implausibleEpoch, isIsoText, MIN_PLAUSIBLE_NS, parseEpochDigits, parseEpochText, parseTimestampString, type TimeUnit } from './timestamps.js';
 
 const TS = -1;
 const VECTOR = 1 << 16;
@@ -99,6 +104,17 @@ const EMPTY = new Uint8Array(0);
 const EMPTY_BUF = Buffer.alloc(0);
 const LITERALS = { true: encoder.encode('true'), false: encoder.encode('false'), null: encoder.encode('null') };
 
+/** The frame is not an array and has a line break inside its content: its lines are records of their own. */
+function isLineFrame(b: Uint8Array): boolean {
+  let i = b[0] === 0xef && b[1] === 0xbb && b[2] === 0xbf ? 3 : 0;
+  while (b[i] === 0x20 || b[i] === 0x0a || b[i] === 0x0d || b[i] === 0x09) i++;
+  if (i >= b.length || b[i] === 0x5b) return false;
+  let j = b.length;
+  while (j > i && (b[j - 1] === 0x20 || b[j - 1] === 0x0a || b[j - 1] === 0x0d || b[j - 1] === 0x09)) j--;
+  const nl = b.indexOf(0x0a, i);
+  return nl >= 0 && nl < j;
+}
+
 export class JsonDecoder {
   private readonly members: MemberTable;
   private readonly scratch: EventScratch;
@@ -111,6 +127,8 @@ export class JsonDecoder {
   private i = 0;
   /** Every byte < 0x80: a string is then latin1 of its bytes, and positions are byte offsets. */
   private ascii = true;
+  /** The whole frame is valid UTF-8 (else each NDJSON line is checked on its own). */
+  private utf8 = true;
   /** Member names (UTF-8) in the order the previous event had them: producers rarely reorder. */
   private readonly expectName: Uint8Array[] = [];
   private readonly expectCode: number[] = [];
@@ -129,7 +147,9 @@ export class JsonDecoder {
   decode(bytes: Uint8Array, batch: RecordBatch, rejects: Reject[] = []): Reject[] {
     const buf = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
     const ascii = isAscii(buf);
-    if (!ascii && !isUtf8(buf)) {
+    const utf8 = ascii || isUtf8(buf);
+    // Only NDJSON can lose part of a frame: one line's bad bytes say nothing about the others.
+    if (!utf8 && !isLineFrame(bytes)) {
       rejects.push({ index: -1, code: 'invalid_utf8', reason: 'frame is not valid UTF-8', raw: bytes });
       return rejects;
     }
@@ -137,6 +157,7 @@ export class JsonDecoder {
     this.buf = buf;
     this.n = bytes.byteLength;
     this.ascii = ascii;
+    this.utf8 = utf8;
     this.i = 0;
     try {
       this.frame(batch, rejects, bytes);
@@ -217,28 +238,99 @@ export class JsonDecoder {
     }
   }
 
-  /** One object, or several separated by whitespace (NDJSON). */
+  /**
+   * One object, or NDJSON. Each line is scanned with this.n set to its
+   * newline, so nothing in a line can consume the next one; only a first
+   * object that runs past its line may be one pretty-printed object
+   * (wholeFrameObject).
+   */
   private lines(batch: RecordBatch, rejects: Reject[]): void {
-    const b = this.b;
+    const b = this.b, end = this.n;
     let index = 0;
-    while (this.i < this.n) {
-      const start = this.i;
-      try {
-        if (b[this.i] !== 0x7b) throw new JsonSyntaxError(`expected '{' or '['`, this.i);
-        this.event(index, batch, rejects);
-      } catch (e) {
-        if (!(e instanceof JsonSyntaxError)) throw e;
-        let nl = b.indexOf(0x0a, Math.max(e.at, start));
-        if (nl < 0) nl = this.n;
-        rejects.push({ index, code: 'json_syntax', reason: `${e.message} at character ${this.charAt(e.at)}`, raw: this.raw(start, nl) });
-        this.i = nl;
+    let line = 1;
+    let from = this.i;
+    try {
+      while (from < end) {
+        let nl = b.indexOf(0x0a, from);
+        if (nl < 0) nl = end;
+        this.n = nl;
+        this.i = from;
+        this.ws();
+        // A dead letter's raw is the line from its first non-blank byte, without its line break (\n or \r\n).
+        const to = nl > this.i && b[nl - 1] === 0x0d ? nl - 1 : nl;
+        if (!this.utf8 && this.i < nl && !isUtf8(this.buf.subarray(this.i, to))) {
+          rejects.push({ index: index++, code: 'invalid_utf8', reason: `line ${line} is not valid UTF-8`, raw: this.raw(this.i, to) });
+          this.i = nl;
+        }
+        if (this.i < nl) {
+          const start = this.i;
+          try {
+            if (b[this.i] !== 0x7b) throw new JsonSyntaxError(`expected '{' or '['`, this.i);
+            this.event(index, batch, rejects, true);
+          } catch (e) {
+            if (!(e instanceof JsonSyntaxError)) throw e;
+            if (e.at >= nl && index === 0 && nl < end && this.utf8 && this.wholeFrameObject(start, nl, end, batch, rejects)) return;
+            const why = e.at >= nl ? `line ${line} ends inside an object (${e.message})` : `${e.message} at character ${this.charAt(e.at)}`;
+            rejects.push({ index, code: 'json_syntax', reason: why, raw: this.raw(start, to) });
+          }
+          index++;
+        }
+        from = nl + 1;
+        line++;
       }
-      index++;
-      this.ws();
+    } finally {
+      this.n = end;
     }
   }
 
-  private event(index: number, batch: RecordBatch, rejects: Reject[]): void {
+  /**
+   * The frame from `start` (an object that runs past its first line, which
+   * ends at `nl`) to `end` is one pretty-printed object: decode it as one
+   * event. It is one only if it parses whole and no later line is a complete
+   * object on its own; a frame with such a line is NDJSON, whose first line
+   * is damaged (read across lines, a truncated line followed by a valid one
+   * and a stray '}' would parse as one object and hide the valid line).
+   * Checked by side-effect-free skips first, so a failed try leaves nothing
+   * behind (no record, no interned key).
+   */
+  private wholeFrameObject(start: number, nl: number, end: number, batch: RecordBatch, rejects: Reject[]): boolean {
+    const bound = this.n;
+    try {
+      if (!this.skips(start, end)) return false;
+      for (let from = nl + 1; from < end;) {
+        let to = this.b.indexOf(0x0a, from);
+        if (to < 0) to = end;
+        this.n = to;
+        this.i = from;
+        this.ws();
+        if (this.b[this.i] === 0x7b && this.skips(this.i, to)) return false;
+        from = to + 1;
+      }
+    } finally {
+      this.n = bound;
+    }
+    this.n = end;
+    this.i = start;
+    this.event(0, batch, rejects, true);
+    return true;
+  }
+
+  /** b[from, to) is exactly one JSON value (and whitespace). */
+  private skips(from: number, to: number): boolean {
+    this.n = to;
+    this.i = from;
+    try {
+      this.skipValue(0);
+      this.ws();
+      return this.i === to;
+    } catch (e) {
+      if (!(e instanceof JsonSyntaxError)) throw e;
+      return false;
+    }
+  }
+
+  /** An object at this.i; with `alone`, nothing but whitespace may follow it before this.n (one object per line). */
+  private event(index: number, batch: RecordBatch, rejects: Reject[], alone = false): void {
     const b = this.b;
     const start = this.i;
     const ev = this.scratch;
@@ -270,30 +362,44 @@ export class JsonDecoder {
         this.ws();
       }
     }
+    const end = this.i;
+    if (alone) {
+      this.ws();
+      if (this.i < this.n) throw new JsonSyntaxError('unexpected data after the object (one object per line)', this.i);
+    }
     const v = this.writer.commit(ev, batch);
-    if (v) rejects.push({ index, ...v, raw: this.raw(start, this.i) });
+    if (v) rejects.push({ index, ...v, raw: this.raw(start, end) });
   }
 
   private timestamp(ev: EventScratch): void {
     const b = this.b;
     const c = b[this.i];
     let r: bigint | string | undefined;
+    /** Where the epoch digits are (quotes excluded); -1 for ISO text. */
+    let from = -1, to = -1;
     if (c === 0x22) {
       // Epoch digits in a string (how ns usually travel): parsed from the bytes.
       let j = this.i + 1;
       while (b[j] >= 0x30 && b[j] <= 0x39) j++;
       if (b[j] === 0x22 && j > this.i + 1) {
         r = parseEpochDigits(b, this.i + 1, j, this.tsUnit);
-        if (r !== undefined) this.i = j + 1;
+        if (r !== undefined) { from = this.i + 1; to = j; this.i = j + 1; }
       }
-      if (r === undefined) r = parseTimestampString(this.string(), this.tsUnit);
+      if (r === undefined) {
+        const at = this.i + 1;
+        const text = this.string();
+        r = parseTimestampString(text, this.tsUnit);
+        if (!isIsoText(text)) { from = at; to = this.i - 1; }
+      }
     } else if (c === 0x2d || (c >= 0x30 && c <= 0x39)) {
-      const start = this.i;
+      from = this.i;
       this.number(false);
-      r = parseEpochDigits(b, start, this.i, this.tsUnit) ?? parseEpochText(this.text(start, this.i), this.tsUnit);
+      to = this.i;
+      r = parseEpochDigits(b, from, to, this.tsUnit) ?? parseEpochText(this.text(from, to), this.tsUnit);
     } else if (c === 0x6e) { this.literal(LITERALS.null); return; }
     else { this.skipValue(1); r = 'timestamp must be a number or a string'; }
     if (typeof r === 'string') ev.fail('bad_timestamp', r);
+    else if (this.tsUnit !== 'auto' && r < MIN_PLAUSIBLE_NS && from >= 0) ev.fail('bad_timestamp', implausibleEpoch(r, this.tsUnit, this.text(from, to))!);
     else ev.ts = r;
   }
 
@@ -359,9 +465,9 @@ export class JsonDecoder {
   // --- lexical level -------------------------------------------------------
 
   private ws(): void {
-    const b = this.b;
+    const b = this.b, n = this.n;
     let i = this.i;
-    for (;;) {
+    while (i < n) {
       const c = b[i];
       if (c === 0x20 || c === 0x0a || c === 0x0d || c === 0x09) i++;
       else break;

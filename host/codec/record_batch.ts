@@ -15,7 +15,7 @@ import * as layout from '../records.js';
 const IN_TS = layout.IN_TS, IN_SEQ = layout.IN_SEQ, IN_KEY = layout.IN_KEY, IN_FLAGS = layout.IN_FLAGS, IN_FIELDS = layout.IN_FIELDS;
 import type { EventType } from '../schema/event_types.js';
 import { keyFieldIndexes } from '../schema/event_types.js';
-import { compositeKey, KeyDictionary } from './key_dictionary.js';
+import { compositeKey, KEY_TOO_LONG, KeyDictionary, type Refusal } from './key_dictionary.js';
 import type { TimeUnit } from './timestamps.js';
 import { Validator, type ValidationRule } from '../ingest/validation.js';
 
@@ -23,7 +23,7 @@ import { Validator, type ValidationRule } from '../ingest/validation.js';
 export type RejectCode =
   | 'invalid_utf8' | 'json_syntax' | 'not_an_object' | 'empty_frame'
   | 'flatbuffers_invalid' | 'flatbuffers_identifier' | 'flags_set'
-  | 'missing_timestamp' | 'bad_timestamp' | 'bad_field' | 'missing_key' | 'key_dictionary_full'
+  | 'missing_timestamp' | 'bad_timestamp' | 'bad_field' | 'missing_key' | 'key_dictionary_full' | 'key_too_long'
   | 'required' | 'range' | 'allowed' | 'length' | 'timestamp_window'
   | 'frame_too_large';
 
@@ -188,18 +188,14 @@ export class RecordWriter {
       if (v) return v;
     }
     const key = this.keyOf(ev);
-    if (key < 0) {
-      return key === -1
-        ? { code: 'key_dictionary_full', reason: `key dictionary is full (${this.dictionary.capacity} keys)` }
-        : { code: 'missing_key', reason: `key field "${this.type.fields[this.keyIdx[-key - 2]].name}" is missing` };
-    }
+    if (key < 0) return this.keyViolation(key, 'is missing');
     for (const i of this.stringFields) {
       const s = ev.strings[i];
       if (s === undefined) continue;
       // A single string key is already interned: the key's id is the field's id (one Map lookup less per event).
       if (i === this.singleKey) { ev.values[i] = key; continue; }
-      const id = this.dictionary.intern(s);
-      if (id < 0) return { code: 'key_dictionary_full', reason: `key dictionary is full (${this.dictionary.capacity} keys)` };
+      const id = this.dictionary.admit(s);
+      if (id < 0) return this.refusal(id as Refusal, s, `"${this.type.fields[i].name}"`);
       ev.values[i] = id;
     }
     batch.ensure(1);
@@ -215,12 +211,39 @@ export class RecordWriter {
     return null;
   }
 
-  /** Key id; -1 dictionary full; -(2 + k) when key field k is missing. */
+  /**
+   * The violation for a negative keyOf/numericKey result: a dictionary
+   * refusal (of the string left in `refusedKey`), or key field k missing
+   * (-(4 + k); `missing` says how).
+   */
+  keyViolation(key: number, missing: string): Violation {
+    if (key >= KEY_TOO_LONG) {
+      const idx = this.keyIdx;
+      const what = idx.length === 1 ? `key "${this.type.fields[idx[0]].name}"` : `key (${idx.map((i) => this.type.fields[i].name).join('|')})`;
+      return this.refusal(key as Refusal, this.refusedKey, what);
+    }
+    return { code: 'missing_key', reason: `key field "${this.type.fields[this.keyIdx[-key - 4]].name}" ${missing}` };
+  }
+
+  private refusal(r: Refusal, s: string, what: string): Violation {
+    return { code: r === KEY_TOO_LONG ? 'key_too_long' : 'key_dictionary_full', reason: `${what}: ${this.dictionary.describe(r, s)}` };
+  }
+
+  /** The last string the dictionary refused in keyOf/numericKey. */
+  private refusedKey = '';
+
+  private admitKey(s: string): number {
+    const id = this.dictionary.admit(s);
+    if (id < 0) this.refusedKey = s;
+    return id;
+  }
+
+  /** Key id; a dictionary Refusal (-1..-3); -(4 + k) when key field k is missing. */
   keyOf(ev: EventScratch): number {
     const idx = this.keyIdx;
     if (idx.length === 1) {
       const s = ev.strings[idx[0]];
-      if (s !== undefined) return this.dictionary.intern(s);
+      if (s !== undefined) return this.admitKey(s);
       return this.numericKey(ev.values[idx[0]], 0);
     }
     for (let k = 0; k < idx.length; k++) {
@@ -228,11 +251,11 @@ export class RecordWriter {
       if (s !== undefined) this.parts[k] = s;
       else {
         const v = ev.values[idx[k]];
-        if (!Number.isFinite(v)) return -(2 + k);
+        if (!Number.isFinite(v)) return -(4 + k);
         this.parts[k] = String(v);
       }
     }
-    return this.dictionary.intern(compositeKey(this.parts));
+    return this.admitKey(compositeKey(this.parts));
   }
 
   /** A numeric id as a key: interned by its decimal form, cached by value. */
@@ -242,11 +265,11 @@ export class RecordWriter {
       const cached = this.smallIds[v];
       if (cached !== 0) return cached;
     }
-    if (!Number.isFinite(v)) return -(2 + k);
+    if (!Number.isFinite(v)) return -(4 + k);
     let id = this.numericKeys.get(v);
     if (id === undefined) {
-      id = this.dictionary.intern(String(v));
-      if (id < 0) return -1;
+      id = this.admitKey(String(v));
+      if (id < 0) return id;
       this.numericKeys.set(v, id);
       if (v >= 0 && v < SMALL_IDS && (v | 0) === v) this.smallIds[v] = id;
     }

@@ -14,6 +14,14 @@
 //   ISO 8601: 2024-03-01T12:00:00Z, 2024-03-01 12:00:00.123456789+02:00,
 //     offsets ±HH:MM / ±HHMM / ±HH; no offset means UTC.
 // Digits finer than 1 ns are truncated.
+//
+// A declared unit (not 'auto') is a promise about the producer, and a value
+// that breaks it is rejected, not reinterpreted: read in the declared unit, an
+// epoch value must land between 1973-03-03T09:46:40Z (1e17 ns) and the end of
+// the i64 ns range (2262-04-11), i.e. s 1e8…9.2e9, ms 1e11…9.2e12,
+// us 1e14…9.2e15, ns 1e17…9.2e18. Milliseconds declared as ns would otherwise
+// land in 1970 (and pass any "max future" rule); ns declared as ms overflow.
+// 'auto' infers the unit from magnitude and never rejects on plausibility.
 
 export type TimeUnit = 'auto' | 's' | 'ms' | 'us' | 'ns';
 
@@ -51,7 +59,7 @@ export function parseEpochText(text: string, unit: TimeUnit = 'auto'): TsResult 
     const digits = d <= 15 ? BigInt(Number(text)) : BigInt(text);
     const v = scale === 0 ? digits : digits * POW10[scale];
     // 18 digits always fit in an i64 (scaled: 18 - scale digits do).
-    if (d + scale > 18 && (v > 0x7fffffffffffffffn || v < -0x8000000000000000n)) return `timestamp "${clip(text)}" is out of range`;
+    if (d + scale > 18 && (v > 0x7fffffffffffffffn || v < -0x8000000000000000n)) return outOfRange(text, unit);
     return v;
   }
   const u = unitFor(text, unit);
@@ -64,9 +72,37 @@ export function parseEpochText(text: string, unit: TimeUnit = 'auto'): TsResult 
   if (exp >= 0) digits *= POW10[exp];
   else digits = -exp >= POW10.length ? 0n : digits / POW10[-exp];
   const v = sign === '-' ? -digits : digits;
-  if (v > 0x7fffffffffffffffn || v < -0x8000000000000000n) return `timestamp "${clip(text)}" is out of range`;
+  if (v > 0x7fffffffffffffffn || v < -0x8000000000000000n) return outOfRange(text, unit);
   return v;
 }
+
+function outOfRange(text: string, unit: TimeUnit): string {
+  if (unit === 'auto') return `timestamp "${clip(text)}" is out of range`;
+  const looks = unitFor(text, 'auto');
+  return `timestamp "${clip(text)}" is out of range in event_time.unit ${unit} (past 2262-04-11)${looks !== unit ? `; it looks like ${looks} (set unit: ${looks}, or auto)` : ''}`;
+}
+
+/** The earliest plausible epoch time for a declared unit: 1973-03-03T09:46:40Z. */
+export const MIN_PLAUSIBLE_NS = 100_000_000_000_000_000n;
+
+/** ISO 8601 text rather than epoch digits (what parseTimestampString tells apart). */
+export function isIsoText(text: string): boolean {
+  const c = text.charCodeAt(0);
+  return !((c >= 48 && c <= 57) || c === 45 || c === 43) || (text.length > 4 && text.charCodeAt(4) === 45 && c !== 45 && c !== 43);
+}
+
+/**
+ * Why epoch value `ns`, parsed from `text` in the declared `unit`, is
+ * implausible; undefined when it is plausible (or the unit is 'auto').
+ * Values past the top of the range never get here: they overflow i64.
+ */
+export function implausibleEpoch(ns: bigint, unit: TimeUnit, text: string): string | undefined {
+  if (unit === 'auto' || ns >= MIN_PLAUSIBLE_NS) return undefined;
+  const looks = unitFor(text, 'auto');
+  return `timestamp ${clip(text)} is implausible in event_time.unit ${unit}: it would be ${formatNs(ns)}, and ${unit} epoch values start at ${MIN_EPOCH_TEXT[unit]} (1973-03-03)${looks !== unit ? `; it looks like ${looks} (set unit: ${looks}, or auto)` : ''}`;
+}
+
+const MIN_EPOCH_TEXT: Record<Exclude<TimeUnit, 'auto'>, string> = { s: '1e8', ms: '1e11', us: '1e14', ns: '1e17' };
 
 const B9 = 1_000_000_000n;
 const I64_MAX = 0x7fffffffffffffffn, I64_MIN = -0x8000000000000000n;

@@ -156,7 +156,10 @@ export const schemaSection = z.strictObject({
 
 export const eventTime = z.strictObject({
   field: name.default('ts'),
-  /** Unit of numeric timestamps in JSON ("auto": inferred from magnitude). ISO-8601 text is always accepted. */
+  /**
+   * Unit of numeric timestamps in JSON ("auto": inferred from magnitude). A declared unit also rejects values
+   * before 1973-03-03 or past 2262 in it (bad_timestamp: ms sent as ns would land in 1970). ISO-8601 text is always accepted.
+   */
   unit: z.enum(['auto', 'ns', 'us', 'ms', 's']).default('auto'),
   /** Watermark = max event time seen − out_of_orderness. */
   out_of_orderness: duration.default(0n),
@@ -182,6 +185,22 @@ export const validation = z.strictObject({
   /** dead_letter: the event goes to the dead-letter output; reject: the whole frame is refused (nack). */
   on_invalid: z.enum(['dead_letter', 'reject']).default('dead_letter'),
 });
+
+/**
+ * Bounds on the key dictionary (every distinct key and string id seen over the
+ * pipeline's life). A new string past them is a dead letter (key_too_long,
+ * key_dictionary_full); the rest of its frame is processed.
+ */
+export const keyDictionary = z
+  .strictObject({
+    max_keys: positiveInt.default(1_000_000),
+    max_key_bytes: size.default(256),
+    max_bytes: size.default(64 * 1024 * 1024),
+  })
+  .superRefine((k, ctx) => {
+    if (k.max_key_bytes < 1) ctx.addIssue({ code: 'custom', path: ['max_key_bytes'], message: 'expected at least 1 byte' });
+    if (k.max_key_bytes > k.max_bytes) ctx.addIssue({ code: 'custom', path: ['max_key_bytes'], message: `expected at most max_bytes (${k.max_bytes})` });
+  });
 
 // ── operators ───────────────────────────────────────────────────────────────
 
@@ -375,6 +394,7 @@ export const pipeline = z.strictObject({
   key: z.union([name, z.array(name).min(1)], { error: 'expected a field name or a list of field names' }).transform((k) => (typeof k === 'string' ? [k] : k)).optional(),
   event_time: eventTime.prefault({}),
   validation: validation.prefault({}),
+  key_dictionary: keyDictionary.prefault({}),
   operators: z.array(operator).min(1, 'expected at least one operator'),
   sinks: z.array(sink).default([{ type: 'stdout' }]),
   delivery: delivery.prefault({}),

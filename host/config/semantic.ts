@@ -10,6 +10,8 @@ import { didYouMean } from './errors.js';
 import { bindProblem } from '../server/request_guard.js';
 import type { PipelineConfig } from './types.js';
 import { eventFields, parseRef } from './types.js';
+import { capacityFor, statesPerKey } from './window_sizing.js';
+import { syntheticCardinality } from '../feed/synthetic.js';
 
 export interface SemanticIssue {
   path: (string | number)[];
@@ -29,6 +31,35 @@ export function modelFeatureCount(file: string): number | string {
   const n = (doc as { learner?: { learner_model_param?: { num_feature?: string } } })?.learner?.learner_model_param?.num_feature;
   if (n === undefined || !/^\d+$/.test(String(n))) return `model file is not an XGBoost JSON model (no learner.learner_model_param.num_feature): ${file}`;
   return Number(n);
+}
+
+/**
+ * A synthetic source says how many keys the pipeline sees: every window
+ * operator must then hold all of them (window_sizing.ts), or it refuses live
+ * keys' events as late (state_evicted) and the shipped numbers are wrong.
+ */
+function windowCapacityIssues(config: PipelineConfig, key: string[], add: (path: (string | number)[], message: string, found?: string) => void): void {
+  if (config.schema.type === 'custom') return;
+  const kind = config.schema.type;
+  let keys = 0, from = '';
+  for (const s of config.sources) {
+    if (s.type !== 'synthetic') continue;
+    let n = 1;
+    for (const k of key) n *= syntheticCardinality(kind, s.instruments, k) ?? NaN;
+    if (Number.isNaN(n)) return; // a key the feed does not set as an id: unknown
+    if (n > keys) { keys = n; from = `the synthetic source${s.name ? ` "${s.name}"` : ''} feeds ${n} keys (${key.join(', ')})`; }
+  }
+  if (keys === 0) return;
+  const partitions = typeof config.partitions === 'number' ? config.partitions : 1;
+  config.operators.forEach((op, i) => {
+    if (op.type !== 'window') return;
+    const per = statesPerKey(op, config.event_time);
+    const need = capacityFor(keys, per, partitions);
+    if (op.capacity < need) {
+      const what = op.window === 'sliding' ? `${per} panes ((size + allowed_lateness + out_of_orderness) / pane + 2)` : op.window === 'tumbling' ? `${per} windows ((size + allowed_lateness + out_of_orderness) / size + 2)` : 'one state';
+      add(['operators', i, 'capacity'], `expected a capacity of at least ${need}: ${from}${partitions > 1 ? ` over ${partitions} partitions` : ''} and each key holds up to ${what}; with less, live keys' events are refused as late (state_evicted)`, String(op.capacity));
+    }
+  });
 }
 
 export function semanticIssues(config: PipelineConfig, baseDir: string): SemanticIssue[] {
@@ -135,6 +166,7 @@ export function semanticIssues(config: PipelineConfig, baseDir: string): Semanti
       if (bad) add(['sources', i, bad.field === 'host' ? 'host' : 'auth_token'], bad.message, bad.field === 'host' ? JSON.stringify(s.host) : undefined);
     }
   });
+  windowCapacityIssues(config, f.key, add);
   const sinkNames = new Set<string>();
   config.sinks.forEach((s, i) => {
     if (s.name !== undefined) {

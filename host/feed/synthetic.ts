@@ -387,6 +387,21 @@ export class SyntheticFeed {
   }
 }
 
+/**
+ * How many distinct values the feed gives an id field, for `instruments`
+ * entities (mirrors the generators above); undefined for fields it does not
+ * set as ids. A composite key has at most the product of its parts.
+ */
+export function syntheticCardinality(kind: FeedKind, instruments: number, field: string): number | undefined {
+  const n = instruments;
+  const perKind: Record<FeedKind, Record<string, number>> = {
+    trades: { instrument: n, side: 2, trader: Math.max(5, Math.ceil(n / 4)), account: 997, asset_class: Math.min(n, ASSET_CLASSES.length) },
+    quotes: { instrument: n, venue: VENUES.length },
+    payments: { account: n, merchant: 5000, currency: Math.min(n, CURRENCIES.length), channel: CHANNELS.length },
+  };
+  return perKind[kind][field];
+}
+
 /** ISO-8601 (Z or ±HH:MM, up to 9 fraction digits) → epoch ns, exactly. */
 export function isoToNs(iso: string): bigint {
   const m = /^(.*T\d\d:\d\d:\d\d)(?:\.(\d{1,9}))?(Z|[+-]\d\d:\d\d)$/.exec(iso);

@@ -66,6 +66,13 @@ export interface SourceState {
   paused: boolean;
 }
 
+export interface KeyDictionaryState {
+  size: number;
+  bytes: number;
+  /** New strings refused, by the limit they hit. */
+  refused: Record<string, number>;
+}
+
 /** What the collector callback returns; every part is optional. */
 export interface CollectedState {
   rings?: RingState[];
@@ -218,6 +225,7 @@ export class Metrics {
   /** Process collectors still to install (at the first scrape). */
   private processMetrics: boolean;
   private collector: () => CollectedState = () => ({});
+  private keyDictionary: (() => KeyDictionaryState) | null = null;
   private ready = false;
   private readonly startedAt = Date.now();
   private readonly timer: NodeJS.Timeout | undefined;
@@ -290,6 +298,11 @@ export class Metrics {
   /** Ring fill, operator state and backpressure come from here (called per scrape and per tick). */
   setCollector(fn: () => CollectedState): void {
     this.collector = fn;
+  }
+
+  /** The key dictionary's size and refusals (read at scrape time). */
+  setKeyDictionary(fn: () => KeyDictionaryState): void {
+    this.keyDictionary = fn;
   }
 
   /** Readiness for `/ready`: the pipeline is running and its sources are listening. */
@@ -477,6 +490,14 @@ export class Metrics {
     m('ganglion_backpressure_paused', '1 while a source is paused because a ring is full', 'gauge', () =>
       (state().sources ?? []).map((s) => ({ labels: { source: s.name }, value: s.paused ? 1 : 0 })));
     m('ganglion_ready', '1 once the pipeline is running', 'gauge', () => [{ value: this.ready ? 1 : 0 }]);
+
+    const dict = () => this.keyDictionary?.();
+    m('ganglion_key_dictionary_keys', 'Distinct keys and string ids in the key dictionary (bounded by key_dictionary.max_keys)', 'gauge', () => { const d = dict(); return d ? [{ value: d.size }] : []; });
+    m('ganglion_key_dictionary_bytes', 'UTF-8 bytes of the key dictionary\'s strings (bounded by key_dictionary.max_bytes)', 'gauge', () => { const d = dict(); return d ? [{ value: d.bytes }] : []; });
+    m('ganglion_key_dictionary_refused_total', 'New keys refused into the dead-letter queue, per limit (key_too_long, max_keys, max_bytes)', 'counter', () => {
+      const d = dict();
+      return d ? Object.entries(d.refused).map(([limit, value]) => ({ labels: { limit }, value })) : [];
+    });
 
     m('ganglion_checkpoint_duration_seconds', 'Checkpoint duration', 'histogram', () => {
       const values: MetricValue[] = [];

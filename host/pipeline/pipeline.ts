@@ -20,7 +20,7 @@ import type { PipelineConfig, InputEvent } from '../config/types.js';
 import { validationRules } from '../config/types.js';
 import { EventDecoder } from '../codec/decoder.js';
 import { RecordBatch } from '../codec/record_batch.js';
-import { KeyDictionary } from '../codec/key_dictionary.js';
+import { KeyDictionary, type KeyLimits } from '../codec/key_dictionary.js';
 import { DeadLetterQueue } from '../ingest/dead_letter.js';
 import type { Ack, Frame, FrameSink, RefusedFrame, Source } from '../ingest/source.js';
 import { IngestLog, ENTRY_KEYS, ENTRY_RECORDS, ENTRY_WATERMARK } from '../log/ingest_log.js';
@@ -132,7 +132,7 @@ export class Pipeline implements FrameSink {
     this.mode = config.delivery.mode;
     this.log = options.log ?? ((l) => process.stderr.write(`ganglion: ${l}\n`));
     this.dataDir = resolve(options.dataDir ?? join('ganglion-data', config.name));
-    this.dictionary = new KeyDictionary();
+    this.dictionary = new KeyDictionary(keyLimits(config));
     this.batch = new RecordBatch(this.plan.fields.type.stride, 4096);
     this.wide = new RecordBatch(this.plan.stride, 4096);
     this.fmt = {
@@ -160,7 +160,7 @@ export class Pipeline implements FrameSink {
     }
     if (restored) {
       const d = restored.sections.get('dictionary');
-      if (d) this.adoptDictionary(KeyDictionary.restore(d));
+      if (d) this.adoptDictionary(KeyDictionary.restore(d, keyLimits(cfg)));
       this.seq = BigInt(restored.meta.logSeq);
       this.maxTs = BigInt(restored.meta.maxTs as string);
       this.watermark = BigInt(restored.meta.watermark as string);
@@ -179,6 +179,7 @@ export class Pipeline implements FrameSink {
       rules: validationRules(cfg),
       tsUnit: cfg.event_time.unit,
     });
+    this.options.metrics?.setKeyDictionary(() => this.dictionary);
     this.dlq = new DeadLetterQueue({ path: this.mode === 'at_most_once' && !this.options.dataDir ? undefined : resolve(this.dataDir, 'dead-letters.jsonl') });
 
     const auto = autoPartitions();
@@ -682,6 +683,11 @@ export class Pipeline implements FrameSink {
   /** Internal: sources.ts needs the pipeline's decoding view. */
   get recordType() { return this.plan.fields.type; }
   intern(s: string): number { return this.dictionary.intern(s); }
+}
+
+function keyLimits(cfg: PipelineConfig): Partial<KeyLimits> {
+  const k = (cfg as Partial<PipelineConfig>).key_dictionary; // absent in hand-built configs: the defaults
+  return k ? { maxKeys: k.max_keys, maxKeyBytes: k.max_key_bytes, maxBytes: k.max_bytes } : {};
 }
 
 function isPositioned(s: OutputSink): s is OutputSink & Pick<JsonlSink, 'position' | 'truncate'> {

@@ -64,10 +64,43 @@ test('timestamp forms: epoch s/ms/us/ns as numbers and strings, ISO 8601; ns exa
   assert.equal([batch.ts(0), batch.ts(1)], [1_700_000_000_123_456_789n, 1_700_000_000_123_456_788n]);
 });
 
-test('configured unit overrides magnitude inference', () => {
+test('a declared unit reads epoch values in that unit (decimals too); ISO text as always', () => {
   const { run, batch } = setup(TRADE, { tsUnit: 'ms' });
-  run('{"ts": 5, "instrument": "X"}');
-  assert.is(batch.ts(0), 5_000_000n);
+  assert.is(run('{"ts": 1700000000123.5, "instrument": "X"}\n{"ts": "2023-11-14T22:13:20Z", "instrument": "X"}').accepted, 2);
+  assert.equal([batch.ts(0), batch.ts(1)], [1_700_000_000_123_500_000n, 1_700_000_000_000_000_000n]);
+});
+
+test('a declared unit rejects epoch values implausible in it (before 1973 or past 2262); ISO text is unaffected', () => {
+  const cases: [TimeUnit, string, string | bigint][] = [
+    ['ns', '1767623400000', /is implausible in event_time.unit ns: it would be 1970-01-01T00:29:27.623400000Z, and ns epoch values start at 1e17 \(1973-03-03\); it looks like ms \(set unit: ms, or auto\)/.source],
+    ['ns', '"1767623400000"', 'implausible in event_time.unit ns'],
+    ['ns', '1767623400000.5', 'implausible in event_time.unit ns'],
+    ['ns', '-1767623400000000000', 'implausible in event_time.unit ns'],
+    ['ns', '99999999999999999', 'implausible in event_time.unit ns'],
+    ['ns', '100000000000000000', 100_000_000_000_000_000n],
+    ['ns', '"1767623400123456789"', 1_767_623_400_123_456_789n],
+    ['us', '1767623400000', 'it looks like ms'],
+    ['us', '1767623400000000', 1_767_623_400_000_000_000n],
+    ['ms', '1767623400', 'it looks like s'],
+    ['ms', '1767623400123', 1_767_623_400_123_000_000n],
+    ['ms', '1767623400123456789', /out of range in event_time.unit ms \(past 2262-04-11\); it looks like ns/.source],
+    ['s', '99999999', 'implausible in event_time.unit s'],
+    ['s', '1767623400', 1_767_623_400_000_000_000n],
+    ['s', '1767623400123', 'out of range in event_time.unit s'],
+    ['ns', '"2026-01-05T14:30:00Z"', 1_767_623_400_000_000_000n],
+    ['auto', '5', 5_000_000_000n],
+  ];
+  for (const [unit, ts, want] of cases) {
+    const { run, batch } = setup(TRADE, { tsUnit: unit });
+    const r = run(`{"ts": ${ts}, "instrument": "X"}`);
+    if (typeof want === 'bigint') {
+      assert.equal(r.rejects, [], `${unit} ${ts}`);
+      assert.is(batch.ts(0), want, `${unit} ${ts}`);
+    } else {
+      assert.equal(r.rejects.map((x) => x.code), ['bad_timestamp'], `${unit} ${ts}`);
+      assert.match(r.rejects[0].reason, new RegExp(want), `${unit} ${ts}`);
+    }
+  }
 });
 
 test('aliases, numeric strings, numeric ids, unknown members (nested) skipped, escapes', () => {
@@ -125,6 +158,35 @@ test('syntax errors: an array frame is rejected whole, an NDJSON line alone', ()
   assert.equal(r2.rejects.map((x) => [x.index, x.code]), [[1, 'json_syntax'], [3, 'json_syntax']]);
   assert.is(dec.decode(r2.rejects[0].raw), '{"ts": 17, "instrument": "X", oops}');
   assert.equal([b.batch.field(1, 2), b.batch.field(2, 2)], [7, 8]);
+});
+
+test('NDJSON: an unterminated line is rejected alone and never swallows the next line', () => {
+  const s = setup();
+  const bad = '{"ts":1,"instrument":"BAD",';
+  const r = s.run(`${trade({ qty: 1 })}\n${bad}\n${trade({ qty: 2 })}\n${trade({ qty: 3 })}`);
+  assert.is(r.accepted, 3);
+  assert.equal(r.rejects.map((x) => [x.index, x.code, dec.decode(x.raw)]), [[1, 'json_syntax', bad]]);
+  assert.match(r.rejects[0].reason, /^line 2 ends inside an object/);
+  assert.equal([0, 1, 2].map((i) => s.batch.field(i, 2)), [1, 2, 3]);
+  // Truncated after a colon: read across lines, the next line would be taken as its value.
+  const t = setup();
+  const r2 = t.run(`{"ts":1700000000123,"instrument":\n${trade({ qty: 5 })}\n}\n${trade({ qty: 6 })}`);
+  assert.equal([r2.accepted, r2.rejects.map((x) => dec.decode(x.raw))], [2, ['{"ts":1700000000123,"instrument":', '}']]);
+});
+
+test('a single object may span lines (pretty-printed); NDJSON lines with invalid UTF-8 are rejected alone', () => {
+  const p = setup();
+  const pretty = JSON.stringify({ ts: 1700000000123, instrument: 'AAPL', price: 189.5, qty: 100, side: 'buy', meta: { a: [1, { b: 2 }] } }, null, 2);
+  assert.equal(p.run(pretty), { accepted: 1, rejects: [] });
+  assert.is(p.dictionary.name(p.batch.key(0)), 'AAPL');
+  const u = setup();
+  const line1 = enc.encode(trade({ qty: 1 }));
+  const badLine = Uint8Array.from([...enc.encode('{"ts":1700000000123,"instrument":"X'), 0xff, ...enc.encode('","qty":1}')]);
+  const frame = Buffer.concat([line1, Buffer.from('\n'), badLine, Buffer.from('\n'), enc.encode(trade({ qty: 2 }))]);
+  const r = u.decoder.decode(frame, false, u.batch);
+  assert.is(r.accepted, 2);
+  assert.equal(r.rejects.map((x) => [x.index, x.code, x.reason]), [[1, 'invalid_utf8', 'line 2 is not valid UTF-8']]);
+  assert.equal([...r.rejects[0].raw], [...badLine]);
 });
 
 test('whole-frame rejects: invalid UTF-8, empty, non-object array elements', () => {

@@ -1,6 +1,6 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { compositeKey, KeyDictionary } from '../../../host/codec/key_dictionary.js';
+import { compositeKey, KEY_TOO_LONG, KeyDictionary, TOO_MANY_BYTES, TOO_MANY_KEYS } from '../../../host/codec/key_dictionary.js';
 
 test('ids are dense from 1, stable, and 0 means none', () => {
   const d = new KeyDictionary();
@@ -14,9 +14,24 @@ test('ids are dense from 1, stable, and 0 means none', () => {
   assert.is(d.size, 2);
 });
 
-test('capacity bounds the dictionary: interning past it returns -1', () => {
-  const d = new KeyDictionary(2);
-  assert.equal([d.intern('a'), d.intern('b'), d.intern('c'), d.intern('a')], [1, 2, -1, 1]);
+test('limits bound what input adds: key length, key count, total bytes; known keys always pass', () => {
+  const d = new KeyDictionary({ maxKeys: 3, maxKeyBytes: 4, maxBytes: 10 });
+  assert.equal([d.admit('a'), d.admit('bb'), d.admit('bb')], [1, 2, 2]);
+  assert.is(d.admit('toolong'), KEY_TOO_LONG);
+  assert.is(d.admit('ééé'), KEY_TOO_LONG, '3 characters, 6 bytes');
+  assert.is(d.admit('éé'), 3, '4 bytes');
+  assert.equal([d.size, d.bytes], [3, 7]);
+  assert.is(d.admit('c'), TOO_MANY_KEYS);
+  assert.is(d.admit('a'), 1);
+  assert.equal(d.refused, { key_too_long: 2, max_keys: 1, max_bytes: 0 });
+  assert.match(d.describe(KEY_TOO_LONG, 'toolong'), /"toolong" is 7 bytes, over the 4-byte limit per key \(key_dictionary.max_key_bytes\)/);
+  assert.match(d.describe(TOO_MANY_KEYS, 'c'), /holds 3 keys \(key_dictionary.max_keys: 3\)/);
+  const b = new KeyDictionary({ maxBytes: 5 });
+  assert.equal([b.admit('abc'), b.admit('def'), b.admit('de')], [1, TOO_MANY_BYTES, 2]);
+  // intern() is for strings accepted before (log replay, restore): never refused.
+  assert.is(d.intern('way too long for the limits'), 4);
+  assert.is(KeyDictionary.restore(d.snapshot(), { maxKeys: 1 }).size, 4);
+  assert.is(KeyDictionary.restore(d.snapshot(), { maxKeys: 1 }).bytes, d.bytes);
 });
 
 test('snapshot/restore keeps every id, including non-ASCII; corrupt snapshots fail clearly', () => {

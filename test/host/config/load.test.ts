@@ -49,6 +49,16 @@ test('a minimal pipeline loads with defaults and exact units', () => {
   assert.is(src.type === 'synthetic' && src.rate, 100_000);
 });
 
+test('key_dictionary: defaults, sizes in units, and bounds checked', () => {
+  assert.equal(parsePipeline(MINIMAL, 'p.yaml').key_dictionary, { max_keys: 1_000_000, max_key_bytes: 256, max_bytes: 64 * 1024 * 1024 });
+  assert.equal(parsePipeline(MINIMAL + 'key_dictionary: { max_keys: 5000, max_key_bytes: 1KiB, max_bytes: 10MiB }\n', 'p.yaml').key_dictionary, { max_keys: 5000, max_key_bytes: 1024, max_bytes: 10 * 1024 * 1024 });
+  const bad = issues(MINIMAL + 'key_dictionary: { max_keys: 0, max_key_bytes: 2MiB, max_bytes: 1MiB, max: 3 }\n');
+  assert.equal(bad.map((i) => i.path).sort(), ['key_dictionary.max', 'key_dictionary.max_key_bytes', 'key_dictionary.max_keys']);
+  const big = issues(MINIMAL + 'key_dictionary: { max_key_bytes: 2MiB, max_bytes: 1MiB }\n');
+  assert.equal(big.map((i) => [i.path, i.message]), [['key_dictionary.max_key_bytes', 'expected at most max_bytes (1048576)']]);
+  assert.equal(issues(MINIMAL + 'key_dictionary: { max_key_bytes: 0 }\n').map((i) => i.path), ['key_dictionary.max_key_bytes']);
+});
+
 test('a wrong duration is reported at its line and column with what was found', () => {
   const [i, ...rest] = issues(MINIMAL.replace('size: 1s', 'size: 1 second'));
   assert.is(rest.length, 0);
