@@ -1,6 +1,6 @@
 // The sources a pipeline file names, started and wired to the pipeline.
 import type { PipelineConfig } from '../config/types.js';
-import type { Source } from '../ingest/source.js';
+import type { FrameSink, Source } from '../ingest/source.js';
 import type { Pipeline } from './pipeline.js';
 import { SyntheticSource } from './synthetic_source.js';
 import { FileSource, fileFormat } from './file_source.js';
@@ -17,6 +17,11 @@ export function preloadSources(config: PipelineConfig): Promise<unknown> {
   })).catch(() => undefined);
 }
 
+/** The pipeline as one source's sink: its frames are counted under the source's configured name, not per connection. */
+function sinkFor(pipeline: Pipeline, name: string): FrameSink {
+  return { onFrame: (frame, ack) => pipeline.onFrame(frame, ack, name) };
+}
+
 export async function openSources(config: PipelineConfig, pipeline: Pipeline, alreadyLogged = 0): Promise<Array<Source | SyntheticSource>> {
   const out: Array<Source | SyntheticSource> = [];
   try {
@@ -29,7 +34,7 @@ export async function openSources(config: PipelineConfig, pipeline: Pipeline, al
             native: s.native !== false, ...(s.auth_token ? { token: s.auth_token } : {}),
             allowedHosts: s.allowed_hosts, allowedOrigins: s.allowed_origins, configPath: `sources[${i}]`,
           });
-          await src.start(pipeline);
+          await src.start(sinkFor(pipeline, src.name));
           out.push(src);
           break;
         }
@@ -43,7 +48,7 @@ export async function openSources(config: PipelineConfig, pipeline: Pipeline, al
             ...(s.username ? { username: s.username } : {}), ...(s.password ? { password: s.password } : {}),
             ...(s.tls ? { tls: { ...(s.tls.ca ? { ca: s.tls.ca } : {}), ...(s.tls.cert ? { cert: s.tls.cert } : {}), ...(s.tls.key ? { key: s.tls.key } : {}), rejectUnauthorized: s.tls.reject_unauthorized } } : {}),
           } as ConstructorParameters<typeof MqttSource>[0]);
-          await src.start(pipeline);
+          await src.start(sinkFor(pipeline, src.name));
           out.push(src);
           break;
         }
@@ -56,7 +61,7 @@ export async function openSources(config: PipelineConfig, pipeline: Pipeline, al
         }
         case 'file': {
           const src = new FileSource(s.path, fileFormat(s.path, s.format === 'csv' ? undefined : s.format), s.name, () => pipeline.sourceEnded(s.name ?? s.path));
-          await src.start(pipeline);
+          await src.start(sinkFor(pipeline, src.name));
           out.push(src);
           break;
         }
