@@ -42,7 +42,7 @@ function windowsOf(outs: Output[], op: string, key: number) {
 
 test('parameters come from the example pipeline', () => {
   assert.equal(params.windows.map((w) => [w.name, w.sizeNs, w.field, w.weight]), [['vwap_1s', 1e9, 'price', 'qty'], ['volume_1s', 1e9, 'qty', undefined]]);
-  assert.equal(params.zscores.map((z) => [z.name, z.field, z.mode, z.threshold, z.minSamples]), [['price_z', 'price', 'ewma', 6, 50], ['volume_z', 'volume_1s.sum', 'ewma', 6, 3000]]);
+  assert.equal(params.zscores.map((z) => [z.name, z.field, z.mode, z.threshold, z.minSamples]), [['price_z', 'price', 'ewma', 6, 50], ['volume_z', 'volume_1s.sum', 'ewma', 15, 3000]]);
   assert.is(params.outOfOrdernessNs, 200e6);
 });
 
