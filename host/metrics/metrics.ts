@@ -519,8 +519,14 @@ export class Metrics {
     m('ganglion_checkpoint_failures_total', 'Checkpoints that failed', 'counter', () => [{ value: this.checkpointFailures }]);
 
     if (this.processMetrics) {
-      // Since the process started, all threads (the partition workers included).
-      const cpu = (pick: (u: NodeJS.CpuUsage) => number) => () => [{ value: pick(process.cpuUsage()) / 1e6 }];
+      // Since the process started, all threads (the partition workers included);
+      // one reading per scrape, so user + system = total.
+      let usage = process.cpuUsage(), readAt = -Infinity;
+      const cpu = (pick: (u: NodeJS.CpuUsage) => number) => () => {
+        const now = performance.now();
+        if (now - readAt > 100) { usage = process.cpuUsage(); readAt = now; }
+        return [{ value: pick(usage) / 1e6 }];
+      };
       m('ganglion_process_cpu_user_seconds_total', 'Total user CPU time spent in seconds.', 'counter', cpu((u) => u.user));
       m('ganglion_process_cpu_system_seconds_total', 'Total system CPU time spent in seconds.', 'counter', cpu((u) => u.system));
       m('ganglion_process_cpu_seconds_total', 'Total user and system CPU time spent in seconds.', 'counter', cpu((u) => u.user + u.system));

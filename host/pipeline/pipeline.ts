@@ -670,8 +670,13 @@ export class Pipeline implements FrameSink {
   private async startSources(): Promise<void> {
     const { openSources } = await import('./sources.js');
     // Replayable sources (the synthetic feed) resume after what the log holds.
-    const sources = await openSources(this.config, this, Number(this.seq - 1n));
-    this.sources.push(...sources);
+    // Each source joins this.sources as it starts, so backpressure reaches it
+    // even while later sources are still starting.
+    await openSources(this.config, this, Number(this.seq - 1n), (s) => {
+      this.sources.push(s);
+      this.options.metrics?.addEvents(s.name, 0);
+      if (this.paused) s.pause();
+    });
   }
 
   /**
@@ -680,6 +685,11 @@ export class Pipeline implements FrameSink {
    * /metrics, /api/snapshot, the dashboard and the status line share the numbers.
    */
   private installCollector(metrics: Metrics): void {
+    // Per-operator counters exist from the start, at 0 (Prometheus' rate() needs a first sample).
+    for (const o of this.config.operators) {
+      metrics.addOutputs(o.name, 0);
+      if (o.type === 'zscore' || o.type === 'limit' || o.type === 'model') metrics.addAlerts(o.name, 0);
+    }
     metrics.setCollector(() => {
       const operators = this.plan.meta.map((m, i) => ({ name: m.name, keys: 0, bytes: 0, evictions: 0, late: this.lateByOp[i] }));
       for (const s of this.partitions.operatorStats()) {

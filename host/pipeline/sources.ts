@@ -22,8 +22,14 @@ function sinkFor(pipeline: Pipeline, name: string): FrameSink {
   return { onFrame: (frame, ack) => pipeline.onFrame(frame, ack, name) };
 }
 
-export async function openSources(config: PipelineConfig, pipeline: Pipeline, alreadyLogged = 0): Promise<Array<Source | SyntheticSource>> {
+/**
+ * `register` is called with each source just before it starts: a source may
+ * fill the rings before the later ones have started, and the pause/resume
+ * that follows must reach it (a feed told to pause but never to resume stalls).
+ */
+export async function openSources(config: PipelineConfig, pipeline: Pipeline, alreadyLogged = 0, register: (s: Source | SyntheticSource) => void = () => undefined): Promise<Array<Source | SyntheticSource>> {
   const out: Array<Source | SyntheticSource> = [];
+  const started = (src: Source | SyntheticSource) => { out.push(src); register(src); };
   try {
     for (const [i, s] of config.sources.entries()) {
       switch (s.type) {
@@ -34,8 +40,8 @@ export async function openSources(config: PipelineConfig, pipeline: Pipeline, al
             native: s.native !== false, ...(s.auth_token ? { token: s.auth_token } : {}),
             allowedHosts: s.allowed_hosts, allowedOrigins: s.allowed_origins, configPath: `sources[${i}]`,
           });
+          started(src);
           await src.start(sinkFor(pipeline, src.name));
-          out.push(src);
           break;
         }
         case 'mqtt': {
@@ -48,21 +54,21 @@ export async function openSources(config: PipelineConfig, pipeline: Pipeline, al
             ...(s.username ? { username: s.username } : {}), ...(s.password ? { password: s.password } : {}),
             ...(s.tls ? { tls: { ...(s.tls.ca ? { ca: s.tls.ca } : {}), ...(s.tls.cert ? { cert: s.tls.cert } : {}), ...(s.tls.key ? { key: s.tls.key } : {}), rejectUnauthorized: s.tls.reject_unauthorized } } : {}),
           } as ConstructorParameters<typeof MqttSource>[0]);
+          started(src);
           await src.start(sinkFor(pipeline, src.name));
-          out.push(src);
           break;
         }
         case 'synthetic': {
           const type = pipeline.recordType;
           const src = new SyntheticSource(s, config, type, pipeline.plan.fields.key, (k) => pipeline.intern(k), type.stride);
+          started(src);
           src.start(pipeline, config.sources.length === 1 ? alreadyLogged : 0);
-          out.push(src);
           break;
         }
         case 'file': {
           const src = new FileSource(s.path, fileFormat(s.path, s.format === 'csv' ? undefined : s.format), s.name, () => pipeline.sourceEnded(s.name ?? s.path));
+          started(src);
           await src.start(sinkFor(pipeline, src.name));
-          out.push(src);
           break;
         }
       }
