@@ -17,9 +17,13 @@ export function preloadSources(config: PipelineConfig): Promise<unknown> {
   })).catch(() => undefined);
 }
 
-/** The pipeline as one source's sink: its frames are counted under the source's configured name, not per connection. */
+/**
+ * The pipeline as one source's sink: its frames are counted under the
+ * source's configured name, not per connection. Everything else a sink does
+ * (refused frames) goes straight through.
+ */
 function sinkFor(pipeline: Pipeline, name: string): FrameSink {
-  return { onFrame: (frame, ack) => pipeline.onFrame(frame, ack, name) };
+  return { onFrame: (frame, ack) => pipeline.onFrame(frame, ack, name), onRefused: (r) => pipeline.onRefused(r) };
 }
 
 /**
