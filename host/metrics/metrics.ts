@@ -102,6 +102,7 @@ export interface MetricsSnapshot {
   eventsOutTotal: number;
   alertsTotal: number;
   deadLettersTotal: number;
+  /** Late outputs of every operator (an event late for two windows counts in each). */
   lateTotal: number;
   /** Latency (receive → the event's outputs at the sinks) of the events that completed in the last tick, one value per event. */
   latency: LatencyPercentiles;
