@@ -57,6 +57,7 @@ async function startHttp(cfg: NonNullable<PipelineConfig['server']>, metrics: Me
   return startServer({ host: cfg.host, port: cfg.port, metrics, dashboard: cfg.dashboard, operators, allowedHosts: cfg.allowed_hosts, allowedOrigins: cfg.allowed_origins });
 }
 
+/** The status line's figures: the metrics snapshot as it is (no counting of its own). */
 export function statusSample(snap: MetricsSnapshot): StatusSample {
   return {
     events: snap.eventsInTotal,
