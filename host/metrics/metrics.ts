@@ -235,6 +235,8 @@ export class Metrics {
   /** Process collectors still to install (at the first scrape). */
   private processMetrics: boolean;
   private collector: () => CollectedState = () => ({});
+  /** Forgets the readings a scrape shares between families (set by register()). */
+  private freshScrape: () => void = () => undefined;
   private ready = false;
   private readonly startedAt = Date.now();
   private readonly timer: NodeJS.Timeout | undefined;
@@ -408,6 +410,7 @@ export class Metrics {
         (require_(`prom-client/lib/metrics/${name}.js`) as (r: Registry, c: typeof config) => void)(this.registry, config);
       }
     }
+    this.freshScrape();
     return { contentType: this.registry.contentType, body: await this.registry.metrics() };
   }
 
@@ -445,6 +448,9 @@ export class Metrics {
     // reading younger than 100 ms is reused (a scrape formats all families at once).
     let scrape: CollectedState = {};
     let scrapedAt = -Infinity;
+    // exposition() starts every scrape with fresh readings (a scrape 50 ms after another must not see its state).
+    this.freshScrape = () => { scrapedAt = -Infinity; cpuReadAt = -Infinity; };
+    let cpuReadAt = -Infinity;
     const state = () => {
       const now = performance.now();
       if (now - scrapedAt > 100) { scrape = this.collect(); scrapedAt = now; }
@@ -522,10 +528,10 @@ export class Metrics {
     if (this.processMetrics) {
       // Since the process started, all threads (the partition workers included);
       // one reading per scrape, so user + system = total.
-      let usage = process.cpuUsage(), readAt = -Infinity;
+      let usage = process.cpuUsage();
       const cpu = (pick: (u: NodeJS.CpuUsage) => number) => () => {
         const now = performance.now();
-        if (now - readAt > 100) { usage = process.cpuUsage(); readAt = now; }
+        if (now - cpuReadAt > 100) { usage = process.cpuUsage(); cpuReadAt = now; }
         return [{ value: pick(usage) / 1e6 }];
       };
       m('ganglion_process_cpu_user_seconds_total', 'Total user CPU time spent in seconds.', 'counter', cpu((u) => u.user));
