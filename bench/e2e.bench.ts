@@ -93,8 +93,8 @@ export async function phase(t: Target, rate: number | 'max', seconds: number, ct
   const r = await runPhase(t, {
     loadgen: ['--format', 'fb', '--rate', String(rate), '--batch', String(rate === 'max' ? MAX_BATCH : PACED_BATCH)],
     seconds,
-    // Quick runs are too short to spare a whole warm-up second, and their
-    // flat-out second may hold no window boundary (so no latency sample).
+    // Quick runs are too short to spare a whole warm-up second; their
+    // flat-out phase reports throughput only.
     warmupMs: ctx.quick ? 0 : 1000,
     quick: ctx.quick,
     latency: !(ctx.quick && rate === 'max'),

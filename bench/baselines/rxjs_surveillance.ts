@@ -9,7 +9,7 @@
 //              ─► groupBy(instrument) ─┬─ scan: 1 s event-time tumbling windows ─► window outputs
 //                                      │        └─ closed volume sums ─► scan: z-score ─► alerts
 //                                      └─ scan: price EWMA z-score ─► alerts
-//              ─► sink: counts outputs, HDR latency from frame receive to emit
+//              ─► sink: counts outputs; HDR latency per event, frame receive → frame done
 //
 // Why event time and not bufferTime/windowTime: those are processing-time
 // windows, so they would compute different numbers from ganglion and the
@@ -451,11 +451,6 @@ export async function startBaseline(o: BaselineOptions): Promise<Baseline> {
   const started = Date.now();
 
   const trades = surveillancePipeline(o.params, (out) => {
-    // The whole pipeline runs synchronously inside next(): the frame being
-    // processed is the one whose receive time `frameNs` holds.
-    const ns = Number(process.hrtime.bigint() - frameNs);
-    second.recordValue(ns);
-    total.recordValue(ns);
     eventsOut++;
     if (out.kind === 'anomaly') alerts++;
     else if (out.kind === 'late') late++;
@@ -490,6 +485,15 @@ export async function startBaseline(o: BaselineOptions): Promise<Baseline> {
         accepted++;
         eventsIn++;
         trades.next(t);
+      }
+      // The whole pipeline runs synchronously inside next(): once the loop is
+      // done, every output of the frame has been emitted. Each accepted event
+      // is recorded with that latency, as ganglion records each event with
+      // the release of its epoch (receive → all its outputs at the sinks).
+      if (accepted > 0) {
+        const ns = Number(process.hrtime.bigint() - frameNs);
+        second.recordValueWithCount(ns, accepted);
+        total.recordValueWithCount(ns, accepted);
       }
       dead += rejected;
       if (acks) ws.send(`{"ack":${seq},"ok":true,"accepted":${accepted},"rejected":${rejected}}`);

@@ -11,7 +11,7 @@ import { fileURLToPath } from 'node:url';
 import { loadPipelineOffThread } from '../config/load_off_thread.js';
 import type { PipelineConfig } from '../config/types.js';
 import { parseDuration } from '../config/units.js';
-import type { Metrics } from '../metrics/metrics.js';
+import type { Metrics, MetricsSnapshot } from '../metrics/metrics.js';
 import type { TopicOutput } from '../sinks/ws_topic_sink.js';
 import { pipelineFileFailed } from './config_error.js';
 import { StatusLine, type StatusSample } from './status_line.js';
@@ -55,6 +55,18 @@ async function startHttp(cfg: NonNullable<PipelineConfig['server']>, metrics: Me
   const { isLoopback } = await import('../server/request_guard.js');
   if (!isLoopback(cfg.host)) log(`server on ${cfg.host} has no authentication: /metrics, /api/snapshot, /topics and /live are open to that network`);
   return startServer({ host: cfg.host, port: cfg.port, metrics, dashboard: cfg.dashboard, operators, allowedHosts: cfg.allowed_hosts, allowedOrigins: cfg.allowed_origins });
+}
+
+/** The status line's figures: the metrics snapshot as it is (no counting of its own). */
+export function statusSample(snap: MetricsSnapshot): StatusSample {
+  return {
+    events: snap.eventsInTotal,
+    alerts: snap.alertsTotal,
+    late: snap.lateTotal,
+    deadLetters: snap.deadLettersTotal,
+    p99LatencyNs: snap.latency.count > 0 ? snap.latency.p99 * 1000 : undefined,
+    backpressure: snap.backpressure.pausedRatio,
+  };
 }
 
 export async function runCommand(opts: RunOptions = {}): Promise<number> {
@@ -103,9 +115,6 @@ export async function runCommand(opts: RunOptions = {}): Promise<number> {
   }
   const pipeline = started.value;
   const server = served.value;
-  // Late events are counted here too, for runtimes whose metrics do not count them.
-  let late = 0;
-  pipeline.subscribe(() => { late++; }, (_op, kind) => kind === 'late');
   if (server) {
     const s = server;
     // Dead letters have no operator topic; they stay in the dead-letter file and the metrics.
@@ -137,31 +146,14 @@ export async function runCommand(opts: RunOptions = {}): Promise<number> {
   const bounded = config.sources.every((s) => s.type === 'file' || (s.type === 'synthetic' && s.events !== undefined));
   if (bounded) void pipeline.sourcesEnded().then(() => { stopping = true; stopNow('input ended, draining…'); });
 
-  // Backpressure = share of 100 ms samples with the sources paused.
-  let pausedSamples = 0, samples = 0;
-  const sampler = setInterval(() => { samples++; if (pipeline.stats().paused) pausedSamples++; }, 100);
+  // The status line shows the metrics snapshot, the very numbers of /api/snapshot, /metrics and the dashboard.
   const status = opts.status === false ? undefined : new StatusLine({ write: (t) => process.stderr.write(t), tty: process.stderr.isTTY === true, url });
-  const tick = setInterval(() => {
-    const snap = metrics.snapshot();
-    const st = pipeline.stats();
-    const sample: StatusSample = {
-      events: Math.max(st.eventsIn, snap.eventsInTotal),
-      alerts: Math.max(st.alerts, snap.alertsTotal),
-      late: Math.max(late, snap.lateTotal),
-      deadLetters: Math.max(st.rejected, snap.deadLettersTotal),
-      p99LatencyNs: snap.latency.count > 0 ? snap.latency.p99 * 1000 : undefined,
-      backpressure: samples > 0 ? pausedSamples / samples : 0,
-    };
-    pausedSamples = 0;
-    samples = 0;
-    status?.update(sample);
-  }, 1000);
+  const tick = setInterval(() => status?.update(statusSample(metrics.snapshot())), 1000);
 
   const why = await stopped;
   status?.end();
   log(why);
   clearInterval(tick);
-  clearInterval(sampler);
   if (timer) clearTimeout(timer);
   try {
     if (bounded && !failed) await pipeline.finish();

@@ -91,12 +91,16 @@
     const bar = $('k-ring-bar');
     bar.style.width = (fill * 100).toFixed(1) + '%';
     bar.style.background = fill > 0.9 ? color('--bad') : fill > 0.6 ? color('--warn') : color('--ok');
+    const b = s.backpressure;
+    $('k-paused').textContent = `paused ${(b.pausedRatio * 100).toFixed(0)} % · ${b.pausedSecondsTotal.toFixed(1)} s total`;
     $('k-dead').textContent = s.deadLettersTotal.toLocaleString('en-US');
     $('k-late').textContent = s.lateTotal.toLocaleString('en-US') + ' late events';
 
+    // The same figure as the status line's "backpressure N%": the share of the last second the sources were paused.
     const bp = $('bp');
-    bp.className = 'pill ' + (s.backpressure.paused ? 'bad' : 'ok');
-    bp.textContent = s.backpressure.paused ? 'backpressure: ' + s.backpressure.pausedSources.join(', ') : 'flowing';
+    const pct = Math.round(b.pausedRatio * 100);
+    bp.className = 'pill ' + (b.paused ? 'bad' : pct > 0 ? 'warn' : 'ok');
+    bp.textContent = b.paused || pct > 0 ? `backpressure ${pct} %` + (b.pausedSources.length ? `: ${b.pausedSources.join(', ')}` : '') : 'flowing';
     const ready = $('ready');
     ready.className = 'pill ' + (s.ready ? 'ok' : 'warn');
     ready.textContent = s.ready ? 'ready' : 'starting';
@@ -111,13 +115,14 @@
   // Alerts: whatever output shape the pipeline emits, show the operator, kind,
   // key, the headline number (z, score, value) and the rest compactly.
   const HEADLINE = ['z', 'score', 'value', 'prediction'];
-  const SKIP = new Set(['id', 'op', 'operator', 'kind', 'key', 'time', 'ts', 'alert']);
+  const SKIP = new Set(['id', 'op', 'operator', 'kind', 'key', 'time', 'ts', 'ts_ns', 'alert']);
   let alertCount = 0;
 
-  function cell(text, cls) {
+  function cell(text, cls, title) {
     const td = document.createElement('td');
     if (cls) td.className = cls;
     td.textContent = text;
+    if (title) td.title = title; // the whole text of a cut cell, on hover
     return td;
   }
 
@@ -125,6 +130,22 @@
     for (const k of HEADLINE) if (typeof a[k] === 'number') return [k, a[k]];
     if (Array.isArray(a.values) && typeof a.values[0] === 'number') return ['values[0]', a.values[0]];
     return [null, null];
+  }
+
+  // Event time in ns as a BigInt (ts_ns, a window's end_ns, or an ISO/number time), to sort the table by.
+  const INT = /^-?\d+$/;
+  function sortKey(a) {
+    if (typeof a.ts_ns === 'string' && INT.test(a.ts_ns)) return BigInt(a.ts_ns);
+    if (a.window && typeof a.window.end_ns === 'string' && INT.test(a.window.end_ns)) return BigInt(a.window.end_ns);
+    const t = a.time ?? a.ts ?? a.end ?? a.event_time;
+    if (typeof t === 'string' && !Number.isNaN(Date.parse(t))) return BigInt(Date.parse(t)) * 1000000n;
+    if (typeof t === 'number' && Number.isFinite(t)) return BigInt(Math.round(t > 1e14 ? t : t * 1e6));
+    return BigInt(Date.now()) * 1000000n;
+  }
+
+  // `k v` pairs: short, and breakable anywhere (a JSON blob without spaces would widen the card).
+  function formatDetail(rest) {
+    return Object.entries(rest).map(([k, v]) => `${k} ${typeof v === 'number' ? String(Number(v.toPrecision(6))) : typeof v === 'string' ? v : JSON.stringify(v)}`).join(' · ');
   }
 
   function eventTime(a) {
@@ -144,6 +165,8 @@
     const tr = document.createElement('tr');
     if (fresh) tr.className = 'fresh';
     tr.dataset.id = a.id ?? '';
+    const key = sortKey(a);
+    tr.dataset.ts = String(key);
     tr.appendChild(cell(eventTime(a)));
     tr.appendChild(cell(String(a.op ?? a.operator ?? '?')));
     const kind = cell('');
@@ -152,11 +175,15 @@
     tag.textContent = a.kind ?? 'alert';
     kind.appendChild(tag);
     tr.appendChild(kind);
-    tr.appendChild(cell(String(a.key ?? '')));
+    tr.appendChild(cell(String(a.key ?? ''), '', String(a.key ?? '')));
     tr.appendChild(cell(hv == null ? '' : `${hk} ${Number(hv).toPrecision(4)}`, 'num'));
-    const detail = JSON.stringify(rest);
-    tr.appendChild(cell(detail.length > 160 ? detail.slice(0, 157) + '…' : detail, 'detail'));
-    body.insertBefore(tr, body.firstChild); // newest first
+    const detail = formatDetail(rest);
+    tr.appendChild(cell(detail.length > 160 ? detail.slice(0, 157) + '…' : detail, 'detail', detail.length > 160 ? detail : undefined));
+    // Newest event time first, whatever order the partitions' alerts arrive in
+    // (an equal time: the one received last first).
+    let before = null;
+    for (const row of body.rows) if (BigInt(row.dataset.ts) <= key) { before = row; break; }
+    body.insertBefore(tr, before);
     while (body.rows.length > MAX_ALERTS) body.deleteRow(body.rows.length - 1);
     alertCount++;
     $('alerts-count').textContent = `${alertCount} received`;

@@ -26,12 +26,15 @@ import { build as buildHistogram } from 'hdr-histogram-js/dist/HistogramBuilder.
 import { initWebAssemblySync } from 'hdr-histogram-js/dist/wasm/index.js';
 import type * as HistogramModule from 'hdr-histogram-js/dist/Histogram.js';
 import { createRequire } from 'node:module';
-import type { Registry, collectDefaultMetrics as CollectDefaultMetrics } from 'prom-client';
+import type { Registry } from 'prom-client';
 
 // prom-client's index also loads the Pushgateway client and, through the
 // default process collectors, @opentelemetry/api: ~40 ms and ~8 MB before the
 // service is ready. The registry comes from its own module; the process
-// collectors are loaded at the first scrape (see `exposition`).
+// collectors are loaded at the first scrape (see `exposition`), all but
+// prom-client's CPU counter, which counts from its own registration and so
+// would read ~0 at the first scrape of a busy process: the CPU counters here
+// read process.cpuUsage() (every thread of the process, since it started).
 const require_ = createRequire(import.meta.url);
 const RegistryClass = require_('prom-client/lib/registry.js') as typeof Registry;
 
@@ -64,6 +67,8 @@ export interface SourceState {
   name: string;
   /** Reading is paused because a ring is full. */
   paused: boolean;
+  /** Cumulative seconds this source has spent paused. */
+  pausedSeconds?: number;
 }
 
 export interface KeyDictionaryState {
@@ -104,12 +109,17 @@ export interface MetricsSnapshot {
   eventsOutTotal: number;
   alertsTotal: number;
   deadLettersTotal: number;
+  /** Late outputs of every operator (an event late for two windows counts in each). */
   lateTotal: number;
-  /** Latency (socket receive → sink emit) of the outputs of the last completed tick. */
+  /** Latency (receive → the event's outputs at the sinks) of the events that completed in the last tick, one value per event. */
   latency: LatencyPercentiles;
   backpressure: {
     paused: boolean;
     pausedSources: string[];
+    /** Share 0..1 of the last tick the sources spent paused (what the status line shows as %). */
+    pausedRatio: number;
+    /** Seconds the sources spent paused since start. */
+    pausedSecondsTotal: number;
     /** Fill ratio 0..1 of the fullest ring. */
     maxRingFill: number;
   };
@@ -139,6 +149,13 @@ const BUCKET_BOUNDS_NS = Float64Array.from(LATENCY_BUCKETS_SECONDS, (s) => Math.
 
 /** Quantiles exported as `ganglion_latency_seconds{quantile=...}`. */
 export const LATENCY_QUANTILES: readonly number[] = [0.5, 0.95, 0.99, 0.999];
+
+/** prom-client's process collectors we export (its processCpuTotal is replaced, see the top of this file). */
+const PROCESS_COLLECTORS = [
+  'processStartTime', 'osMemoryHeap', 'processOpenFileDescriptors', 'processMaxFileDescriptors', 'eventLoopLag',
+  ...(typeof process.getActiveResourcesInfo === 'function' ? ['processResources'] : []),
+  'processHandles', 'processRequests', 'heapSizeAndUsed', 'heapSpacesSizeAndUsed', 'version', 'gc',
+];
 
 const CHECKPOINT_BUCKETS_SECONDS = [0.001, 0.005, 0.01, 0.05, 0.1, 0.5, 1, 5, 10, 30];
 
@@ -226,12 +243,14 @@ export class Metrics {
   private processMetrics: boolean;
   private collector: () => CollectedState = () => ({});
   private keyDictionary: (() => KeyDictionaryState) | null = null;
+  /** Forgets the readings a scrape shares between families (set by register()). */
+  private freshScrape: () => void = () => undefined;
   private ready = false;
   private readonly startedAt = Date.now();
   private readonly timer: NodeJS.Timeout | undefined;
   private closed = false;
   private last: MetricsSnapshot;
-  private prev = { time: performance.now(), in: 0, out: 0, alerts: 0 };
+  private prev = { time: performance.now(), in: 0, out: 0, alerts: 0, pausedSeconds: 0 };
   private readonly listeners = new Set<(s: MetricsSnapshot) => void>();
 
   constructor(options: MetricsOptions = {}) {
@@ -240,8 +259,8 @@ export class Metrics {
     const tickMs = options.tickMs ?? 1000;
     this.ageTicks = Math.max(1, Math.round(((options.ageSeconds ?? 10) * 1000) / (tickMs || 1000)));
     this.registry = options.registry ?? new RegistryClass();
-    this.register();
     this.processMetrics = options.processMetrics ?? true;
+    this.register();
     this.last = this.emptySnapshot();
     if (tickMs > 0) {
       this.timer = setInterval(() => this.tick(), tickMs);
@@ -276,9 +295,9 @@ export class Metrics {
   }
 
   /**
-   * End-to-end latency of one output (or `count` outputs of the same frame):
-   * socket receive to sink emit, in ns. Pass a JS number: the difference of two
-   * bigint ns timestamps fits exactly.
+   * End-to-end latency of one event (or `count` events of the same batch):
+   * receive until its outputs were emitted to the sinks, in ns. Pass a JS
+   * number: the difference of two bigint ns timestamps fits exactly.
    */
   recordLatencyNs(ns: number, count = 1): void {
     const v = ns > 0 ? Math.round(ns) : 0;
@@ -363,6 +382,8 @@ export class Metrics {
     const rings = state.rings ?? [];
     const sources = state.sources ?? [];
     const pausedSources = sources.filter((s) => s.paused).map((s) => s.name);
+    // Sources pause together (any full ring pauses all): the longest-paused one is the pipeline's figure.
+    const pausedSeconds = sources.reduce((m, s) => Math.max(m, s.pausedSeconds ?? 0), 0);
     this.last = {
       time: Date.now(),
       uptimeSeconds: (Date.now() - this.startedAt) / 1000,
@@ -378,11 +399,13 @@ export class Metrics {
       backpressure: {
         paused: pausedSources.length > 0,
         pausedSources,
+        pausedRatio: Math.min(1, Math.max(0, (pausedSeconds - this.prev.pausedSeconds) / dt)),
+        pausedSecondsTotal: pausedSeconds,
         maxRingFill: rings.reduce((m, r) => Math.max(m, r.capacity > 0 ? r.used / r.capacity : 0), 0),
       },
       ready: this.ready,
     };
-    this.prev = { time: now, in: this.totalIn, out: this.totalOut, alerts: this.totalAlerts };
+    this.prev = { time: now, in: this.totalIn, out: this.totalOut, alerts: this.totalAlerts, pausedSeconds };
     for (const fn of this.listeners) {
       try { fn(this.last); } catch { /* a broken listener must not stop the tick */ }
     }
@@ -395,9 +418,12 @@ export class Metrics {
       this.processMetrics = false;
       // GC and event-loop-lag histograms therefore start at the first scrape:
       // what they would have seen before is the startup, not the service.
-      const collect = require_('prom-client/lib/defaultMetrics.js') as typeof CollectDefaultMetrics;
-      collect({ register: this.registry, prefix: 'ganglion_' });
+      const config = { prefix: 'ganglion_', eventLoopMonitoringPrecision: 10 };
+      for (const name of PROCESS_COLLECTORS) {
+        (require_(`prom-client/lib/metrics/${name}.js`) as (r: Registry, c: typeof config) => void)(this.registry, config);
+      }
     }
+    this.freshScrape();
     return { contentType: this.registry.contentType, body: await this.registry.metrics() };
   }
 
@@ -425,7 +451,7 @@ export class Metrics {
       time: Date.now(), uptimeSeconds: 0, eventsInPerSec: 0, eventsOutPerSec: 0, alertsPerSec: 0,
       eventsInTotal: 0, eventsOutTotal: 0, alertsTotal: 0, deadLettersTotal: 0, lateTotal: 0,
       latency: { p50: 0, p95: 0, p99: 0, p999: 0, max: 0, count: 0 },
-      backpressure: { paused: false, pausedSources: [], maxRingFill: 0 },
+      backpressure: { paused: false, pausedSources: [], pausedRatio: 0, pausedSecondsTotal: 0, maxRingFill: 0 },
       ready: false,
     };
   }
@@ -435,6 +461,9 @@ export class Metrics {
     // reading younger than 100 ms is reused (a scrape formats all families at once).
     let scrape: CollectedState = {};
     let scrapedAt = -Infinity;
+    // exposition() starts every scrape with fresh readings (a scrape 50 ms after another must not see its state).
+    this.freshScrape = () => { scrapedAt = -Infinity; cpuReadAt = -Infinity; };
+    let cpuReadAt = -Infinity;
     const state = () => {
       const now = performance.now();
       if (now - scrapedAt > 100) { scrape = this.collect(); scrapedAt = now; }
@@ -482,13 +511,15 @@ export class Metrics {
       rings().map((r) => ({ labels: { partition: r.partition }, value: r.blockedNs / 1e9 })));
 
     const ops = () => state().operators ?? [];
-    m('ganglion_state_keys', 'Live keys in operator state', 'gauge', () => ops().map((o) => ({ labels: { operator: o.name }, value: o.keys })));
-    m('ganglion_state_bytes', 'Bytes of operator state', 'gauge', () => ops().map((o) => ({ labels: { operator: o.name }, value: o.bytes })));
-    m('ganglion_state_evictions_total', 'Keys evicted from operator state (TTL or capacity)', 'counter', () => ops().map((o) => ({ labels: { operator: o.name }, value: o.evictions })));
-    m('ganglion_late_events_total', 'Events later than the allowed lateness, sent to the side output', 'counter', () => ops().map((o) => ({ labels: { operator: o.name }, value: o.late })));
+    m('ganglion_state_keys', 'Live keys (for windows: live key-window states) in operator state, all partitions', 'gauge', () => ops().map((o) => ({ labels: { operator: o.name }, value: o.keys })));
+    m('ganglion_state_bytes', 'Bytes of partition memory reserved for operator state (fixed-capacity tables: set at start)', 'gauge', () => ops().map((o) => ({ labels: { operator: o.name }, value: o.bytes })));
+    m('ganglion_state_evictions_total', 'State entries evicted (TTL) or refused (window state at capacity: the event goes to the late output, reason state_evicted)', 'counter', () => ops().map((o) => ({ labels: { operator: o.name }, value: o.evictions })));
+    m('ganglion_late_events_total', 'Events sent to the late side output', 'counter', () => ops().map((o) => ({ labels: { operator: o.name }, value: o.late })));
 
     m('ganglion_backpressure_paused', '1 while a source is paused because a ring is full', 'gauge', () =>
       (state().sources ?? []).map((s) => ({ labels: { source: s.name }, value: s.paused ? 1 : 0 })));
+    m('ganglion_backpressure_paused_seconds_total', 'Time a source spent paused because a ring was full', 'counter', () =>
+      (state().sources ?? []).map((s) => ({ labels: { source: s.name }, value: s.pausedSeconds ?? 0 })));
     m('ganglion_ready', '1 once the pipeline is running', 'gauge', () => [{ value: this.ready ? 1 : 0 }]);
 
     const dict = () => this.keyDictionary?.();
@@ -514,5 +545,19 @@ export class Metrics {
     m('ganglion_checkpoint_last_duration_seconds', 'Duration of the last successful checkpoint', 'gauge', () => [{ value: this.lastCheckpointSeconds }]);
     m('ganglion_checkpoint_last_bytes', 'Size of the last successful checkpoint', 'gauge', () => [{ value: this.lastCheckpointBytes }]);
     m('ganglion_checkpoint_failures_total', 'Checkpoints that failed', 'counter', () => [{ value: this.checkpointFailures }]);
+
+    if (this.processMetrics) {
+      // Since the process started, all threads (the partition workers included);
+      // one reading per scrape, so user + system = total.
+      let usage = process.cpuUsage();
+      const cpu = (pick: (u: NodeJS.CpuUsage) => number) => () => {
+        const now = performance.now();
+        if (now - cpuReadAt > 100) { usage = process.cpuUsage(); cpuReadAt = now; }
+        return [{ value: pick(usage) / 1e6 }];
+      };
+      m('ganglion_process_cpu_user_seconds_total', 'Total user CPU time spent in seconds.', 'counter', cpu((u) => u.user));
+      m('ganglion_process_cpu_system_seconds_total', 'Total system CPU time spent in seconds.', 'counter', cpu((u) => u.system));
+      m('ganglion_process_cpu_seconds_total', 'Total user and system CPU time spent in seconds.', 'counter', cpu((u) => u.user + u.system));
+    }
   }
 }

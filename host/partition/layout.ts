@@ -41,6 +41,9 @@ export interface PartitionProgram {
   checkpoints?: boolean;
 }
 
+/** Numbers per operator in a partition's shared stats view (PartitionRunner.publishStats): keys, bytes, evictions. */
+export const OPERATOR_STATS_FIELDS = 3;
+
 export interface PartitionLayout {
   input: number;
   output: number;

@@ -38,7 +38,7 @@ import { RingReader, RingWriter } from '../ring/ring.js';
 import { compileModule, createSharedMemory } from '../wasm/module.js';
 import { CONTROL_BARRIER, CONTROL_WATERMARK, writeControl } from './control.js';
 import { defaultPartitionCount, partitionOf } from './hash.js';
-import type { PartitionLayout, PartitionProgram } from './layout.js';
+import { OPERATOR_STATS_FIELDS, type PartitionLayout, type PartitionProgram } from './layout.js';
 import type { BarrierSnapshot, PartitionRunner, SnapshotSlab } from './runner.js';
 import { sibling, spawnWorker } from './spawn.js';
 import type { WorkerInit } from './worker.js';
@@ -99,6 +99,16 @@ export interface PartitionMetrics {
   emitted: number;
 }
 
+/** One operator's state in one partition, as its runner last published it. */
+export interface OperatorStats {
+  partition: number;
+  /** Operator index in the program. */
+  op: number;
+  keys: number;
+  bytes: number;
+  evictions: number;
+}
+
 export class PartitionError extends Error {
   constructor(readonly partition: number, override readonly cause: unknown, inline = false) {
     super(`partition ${partition} ${inline ? 'failed' : 'worker died'}: ${cause instanceof Error ? cause.message : String(cause)}`);
@@ -130,6 +140,12 @@ interface Part {
   drained: Promise<void>;
   dead?: PartitionError;
   exited: boolean;
+  /** Operator stats the runner publishes (shared memory: readable while the worker runs). */
+  stats: Float64Array;
+}
+
+function statsView(program: PartitionProgram): Float64Array {
+  return new Float64Array(new SharedArrayBuffer(8 * OPERATOR_STATS_FIELDS * program.operators.length));
 }
 
 export class PartitionSet extends EventEmitter {
@@ -191,13 +207,14 @@ export class PartitionSet extends EventEmitter {
       let set: PartitionSet | undefined;
       const parts = Array.from({ length: n }, (_, id): Part => {
         const memory = createSharedMemory(options.memoryBytes ?? 32 * 1024 * 1024);
+        const stats = statsView(program);
         let runner: PartitionRunner;
         let slab: SnapshotSlab | undefined;
         try {
           runner = new PartitionRunner(id, memory, module, program,
             // The consumer of the output ring is this thread: drain it to make room.
             (out, want) => { while (out.room() < want) if (set!.drainNow(part, Infinity) === 0) throw new Error(`partition ${id}: output ring stuck full`); },
-            (snap) => { set!.drainNow(part, Infinity); set!.onBarrier(snap); });
+            (snap) => { set!.drainNow(part, Infinity); set!.onBarrier(snap); }, stats);
           slab = program.checkpoints ? runner.prepareSnapshots() : undefined;
         } catch (e) {
           throw new PartitionError(id, e, true);
@@ -207,7 +224,7 @@ export class PartitionSet extends EventEmitter {
           writer: new RingWriter(memory, runner.layout.input), reader: new RingReader(memory, runner.layout.output),
           staging: new Uint8Array(stagingCap * stride), staged: 0, stagingCap,
           blocked: false, blockedSince: 0, blockedMs: 0, accepted: 0, emitted: 0,
-          done: Promise.resolve(), drained: Promise.resolve(), exited: false,
+          done: Promise.resolve(), drained: Promise.resolve(), exited: false, stats,
         };
         return part;
       });
@@ -218,7 +235,8 @@ export class PartitionSet extends EventEmitter {
     const workers: Worker[] = [];
     const settled = await Promise.allSettled(Array.from({ length: n }, (_, id) => new Promise<Part>((resolve, reject) => {
       const memory = createSharedMemory(options.memoryBytes ?? 32 * 1024 * 1024);
-      const init: WorkerInit = { partition: id, module, memory, program, idleWaitMs, spins };
+      const stats = statsView(program);
+      const init: WorkerInit = { partition: id, module, memory, program, idleWaitMs, spins, stats };
       const worker = spawnWorker(entry, { workerData: init });
       workers.push(worker);
       const early = (e: unknown) => reject(new PartitionError(id, e));
@@ -231,7 +249,7 @@ export class PartitionSet extends EventEmitter {
           writer: new RingWriter(memory, m.layout.input), reader: new RingReader(memory, m.layout.output),
           staging: new Uint8Array(stagingCap * stride), staged: 0, stagingCap,
           blocked: false, blockedSince: 0, blockedMs: 0, accepted: 0, emitted: 0,
-          done: Promise.resolve(), drained: Promise.resolve(), exited: false,
+          done: Promise.resolve(), drained: Promise.resolve(), exited: false, stats,
         });
       });
     })));
@@ -547,6 +565,17 @@ export class PartitionSet extends EventEmitter {
       accepted: p.accepted,
       emitted: p.emitted,
     }));
+  }
+
+  /** Every partition's operator stats, partition by partition (as of each partition's last watermark). */
+  operatorStats(): OperatorStats[] {
+    const out: OperatorStats[] = [];
+    for (const p of this.parts) {
+      for (let op = 0, at = 0; at < p.stats.length; op++, at += OPERATOR_STATS_FIELDS) {
+        out.push({ partition: p.id, op, keys: p.stats[at], bytes: p.stats[at + 1], evictions: p.stats[at + 2] });
+      }
+    }
+    return out;
   }
 
   /**

@@ -15,7 +15,7 @@ import { FLAG_CONTROL, IN_FLAGS, IN_KEY, IN_SEQ, IN_TS, OUT_BYTES, OUT_KIND, OUT
 import { RingReader, RingWriter } from '../ring/ring.js';
 import { instantiate, RegionAllocator } from '../wasm/module.js';
 import { CONTROL_BARRIER, CONTROL_WATERMARK } from './control.js';
-import { layoutPartition, type PartitionLayout, type PartitionProgram } from './layout.js';
+import { layoutPartition, OPERATOR_STATS_FIELDS, type PartitionLayout, type PartitionProgram } from './layout.js';
 
 export interface BarrierSnapshot {
   partition: number;
@@ -60,6 +60,12 @@ export class PartitionRunner {
     /** Called when the output ring is full; must make room (block) or throw. */
     private readonly waitForOutputRoom: (out: RingWriter, want: number) => void,
     private readonly onBarrier: (snap: BarrierSnapshot) => void,
+    /**
+     * Where this partition publishes its operators' stats (keys, bytes,
+     * evictions: OPERATOR_STATS_FIELDS numbers per operator), shared with the
+     * host: a worker's loop takes no messages, so the metrics read them here.
+     */
+    private readonly statsOut?: Float64Array,
   ) {
     const { exports } = instantiate(memory, module);
     const alloc = new RegionAllocator(memory, exports.heapBase());
@@ -79,6 +85,7 @@ export class PartitionRunner {
     this.marker = new Uint8Array(OUT_BYTES);
     this.markerView = new DataView(this.marker.buffer);
     this.markerView.setUint32(OUT_KIND, OUT_MARKER, true);
+    this.publishStats();
   }
 
   private readonly marker: Uint8Array;
@@ -131,6 +138,8 @@ export class PartitionRunner {
       // A watermark that carries an epoch (seq > 0) closes it: the marker tells
       // the host that every output this epoch caused here is now in the ring.
       const epoch = this.view.getBigUint64(rec + IN_SEQ, true);
+      // State changes only through records and watermarks; once per epoch keeps the stats current.
+      this.publishStats();
       if (epoch > 0n) {
         this.markerView.setBigUint64(OUT_SEQ, epoch, true);
         this.pushOutput(this.marker, 1);
@@ -148,6 +157,19 @@ export class PartitionRunner {
     } else {
       throw new Error(`partition ${this.partition}: unknown control record kind ${kind} at input position ${position}`);
     }
+  }
+
+  /** Operator stats into the shared stats view (plain stores: each is one aligned 8-byte word). */
+  publishStats(): void {
+    const out = this.statsOut;
+    if (!out) return;
+    this.operators.forEach((op, i) => {
+      const s = op.stats();
+      const at = i * OPERATOR_STATS_FIELDS;
+      out[at] = s.keys;
+      out[at + 1] = s.bytes;
+      out[at + 2] = s.evictions;
+    });
   }
 
   private copyOutputs(op: Operator): void {

@@ -24,6 +24,8 @@ export interface WorkerInit {
   /** How long one Atomics.wait sleeps before re-checking (ms). */
   idleWaitMs: number;
   spins: number;
+  /** This partition's operator stats view (host/partition/runner.ts OPERATOR_STATS_FIELDS per operator). */
+  stats?: Float64Array;
 }
 
 const init = workerData as WorkerInit;
@@ -40,6 +42,7 @@ const runner = new PartitionRunner(
     const transfer = snapshot.states.filter((s) => s.buffer instanceof ArrayBuffer).map((s) => s.buffer as ArrayBuffer);
     port.postMessage({ type: 'barrier', snapshot }, transfer);
   },
+  init.stats,
 );
 const slab = init.program.checkpoints ? runner.prepareSnapshots() : undefined;
 port.postMessage({ type: 'ready', layout: runner.layout, slab });

@@ -10,7 +10,9 @@
 // each partition's own order. That order depends only on the input log, never
 // on thread timing, so a replay writes byte-identical files; and "epoch e
 // released" is the moment the batch received at receivedAt(e) reached the
-// sinks, which is the end-to-end latency the metrics report. Within a
+// sinks: every event of that batch has that latency, and the metrics record
+// it once per event (weighted by the batch's count), so a large batch weighs
+// as much as its events and an output-heavy epoch no more than its inputs. Within a
 // partition's share of an epoch, outputs are grouped by operator (byOperator).
 import { OUT_BYTES, OUT_KIND, OUT_MARKER, OUT_OP, OUT_SEQ } from '../records.js';
 
@@ -21,6 +23,8 @@ export interface EpochRelease {
   /** Output records of this epoch, partition 0 first: 128-byte records back to back. */
   records: Uint8Array[];
   count: number;
+  /** Input events of the batch that opened this epoch (0: a watermark without events). */
+  events: number;
 }
 
 interface PartitionQueue {
@@ -32,7 +36,7 @@ interface PartitionQueue {
 export class EpochMerger {
   private readonly queues: PartitionQueue[];
   private next: bigint;
-  private readonly received = new Map<bigint, bigint>();
+  private readonly received = new Map<bigint, { at: bigint; events: number }>();
 
   constructor(partitions: number, firstEpoch: bigint, private readonly release: (r: EpochRelease) => void) {
     this.next = firstEpoch;
@@ -42,8 +46,8 @@ export class EpochMerger {
   /** The epoch the next broadcast will close. */
   get nextEpoch(): bigint { return this.next; }
 
-  opened(epoch: bigint, receivedAtNs: bigint): void {
-    this.received.set(epoch, receivedAtNs);
+  opened(epoch: bigint, receivedAtNs: bigint, events = 0): void {
+    this.received.set(epoch, { at: receivedAtNs, events });
   }
 
   /** A drained batch of one partition's output records, in its order. */
@@ -85,10 +89,10 @@ export class EpochMerger {
         if (c.count > 0) records.push(byOperator(c.parts, c.count));
         count += c.count;
       }
-      const receivedAtNs = this.received.get(epoch);
+      const opened = this.received.get(epoch);
       this.received.delete(epoch);
       this.next = epoch + 1n;
-      this.release({ epoch, receivedAtNs, records, count });
+      this.release({ epoch, receivedAtNs: opened?.at, records, count, events: opened?.events ?? 0 });
     }
   }
 

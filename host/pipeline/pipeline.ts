@@ -79,7 +79,11 @@ export interface PipelineStats {
   partitions: ReturnType<PartitionSet['metrics']>;
 }
 
-interface Queued { bytes: Uint8Array; count: number; receivedAtNs: bigint }
+interface Queued {
+  bytes: Uint8Array; count: number; receivedAtNs: bigint;
+  /** Replayed from the log at recovery: the original receive time is gone, so no latency is recorded. */
+  untimed?: boolean;
+}
 
 export async function createPipeline(config: PipelineConfig, options: PipelineOptions = {}): Promise<Pipeline> {
   const p = new Pipeline(config, options);
@@ -118,6 +122,11 @@ export class Pipeline implements FrameSink {
   private queue: Queued[] = [];
   private queuedRecords = 0;
   private paused = false;
+  /** Backpressure time: total while not paused, plus since `pausedSince` while paused (performance.now ms). */
+  private pausedMs = 0;
+  private pausedSince = 0;
+  /** Late outputs released, per operator index (the late side output, as the sinks see it). */
+  private lateByOp: number[] = [];
   private closed = false;
   private failure: Error | null = null;
   private endedSources = 0;
@@ -213,6 +222,8 @@ export class Pipeline implements FrameSink {
     this.partitions.onPressure((paused) => this.onPressure(paused));
     this.merger = new EpochMerger(partitionCount, this.epoch, (r) => this.release(r));
     this.partitions.on('output', (b: { partition: number; bytes: Uint8Array; count: number }) => this.merger.push(b.partition, b.bytes, b.count));
+    this.lateByOp = this.plan.meta.map(() => 0);
+    if (this.options.metrics) this.installCollector(this.options.metrics);
 
     await this.openSinks(restored);
     if (this.ingestLog) await this.replayLog();
@@ -277,7 +288,12 @@ export class Pipeline implements FrameSink {
     return new Promise((res) => this.onFrame(frame, (_ok, info) => res({ accepted: info?.count ?? 0, rejected: info?.rejected ?? 0 })));
   }
 
-  onFrame(frame: Frame, ack: Ack): void {
+  /**
+   * `source`: the configured source name the frame came through, the label
+   * of its metrics (bounded, unlike `frame.origin`, which names the
+   * connection); frames pushed by the library count as 'library'.
+   */
+  onFrame(frame: Frame, ack: Ack, source = 'library'): void {
     if (this.failure) { ack(false, { reason: this.failure.message }); return; }
     this.batch.reset();
     const { accepted, rejects } = this.decoder.decode(frame.data, frame.binary, this.batch, frame.receivedAtNs);
@@ -287,7 +303,7 @@ export class Pipeline implements FrameSink {
       ack(rejects.length === 0, { count: 0, rejected: rejects.length, ...(rejects[0] ? { reason: rejects[0].reason } : {}) });
       return;
     }
-    this.accept(frame.origin, this.batch, frame.receivedAtNs, () => ack(true, { count: accepted, rejected: rejects.length }));
+    this.accept(source, this.batch, frame.receivedAtNs, () => ack(true, { count: accepted, rejected: rejects.length }));
   }
 
   /** A frame a source refused unread (too large, not UTF-8): a dead letter and a count, like any rejected frame. */
@@ -427,13 +443,14 @@ export class Pipeline implements FrameSink {
       if (ts > this.maxTs) this.maxTs = ts;
     }
     this.partitions.pushRecords(item.bytes, item.count);
-    this.closeEpoch(item.receivedAtNs, this.maxTs - this.config.event_time.out_of_orderness);
+    this.closeEpoch(item.receivedAtNs, this.maxTs - this.config.event_time.out_of_orderness, item.untimed ? 0 : item.count);
   }
 
-  private closeEpoch(receivedAtNs: bigint, watermark: bigint): void {
+  /** `events`: input events of the batch this epoch closes, each recorded with the epoch's latency. */
+  private closeEpoch(receivedAtNs: bigint, watermark: bigint, events = 0): void {
     if (watermark > this.watermark) this.watermark = watermark;
     const e = this.epoch++;
-    this.merger.opened(e, receivedAtNs);
+    this.merger.opened(e, receivedAtNs, events);
     this.partitions.watermark(this.watermark, e);
   }
 
@@ -445,6 +462,8 @@ export class Pipeline implements FrameSink {
   }
 
   private onPressure(paused: boolean): void {
+    if (paused && !this.paused) this.pausedSince = performance.now();
+    if (!paused && this.paused) this.pausedMs += performance.now() - this.pausedSince;
     this.paused = paused;
     for (const s of this.sources) (paused ? s.pause() : s.resume());
     if (!paused) void this.flushQueue();
@@ -463,12 +482,15 @@ export class Pipeline implements FrameSink {
 
   private release(r: EpochRelease): void {
     const latencyNs = r.receivedAtNs === undefined ? undefined : Number(nowNs() - r.receivedAtNs);
-    if (latencyNs !== undefined) this.options.metrics?.recordLatencyNs(latencyNs, Math.max(1, r.count));
+    // One value per input event: each event of the batch waited exactly this long.
+    if (latencyNs !== undefined && r.events > 0) this.options.metrics?.recordLatencyNs(latencyNs, r.events);
     for (const bytes of r.records) {
       const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
       for (let at = 0; at < bytes.length; at += OUT_BYTES) {
         const kind = KIND_NAMES[view.getUint32(at + OUT_KIND, true)];
-        const meta = this.plan.meta[view.getUint32(at + OUT_OP, true)];
+        const opIndex = view.getUint32(at + OUT_OP, true);
+        const meta = this.plan.meta[opIndex];
+        if (kind === 'late') this.lateByOp[opIndex]++;
         const alert = kind === 'anomaly' || (kind === 'score' && view.getFloat64(at + OUT_VALUES, true) >= (meta.threshold ?? 0.5));
         if (kind === 'score' && !alert && this.plan.alertsOnly.has(meta.name)) continue;
         this.stats_.outputs++;
@@ -615,7 +637,7 @@ export class Pipeline implements FrameSink {
         }
         this.loggedKeys = this.dictionary.size;
       } else if (e.kind === ENTRY_RECORDS) {
-        this.dispatch({ bytes: e.payload.slice(), count: e.count, receivedAtNs: nowNs() });
+        this.dispatch({ bytes: e.payload.slice(), count: e.count, receivedAtNs: nowNs(), untimed: true });
         replayed += e.count;
         if (this.paused) await this.waitResume();
       } else if (e.kind === ENTRY_WATERMARK) {
@@ -649,8 +671,41 @@ export class Pipeline implements FrameSink {
   private async startSources(): Promise<void> {
     const { openSources } = await import('./sources.js');
     // Replayable sources (the synthetic feed) resume after what the log holds.
-    const sources = await openSources(this.config, this, Number(this.seq - 1n));
-    this.sources.push(...sources);
+    // Each source joins this.sources as it starts, so backpressure reaches it
+    // even while later sources are still starting.
+    await openSources(this.config, this, Number(this.seq - 1n), (s) => {
+      this.sources.push(s);
+      this.options.metrics?.addEvents(s.name, 0);
+      if (this.paused) s.pause();
+    });
+  }
+
+  /**
+   * The metrics' view of the running pipeline (rings, operator state, late
+   * events, backpressure): read at each scrape and each one-second tick, so
+   * /metrics, /api/snapshot, the dashboard and the status line share the numbers.
+   */
+  private installCollector(metrics: Metrics): void {
+    // Per-operator counters exist from the start, at 0 (Prometheus' rate() needs a first sample).
+    for (const o of this.config.operators) {
+      metrics.addOutputs(o.name, 0);
+      if (o.type === 'zscore' || o.type === 'limit' || o.type === 'model') metrics.addAlerts(o.name, 0);
+    }
+    metrics.setCollector(() => {
+      const operators = this.plan.meta.map((m, i) => ({ name: m.name, keys: 0, bytes: 0, evictions: 0, late: this.lateByOp[i] }));
+      for (const s of this.partitions.operatorStats()) {
+        const o = operators[s.op];
+        o.keys += s.keys;
+        o.bytes += s.bytes;
+        o.evictions += s.evictions;
+      }
+      const pausedSeconds = (this.pausedMs + (this.paused ? performance.now() - this.pausedSince : 0)) / 1000;
+      return {
+        rings: this.partitions.metrics().map((p) => ({ partition: p.partition, capacity: p.inputCapacity, used: p.inputFill, blockedNs: p.blockedMs * 1e6 })),
+        operators,
+        sources: this.sources.map((s) => ({ name: s.name, paused: this.paused, pausedSeconds })),
+      };
+    });
   }
 
   stats(): PipelineStats {

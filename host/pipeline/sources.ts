@@ -1,6 +1,6 @@
 // The sources a pipeline file names, started and wired to the pipeline.
 import type { PipelineConfig } from '../config/types.js';
-import type { Source } from '../ingest/source.js';
+import type { FrameSink, Source } from '../ingest/source.js';
 import type { Pipeline } from './pipeline.js';
 import { SyntheticSource } from './synthetic_source.js';
 import { FileSource, fileFormat } from './file_source.js';
@@ -17,8 +17,23 @@ export function preloadSources(config: PipelineConfig): Promise<unknown> {
   })).catch(() => undefined);
 }
 
-export async function openSources(config: PipelineConfig, pipeline: Pipeline, alreadyLogged = 0): Promise<Array<Source | SyntheticSource>> {
+/**
+ * The pipeline as one source's sink: its frames are counted under the
+ * source's configured name, not per connection. Everything else a sink does
+ * (refused frames) goes straight through.
+ */
+function sinkFor(pipeline: Pipeline, name: string): FrameSink {
+  return { onFrame: (frame, ack) => pipeline.onFrame(frame, ack, name), onRefused: (r) => pipeline.onRefused(r) };
+}
+
+/**
+ * `register` is called with each source just before it starts: a source may
+ * fill the rings before the later ones have started, and the pause/resume
+ * that follows must reach it (a feed told to pause but never to resume stalls).
+ */
+export async function openSources(config: PipelineConfig, pipeline: Pipeline, alreadyLogged = 0, register: (s: Source | SyntheticSource) => void = () => undefined): Promise<Array<Source | SyntheticSource>> {
   const out: Array<Source | SyntheticSource> = [];
+  const started = (src: Source | SyntheticSource) => { out.push(src); register(src); };
   try {
     for (const [i, s] of config.sources.entries()) {
       switch (s.type) {
@@ -29,8 +44,8 @@ export async function openSources(config: PipelineConfig, pipeline: Pipeline, al
             native: s.native !== false, ...(s.auth_token ? { token: s.auth_token } : {}),
             allowedHosts: s.allowed_hosts, allowedOrigins: s.allowed_origins, configPath: `sources[${i}]`,
           });
-          await src.start(pipeline);
-          out.push(src);
+          started(src);
+          await src.start(sinkFor(pipeline, src.name));
           break;
         }
         case 'mqtt': {
@@ -43,21 +58,21 @@ export async function openSources(config: PipelineConfig, pipeline: Pipeline, al
             ...(s.username ? { username: s.username } : {}), ...(s.password ? { password: s.password } : {}),
             ...(s.tls ? { tls: { ...(s.tls.ca ? { ca: s.tls.ca } : {}), ...(s.tls.cert ? { cert: s.tls.cert } : {}), ...(s.tls.key ? { key: s.tls.key } : {}), rejectUnauthorized: s.tls.reject_unauthorized } } : {}),
           } as ConstructorParameters<typeof MqttSource>[0]);
-          await src.start(pipeline);
-          out.push(src);
+          started(src);
+          await src.start(sinkFor(pipeline, src.name));
           break;
         }
         case 'synthetic': {
           const type = pipeline.recordType;
           const src = new SyntheticSource(s, config, type, pipeline.plan.fields.key, (k) => pipeline.intern(k), type.stride);
+          started(src);
           src.start(pipeline, config.sources.length === 1 ? alreadyLogged : 0);
-          out.push(src);
           break;
         }
         case 'file': {
           const src = new FileSource(s.path, fileFormat(s.path, s.format === 'csv' ? undefined : s.format), s.name, () => pipeline.sourceEnded(s.name ?? s.path));
-          await src.start(pipeline);
-          out.push(src);
+          started(src);
+          await src.start(sinkFor(pipeline, src.name));
           break;
         }
       }

@@ -7,6 +7,7 @@ import type { SourceConfig } from '../config/types.js';
 import { SyntheticFeed, isoToNs, type FeedKind } from '../feed/synthetic.js';
 import type { EventType } from '../schema/event_types.js';
 import { RecordBatch } from '../codec/record_batch.js';
+import { receiveNowNs } from '../ingest/receive_clock.js';
 
 type SyntheticConfig = Extract<SourceConfig, { type: 'synthetic' }>;
 
@@ -83,7 +84,8 @@ export class SyntheticSource {
         this.batch.count = got;
         n += got;
         this.produced += got;
-        if (!sink.ingestRecords(this.name, this.batch, BigInt(Date.now()) * 1_000_000n)) this.paused = true;
+        // The receive clock the latency is measured against (Date.now() would add up to 1 ms).
+        if (!sink.ingestRecords(this.name, this.batch, receiveNowNs())) this.paused = true;
       }
       if (!this.stopped && !this.ended && !this.paused) this.timer = setTimeout(tick, this.cfg.rate > 0 ? 5 : 0);
     };

@@ -13,7 +13,7 @@ import { join } from 'node:path';
 import { freePort } from '../../../bench/free_port.js';
 import { CheckpointStore } from '../../../host/checkpoint/checkpoint_store.js';
 import { tempDir } from '../../helpers/tmp.js';
-import { deadLetters, producer, scrape, startRun } from '../../helpers/ganglion_run.js';
+import { deadLetters, producer, scrape, startRun } from '../../helpers/ganglion_ingest.js';
 import { startMosquitto } from '../../helpers/mosquitto.js';
 
 async function pipeline(dir: string, extra = '', schema = 'schema: { type: trades }'): Promise<{ file: string; ws: number; http: number; data: string }> {

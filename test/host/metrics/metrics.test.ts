@@ -92,11 +92,11 @@ test('the quantile window slides: old latencies age out after ageBuckets × ageS
 
 test('gauges come from the collector: rings, operator state, backpressure', async () => {
   const m = make();
-  let paused = false;
+  let paused = false, pausedSeconds = 0;
   m.setCollector(() => ({
     rings: [{ partition: 0, capacity: 1024, used: 256, blockedNs: 1.5e9 }, { partition: 1, capacity: 1024, used: 1000, blockedNs: 0 }],
     operators: [{ name: 'vwap_1s', keys: 40, bytes: 8192, evictions: 3, late: 9 }],
-    sources: [{ name: 'ws', paused }, { name: 'mqtt', paused: false }],
+    sources: [{ name: 'ws', paused, pausedSeconds }, { name: 'mqtt', paused: false }],
   }));
   const x = await scrape(m);
   assert.is(x.get('ganglion_ring_fill_ratio{partition="0"}'), 0.25);
@@ -107,9 +107,14 @@ test('gauges come from the collector: rings, operator state, backpressure', asyn
   assert.is(x.get('ganglion_state_evictions_total{operator="vwap_1s"}'), 3);
   assert.is(x.get('ganglion_late_events_total{operator="vwap_1s"}'), 9);
   assert.is(x.get('ganglion_backpressure_paused{source="ws"}'), 0);
+  m.tick();
   paused = true;
+  pausedSeconds = 2.5;
   const s = m.tick();
-  assert.equal(s.backpressure, { paused: true, pausedSources: ['ws'], maxRingFill: 1000 / 1024 });
+  assert.equal({ ...s.backpressure, pausedRatio: undefined }, { paused: true, pausedSources: ['ws'], pausedRatio: undefined, pausedSecondsTotal: 2.5, maxRingFill: 1000 / 1024 });
+  // 2.5 s paused within a tick of a few ms: the share is capped at the whole tick.
+  assert.is(s.backpressure.pausedRatio, 1);
+  assert.is((await scrape(m)).get('ganglion_backpressure_paused_seconds_total{source="ws"}'), 2.5);
   assert.is(s.lateTotal, 9);
   m.close();
 });
@@ -156,6 +161,10 @@ test('process metrics are exported under the ganglion_ prefix', async () => {
   const { body, contentType } = await m.exposition();
   assert.match(contentType, 'text/plain');
   assert.match(body, /^ganglion_process_resident_memory_bytes \d+/m);
+  // CPU counts from the process start (prom-client's own counter would start at this first scrape, near 0).
+  const cpu = Number(/^ganglion_process_cpu_seconds_total (\S+)$/m.exec(body)?.[1]);
+  const used = process.cpuUsage();
+  assert.ok(cpu > 0 && cpu <= (used.user + used.system) / 1e6 && cpu > 0.5 * (used.user + used.system) / 1e6, `cpu ${cpu} s against ${(used.user + used.system) / 1e6} s used`);
   m.close();
 });
 
