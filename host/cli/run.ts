@@ -12,7 +12,7 @@ import { loadPipelineOffThread } from '../config/load_off_thread.js';
 import type { PipelineConfig } from '../config/types.js';
 import { parseDuration } from '../config/units.js';
 import type { Metrics } from '../metrics/metrics.js';
-import type { TopicOutput } from '../sinks/ws_topic_sink.js';
+import { DEAD_LETTER_TOPIC, type TopicOutput } from '../sinks/ws_topic_sink.js';
 import { pipelineFileFailed } from './config_error.js';
 import { StatusLine, type StatusSample } from './status_line.js';
 import { releaseYoungGeneration } from './young_generation.js';
@@ -108,11 +108,11 @@ export async function runCommand(opts: RunOptions = {}): Promise<number> {
   pipeline.subscribe(() => { late++; }, (_op, kind) => kind === 'late');
   if (server) {
     const s = server;
-    // Dead letters have no operator topic; they stay in the dead-letter file and the metrics.
-    // Alerts always (the dashboard lists them); anything else only while a client subscribes to its operator.
+    // Alerts always (the dashboard lists them); anything else only while a
+    // client subscribes to its operator (dead letters: to `dead_letter` or `*`).
     pipeline.subscribe(
-      (out, json) => { if ('op' in out) s.publish(out as unknown as TopicOutput, json); },
-      (op, kind) => kind !== 'dead_letter' && (kind === 'anomaly' || kind === 'score' || s.topics.subscribers(op) > 0),
+      (out, json) => s.publish(out as unknown as TopicOutput, json),
+      (op, kind) => kind === 'anomaly' || kind === 'score' || s.topics.subscribers(kind === 'dead_letter' ? DEAD_LETTER_TOPIC : op) > 0,
     );
     s.setReady(true);
   }

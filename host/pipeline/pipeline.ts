@@ -21,13 +21,13 @@ import { validationRules } from '../config/types.js';
 import { EventDecoder } from '../codec/decoder.js';
 import { RecordBatch } from '../codec/record_batch.js';
 import { KeyDictionary } from '../codec/key_dictionary.js';
-import { DeadLetterQueue } from '../ingest/dead_letter.js';
+import { DeadLetterQueue, readDeadLetters, type AddedDeadLetter } from '../ingest/dead_letter.js';
 import type { Ack, Frame, FrameSink, RefusedFrame, Source } from '../ingest/source.js';
 import { IngestLog, ENTRY_KEYS, ENTRY_RECORDS, ENTRY_WATERMARK } from '../log/ingest_log.js';
 import { CheckpointStore, type Checkpoint } from '../checkpoint/checkpoint_store.js';
 import { PartitionSet } from '../partition/partition_set.js';
 import { autoPartitions } from '../partition/hash.js';
-import { formatOutput, formatDeadLetter, serializeOutput, KIND_NAMES, type FormatContext, type OutputEvent, type OutputKind } from '../output/format.js';
+import { formatOutput, serializeOutput, KIND_NAMES, type FormatContext, type OutputEvent, type OutputKind } from '../output/format.js';
 import type { OutputSink } from '../sinks/output_sink.js';
 import { IN_TS, IN_SEQ, IN_FIELDS, OUT_BYTES, OUT_KIND, OUT_OP, OUT_VALUES, readOutput } from '../records.js';
 import type { Engine } from '../operators/operator.js';
@@ -126,6 +126,8 @@ export class Pipeline implements FrameSink {
   /** Callbacks run synchronously when an epoch is released (before any later epoch is). */
   private readonly epochWaiters = new Map<bigint, Array<() => void>>();
   private released = 0n;
+  /** Offset in the dead-letter file after the last dead letter emitted to the sinks. */
+  private deadLettersEmitted = 0;
 
   constructor(readonly config: PipelineConfig, readonly options: PipelineOptions = {}) {
     this.plan = planPipeline(config, options.baseDir ?? process.cwd());
@@ -179,7 +181,8 @@ export class Pipeline implements FrameSink {
       rules: validationRules(cfg),
       tsUnit: cfg.event_time.unit,
     });
-    this.dlq = new DeadLetterQueue({ path: this.mode === 'at_most_once' && !this.options.dataDir ? undefined : resolve(this.dataDir, 'dead-letters.jsonl') });
+    this.dlq = new DeadLetterQueue({ path: this.deadLetterPath });
+    if (this.dlq.tornBytes > 0) this.log(`dead-letter file: cut a torn last line of ${this.dlq.tornBytes} bytes`);
 
     const auto = autoPartitions();
     const inline = this.options.partitions === undefined && (cfg.partitions === 'inline' || (cfg.partitions === 'auto' && auto.inline));
@@ -214,6 +217,7 @@ export class Pipeline implements FrameSink {
     this.partitions.on('output', (b: { partition: number; bytes: Uint8Array; count: number }) => this.merger.push(b.partition, b.bytes, b.count));
 
     await this.openSinks(restored);
+    if (this.ingestLog) this.reemitDeadLetters(restored);
     if (this.ingestLog) await this.replayLog();
     this.installTimers();
     if (!this.options.noSources) await this.startSources();
@@ -508,10 +512,34 @@ export class Pipeline implements FrameSink {
   }
 
   private deadLetter(frame: Frame, r: Parameters<DeadLetterQueue['reject']>[1]): void {
-    const entry = this.dlq.reject(frame, r);
+    const added = this.dlq.reject(frame, r, this.seq);
     this.options.metrics?.addDeadLetters(r.code, 1);
-    const out = formatDeadLetter({ origin: frame.origin, reason: `${entry.reason}: ${entry.detail}`, receivedAtNs: frame.receivedAtNs, binary: frame.binary, data: r.raw, seq: this.seq, index: r.index });
-    for (const [l, w] of this.listeners) if (!w || w(out.origin, 'dead_letter')) l(out, serializeOutput(out));
+    // After the outputs of the last closed epoch, like any output of this
+    // frame would be: a replay emits dead letters at the same place.
+    this.atEpoch(this.epoch - 1n, () => this.emitDeadLetter(added));
+  }
+
+  /** Dead letters go to the sinks and subscribers like every other output; `deadLettersEmitted` is what a checkpoint commits. */
+  private emitDeadLetter(added: AddedDeadLetter): void {
+    this.deadLettersEmitted = added.end;
+    if (this.wanted('', 'dead_letter')) this.emit(added.entry, undefined);
+  }
+
+  /**
+   * The file sinks were cut back to the checkpoint, which also lost the dead
+   * letters written to them after it; those are not in the ingest log, so
+   * they are sent again from the dead-letter file (same ids).
+   */
+  private reemitDeadLetters(restored: Checkpoint | null): void {
+    const from = restored ? (restored.meta.deadLetters as number | undefined) : this.ingestLog!.nextSeq > 1n ? 0 : undefined;
+    if (from === undefined || !this.deadLetterPath) return;
+    let n = 0;
+    for (const added of readDeadLetters(this.deadLetterPath, from)) { this.emitDeadLetter(added); n++; }
+    if (n > 0) this.log(`recovered: sent ${n} dead letters again (after the checkpoint)`);
+  }
+
+  private get deadLetterPath(): string | undefined {
+    return this.mode === 'at_most_once' && !this.options.dataDir ? undefined : resolve(this.dataDir, 'dead-letters.jsonl');
   }
 
   private waitEpoch(epoch: bigint): Promise<void> {
@@ -545,13 +573,14 @@ export class Pipeline implements FrameSink {
     const meta = {
       id, createdAt: new Date().toISOString(), logSeq: this.ingestLog!.nextSeq.toString(),
       maxTs: this.maxTs.toString(), watermark: this.watermark.toString(), epoch: epoch.toString(),
-      partitions: this.partitions.count, pipeline: this.config.name, sinks: {} as Record<string, unknown>,
+      partitions: this.partitions.count, pipeline: this.config.name, sinks: {} as Record<string, unknown>, deadLetters: 0,
     };
     const dictionary = this.dictionary.snapshot();
     // The sinks' committed positions are exactly the outputs of epochs ≤
     // `epoch`: taken synchronously as that epoch is released, before any later.
     const positioned = new Promise<void>((res) => this.atEpoch(epoch, () => {
       for (const { sink } of this.sinks) if (isPositioned(sink)) meta.sinks[sink.name] = sink.position();
+      meta.deadLetters = this.deadLettersEmitted;
       res();
     }));
     const snaps = await this.partitions.barrier(id, this.watermark);
