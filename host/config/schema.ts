@@ -352,6 +352,8 @@ export const delivery = z.strictObject({
       dir: z.string().min(1).default('log'),
       segment_size: size.default(64 * 1024 * 1024),
       retention: duration.default(86_400_000_000_000n),
+      /** Also delete the oldest segments while the log is larger than this (absent: no size limit). Never what the newest checkpoint still needs. */
+      retention_bytes: size.optional(),
     })
     .prefault({}),
 });

@@ -47,8 +47,10 @@ export interface PipelineOptions {
   dataDir?: string;
   /** Relative model paths are resolved against this (default: cwd). */
   baseDir?: string;
-  /** Operational messages (recovery, checkpoint failures). Default: stderr. */
-  log?: (line: string) => void;
+  /** Operational messages (recovery, checkpoint failures). Default: stderr. `level` absent: warn. */
+  log?: (line: string, level?: LogLevel) => void;
+  /** Recovery progress: when the log replay starts, about every 250 ms during it, and when it ends. */
+  onRecovery?: (p: RecoveryProgress) => void;
   /** 'js' runs every operator's TypeScript twin (for comparisons); default 'wasm'. */
   engine?: Engine;
   /** Overrides config.partitions. */
@@ -61,6 +63,17 @@ export interface PipelineOptions {
   sinks?: OutputSink[];
   /** Records per process() call in the workers (default 1024). */
   maxBatch?: number;
+}
+
+export type LogLevel = 'error' | 'warn' | 'info';
+
+export interface RecoveryProgress {
+  /** The checkpoint restored (its id), or null: the log is replayed from its start. */
+  checkpoint: number | null;
+  /** Events replayed so far, of `total` (the log from the checkpoint's seq on). */
+  replayed: number;
+  total: number;
+  done: boolean;
 }
 
 export type OutputListener = (out: OutputEvent, json: string) => void;
@@ -104,7 +117,7 @@ export class Pipeline implements FrameSink {
   private readonly listeners = new Map<OutputListener, OutputFilter | undefined>();
   private readonly sources: Array<Source | SyntheticSource> = [];
   private readonly fmt: FormatContext;
-  private readonly log: (line: string) => void;
+  private readonly log: (line: string, level?: LogLevel) => void;
   private seq = 1n;
   private maxTs = MIN_TS;
   private watermark = MIN_TS;
@@ -157,6 +170,7 @@ export class Pipeline implements FrameSink {
       this.ingestLog = IngestLog.open(resolve(this.dataDir, cfg.delivery.log.dir), {
         segmentBytes: cfg.delivery.log.segment_size,
         retentionMs: Number(cfg.delivery.log.retention / 1_000_000n),
+        retentionBytes: cfg.delivery.log.retention_bytes ?? 0,
       });
       if (this.ingestLog.recovery.truncatedBytes > 0) this.log(`ingest log: cut a torn tail of ${this.ingestLog.recovery.truncatedBytes} bytes (${this.ingestLog.recovery.truncatedAt})`);
     }
@@ -249,6 +263,13 @@ export class Pipeline implements FrameSink {
     if (!this.failure) {
       await this.drain().catch((e: Error) => this.log(`drain: ${e.message}`));
       await this.checkpointing?.catch(() => undefined);
+      // A final checkpoint: a clean restart then replays nothing.
+      if (this.store && !this.failure) {
+        await this.checkpoint().then(
+          () => { if (!this.failure) this.log(`final checkpoint ${this.checkpointId} at seq ${this.ingestLog!.nextSeq}: a restart replays nothing`, 'info'); },
+          (e: Error) => this.log(`final checkpoint: ${e.message}`),
+        );
+      }
     }
     await this.partitions?.drain().catch((e: Error) => this.log(`partitions: ${e.message}`));
     await Promise.all(this.sinks.map(({ sink }) => sink.close().catch((e: Error) => this.log(`closing sink ${sink.name}: ${e.message}`))));
@@ -328,7 +349,7 @@ export class Pipeline implements FrameSink {
   }
 
   sourceEnded(origin: string): void {
-    this.log(`source ${origin} ended`);
+    this.log(`source ${origin} ended`, 'info');
     this.endedSources++;
     for (const w of this.endWaiters.splice(0)) w();
   }
@@ -634,7 +655,13 @@ export class Pipeline implements FrameSink {
   /** Replays the log from the checkpoint's seq (or its start) exactly as it was first processed. */
   private async replayLog(): Promise<void> {
     const from = this.seq;
+    const total = Number(this.ingestLog!.nextSeq - from);
+    const progress = (done: boolean) => this.options.onRecovery?.({ checkpoint: this.checkpointId || null, replayed, total, done });
     let replayed = 0;
+    if (total > 0) this.log(`recovering: replaying ${total} events from the ingest log (seq ${from} on, ${this.checkpointId ? `after checkpoint ${this.checkpointId}` : 'no checkpoint'})`, 'info');
+    progress(false);
+    // The event loop gets a turn now and then, so /health and /ready answer during a long replay.
+    let yielded = performance.now();
     for (const e of this.ingestLog!.read(from)) {
       if (e.kind === ENTRY_KEYS) {
         for (const [id, key] of JSON.parse(Buffer.from(e.payload).toString('utf8')) as Array<[number, string]>) {
@@ -650,9 +677,16 @@ export class Pipeline implements FrameSink {
         const view = new DataView(e.payload.buffer, e.payload.byteOffset, e.payload.byteLength);
         this.closeEpoch(nowNs(), view.getBigInt64(0, true));
       }
+      if (performance.now() - yielded > 250) {
+        progress(false);
+        await new Promise((r) => setImmediate(r));
+        yielded = performance.now();
+      }
     }
     this.seq = this.ingestLog!.nextSeq;
-    if (replayed) this.log(`recovered: replayed ${replayed} events from seq ${from}`);
+    progress(true);
+    if (replayed) this.log(`recovered: replayed ${replayed} events from seq ${from}`, 'info');
+    else if (this.checkpointId) this.log(`resumed from checkpoint ${this.checkpointId}: nothing to replay`, 'info');
   }
 
   private waitResume(): Promise<void> {
@@ -697,7 +731,7 @@ export class Pipeline implements FrameSink {
   private fail(e: Error): void {
     if (this.failure) return;
     this.failure = e;
-    this.log(e.message);
+    this.log(e.message, 'error');
     for (const s of this.sources) s.pause();
     for (const ws of this.epochWaiters.values()) for (const w of ws) w();
     this.epochWaiters.clear();
