@@ -63,8 +63,9 @@ export async function main(argv = process.argv): Promise<void> {
     .command('validate')
     .description('check a pipeline file: prints ok, or every problem with file:line:column (exit 1)')
     .argument('<pipeline>', 'pipeline file (YAML or JSON)')
-    .action(async (file: string) => {
-      await (await import('./validate.js')).validateCommand({ file });
+    .option('--data-dir <dir>', 'the data dir run would use, checked for writability (default ./ganglion-data/<name>)')
+    .action(async (file: string, opts: { dataDir?: string }) => {
+      await (await import('./validate.js')).validateCommand({ file, ...(opts.dataDir ? { dataDir: opts.dataDir } : {}) });
     });
 
   await program.parseAsync(argv);

@@ -31,7 +31,12 @@ export function modelFeatureCount(file: string): number | string {
   return Number(n);
 }
 
-export function semanticIssues(config: PipelineConfig, baseDir: string): SemanticIssue[] {
+/**
+ * `unparsed`: names of operators that failed the schema (the loader checks
+ * the rest of a file that has schema problems too): references to them are
+ * not reported again as unknown. Sources, operators and sinks may have holes.
+ */
+export function semanticIssues(config: PipelineConfig, baseDir: string, unparsed: ReadonlySet<string> = new Set()): SemanticIssue[] {
   const issues: SemanticIssue[] = [];
   const add = (path: (string | number)[], message: string, found?: string) => issues.push({ path, message, found });
   const f = eventFields(config);
@@ -89,8 +94,9 @@ export function semanticIssues(config: PipelineConfig, baseDir: string): Semanti
       return;
     }
     const aggs = windows.get(r.op);
+    if (!aggs && unparsed.has(r.op)) return;
     if (!aggs) {
-      const later = config.operators.some((o) => o.name === r.op);
+      const later = config.operators.some((o) => o?.name === r.op);
       if (later) add(path, `expected a window operator declared before this one ("${r.op}" is declared later or is not a window)`, JSON.stringify(ref));
       else add(path, `expected <window operator>.<aggregate>, and there is no window operator "${r.op}"${didYouMean(r.op, windows.keys())}`, JSON.stringify(ref));
       return;
@@ -141,7 +147,7 @@ export function semanticIssues(config: PipelineConfig, baseDir: string): Semanti
       if (sinkNames.has(s.name)) add(['sinks', i, 'name'], `expected a unique sink name: "${s.name}" is used twice`, JSON.stringify(s.name));
       sinkNames.add(s.name);
     }
-    s.operators?.forEach((n, j) => { if (!opNames.has(n)) unknown(['sinks', i, 'operators', j], n, opNames, 'an operator name'); });
+    s.operators?.forEach((n, j) => { if (!opNames.has(n) && !unparsed.has(n)) unknown(['sinks', i, 'operators', j], n, new Set([...opNames, ...unparsed]), 'an operator name'); });
     if (s.type === 'ws' && !config.server) add(['sinks', i, 'type'], 'expected a server section: a ws sink is served on the server port (add `server: { port: 9464 }`)', '"ws" without server');
   });
   return issues;

@@ -14,7 +14,7 @@
 // Acks: at_most_once acks on receipt; the other modes ack once the frame's
 // records are durable in the log. Backpressure: when a partition ring fills,
 // every source is paused; batches already received wait in a bounded queue.
-import { mkdirSync } from 'node:fs';
+import { makeDataDir } from '../config/data_dir.js';
 import { join, resolve } from 'node:path';
 import type { PipelineConfig, InputEvent } from '../config/types.js';
 import { validationRules } from '../config/types.js';
@@ -163,7 +163,7 @@ export class Pipeline implements FrameSink {
     const cfg = this.config;
     let restored: Checkpoint | null = null;
     if (this.mode !== 'at_most_once') {
-      mkdirSync(this.dataDir, { recursive: true });
+      makeDataDir(this.dataDir);
       this.store = new CheckpointStore(resolve(this.dataDir, cfg.delivery.checkpoint.dir), cfg.delivery.checkpoint.keep);
       this.store.checkWritable();
       restored = this.store.loadLatest((why) => this.log(`skipping checkpoint: ${why}`));
