@@ -26,6 +26,7 @@ import type { Ack, Frame, FrameSink, RefusedFrame, Source } from '../ingest/sour
 import { IngestLog, ENTRY_KEYS, ENTRY_RECORDS, ENTRY_WATERMARK } from '../log/ingest_log.js';
 import { CheckpointStore, type Checkpoint } from '../checkpoint/checkpoint_store.js';
 import { PartitionSet } from '../partition/partition_set.js';
+import type { PartitionMetrics } from '../partition/partition_metrics.js';
 import { autoPartitions } from '../partition/hash.js';
 import { formatOutput, serializeOutput, KIND_NAMES, type FormatContext, type OutputEvent, type OutputKind } from '../output/format.js';
 import type { OutputSink } from '../sinks/output_sink.js';
@@ -89,7 +90,7 @@ export interface PipelineStats {
   logSeq: string;
   checkpoints: number;
   lastCheckpoint?: { id: number; ms: number; bytes: number; pauseMs: number };
-  partitions: ReturnType<PartitionSet['metrics']>;
+  partitions: PartitionMetrics[];
 }
 
 interface Queued { bytes: Uint8Array; count: number; receivedAtNs: bigint }
