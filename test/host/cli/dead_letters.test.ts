@@ -8,7 +8,9 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import mqtt from 'mqtt';
 import WebSocket from 'ws';
+import { startMosquitto } from '../../helpers/mosquitto.js';
 import { freePort } from '../../../bench/free_port.js';
 import { ganglion } from '../../helpers/ganglion.js';
 import { tempDir } from '../../helpers/tmp.js';
@@ -19,7 +21,7 @@ const RANGE = `{"ts":${T0 + 1},"instrument":"AAPL","price":-1,"qty":5}`;
 const SYNTAX = `{"ts":${T0 + 2},"instrument":"AAPL","price":oops}`;
 const GARBAGE = Uint8Array.from([1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12]);
 
-function pipeline(dir: string, port: number, interval = '1h'): string {
+function pipeline(dir: string, port: number, mqttUrl?: string): string {
   const file = join(dir, 'p.yaml');
   writeFileSync(file, `name: dlq_routing
 sources: [{ name: gw, type: ws, host: 127.0.0.1, port: ${port}, path: /ingest }]
@@ -29,7 +31,7 @@ operators: [{ name: vol, type: window, window: tumbling, size: 1s, field: qty, a
 sinks:
   - { name: dead, type: jsonl, path: ${JSON.stringify(join(dir, 'dead.jsonl'))}, kinds: [dead_letter] }
   - { name: everything_else, type: jsonl, path: ${JSON.stringify(join(dir, 'windows.jsonl'))}, kinds: [window] }
-delivery: { mode: exactly_once, checkpoint: { interval: ${interval} } }
+${mqttUrl ? `  - { name: broker, type: mqtt, url: "${mqttUrl}", topic: "dlq/{pipeline}/{kind}", kinds: [dead_letter], qos: 1 }\n` : ''}delivery: { mode: exactly_once, checkpoint: { interval: 1h } }
 partitions: 1
 server: { port: 0, dashboard: false }
 `);
@@ -75,12 +77,17 @@ function checkShape(all: Record<string, unknown>[], started: number): void {
   assert.is(new Set(all.map((d) => d.id)).size, 3, 'ids are unique');
 }
 
-test('dead letters: one documented shape in the data dir, a kinds [dead_letter] sink and /topics?subscribe=*', async () => {
+test('dead letters: one documented shape in the data dir, a kinds [dead_letter] JSONL sink, an MQTT sink and /topics?subscribe=*', async () => {
   const dir = tempDir('ganglion-dlq-');
+  const broker = await startMosquitto();
+  const sub = await mqtt.connectAsync(broker.url, { protocolVersion: 5, clientId: `dlq-sub-${process.pid}` });
+  const viaMqtt: Array<{ topic: string; body: Record<string, unknown>; id: unknown }> = [];
+  sub.on('message', (topic, payload, packet) => viaMqtt.push({ topic, body: JSON.parse(payload.toString()), id: packet.properties?.userProperties?.id }));
+  await sub.subscribeAsync('dlq/#', { qos: 1 });
   try {
     const port = await freePort();
     const started = Date.now();
-    const g = ganglion(['run', pipeline(dir.path, port), '--data-dir', join(dir.path, 'data'), '--no-status']);
+    const g = ganglion(['run', pipeline(dir.path, port, broker.url), '--data-dir', join(dir.path, 'data'), '--no-status']);
     const [, url] = await g.waitFor(/dashboard (http:\/\/\S+)\//);
     const topics = new WebSocket(`${url.replace('http', 'ws')}/topics?subscribe=*`);
     const got: Record<string, unknown>[] = [];
@@ -92,7 +99,7 @@ test('dead letters: one documented shape in the data dir, a kinds [dead_letter] 
     await new Promise((r, j) => { only.once('message', r); only.once('error', j); });
 
     await produce(port);
-    await until('3 dead letters on /topics', () => got.filter((o) => o.kind === 'dead_letter').length >= 3 && onlyGot.length >= 3);
+    await until('3 dead letters on /topics and MQTT', () => got.filter((o) => o.kind === 'dead_letter').length >= 3 && onlyGot.length >= 3 && viaMqtt.length >= 3);
     topics.close();
     only.close();
     g.child.kill('SIGTERM');
@@ -104,7 +111,12 @@ test('dead letters: one documented shape in the data dir, a kinds [dead_letter] 
     assert.equal(got.filter((o) => o.kind === 'dead_letter'), file, '/topics?subscribe=* has them');
     assert.equal(onlyGot, file, '/topics?subscribe=dead_letter has them (and nothing else)');
     assert.ok(lines(join(dir.path, 'windows.jsonl')).every((o) => o.kind === 'window'), 'a kinds [window] sink gets no dead letter');
+    assert.equal(viaMqtt.map((m) => m.body), file, 'the MQTT sink published them');
+    assert.ok(viaMqtt.every((m) => m.topic === 'dlq/dlq_routing/dead_letter'), viaMqtt.map((m) => m.topic).join(' '));
+    assert.equal(viaMqtt.map((m) => m.id), file.map((d) => d.id), 'with the id as the MQTT 5 user property');
   } finally {
+    await sub.endAsync();
+    await broker.stop();
     dir.remove();
   }
 });

@@ -77,6 +77,27 @@ test('a busy HTTP port fails at once, before any recovery, naming the port and t
   }
 });
 
+test('a busy WebSocket source port fails at once too, naming the source', async () => {
+  const port = await freePort();
+  const taken = createServer();
+  await new Promise<void>((r) => taken.listen(port, '127.0.0.1', () => r()));
+  try {
+    const p = join(dir.path, 'ws.yaml');
+    writeFileSync(p, `name: wsbusy
+sources: [{ name: gateway, type: ws, host: 127.0.0.1, port: ${port} }]
+schema: { type: trades }
+operators: [{ type: window, name: vol, window: tumbling, size: 1s, field: qty, aggregates: [count] }]
+delivery: { mode: at_most_once }
+`);
+    const g = ganglion(['run', p, '--no-status']);
+    assert.is(await g.exited, 1, g.stderr);
+    assert.match(g.stderr, `cannot start source gateway (ws): 127.0.0.1:${port} is already in use`);
+    assert.match(g.stderr, 'sources[0].port');
+  } finally {
+    taken.close();
+  }
+});
+
 test('/health answers and /ready says "recovering, N of M events" during the replay, then ready; progress on stderr', async () => {
   const port = await freePort();
   const g = ganglion(['run', file, '--data-dir', data, '--no-status', '--port', String(port)]);
