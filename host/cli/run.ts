@@ -260,7 +260,8 @@ function recoveryNotice(config: PipelineConfig, dataDir: string): string | undef
   const dir = resolve(dataDir, config.delivery.log.dir);
   let bytes = 0, segments = 0;
   try {
-    for (const n of readdirSync(dir)) if (/^\d{20}\.log$/.test(n)) { segments++; bytes += statSync(join(dir, n)).size; }
+    // A segment holding only its 8-byte header has nothing to recover.
+    for (const n of readdirSync(dir)) if (/^\d{20}\.log$/.test(n)) { const b = statSync(join(dir, n)).size; if (b > 8) { segments++; bytes += b; } }
   } catch {
     return undefined;
   }
