@@ -101,7 +101,7 @@ export function semanticIssues(config: PipelineConfig, baseDir: string, unparsed
       else add(path, `expected <window operator>.<aggregate>, and there is no window operator "${r.op}"${didYouMean(r.op, windows.keys())}`, JSON.stringify(ref));
       return;
     }
-    if (!aggs.has(r.aggregate)) add(path, `expected one of the aggregates window "${r.op}" computes (${list(aggs)})`, JSON.stringify(ref));
+    if (!aggs.has(r.aggregate)) add(path, `expected one of the aggregates window "${r.op}" computes (${list(aggs)})${didYouMean(r.aggregate, aggs)}`, JSON.stringify(ref));
   };
   config.operators.forEach((op, i) => {
     if (opNames.has(op.name)) add(['operators', i, 'name'], `expected a unique operator name: "${op.name}" is used twice`, JSON.stringify(op.name));
