@@ -98,6 +98,16 @@ delivery: { mode: at_most_once }
   }
 });
 
+test('Ctrl-C during a long recovery exits at once (130), and the data dir still recovers', async () => {
+  const g = ganglion(['run', file, '--data-dir', data, '--no-status', '--port', '0']);
+  await g.waitFor(/recovering, \d+ of \d+ events/);
+  const t = Date.now();
+  g.child.kill('SIGINT');
+  assert.is(await g.exited, 130, g.stderr);
+  assert.ok(Date.now() - t < 3000, `exited after ${Date.now() - t} ms`);
+  assert.match(g.stderr, `SIGINT while starting: exiting now; the next start resumes from ${data}`);
+});
+
 test('/health answers and /ready says "recovering, N of M events" during the replay, then ready; progress on stderr', async () => {
   const port = await freePort();
   const g = ganglion(['run', file, '--data-dir', data, '--no-status', '--port', String(port)]);
