@@ -21,7 +21,7 @@ const RANGE = `{"ts":${T0 + 1},"instrument":"AAPL","price":-1,"qty":5}`;
 const SYNTAX = `{"ts":${T0 + 2},"instrument":"AAPL","price":oops}`;
 const GARBAGE = Uint8Array.from([1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12]);
 
-function pipeline(dir: string, port: number, mqttUrl?: string): string {
+function pipeline(dir: string, port: number, mqttUrl?: string, interval = '1h'): string {
   const file = join(dir, 'p.yaml');
   writeFileSync(file, `name: dlq_routing
 sources: [{ name: gw, type: ws, host: 127.0.0.1, port: ${port}, path: /ingest }]
@@ -31,7 +31,7 @@ operators: [{ name: vol, type: window, window: tumbling, size: 1s, field: qty, a
 sinks:
   - { name: dead, type: jsonl, path: ${JSON.stringify(join(dir, 'dead.jsonl'))}, kinds: [dead_letter] }
   - { name: everything_else, type: jsonl, path: ${JSON.stringify(join(dir, 'windows.jsonl'))}, kinds: [window] }
-${mqttUrl ? `  - { name: broker, type: mqtt, url: "${mqttUrl}", topic: "dlq/{pipeline}/{kind}", kinds: [dead_letter], qos: 1 }\n` : ''}delivery: { mode: exactly_once, checkpoint: { interval: 1h } }
+${mqttUrl ? `  - { name: broker, type: mqtt, url: "${mqttUrl}", topic: "dlq/{pipeline}/{kind}", kinds: [dead_letter], qos: 1 }\n` : ''}delivery: { mode: exactly_once, checkpoint: { interval: ${interval} } }
 partitions: 1
 server: { port: 0, dashboard: false }
 `);
@@ -48,12 +48,13 @@ async function until(what: string, ok: () => boolean, ms = 15_000): Promise<void
   }
 }
 
-async function produce(port: number): Promise<void> {
+async function produce(port: number, shift = 0): Promise<void> {
   const ws = new WebSocket(`ws://127.0.0.1:${port}/ingest?seq=1`);
   const acks: string[] = [];
   ws.on('message', (d) => acks.push(String(d)));
   await new Promise((r, j) => { ws.once('open', r); ws.once('error', j); });
-  ws.send([GOOD, RANGE, SYNTAX].join('\n'), { binary: false });
+  const bump = (l: string) => l.replace(/"ts":(\d+)/, (_, t) => `"ts":${Number(t) + shift}`);
+  ws.send([GOOD, RANGE, SYNTAX].map(bump).join('\n'), { binary: false });
   ws.send(GARBAGE, { binary: true });
   await until('two acks', () => acks.length >= 2);
   ws.close();
@@ -143,6 +144,34 @@ test('after a crash with no checkpoint the kinds [dead_letter] sink holds every 
     const dead = lines(join(dir.path, 'dead.jsonl'));
     checkShape(dead, started);
     assert.equal(dead, lines(join(data, 'dead-letters.jsonl')));
+  } finally {
+    dir.remove();
+  }
+});
+
+test('a crash after a checkpoint: the sink ends with every dead letter once, committed or not', async () => {
+  const dir = tempDir('ganglion-dlq-');
+  try {
+    const port = await freePort();
+    const file = pipeline(dir.path, port, undefined, '300ms');
+    const data = join(dir.path, 'data');
+    const a = ganglion(['run', file, '--data-dir', data, '--no-status']);
+    await a.waitFor(/running dlq_routing/);
+    await produce(port);
+    // The sink file is written at a checkpoint: these three are committed.
+    await until('a checkpoint to commit the first three', () => lines(join(dir.path, 'dead.jsonl')).length >= 3);
+    await produce(port, 10);
+    await until('the dead-letter file to hold six', () => lines(join(data, 'dead-letters.jsonl')).length >= 6);
+    a.child.kill('SIGKILL');
+    await a.exited;
+    const b = ganglion(['run', file, '--data-dir', data, '--no-status']);
+    await b.waitFor(/running dlq_routing/);
+    b.child.kill('SIGTERM');
+    assert.is(await b.exited, 0, b.stderr);
+    const dead = lines(join(dir.path, 'dead.jsonl'));
+    const all = lines(join(data, 'dead-letters.jsonl'));
+    assert.is(all.length, 6);
+    assert.equal(dead, all, 'each dead letter exactly once, in order');
   } finally {
     dir.remove();
   }
