@@ -148,7 +148,7 @@ export async function runCommand(opts: RunOptions = {}): Promise<number> {
   let stopping = false;
   const onSignal = (sig: NodeJS.Signals) => {
     if (stopping) { log(`${sig} again, exiting without draining`); process.exit(130); }
-    if (!stopNow) { log(`${sig} while starting: exiting now; the next start resumes from ${dataDir}`); process.exit(130); }
+    if (!stopNow) { log(`${sig} while starting: exiting now${config.delivery.mode === 'at_most_once' ? '' : `; the next start resumes from ${dataDir}`}`); process.exit(130); }
     stopping = true;
     stopNow(`${sig}, draining…`);
   };
