@@ -23,6 +23,8 @@ export async function main(argv = process.argv): Promise<void> {
     .description('run a pipeline as a service (no file: the built-in market-surveillance pipeline over the synthetic feed)')
     .argument('[pipeline]', 'pipeline file (YAML or JSON)')
     .option('--data-dir <dir>', 'ingest log, checkpoints and dead letters (default ./ganglion-data/<name>)')
+    .option('--port <port>', 'HTTP port for metrics, dashboard, /health, /ready and topics (overrides server.port; 0: any free port)')
+    .option('--log-level <level>', 'error, warn or info: which operational lines are printed', 'info')
     .option('--duration <duration>', 'stop by itself after this long, e.g. 30s (as if interrupted)')
     .option('--engine <engine>', 'wasm or js', 'wasm')
     .option('--no-status', 'no live status line')
@@ -61,8 +63,9 @@ export async function main(argv = process.argv): Promise<void> {
     .command('validate')
     .description('check a pipeline file: prints ok, or every problem with file:line:column (exit 1)')
     .argument('<pipeline>', 'pipeline file (YAML or JSON)')
-    .action(async (file: string) => {
-      await (await import('./validate.js')).validateCommand({ file });
+    .option('--data-dir <dir>', 'the data dir run would use, checked for writability (default ./ganglion-data/<name>)')
+    .action(async (file: string, opts: { dataDir?: string }) => {
+      await (await import('./validate.js')).validateCommand({ file, ...(opts.dataDir ? { dataDir: opts.dataDir } : {}) });
     });
 
   program

@@ -60,7 +60,7 @@ export function replayConfig(config: PipelineConfig, input: string, format: 'jso
 
 /** A deterministic total order for outputs of several partitions. */
 export function canonicalOrder(a: OutputEvent, b: OutputEvent): number {
-  const t = (o: OutputEvent) => BigInt('window' in o ? o.window.end_ns : 'ts_ns' in o ? o.ts_ns : o.received_at_ns);
+  const t = (o: OutputEvent) => BigInt('window' in o ? o.window.end_ns : 'ts_ns' in o ? o.ts_ns : o.received_at_ns ?? '0');
   const ta = t(a), tb = t(b);
   if (ta !== tb) return ta < tb ? -1 : 1;
   return a.id < b.id ? -1 : a.id > b.id ? 1 : 0;

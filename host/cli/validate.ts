@@ -1,9 +1,17 @@
 // `ganglion validate pipeline.yaml`: prints `ok` or every problem as
 // `file:line:col path: expected ..., found ...`, and exits 1 on problems.
-import { ConfigError, loadPipeline } from '../config/load.js';
+// "ok" means `ganglion run` starts: after the file's own checks (schema and
+// cross references, all reported in one pass), the runtime's start-up checks
+// run too (host/pipeline/preflight.ts: memory per partition, sources, the
+// data directory).
+import { dirname, join, resolve } from 'node:path';
+import { ConfigError, formatIssue, issuesAt, loadPipeline, type ConfigIssue } from '../config/load.js';
+import type { PipelineConfig } from '../config/types.js';
 
 export interface ValidateOptions {
   file: string;
+  /** The data directory run would use (default ./ganglion-data/<name>), checked for writability. */
+  dataDir?: string;
   /** Where `ok` goes (default process.stdout). */
   out?: (line: string) => void;
   /** Where problems go (default process.stderr). */
@@ -14,14 +22,21 @@ export interface ValidateOptions {
 export async function validateCommand(opts: ValidateOptions): Promise<number> {
   const out = opts.out ?? ((l: string) => process.stdout.write(l + '\n'));
   const err = opts.err ?? ((l: string) => process.stderr.write(l + '\n'));
+  let issues: ConfigIssue[];
   try {
-    loadPipeline(opts.file);
-    out('ok');
-    return (process.exitCode = 0);
+    const config: PipelineConfig = loadPipeline(opts.file);
+    const { preflight } = await import('../pipeline/preflight.js');
+    const problems = await preflight(config, { baseDir: dirname(resolve(opts.file)), dataDir: opts.dataDir ?? join('ganglion-data', config.name) });
+    issues = issuesAt(opts.file, problems);
   } catch (e) {
     if (!(e instanceof ConfigError)) throw e;
-    for (const line of e.message.split('\n')) err(line);
-    err(`${e.issues.length} problem${e.issues.length === 1 ? '' : 's'} in ${opts.file}`);
-    return (process.exitCode = 1);
+    issues = e.issues;
   }
+  if (issues.length === 0) {
+    out('ok');
+    return (process.exitCode = 0);
+  }
+  for (const i of issues) for (const line of formatIssue(i).split('\n')) err(line);
+  err(`${issues.length} problem${issues.length === 1 ? '' : 's'} in ${opts.file}`);
+  return (process.exitCode = 1);
 }

@@ -60,19 +60,82 @@ export function parsePipeline(text: string, file: string, options: LoadOptions =
   }
 
   const parsed = S.pipeline.safeParse(data);
-  if (!parsed.success) throw new ConfigError(parsed.error.issues.flatMap((i) => zodIssue(doc, i, issue)).sort(byPosition));
+  const baseDir = options.baseDir ?? process.cwd();
+  const semantic = (config: PipelineConfig, skip?: ReadonlySet<string>) => semanticIssues(config, baseDir, skip).map((p) => {
+    const loc = locate(doc, p.path);
+    return issue(loc.offset, pathString(p.path), p.message, p.found);
+  });
+  if (!parsed.success) {
+    const problems = parsed.error.issues.flatMap((i) => zodIssue(doc, i, issue, data));
+    // Every problem in one pass: the parts that are valid on their own are
+    // still checked against each other (a bad aggregate must not hide a bad
+    // field reference elsewhere).
+    const partial = options.schemaOnly ? undefined : partialConfig(data as Record<string, unknown>);
+    if (partial) problems.push(...semantic(partial.config, partial.unparsed));
+    throw new ConfigError(dedupe(problems).sort(byPosition));
+  }
 
   const config = parsed.data;
   if (!options.schemaOnly) {
-    const baseDir = options.baseDir ?? process.cwd();
-    const problems = semanticIssues(config, baseDir).map((p) => {
-      const loc = locate(doc, p.path);
-      return issue(loc.offset, pathString(p.path), p.message, p.found);
-    });
+    const problems = semantic(config);
     if (problems.length > 0) throw new ConfigError(problems.sort(byPosition));
     for (const op of config.operators) if (op.type === 'model' && !isAbsolute(op.model)) op.model = resolve(baseDir, op.model);
   }
   return config;
+}
+
+/** Problems found at a config path (by the runtime's own checks, host/pipeline/preflight.ts), placed at their line and column. */
+export function issuesAt(file: string, problems: ReadonlyArray<{ path: (string | number)[]; message: string; found?: string }>): ConfigIssue[] {
+  let text = '';
+  try { text = readFileSync(file, 'utf8'); } catch { /* reported without a position */ }
+  const lines = new LineCounter();
+  const doc = parseDocument(text, { lineCounter: lines, prettyErrors: false });
+  return problems.map((p) => {
+    const loc = p.path.length ? locate(doc, p.path) : { offset: -1 };
+    const pos = loc.offset >= 0 ? lines.linePos(loc.offset) : { line: 0, col: 0 };
+    return { file, line: pos.line, column: pos.col, path: pathString(p.path), message: p.message, found: p.found };
+  });
+}
+
+function dedupe(issues: ConfigIssue[]): ConfigIssue[] {
+  const seen = new Set<string>();
+  return issues.filter((i) => { const k = `${i.line}:${i.column}:${i.path}:${i.message}`; return !seen.has(k) && !!seen.add(k); });
+}
+
+const LISTS = { sources: S.source, operators: S.operator, sinks: S.sink } as const;
+
+/**
+ * The config as far as it is valid: each top-level section parsed alone
+ * (defaults where it is invalid), each source, operator and sink alone (an
+ * invalid one leaves a hole, so indexes still match the file, and its name in
+ * `unparsed`, so references to it are not reported as unknown). Undefined
+ * when the schema section itself is invalid: without fields nothing else can
+ * be checked.
+ */
+function partialConfig(data: Record<string, unknown>): { config: PipelineConfig; unparsed: Set<string> } | undefined {
+  const out: Record<string, unknown> = {};
+  const unparsed = new Set<string>();
+  for (const [k, schema] of Object.entries(S.pipeline.shape) as Array<[string, z.ZodType]>) {
+    const raw = data[k];
+    if (k in LISTS) {
+      const element = LISTS[k as keyof typeof LISTS] as z.ZodType;
+      if (!Array.isArray(raw)) { const d = schema.safeParse(undefined); out[k] = d.success ? d.data : []; continue; }
+      const list: unknown[] = new Array(raw.length);
+      raw.forEach((x, i) => {
+        const r = element.safeParse(x);
+        if (r.success) list[i] = r.data;
+        else if (x && typeof (x as { name?: unknown }).name === 'string') unparsed.add((x as { name: string }).name);
+      });
+      out[k] = list;
+      continue;
+    }
+    const r = schema.safeParse(raw);
+    if (r.success) { out[k] = r.data; continue; }
+    if (k === 'schema') return undefined;
+    const d = schema.safeParse(undefined);
+    out[k] = d.success ? d.data : k === 'name' ? 'pipeline' : undefined;
+  }
+  return { config: out as PipelineConfig, unparsed };
 }
 
 /**
@@ -180,7 +243,42 @@ const KNOWN_KEYS = (() => {
 
 type IssueFactory = (offset: number, path: string, message: string, found?: string) => ConfigIssue;
 
-function zodIssue(doc: Document, i: z.core.$ZodIssue, make: IssueFactory): ConfigIssue[] {
+/** The keys the object at `path` accepts (unions resolved by the data's `type`), for a precise "did you mean". */
+function keysAt(path: readonly PropertyKey[], data: unknown): string[] | undefined {
+  let schema: unknown = S.pipeline;
+  let value: unknown = data;
+  const def = (s: unknown) => (s as { _zod?: { def?: Record<string, unknown> } })?._zod?.def;
+  const unwrap = (s: unknown): unknown => {
+    for (let d = def(s); d; d = def(s)) {
+      if (Array.isArray(d.options) && d.discriminator) {
+        const t = (value as Record<string, unknown> | undefined)?.[d.discriminator as string];
+        s = (d.options as unknown[]).find((o) => {
+          const lit = def((def(o)?.shape as Record<string, unknown> | undefined)?.[d!.discriminator as string]);
+          return Array.isArray(lit?.values) && (lit!.values as unknown[]).includes(t);
+        });
+        if (!s) return undefined;
+      } else if (d.innerType) s = d.innerType;
+      else if (d.in && d.type === 'pipe') s = d.in;
+      else return s;
+    }
+    return s;
+  };
+  schema = unwrap(schema);
+  for (const seg of path) {
+    const d = def(schema);
+    if (!d) return undefined;
+    if (d.shape) schema = (d.shape as Record<string, unknown>)[String(seg)];
+    else if (d.element) schema = d.element;
+    else if (d.valueType) schema = d.valueType;
+    else return undefined;
+    value = (value as Record<PropertyKey, unknown> | undefined)?.[seg as never];
+    schema = unwrap(schema);
+  }
+  const shape = def(schema)?.shape as Record<string, unknown> | undefined;
+  return shape ? Object.keys(shape) : undefined;
+}
+
+function zodIssue(doc: Document, i: z.core.$ZodIssue, make: IssueFactory, data?: unknown): ConfigIssue[] {
   const path = i.path as PropertyKey[];
   const loc = locate(doc, path);
   const found = describeNode(doc, path);
@@ -189,7 +287,9 @@ function zodIssue(doc: Document, i: z.core.$ZodIssue, make: IssueFactory): Confi
     case 'unrecognized_keys':
       return i.keys.map((k) => {
         const kl = locate(doc, [...path, k]);
-        return make(kl.keyOffset ?? kl.offset, pathString([...path, k]), `unknown key "${k}"${didYouMean(k, KNOWN_KEYS)}`);
+        const local = keysAt(path, data);
+        const hint = didYouMean(k, local ?? KNOWN_KEYS) || (local ? '' : didYouMean(k, KNOWN_KEYS));
+        return make(kl.keyOffset ?? kl.offset, pathString([...path, k]), `unknown key "${k}"${hint}${local ? `; ${describeKeys(local)}` : ''}`);
       });
     case 'invalid_type': {
       const what = i.message.startsWith('expected') ? i.message.slice('expected '.length) : (TYPE_WORDS[i.expected] ?? i.expected);
@@ -232,4 +332,8 @@ function zodIssue(doc: Document, i: z.core.$ZodIssue, make: IssueFactory): Confi
     default:
       return [make(loc.offset, p, i.message, found)];
   }
+}
+
+function describeKeys(keys: string[]): string {
+  return keys.length <= 16 ? `allowed here: ${keys.join(', ')}` : `${keys.length} keys are allowed here`;
 }

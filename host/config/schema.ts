@@ -78,7 +78,7 @@ export const wsSource = z.strictObject({
   path: z.string().startsWith('/', 'expected a path starting with "/"').default('/ingest'),
   auth_token: secret.optional(),
   /** Largest frame accepted, default 1 MiB: larger ones are nacked, closed with 1009, counted and dead-lettered. */
-  max_frame_bytes: size.default(1024 * 1024),
+  max_frame_bytes: size.pipe(z.number().min(1, 'expected a frame limit of at least 1 byte, like "1MiB"')).default(1024 * 1024),
   allowed_hosts: allowList,
   allowed_origins: allowList,
   /** uWebSockets.js when installed (auto), always (true) or never (false: the `ws` package). */
@@ -371,6 +371,8 @@ export const delivery = z.strictObject({
       dir: z.string().min(1).default('log'),
       segment_size: size.default(64 * 1024 * 1024),
       retention: duration.default(86_400_000_000_000n),
+      /** Also delete the oldest segments while the log is larger than this (absent: no size limit). Never what the newest checkpoint still needs. */
+      retention_bytes: size.optional(),
     })
     .prefault({}),
 });

@@ -43,7 +43,7 @@ function windowCapacityIssues(config: PipelineConfig, key: string[], add: (path:
   const kind = config.schema.type;
   let keys = 0, from = '';
   for (const s of config.sources) {
-    if (s.type !== 'synthetic') continue;
+    if (!s || s.type !== 'synthetic') continue;
     let n = 1;
     for (const k of key) n *= syntheticCardinality(kind, s.instruments, k) ?? NaN;
     if (Number.isNaN(n)) return; // a key the feed does not set as an id: unknown
@@ -52,7 +52,7 @@ function windowCapacityIssues(config: PipelineConfig, key: string[], add: (path:
   if (keys === 0) return;
   const partitions = typeof config.partitions === 'number' ? config.partitions : 1;
   config.operators.forEach((op, i) => {
-    if (op.type !== 'window') return;
+    if (!op || op.type !== 'window') return;
     const per = statesPerKey(op, config.event_time);
     const need = capacityFor(keys, per, partitions);
     if (op.capacity < need) {
@@ -62,7 +62,12 @@ function windowCapacityIssues(config: PipelineConfig, key: string[], add: (path:
   });
 }
 
-export function semanticIssues(config: PipelineConfig, baseDir: string): SemanticIssue[] {
+/**
+ * `unparsed`: names of operators that failed the schema (the loader checks
+ * the rest of a file that has schema problems too): references to them are
+ * not reported again as unknown. Sources, operators and sinks may have holes.
+ */
+export function semanticIssues(config: PipelineConfig, baseDir: string, unparsed: ReadonlySet<string> = new Set()): SemanticIssue[] {
   const issues: SemanticIssue[] = [];
   const add = (path: (string | number)[], message: string, found?: string) => issues.push({ path, message, found });
   const f = eventFields(config);
@@ -120,13 +125,14 @@ export function semanticIssues(config: PipelineConfig, baseDir: string): Semanti
       return;
     }
     const aggs = windows.get(r.op);
+    if (!aggs && unparsed.has(r.op)) return;
     if (!aggs) {
-      const later = config.operators.some((o) => o.name === r.op);
+      const later = config.operators.some((o) => o?.name === r.op);
       if (later) add(path, `expected a window operator declared before this one ("${r.op}" is declared later or is not a window)`, JSON.stringify(ref));
       else add(path, `expected <window operator>.<aggregate>, and there is no window operator "${r.op}"${didYouMean(r.op, windows.keys())}`, JSON.stringify(ref));
       return;
     }
-    if (!aggs.has(r.aggregate)) add(path, `expected one of the aggregates window "${r.op}" computes (${list(aggs)})`, JSON.stringify(ref));
+    if (!aggs.has(r.aggregate)) add(path, `expected one of the aggregates window "${r.op}" computes (${list(aggs)})${didYouMean(r.aggregate, aggs)}`, JSON.stringify(ref));
   };
   config.operators.forEach((op, i) => {
     if (opNames.has(op.name)) add(['operators', i, 'name'], `expected a unique operator name: "${op.name}" is used twice`, JSON.stringify(op.name));
@@ -173,7 +179,7 @@ export function semanticIssues(config: PipelineConfig, baseDir: string): Semanti
       if (sinkNames.has(s.name)) add(['sinks', i, 'name'], `expected a unique sink name: "${s.name}" is used twice`, JSON.stringify(s.name));
       sinkNames.add(s.name);
     }
-    s.operators?.forEach((n, j) => { if (!opNames.has(n)) unknown(['sinks', i, 'operators', j], n, opNames, 'an operator name'); });
+    s.operators?.forEach((n, j) => { if (!opNames.has(n) && !unparsed.has(n)) unknown(['sinks', i, 'operators', j], n, new Set([...opNames, ...unparsed]), 'an operator name'); });
     if (s.type === 'ws' && !config.server) add(['sinks', i, 'type'], 'expected a server section: a ws sink is served on the server port (add `server: { port: 9464 }`)', '"ws" without server');
   });
   return issues;

@@ -12,6 +12,7 @@
 // Stable id: `${op}-${kind}-${key}-${start_ns}-${seq}` (revisions add
 // `-r${n}`). Every part is a pure function of the input log, so a sink or a
 // downstream consumer can de-duplicate outputs replayed after a recovery.
+import { isUtf8 } from 'node:buffer';
 import { AGG, OUT_ANOMALY, OUT_LATE, OUT_REVISION, OUT_SCORE, OUT_WINDOW, type AggregateName, type OutputRecord } from '../records.js';
 import type { PipelineConfig } from '../config/types.js';
 import { eventFields } from '../config/types.js';
@@ -108,11 +109,16 @@ export interface DeadLetterOutput {
   id: string;
   kind: 'dead_letter';
   origin: string;
-  /** Which rule failed and where, e.g. `ranges.price: expected at most 1000000, found 2e9`. */
+  /** Stable reason code (`range`, `json_syntax`, ...): what the metrics count. */
   reason: string;
-  received_at: string;
-  received_at_ns: string;
-  /** The offending frame or event exactly as received: UTF-8 text, or base64 for binary frames. */
+  /** Which rule failed and where, e.g. `"price" = -1 is outside [0, 1000000]`. */
+  detail: string;
+  /** The event's position in its frame; -1 when the whole frame was refused. */
+  index: number;
+  /** Absent in replays: a recorded input has no receive time. */
+  received_at?: string;
+  received_at_ns?: string;
+  /** The offending frame or event exactly as received: UTF-8 text when it is valid UTF-8 text, else base64. */
   encoding: 'utf8' | 'base64';
   data: string;
   seq: string;
@@ -253,27 +259,36 @@ export function formatOutput(r: OutputRecord, ctx: FormatContext, options: Forma
 }
 
 export interface DeadLetterInput {
+  /** The dead letter's number in its pipeline (1, 2, ...; it continues across restarts): the id. */
+  n: number;
   origin: string;
   reason: string;
+  detail: string;
   data: Uint8Array;
   binary: boolean;
+  /** 0: no receive time (a replay of recorded input). */
   receivedAtNs: bigint;
-  /** Input-log sequence of the frame (0 without a log) and the event's index inside it. */
+  /** Ingest-log sequence the next accepted event gets (how far into the input stream it came). */
   seq: bigint;
-  index?: number;
+  /** The event's index in its frame, -1 for the whole frame. */
+  index: number;
 }
 
 export function formatDeadLetter(d: DeadLetterInput): DeadLetterOutput {
-  const text = d.binary ? Buffer.from(d.data.buffer, d.data.byteOffset, d.data.byteLength).toString('base64') : Buffer.from(d.data.buffer, d.data.byteOffset, d.data.byteLength).toString('utf8');
+  const bytes = Buffer.from(d.data.buffer, d.data.byteOffset, d.data.byteLength);
+  // Text stays readable (and greppable); only bytes that are not UTF-8 text
+  // (FlatBuffers frames, a text frame with invalid UTF-8) need base64.
+  const text = !d.binary && isUtf8(bytes);
   return {
-    id: `dead_letter-${d.origin}-${d.seq}-${d.index ?? 0}`,
+    id: `dead_letter-${d.n}`,
     kind: 'dead_letter',
     origin: d.origin,
     reason: d.reason,
-    received_at: isoNs(d.receivedAtNs),
-    received_at_ns: d.receivedAtNs.toString(),
-    encoding: d.binary ? 'base64' : 'utf8',
-    data: text,
+    detail: d.detail,
+    index: d.index,
+    ...(d.receivedAtNs === 0n ? {} : { received_at: isoNs(d.receivedAtNs), received_at_ns: d.receivedAtNs.toString() }),
+    encoding: text ? 'utf8' : 'base64',
+    data: bytes.toString(text ? 'utf8' : 'base64'),
     seq: d.seq.toString(),
   };
 }

@@ -31,6 +31,7 @@
 // batch, in each direction (figures: docs/perf/).
 // A full input ring is emptied by running the partition, so inline
 // partitions never pause the sources; their output ring is drained the same way.
+import type { PartitionMetrics } from './partition_metrics.js';
 import { EventEmitter } from 'node:events';
 import type { Worker } from 'node:worker_threads';
 import { inputStride, IN_KEY, IN_TS, OUT_BYTES, writeInput } from '../records.js';
@@ -81,23 +82,7 @@ export interface OutputBatch {
   position: number;
 }
 
-export interface PartitionMetrics {
-  partition: number;
-  inputFill: number;
-  inputCapacity: number;
-  /** inputFill / inputCapacity. */
-  inputLevel: number;
-  outputFill: number;
-  outputLevel: number;
-  staged: number;
-  /** Total time this partition's input was full (source asked to pause), ms. */
-  blockedMs: number;
-  blocked: boolean;
-  /** Records (data and control) accepted for this partition. */
-  accepted: number;
-  /** Output records drained from this partition. */
-  emitted: number;
-}
+export type { PartitionMetrics } from './partition_metrics.js';
 
 /** One operator's state in one partition, as its runner last published it. */
 export interface OperatorStats {

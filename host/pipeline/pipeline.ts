@@ -14,20 +14,21 @@
 // Acks: at_most_once acks on receipt; the other modes ack once the frame's
 // records are durable in the log. Backpressure: when a partition ring fills,
 // every source is paused; batches already received wait in a bounded queue.
-import { mkdirSync } from 'node:fs';
+import { makeDataDir } from '../config/data_dir.js';
 import { join, resolve } from 'node:path';
 import type { PipelineConfig, InputEvent } from '../config/types.js';
 import { validationRules } from '../config/types.js';
 import { EventDecoder } from '../codec/decoder.js';
 import { RecordBatch } from '../codec/record_batch.js';
 import { KeyDictionary, type KeyLimits } from '../codec/key_dictionary.js';
-import { DeadLetterQueue } from '../ingest/dead_letter.js';
+import { DeadLetterQueue, readDeadLetters, type AddedDeadLetter } from '../ingest/dead_letter.js';
 import type { Ack, Frame, FrameSink, RefusedFrame, Source } from '../ingest/source.js';
 import { IngestLog, ENTRY_KEYS, ENTRY_RECORDS, ENTRY_WATERMARK } from '../log/ingest_log.js';
 import { CheckpointStore, type Checkpoint } from '../checkpoint/checkpoint_store.js';
 import { PartitionSet } from '../partition/partition_set.js';
+import type { PartitionMetrics } from '../partition/partition_metrics.js';
 import { autoPartitions } from '../partition/hash.js';
-import { formatOutput, formatDeadLetter, serializeOutput, KIND_NAMES, type FormatContext, type OutputEvent, type OutputKind } from '../output/format.js';
+import { formatOutput, serializeOutput, KIND_NAMES, type FormatContext, type OutputEvent, type OutputKind } from '../output/format.js';
 import type { OutputSink } from '../sinks/output_sink.js';
 import { IN_TS, IN_SEQ, IN_FIELDS, OUT_BYTES, OUT_KIND, OUT_OP, OUT_VALUES, readOutput } from '../records.js';
 import type { Engine } from '../operators/operator.js';
@@ -47,8 +48,10 @@ export interface PipelineOptions {
   dataDir?: string;
   /** Relative model paths are resolved against this (default: cwd). */
   baseDir?: string;
-  /** Operational messages (recovery, checkpoint failures). Default: stderr. */
-  log?: (line: string) => void;
+  /** Operational messages (recovery, checkpoint failures). Default: stderr. `level` absent: warn. */
+  log?: (line: string, level?: LogLevel) => void;
+  /** Recovery progress: when the log replay starts, about every 250 ms during it, and when it ends. */
+  onRecovery?: (p: RecoveryProgress) => void;
   /** 'js' runs every operator's TypeScript twin (for comparisons); default 'wasm'. */
   engine?: Engine;
   /** Overrides config.partitions. */
@@ -61,6 +64,17 @@ export interface PipelineOptions {
   sinks?: OutputSink[];
   /** Records per process() call in the workers (default 1024). */
   maxBatch?: number;
+}
+
+export type LogLevel = 'error' | 'warn' | 'info';
+
+export interface RecoveryProgress {
+  /** The checkpoint restored (its id), or null: the log is replayed from its start. */
+  checkpoint: number | null;
+  /** Events replayed so far, of `total` (the log from the checkpoint's seq on). */
+  replayed: number;
+  total: number;
+  done: boolean;
 }
 
 export type OutputListener = (out: OutputEvent, json: string) => void;
@@ -76,7 +90,7 @@ export interface PipelineStats {
   logSeq: string;
   checkpoints: number;
   lastCheckpoint?: { id: number; ms: number; bytes: number; pauseMs: number };
-  partitions: ReturnType<PartitionSet['metrics']>;
+  partitions: PartitionMetrics[];
 }
 
 interface Queued {
@@ -108,7 +122,7 @@ export class Pipeline implements FrameSink {
   private readonly listeners = new Map<OutputListener, OutputFilter | undefined>();
   private readonly sources: Array<Source | SyntheticSource> = [];
   private readonly fmt: FormatContext;
-  private readonly log: (line: string) => void;
+  private readonly log: (line: string, level?: LogLevel) => void;
   private seq = 1n;
   private maxTs = MIN_TS;
   private watermark = MIN_TS;
@@ -135,6 +149,8 @@ export class Pipeline implements FrameSink {
   /** Callbacks run synchronously when an epoch is released (before any later epoch is). */
   private readonly epochWaiters = new Map<bigint, Array<() => void>>();
   private released = 0n;
+  /** Offset in the dead-letter file after the last dead letter emitted to the sinks. */
+  private deadLettersEmitted = 0;
 
   constructor(readonly config: PipelineConfig, readonly options: PipelineOptions = {}) {
     this.plan = planPipeline(config, options.baseDir ?? process.cwd());
@@ -157,13 +173,14 @@ export class Pipeline implements FrameSink {
     const cfg = this.config;
     let restored: Checkpoint | null = null;
     if (this.mode !== 'at_most_once') {
-      mkdirSync(this.dataDir, { recursive: true });
+      makeDataDir(this.dataDir);
       this.store = new CheckpointStore(resolve(this.dataDir, cfg.delivery.checkpoint.dir), cfg.delivery.checkpoint.keep);
       this.store.checkWritable();
       restored = this.store.loadLatest((why) => this.log(`skipping checkpoint: ${why}`));
       this.ingestLog = IngestLog.open(resolve(this.dataDir, cfg.delivery.log.dir), {
         segmentBytes: cfg.delivery.log.segment_size,
         retentionMs: Number(cfg.delivery.log.retention / 1_000_000n),
+        retentionBytes: cfg.delivery.log.retention_bytes ?? 0,
       });
       if (this.ingestLog.recovery.truncatedBytes > 0) this.log(`ingest log: cut a torn tail of ${this.ingestLog.recovery.truncatedBytes} bytes (${this.ingestLog.recovery.truncatedAt})`);
     }
@@ -189,7 +206,8 @@ export class Pipeline implements FrameSink {
       tsUnit: cfg.event_time.unit,
     });
     this.options.metrics?.setKeyDictionary(() => this.dictionary);
-    this.dlq = new DeadLetterQueue({ path: this.mode === 'at_most_once' && !this.options.dataDir ? undefined : resolve(this.dataDir, 'dead-letters.jsonl') });
+    this.dlq = new DeadLetterQueue({ path: this.deadLetterPath });
+    if (this.dlq.tornBytes > 0) this.log(`dead-letter file: cut a torn last line of ${this.dlq.tornBytes} bytes`);
 
     const auto = autoPartitions();
     const inline = this.options.partitions === undefined && (cfg.partitions === 'inline' || (cfg.partitions === 'auto' && auto.inline));
@@ -226,6 +244,7 @@ export class Pipeline implements FrameSink {
     if (this.options.metrics) this.installCollector(this.options.metrics);
 
     await this.openSinks(restored);
+    if (this.ingestLog) this.reemitDeadLetters(restored);
     if (this.ingestLog) await this.replayLog();
     this.installTimers();
     if (!this.options.noSources) await this.startSources();
@@ -257,6 +276,13 @@ export class Pipeline implements FrameSink {
     if (!this.failure) {
       await this.drain().catch((e: Error) => this.log(`drain: ${e.message}`));
       await this.checkpointing?.catch(() => undefined);
+      // A final checkpoint: a clean restart then replays nothing.
+      if (this.store && !this.failure) {
+        await this.checkpoint().then(
+          () => { if (!this.failure) this.log(`final checkpoint ${this.checkpointId} at seq ${this.ingestLog!.nextSeq}: a restart replays nothing`, 'info'); },
+          (e: Error) => this.log(`final checkpoint: ${e.message}`),
+        );
+      }
     }
     await this.partitions?.drain().catch((e: Error) => this.log(`partitions: ${e.message}`));
     await Promise.all(this.sinks.map(({ sink }) => sink.close().catch((e: Error) => this.log(`closing sink ${sink.name}: ${e.message}`))));
@@ -341,7 +367,7 @@ export class Pipeline implements FrameSink {
   }
 
   sourceEnded(origin: string): void {
-    this.log(`source ${origin} ended`);
+    this.log(`source ${origin} ended`, 'info');
     this.endedSources++;
     for (const w of this.endWaiters.splice(0)) w();
   }
@@ -531,10 +557,34 @@ export class Pipeline implements FrameSink {
   }
 
   private deadLetter(frame: Frame, r: Parameters<DeadLetterQueue['reject']>[1]): void {
-    const entry = this.dlq.reject(frame, r);
+    const added = this.dlq.reject(frame, r, this.seq);
     this.options.metrics?.addDeadLetters(r.code, 1);
-    const out = formatDeadLetter({ origin: frame.origin, reason: `${entry.reason}: ${entry.detail}`, receivedAtNs: frame.receivedAtNs, binary: frame.binary, data: r.raw, seq: this.seq, index: r.index });
-    for (const [l, w] of this.listeners) if (!w || w(out.origin, 'dead_letter')) l(out, serializeOutput(out));
+    // After the outputs of the last closed epoch, like any output of this
+    // frame would be: a replay emits dead letters at the same place.
+    this.atEpoch(this.epoch - 1n, () => this.emitDeadLetter(added));
+  }
+
+  /** Dead letters go to the sinks and subscribers like every other output; `deadLettersEmitted` is what a checkpoint commits. */
+  private emitDeadLetter(added: AddedDeadLetter): void {
+    this.deadLettersEmitted = added.end;
+    if (this.wanted('', 'dead_letter')) this.emit(added.entry, undefined);
+  }
+
+  /**
+   * The file sinks were cut back to the checkpoint, which also lost the dead
+   * letters written to them after it; those are not in the ingest log, so
+   * they are sent again from the dead-letter file (same ids).
+   */
+  private reemitDeadLetters(restored: Checkpoint | null): void {
+    const from = restored ? (restored.meta.deadLetters as number | undefined) : this.ingestLog!.nextSeq > 1n ? 0 : undefined;
+    if (from === undefined || !this.deadLetterPath) return;
+    let n = 0;
+    for (const added of readDeadLetters(this.deadLetterPath, from)) { this.emitDeadLetter(added); n++; }
+    if (n > 0) this.log(`recovered: sent ${n} dead letters again (after the checkpoint)`);
+  }
+
+  private get deadLetterPath(): string | undefined {
+    return this.mode === 'at_most_once' && !this.options.dataDir ? undefined : resolve(this.dataDir, 'dead-letters.jsonl');
   }
 
   private waitEpoch(epoch: bigint): Promise<void> {
@@ -568,13 +618,14 @@ export class Pipeline implements FrameSink {
     const meta = {
       id, createdAt: new Date().toISOString(), logSeq: this.ingestLog!.nextSeq.toString(),
       maxTs: this.maxTs.toString(), watermark: this.watermark.toString(), epoch: epoch.toString(),
-      partitions: this.partitions.count, pipeline: this.config.name, sinks: {} as Record<string, unknown>,
+      partitions: this.partitions.count, pipeline: this.config.name, sinks: {} as Record<string, unknown>, deadLetters: 0,
     };
     const dictionary = this.dictionary.snapshot();
     // The sinks' committed positions are exactly the outputs of epochs ≤
     // `epoch`: taken synchronously as that epoch is released, before any later.
     const positioned = new Promise<void>((res) => this.atEpoch(epoch, () => {
       for (const { sink } of this.sinks) if (isPositioned(sink)) meta.sinks[sink.name] = sink.position();
+      meta.deadLetters = this.deadLettersEmitted;
       res();
     }));
     const snaps = await this.partitions.barrier(id, this.watermark);
@@ -628,7 +679,13 @@ export class Pipeline implements FrameSink {
   /** Replays the log from the checkpoint's seq (or its start) exactly as it was first processed. */
   private async replayLog(): Promise<void> {
     const from = this.seq;
+    const total = Number(this.ingestLog!.nextSeq - from);
+    const progress = (done: boolean) => this.options.onRecovery?.({ checkpoint: this.checkpointId || null, replayed, total, done });
     let replayed = 0;
+    if (total > 0) this.log(`recovering: replaying ${total} events from the ingest log (seq ${from} on, ${this.checkpointId ? `after checkpoint ${this.checkpointId}` : 'no checkpoint'})`, 'info');
+    progress(false);
+    // The event loop gets a turn now and then, so /health and /ready answer during a long replay.
+    let yielded = performance.now();
     for (const e of this.ingestLog!.read(from)) {
       if (e.kind === ENTRY_KEYS) {
         for (const [id, key] of JSON.parse(Buffer.from(e.payload).toString('utf8')) as Array<[number, string]>) {
@@ -644,9 +701,16 @@ export class Pipeline implements FrameSink {
         const view = new DataView(e.payload.buffer, e.payload.byteOffset, e.payload.byteLength);
         this.closeEpoch(nowNs(), view.getBigInt64(0, true));
       }
+      if (performance.now() - yielded > 250) {
+        progress(false);
+        await new Promise((r) => setImmediate(r));
+        yielded = performance.now();
+      }
     }
     this.seq = this.ingestLog!.nextSeq;
-    if (replayed) this.log(`recovered: replayed ${replayed} events from seq ${from}`);
+    progress(true);
+    if (replayed) this.log(`recovered: replayed ${replayed} events from seq ${from}`, 'info');
+    else if (this.checkpointId) this.log(`resumed from checkpoint ${this.checkpointId}: nothing to replay`, 'info');
   }
 
   private waitResume(): Promise<void> {
@@ -724,7 +788,7 @@ export class Pipeline implements FrameSink {
   private fail(e: Error): void {
     if (this.failure) return;
     this.failure = e;
-    this.log(e.message);
+    this.log(e.message, 'error');
     for (const s of this.sources) s.pause();
     for (const ws of this.epochWaiters.values()) for (const w of ws) w();
     this.epochWaiters.clear();

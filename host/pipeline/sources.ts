@@ -17,6 +17,17 @@ export function preloadSources(config: PipelineConfig): Promise<unknown> {
   })).catch(() => undefined);
 }
 
+type WsSourceConfig = Extract<PipelineConfig['sources'][number], { type: 'ws' }>;
+
+/** A ws source's options from its config (`ganglion validate` builds the source with them too, without starting it). */
+export function wsSourceOptions(s: WsSourceConfig, i: number) {
+  return {
+    name: s.name ?? `ws${i}`, host: s.host, port: s.port, path: s.path, maxFrameBytes: s.max_frame_bytes,
+    native: s.native !== false, ...(s.auth_token ? { token: s.auth_token } : {}),
+    allowedHosts: s.allowed_hosts, allowedOrigins: s.allowed_origins, configPath: `sources[${i}]`,
+  };
+}
+
 /**
  * The pipeline as one source's sink: its frames are counted under the
  * source's configured name, not per connection. Everything else a sink does
@@ -39,11 +50,7 @@ export async function openSources(config: PipelineConfig, pipeline: Pipeline, al
       switch (s.type) {
         case 'ws': {
           const { WsSource } = await import('../ingest/ws_source.js');
-          const src = new WsSource({
-            name: s.name ?? `ws${i}`, host: s.host, port: s.port, path: s.path, maxFrameBytes: s.max_frame_bytes,
-            native: s.native !== false, ...(s.auth_token ? { token: s.auth_token } : {}),
-            allowedHosts: s.allowed_hosts, allowedOrigins: s.allowed_origins, configPath: `sources[${i}]`,
-          });
+          const src = new WsSource(wsSourceOptions(s, i));
           started(src);
           await src.start(sinkFor(pipeline, src.name));
           break;

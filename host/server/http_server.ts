@@ -4,7 +4,8 @@
 //
 //   GET  /metrics              Prometheus text exposition
 //   GET  /health               200 {"status":"ok"} while the process lives (liveness)
-//   GET  /ready, /health?ready 200 {"status":"ready"} | 503 {"status":"starting"} (readiness)
+//   GET  /ready, /health?ready 200 {"status":"ready"} | 503 {"status":"starting"} or, while the
+//                              ingest log is replayed, 503 {"status":"recovering","replayed":N,"total":M,"message":"recovering, N of M events"}
 //   GET  /api/snapshot         the metrics snapshot as JSON (what the status line shows)
 //   GET  /                     dashboard (when enabled), plus its static files
 //   WS   /live                 dashboard feed: hello, then a snapshot per tick and alerts as they happen
@@ -65,6 +66,8 @@ export interface RunningServer {
   publish(output: TopicOutput, json?: string): void;
   /** Readiness as the pipeline sees it (same flag as `metrics.setReady`). */
   setReady(ready: boolean): void;
+  /** What /ready answers (503) until ready, e.g. recovery progress; `status` defaults to "starting". */
+  setStarting(detail: { status?: string; [field: string]: unknown }): void;
   close(): Promise<void>;
 }
 
@@ -105,6 +108,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
   const live = new Set<WebSocket>();
   const alerts: string[] = []; // serialized, oldest first
   const guard = new RequestGuard({ bindHost: options.host ?? '127.0.0.1', allowedHosts: options.allowedHosts, allowedOrigins: options.allowedOrigins, where: 'server' });
+  let starting: Record<string, unknown> = { status: 'starting' };
 
   const reply = (res: ServerResponse, status: number, type: string, body: string | Buffer, head = false) => {
     res.writeHead(status, { 'content-type': type, 'content-length': Buffer.byteLength(body), 'cache-control': 'no-store' });
@@ -127,7 +131,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     }
     if (path === '/health' && !url.searchParams.has('ready')) return json(res, 200, { status: 'ok' }, head);
     if (path === '/ready' || path === '/health') {
-      return metrics.isReady() ? json(res, 200, { status: 'ready' }, head) : json(res, 503, { status: 'starting' }, head);
+      return metrics.isReady() ? json(res, 200, { status: 'ready' }, head) : json(res, 503, starting, head);
     }
     if (path === '/metrics') {
       const { contentType, body } = await metrics.exposition();
@@ -218,6 +222,9 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     },
     setReady(ready: boolean): void {
       metrics.setReady(ready);
+    },
+    setStarting(detail): void {
+      starting = { status: 'starting', ...detail };
     },
     close(): Promise<void> {
       closed ??= (async () => {

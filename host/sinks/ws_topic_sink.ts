@@ -6,7 +6,8 @@
 //   ← {"error":"..."}                                     bad request; the connection stays open
 //   ← <output JSON>                                       one text frame per output of a subscribed operator
 //
-// `*` subscribes to every operator. Each output is serialized once and the same
+// `*` subscribes to every operator and to dead letters; `dead_letter` to dead
+// letters alone (they come from no operator). Each output is serialized once and the same
 // buffer is handed to every subscriber. Delivery to a browser is at-most-once by
 // nature; what this sink refuses to do is buffer without bound: a subscriber
 // whose socket has more than `maxBufferedBytes` queued is closed with 1013
@@ -15,9 +16,9 @@
 import type { IncomingMessage } from 'node:http';
 import type { WebSocket, RawData } from 'ws';
 
-/** What this sink needs of an output: the operator that produced it (`op`, the config name). */
+/** What this sink needs of an output: the operator that produced it (`op`, the config name); dead letters have none. */
 export interface TopicOutput {
-  op: string;
+  op?: string;
   kind?: string;
   [field: string]: unknown;
 }
@@ -30,6 +31,13 @@ export interface WsTopicSinkOptions {
 }
 
 const ALL = '*';
+/** The topic of dead letters, which no operator produces. */
+export const DEAD_LETTER_TOPIC = 'dead_letter';
+
+/** The topic an output goes to: its operator, or `dead_letter`. */
+export function topicOf(out: TopicOutput): string {
+  return out.kind === 'dead_letter' || out.op === undefined ? DEAD_LETTER_TOPIC : out.op;
+}
 
 /** JSON of an output; bigint fields (ns timestamps, sequence numbers) become decimal strings. */
 export function serializeOutput(out: TopicOutput): string {
@@ -62,7 +70,7 @@ export class WsTopicSink {
 
   /** Sends one output to the subscribers of its operator. `json`: the output already serialized. */
   write(out: TopicOutput, json?: string): void {
-    const direct = this.byTopic.get(out.op);
+    const direct = this.byTopic.get(topicOf(out));
     const wildcard = this.byTopic.get(ALL);
     if (!direct?.size && !wildcard?.size) return;
     const frame = Buffer.from(json ?? serializeOutput(out));
@@ -150,9 +158,9 @@ export class WsTopicSink {
 
   private unknownTopic(names: string[]): string | undefined {
     if (!this.known) return undefined;
-    const bad = names.find((n) => n !== ALL && !this.known!.has(n));
+    const bad = names.find((n) => n !== ALL && n !== DEAD_LETTER_TOPIC && !this.known!.has(n));
     if (bad === undefined) return undefined;
-    return `unknown operator ${JSON.stringify(bad)}; this pipeline has: ${[...this.known].join(', ') || '(none)'} (or "*" for all)`;
+    return `unknown operator ${JSON.stringify(bad)}; this pipeline has: ${[...this.known].join(', ') || '(none)'} (or "${DEAD_LETTER_TOPIC}" for dead letters, "*" for all)`;
   }
 
   private error(ws: WebSocket, message: string): void {

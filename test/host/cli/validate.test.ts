@@ -29,9 +29,11 @@ test('an invalid pipeline prints each problem at its place and exits 1', async (
   const r = await run(file);
   assert.is(r.code, 1);
   assert.equal(r.out, []);
+  // One pass: the bad duration does not hide the bad field reference of the next operator.
   assert.equal(r.err, [
     `${file}:5:54 operators[0].size: expected a duration like "500ms", "5s", "1m", "1h" or "1d" (units ns, us, ms, s, m, h, d), found "5 seconds"`,
-    `1 problem in ${file}`,
+    `${file}:6:37 operators[1].field: expected a numeric field or <window operator>.<aggregate> (one of: price, qty, side) (did you mean "price"?), found "pricee"`,
+    `2 problems in ${file}`,
   ]);
   writeFileSync(file, 'name: bad\nsources: [{ type: synthetic }]\nschema: { type: trades }\noperators:\n  - { name: z, type: zscore, field: pricee }\n');
   const s = await run(file);

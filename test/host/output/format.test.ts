@@ -65,11 +65,16 @@ test('late event: its fields by schema name and the reason', () => {
   assert.is(serializeOutput(l), '{"id":"vwap_1s-late-AAPL-1767623399999999995-11","kind":"late","op":"vwap_1s","key":"AAPL","ts":"2026-01-05T14:29:59.999999995Z","ts_ns":"1767623399999999995","reason":"beyond_allowed_lateness","fields":{"price":99.5,"qty":300},"seq":"11"}');
 });
 
-test('dead letter: text as utf8, binary as base64', () => {
-  const t = formatDeadLetter({ origin: 'ws:127.0.0.1:5000', reason: 'range: "price" = -1 is outside [0, Infinity]', data: new TextEncoder().encode('{"price":-1}'), binary: false, receivedAtNs: START, seq: 5n, index: 2 });
-  assert.is(serializeOutput(t), '{"id":"dead_letter-ws:127.0.0.1:5000-5-2","kind":"dead_letter","origin":"ws:127.0.0.1:5000","reason":"range: \\"price\\" = -1 is outside [0, Infinity]","received_at":"2026-01-05T14:30:00.000000000Z","received_at_ns":"1767623400000000000","encoding":"utf8","data":"{\\"price\\":-1}","seq":"5"}');
-  const b = formatDeadLetter({ origin: 'mqtt:t', reason: 'x', data: new Uint8Array([0, 255]), binary: true, receivedAtNs: START, seq: 0n });
-  assert.is((b as { data: string }).data, 'AP8=');
+test('dead letter: text as utf8, binary and invalid UTF-8 as base64, no receive time in replays', () => {
+  const t = formatDeadLetter({ n: 7, origin: 'ws:127.0.0.1:5000', reason: 'range', detail: '"price" = -1 is outside [0, Infinity]', data: new TextEncoder().encode('{"price":-1}'), binary: false, receivedAtNs: START, seq: 5n, index: 2 });
+  assert.is(serializeOutput(t), '{"id":"dead_letter-7","kind":"dead_letter","origin":"ws:127.0.0.1:5000","reason":"range","detail":"\\"price\\" = -1 is outside [0, Infinity]","index":2,"received_at":"2026-01-05T14:30:00.000000000Z","received_at_ns":"1767623400000000000","encoding":"utf8","data":"{\\"price\\":-1}","seq":"5"}');
+  const b = formatDeadLetter({ n: 8, origin: 'mqtt:t', reason: 'x', detail: '', data: new Uint8Array([0, 255]), binary: true, receivedAtNs: START, seq: 0n, index: -1 });
+  assert.is(b.encoding, 'base64');
+  assert.is(b.data, 'AP8=');
+  const bad = formatDeadLetter({ n: 9, origin: 'ws:x', reason: 'invalid_utf8', detail: '', data: new Uint8Array([0x7b, 0xff, 0x7d]), binary: false, receivedAtNs: 0n, seq: 3n, index: -1 });
+  assert.is(bad.encoding, 'base64');
+  assert.is(Buffer.from(bad.data, 'base64').toString('hex'), '7bff7d');
+  assert.not.ok('received_at' in bad, 'a replay has no receive time');
 });
 
 test('the same record bytes always give the same line', () => {

@@ -159,7 +159,7 @@ test('/topics: subscribe at connect, by message, unsubscribe; each output reache
 
 test('/topics: bad control messages get precise errors and change nothing', async () => {
   const c = await connect('/topics?subscribe=nope');
-  assert.equal(await c.next(), { error: '?subscribe: unknown operator "nope"; this pipeline has: vwap_1s, price_z (or "*" for all)' });
+  assert.equal(await c.next(), { error: '?subscribe: unknown operator "nope"; this pipeline has: vwap_1s, price_z (or "dead_letter" for dead letters, "*" for all)' });
   c.ws.send('{not json');
   assert.match((await c.next()).error, /^control message is not valid JSON \(.+\); expected \{"subscribe":\["op"\]\}/);
   c.ws.send('[1]');
