@@ -41,6 +41,8 @@ import type { JsonlSink } from '../sinks/jsonl_sink.js';
 /** Far enough in the future to close every window, small enough for i64 arithmetic. */
 export const FINAL_WATERMARK = 1n << 62n;
 const MIN_TS = -(1n << 63n);
+/** Most records dispatched before checking backpressure (well inside the partitions' staging). */
+const DISPATCH_SLICE = 1024;
 
 export interface PipelineOptions {
   /** Where the ingest log, checkpoints and dead letters live (default ./ganglion-data/<name>). */
@@ -199,6 +201,7 @@ export class Pipeline implements FrameSink {
       partitions: partitionCount,
       inline,
       memoryBytes: cfg.memory,
+      catchUp: { outOfOrderNs: cfg.event_time.out_of_orderness },
       program: {
         fieldCount: this.plan.fieldCount,
         operators: this.plan.operators,
@@ -320,6 +323,7 @@ export class Pipeline implements FrameSink {
 
   /** Resolves once backpressure lets more input in. */
   whenAccepting(): Promise<void> {
+    if (this.failure) return Promise.reject(this.failure);
     return this.paused || this.queue.length ? this.flushQueue() : Promise.resolve();
   }
 
@@ -327,6 +331,11 @@ export class Pipeline implements FrameSink {
     this.log(`source ${origin} ended`);
     this.endedSources++;
     for (const w of this.endWaiters.splice(0)) w();
+  }
+
+  /** A source cannot go on (an unreadable file, a refused frame): the pipeline fails, loudly. */
+  sourceFailed(e: Error): void {
+    this.fail(e);
   }
 
   /** Resolves when every bounded source has ended (synthetic with `events`, files). */
@@ -409,8 +418,32 @@ export class Pipeline implements FrameSink {
     this.ingestLog!.appendKeys(keys).catch((e: Error) => this.fail(e));
   }
 
-  /** Into the partitions, then the epoch-closing watermark. */
+  /**
+   * Into the partitions, then the epoch-closing watermark; at most
+   * DISPATCH_SLICE records at a time, so a big frame never overruns the
+   * partitions' staging: once they push back, the rest waits in the queue.
+   * A partition refusing records is a failure of the pipeline, never a drop.
+   */
   private dispatch(item: Queued): void {
+    try {
+      if (item.count <= DISPATCH_SLICE) { this.dispatchSlice(item); return; }
+      const stride = this.plan.stride;
+      for (let from = 0; from < item.count; from += DISPATCH_SLICE) {
+        const n = Math.min(DISPATCH_SLICE, item.count - from);
+        this.dispatchSlice({ bytes: item.bytes.subarray(from * stride, (from + n) * stride), count: n, receivedAtNs: item.receivedAtNs });
+        if (this.paused && from + n < item.count) {
+          const rest = item.bytes.slice((from + n) * stride, item.count * stride);
+          this.queue.unshift({ bytes: rest, count: item.count - from - n, receivedAtNs: item.receivedAtNs });
+          this.queuedRecords += item.count - from - n;
+          return;
+        }
+      }
+    } catch (e) {
+      this.fail(e instanceof Error ? e : new Error(String(e)));
+    }
+  }
+
+  private dispatchSlice(item: Queued): void {
     const view = new DataView(item.bytes.buffer, item.bytes.byteOffset, item.bytes.byteLength);
     const stride = this.plan.stride;
     // Max event time of the batch, compared as (hi, lo) words: one BigInt per batch, not per event.
@@ -450,13 +483,24 @@ export class Pipeline implements FrameSink {
   }
 
   private async flushQueue(): Promise<void> {
-    while (this.queue.length && !this.paused) {
+    while (this.queue.length && !this.paused && !this.failure) {
       const item = this.queue.shift()!;
       this.queuedRecords -= item.count;
       this.dispatch(item);
     }
-    if (this.queue.length) await new Promise<void>((r) => this.partitions.once('resume', () => r())).then(() => this.flushQueue());
+    if (this.failure) throw this.failure;
+    if (this.queue.length) await this.resumedOrFailed().then(() => this.flushQueue());
   }
+
+  /** Resolves on the partitions' next 'resume', or at once when the pipeline fails (waiters must not hang). */
+  private resumedOrFailed(): Promise<void> {
+    return new Promise<void>((r) => {
+      const done = () => { this.partitions.off('resume', done); this.failWaiters.delete(done); r(); };
+      this.partitions.once('resume', done);
+      this.failWaiters.add(done);
+    });
+  }
+  private readonly failWaiters = new Set<() => void>();
 
   // ───────────────────────────── output ─────────────────────────────
 
@@ -673,6 +717,7 @@ export class Pipeline implements FrameSink {
     for (const ws of this.epochWaiters.values()) for (const w of ws) w();
     this.epochWaiters.clear();
     for (const w of this.endWaiters.splice(0)) w();
+    for (const w of [...this.failWaiters]) w();
     this.onFailure?.(e);
   }
 
