@@ -41,8 +41,12 @@ import type { JsonlSink } from '../sinks/jsonl_sink.js';
 /** Far enough in the future to close every window, small enough for i64 arithmetic. */
 export const FINAL_WATERMARK = 1n << 62n;
 const MIN_TS = -(1n << 63n);
-/** Most records dispatched before checking backpressure (well inside the partitions' staging). */
-const DISPATCH_SLICE = 1024;
+/**
+ * Most records dispatched before checking backpressure. A slice lands whole
+ * even on a ring that just filled: with a catch-up watermark per record at
+ * worst, 2 × 2048 + the epoch's fit the partitions' staging (8192 by default).
+ */
+const DISPATCH_SLICE = 2048;
 
 export interface PipelineOptions {
   /** Where the ingest log, checkpoints and dead letters live (default ./ganglion-data/<name>). */
