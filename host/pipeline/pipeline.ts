@@ -664,7 +664,9 @@ export class Pipeline implements FrameSink {
       } else if (e.kind === ENTRY_RECORDS) {
         this.dispatch({ bytes: e.payload.slice(), count: e.count, receivedAtNs: nowNs() });
         replayed += e.count;
-        if (this.paused) await this.waitResume();
+        // Backpressure, and the rest of a big entry that dispatch queued, before the next entry.
+        while ((this.paused || this.queue.length) && !this.failure) await (this.queue.length ? this.flushQueue() : this.resumedOrFailed());
+        if (this.failure) throw this.failure;
       } else if (e.kind === ENTRY_WATERMARK) {
         const view = new DataView(e.payload.buffer, e.payload.byteOffset, e.payload.byteLength);
         this.closeEpoch(nowNs(), view.getBigInt64(0, true));
@@ -672,10 +674,6 @@ export class Pipeline implements FrameSink {
     }
     this.seq = this.ingestLog!.nextSeq;
     if (replayed) this.log(`recovered: replayed ${replayed} events from seq ${from}`);
-  }
-
-  private waitResume(): Promise<void> {
-    return new Promise((r) => this.partitions.once('resume', () => r()));
   }
 
   // ───────────────────────────── sources and sinks ─────────────────────────────
