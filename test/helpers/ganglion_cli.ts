@@ -1,16 +1,32 @@
 // Runs bin/ganglion.js as a separate process (from the TypeScript sources) and
 // reads what it wrote: the window-result helpers the replay tests share.
 import { spawn } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
+import { join } from 'node:path';
 
-export const BIN = new URL('../../bin/ganglion.js', import.meta.url).pathname;
+const ROOT = new URL('../../', import.meta.url).pathname;
+export const BIN = join(ROOT, 'bin/ganglion.js');
+
+/** Newest (or oldest) file time under `dir`. */
+function fileTimes(dir: string, pick: (a: number, b: number) => number, start: number): number {
+  let t = start;
+  for (const e of readdirSync(dir, { withFileTypes: true })) {
+    const p = join(dir, e.name);
+    t = pick(t, e.isDirectory() ? fileTimes(p, pick, start) : statSync(p).mtimeMs);
+  }
+  return t;
+}
+// The compiled CLI starts in ~1 s, tsx from source in ~3 s: use dist/ when it
+// is not older than any source file (`npm test` rebuilds it first), else the source.
+const distFresh = existsSync(join(ROOT, 'dist/host')) && fileTimes(join(ROOT, 'dist/host'), Math.min, Infinity) >= fileTimes(join(ROOT, 'host'), Math.max, 0);
+const ENV: NodeJS.ProcessEnv = (({ GANGLION_FROM_SOURCE: _, ...env }) => (distFresh ? env : { ...env, GANGLION_FROM_SOURCE: '1' }))(process.env);
 
 export interface Exit { code: number | null; signal: NodeJS.Signals | null; stderr: string; timedOut: boolean }
 
 /** `ganglion <args>`; killed (and reported as timedOut) after timeoutMs. */
 export function ganglion(args: string[], timeoutMs = 60_000): Promise<Exit> {
   return new Promise((resolve) => {
-    const child = spawn(process.execPath, [BIN, ...args], { env: { ...process.env, GANGLION_FROM_SOURCE: '1' }, stdio: ['ignore', 'ignore', 'pipe'] });
+    const child = spawn(process.execPath, [BIN, ...args], { env: ENV, stdio: ['ignore', 'ignore', 'pipe'] });
     let stderr = '';
     let timedOut = false;
     child.stderr.on('data', (d) => (stderr += d));
