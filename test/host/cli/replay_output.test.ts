@@ -21,6 +21,7 @@ event_time: { unit: ms, out_of_orderness: 500ms, allowed_lateness: 1s, idle_time
 operators:
   - { name: t1s, type: window, window: tumbling, size: 1s, field: price, weight: qty, aggregates: [count, vwap] }
   - { name: s2s, type: window, window: session, gap: 2s, field: price, aggregates: [count, sum] }
+  - { name: h4s, type: window, window: sliding, size: 4s, slide: 1s, field: price, aggregates: [count, sum] }
 `);
   const out = join(dir.path, 'out.jsonl');
   // A stale file from something else is replaced too.
