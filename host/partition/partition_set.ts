@@ -525,7 +525,11 @@ export class PartitionSet extends EventEmitter {
     if (!p.blocked) {
       p.blocked = true;
       p.blockedSince = performance.now();
-      p.pump = this.pump(p);
+      // Started after this turn: the record that found the ring full is staged
+      // and 'pause' is out first. Run at once, the pump could see the worker
+      // had meanwhile drained the ring, finish, and leave the staged record
+      // and the pause with nobody to move or lift them (a stalled input).
+      p.pump = Promise.resolve().then(() => this.pump(p));
     }
     if (!this.pausedNow) {
       this.pausedNow = true;
