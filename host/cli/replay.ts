@@ -7,7 +7,12 @@
 //   - receive time is not the wall clock but 0, so nothing depends on when
 //     the replay runs, and latency_ns (a wall-clock figure) is left out;
 //   - the pipeline's own sources, sinks, server and checkpoints are replaced:
-//     it reads only the input and writes only the output;
+//     it reads only the input and writes only the output (replaced, never
+//     appended to);
+//   - lateness is decided per event in input order (see docs/ARCHITECTURE.md,
+//     watermarks), so a replay gives the windows `run` gave for the same input;
+//   - backpressure slows the reading; a record the pipeline cannot take fails
+//     the replay (exit 1, "the output is incomplete"), it is never dropped;
 //   - one partition by default; with --partitions N the outputs of all
 //     partitions are collected and written in a canonical order (event time,
 //     operator, key, seq) once the input is done.
