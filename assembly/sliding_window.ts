@@ -169,6 +169,15 @@ function swLate(base: usize, r: usize, stride: u32, ts: i64, ps: i64, combo: u64
   const g = load<i64>(base + W_PANE);
   const kl = lastK(base, ps);
   if (wm > endOf(base, kl) + lateness) { emitLate(base, r, stride, LATE_TOO_LATE); return; }
+  // Windows of this pane already past their lateness that no firing round
+  // reached (nothing else was due since their end) fire now, before this
+  // event joins the pane: it must not reach them, as it would not have had a
+  // round run in time. Rare (a round runs whenever anything is due).
+  const lastRound = load<i64>(base + W_LAST_ROUND);
+  let kLo = firstK(base, ps + g);
+  if (lastRound != NO_TIME) { const ka = kAfter(base, lastRound); if (ka > kLo) kLo = ka; }
+  const kHi = min<i64>(kl, kAfter(base, wm - lateness - 1) - 1);
+  if (kLo <= kHi) swFire(base);
   const table = base + <usize>load<u32>(base + W_TABLE_OFF);
   const rev = base + <usize>load<u32>(base + W_SIDE_OFF);
   const val = stUpsert(table, combo, ts);
@@ -295,6 +304,7 @@ export function sliding_process(base: usize, ptr: usize, count: u32, stride: u32
       store<i64>(base + W_WATERMARK, wm);
       swLate(base, r, stride, ts, curStart, combo, v, p, q);
       due = etDue(base);
+      lastAcc = 0; // a firing round in swLate may have moved entries
     }
   }
   store<i64>(base + W_MAX_TS, maxTs);

@@ -43,7 +43,7 @@ export async function main(argv = process.argv): Promise<void> {
     .option('--from <time>', 'replay the ingest log from this event time (ISO 8601 or epoch ms/ns)')
     .option('--to <time>', 'replay the ingest log up to this event time (exclusive)')
     .option('--data-dir <dir>', 'where the pipeline keeps its ingest log (default ./ganglion-data/<name>)')
-    .option('--output <file>', 'JSON Lines output (default: stdout)')
+    .option('--output <file>', 'JSON Lines output, replaced if it exists (default: stdout)')
     .option('--format <format>', 'jsonl or flatbuffers (default: from the extension)')
     .option('--partitions <n>', 'partitions (default 1; more: outputs written in canonical order at the end)')
     .option('--engine <engine>', 'wasm or js', 'wasm')

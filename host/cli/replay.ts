@@ -7,11 +7,16 @@
 //   - receive time is not the wall clock but 0, so nothing depends on when
 //     the replay runs, and latency_ns (a wall-clock figure) is left out;
 //   - the pipeline's own sources, sinks, server and checkpoints are replaced:
-//     it reads only the input and writes only the output;
+//     it reads only the input and writes only the output (replaced, never
+//     appended to);
+//   - lateness is decided per event in input order (see docs/ARCHITECTURE.md,
+//     watermarks), so a replay gives the windows `run` gave for the same input;
+//   - backpressure slows the reading; a record the pipeline cannot take fails
+//     the replay (exit 1, "the output is incomplete"), it is never dropped;
 //   - one partition by default; with --partitions N the outputs of all
 //     partitions are collected and written in a canonical order (event time,
 //     operator, key, seq) once the input is done.
-import { closeSync, openSync, readSync, statSync } from 'node:fs';
+import { statSync } from 'node:fs';
 import { extname } from 'node:path';
 import { loadPipeline } from '../config/load.js';
 import type { PipelineConfig } from '../config/types.js';
@@ -21,6 +26,7 @@ import type { OutputSink } from '../sinks/output_sink.js';
 import { StdoutSink } from '../sinks/stdout_sink.js';
 import { pipelineFileFailed } from './config_error.js';
 import { createPipeline } from '../pipeline/pipeline.js';
+import { FileInputError, readFrames } from '../pipeline/file_source.js';
 
 export interface ReplayOptions {
   pipeline: string;
@@ -35,8 +41,6 @@ export interface ReplayOptions {
   /** wasm (default) or js: the operators' TypeScript twins (same output, by the parity tests). */
   engine?: string;
 }
-
-const CHUNK = 1 << 20;
 
 /**
  * The config a replay runs: input only from the file, output only to us, no
@@ -91,62 +95,65 @@ export async function replayCommand(opts: ReplayOptions): Promise<number> {
   const pipeline = await createPipeline(replayConfig(config, opts.input, format, partitions), {
     noSources: true, partitions, engine, log: (l) => process.stderr.write(`ganglion: ${l}\n`),
   });
-  const sink: OutputSink = !opts.output || opts.output === '-' ? new StdoutSink() : new JsonlSink({ path: opts.output });
+  const sink: OutputSink = !opts.output || opts.output === '-' ? new StdoutSink() : replacedFile(opts.output);
   const collected: OutputEvent[] = [];
+  // Dead letters are known while a frame is decoded, window results only once
+  // the partition has processed it: held back until everything before them
+  // is out (see the push below), so their place in the output never depends
+  // on how fast the partition ran.
+  const deadLetters: OutputEvent[] = [];
   pipeline.subscribe((out) => {
     if ('latency_ns' in out) delete (out as { latency_ns?: number }).latency_ns;
     if (partitions > 1) collected.push(out);
+    else if (out.kind === 'dead_letter') deadLetters.push(out);
     else sink.write(out);
   });
 
   const progress = opts.progress || process.stderr.isTTY ? new Progress(size) : undefined;
   const origin = `file:${opts.input}`;
-  const fd = openSync(opts.input, 'r');
+  let failed: Error | null = null;
   try {
-    let pos = 0;
-    if (format === 'jsonl') {
-      // Frames of whole lines; a partial last line carries over to the next read.
-      let carry = Buffer.alloc(0);
-      const buf = Buffer.alloc(CHUNK);
-      for (;;) {
-        const n = readSync(fd, buf, 0, CHUNK, pos);
-        pos += n;
-        const data = carry.length ? Buffer.concat([carry, buf.subarray(0, n)]) : buf.subarray(0, n);
-        const cut = n === 0 ? data.length : data.lastIndexOf(10) + 1;
-        if (cut > 0) await pipeline.pushFrame({ data: new Uint8Array(data.subarray(0, cut)), binary: false, origin, receivedAtNs: 0n });
-        carry = Buffer.from(data.subarray(cut));
-        progress?.update(pos);
-        if (n === 0) break;
+    // The same framing as a `run` file source; each frame waits until the
+    // partitions take more input, so backpressure slows the read, never drops.
+    await readFrames(opts.input, format, async (data, binary) => {
+      await pipeline.whenAccepting();
+      await pipeline.pushFrame({ data, binary, origin, receivedAtNs: 0n });
+      if (pipeline.failed) throw pipeline.failed;
+      if (deadLetters.length) {
+        // This frame's results first, then its dead letters: a fixed order.
+        await pipeline.drain();
+        for (const d of deadLetters.splice(0)) sink.write(d);
       }
-    } else {
-      const head = Buffer.alloc(4);
-      while (pos < size) {
-        if (readSync(fd, head, 0, 4, pos) !== 4) throw new ReplayInputError(`${opts.input}: truncated length prefix at byte ${pos}`);
-        const len = head.readUInt32LE(0);
-        if (len === 0 || pos + 4 + len > size) throw new ReplayInputError(`${opts.input}: frame at byte ${pos} claims ${len} bytes, the file has ${size - pos - 4} left`);
-        const frame = new Uint8Array(len);
-        readSync(fd, frame, 0, len, pos + 4);
-        pos += 4 + len;
-        await pipeline.pushFrame({ data: frame, binary: true, origin, receivedAtNs: 0n });
-        progress?.update(pos);
-      }
-    }
+    }, { onRead: (pos) => progress?.update(pos) });
     // End of input: the watermark jumps to the end of time, every open window fires.
     await pipeline.finish();
+    if (pipeline.failed) throw pipeline.failed;
   } catch (e) {
-    if (e instanceof ReplayInputError) { process.stderr.write(e.message + '\n'); process.exitCode = 1; return 1; }
-    throw e;
+    failed = e instanceof Error ? e : new Error(String(e));
   } finally {
-    closeSync(fd);
     progress?.done();
-    await pipeline.close();
+    await pipeline.close().catch((e: Error) => { failed ??= e; });
     if (partitions > 1) for (const o of collected.sort(canonicalOrder)) sink.write(o);
     await sink.close();
+  }
+  if (failed) {
+    // Loud: a replay that could not take every record is not a result.
+    process.stderr.write(failed instanceof FileInputError ? `${failed.message}\n` : `ganglion replay: failed, the output is incomplete: ${failed.message}\n`);
+    return (process.exitCode = 1);
   }
   return (process.exitCode = 0);
 }
 
-class ReplayInputError extends Error {}
+/**
+ * The output file starts empty (like a shell's `>`): a replay is a pure
+ * function of its input, so a second run over the same file writes the same
+ * bytes instead of appending a second copy.
+ */
+export function replacedFile(path: string): JsonlSink {
+  const sink = new JsonlSink({ path });
+  sink.truncate({ segment: 0, bytes: 0 });
+  return sink;
+}
 
 /** `replay [████████░░░░] 62% 1.2 GB/1.9 GB`, redrawn at most 10 times a second, on stderr. */
 class Progress {

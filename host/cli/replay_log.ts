@@ -14,7 +14,7 @@ import { RecordBatch } from '../codec/record_batch.js';
 import { ENTRY_KEYS, ENTRY_RECORDS, parseEntries } from '../log/ingest_log.js';
 import { createPipeline } from '../pipeline/pipeline.js';
 import { IN_TS } from '../records.js';
-import { JsonlSink } from '../sinks/jsonl_sink.js';
+import { replacedFile } from './replay.js';
 import type { OutputSink } from '../sinks/output_sink.js';
 import { StdoutSink } from '../sinks/stdout_sink.js';
 import { pipelineFileFailed } from './config_error.js';
@@ -67,7 +67,7 @@ export async function replayLogCommand(opts: ReplayLogOptions): Promise<number> 
     { ...config, sources: [], sinks: [], server: undefined, partitions, delivery: { ...config.delivery, mode: 'at_most_once' } },
     { noSources: true, partitions, engine, dataDir, log: (l) => process.stderr.write(`ganglion: ${l}\n`) },
   );
-  const sink: OutputSink = !opts.output || opts.output === '-' ? new StdoutSink() : new JsonlSink({ path: opts.output });
+  const sink: OutputSink = !opts.output || opts.output === '-' ? new StdoutSink() : replacedFile(opts.output);
   pipeline.subscribe((out) => {
     if ('latency_ns' in out) delete (out as { latency_ns?: number }).latency_ns;
     sink.write(out);

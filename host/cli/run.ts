@@ -199,7 +199,9 @@ export async function runCommand(opts: RunOptions = {}): Promise<number> {
   pipeline.onFailure = (e) => { failed = e; stopping = true; stopNow!(`failed: ${e.message}`); };
   const timer = durationMs === undefined ? undefined : setTimeout(() => { stopping = true; stopNow!(`${opts.duration} elapsed, draining…`); }, durationMs);
   const bounded = config.sources.every((s) => s.type === 'file' || (s.type === 'synthetic' && s.events !== undefined));
-  if (bounded) void pipeline.sourcesEnded().then(() => { stopping = true; stopNow!('input ended, draining…'); });
+  if (bounded) void pipeline.sourcesEnded().then(() => { stopping = true; stopNow!('input ended, draining…'); }, (e: Error) => pipeline.onFailure?.(e));
+  // A source that failed while the pipeline started (an unreadable file) fails the run too.
+  if (pipeline.failed) pipeline.onFailure?.(pipeline.failed);
 
   // The status line shows the metrics snapshot, the very numbers of /api/snapshot, /metrics and the dashboard.
   const status = opts.status === false ? undefined : new StatusLine({ write: (t) => process.stderr.write(t), tty: process.stderr.isTTY === true, url });

@@ -33,6 +33,13 @@ export function modelFeatureCount(file: string): number | string {
   return Number(n);
 }
 
+/** As MAX_SESSIONS_PER_KEY in host/operators/session_window.ts (not imported: this module loads in the config worker). */
+const MAX_OPEN_SESSIONS = 64n;
+
+function fmtNs(ns: bigint): string {
+  return ns % 1_000_000n === 0n ? `${ns / 1_000_000n}ms` : `${ns}ns`;
+}
+
 /**
  * A synthetic source says how many keys the pipeline sees: every window
  * operator must then hold all of them (window_sizing.ts), or it refuses live
@@ -142,6 +149,18 @@ export function semanticIssues(config: PipelineConfig, baseDir: string, unparsed
         if (op.field !== undefined && !numeric.has(op.field)) unknown(['operators', i, 'field'], op.field, numeric, 'a numeric field');
         if (op.weight !== undefined && !numeric.has(op.weight)) unknown(['operators', i, 'weight'], op.weight, numeric, 'a numeric field');
         windows.set(op.name, new Set(op.aggregates));
+        if (op.window === 'session' && op.gap !== undefined && op.gap > 0n) {
+          // A key holds up to (out_of_orderness + allowed_lateness) / gap + 2 open
+          // sessions at once (assembly/session_window.ts); each gets room up
+          // front so no in-order event is ever refused, up to MAX_OPEN_SESSIONS.
+          const span = config.event_time.out_of_orderness + config.event_time.allowed_lateness;
+          const open = span / op.gap + 2n;
+          if (open > MAX_OPEN_SESSIONS) {
+            // Smallest gap with span / gap < MAX - 1, rounded up to a millisecond.
+            const least = ((span / (MAX_OPEN_SESSIONS - 1n) + 1n + 999_999n) / 1_000_000n) * 1_000_000n;
+            add(['operators', i, 'gap'], `expected a gap of at least ${fmtNs(least)} with out_of_orderness + allowed_lateness = ${fmtNs(span)}: a key could hold ${open} open sessions at once, at most ${MAX_OPEN_SESSIONS} are supported (or lower allowed_lateness)`, fmtNs(op.gap));
+          }
+        }
         break;
       case 'zscore':
       case 'limit':

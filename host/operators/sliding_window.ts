@@ -167,6 +167,14 @@ export class JsSlidingEngine extends JsEventTimeEngine {
     const wm = i64(m, base + W_WATERMARK), lateness = i64(m, base + W_LATENESS), g = i64(m, base + W_PANE), size = i64(m, base + W_SIZE);
     const kl = this.lastK(base, ps);
     if (wm > this.endOf(base, kl) + lateness) { emitLate(m, base, r, stride, LATE_TOO_LATE); return; }
+    // As assembly/sliding_window.ts swLate: windows of this pane past their
+    // lateness that no firing round reached fire before the event joins it.
+    const lastRound = i64(m, base + W_LAST_ROUND);
+    let kLo = this.firstK(base, ps + g);
+    if (lastRound !== NO_TIME) { const ka = this.kAfter(base, lastRound); if (ka > kLo) kLo = ka; }
+    let kHi = this.kAfter(base, wm - lateness - 1n) - 1n;
+    if (kl < kHi) kHi = kl;
+    if (kLo <= kHi) this.fire(base);
     const table = this.table(base), rev = this.rev(base);
     const val = table.upsertHL(key, idxLo, tsHi, tsLo);
     if (val === 0) { emitLate(m, base, r, stride, LATE_STATE_FULL); return; }
@@ -279,6 +287,7 @@ export class JsSlidingEngine extends JsEventTimeEngine {
         sync();
         this.late(base, r, stride, tsHi, tsLo, curStart, key, curIdxLo, v, p, q);
         due = this.due(base); dueHi = hiOf(due); dueLo = loOf(due);
+        lastAcc = 0; // a firing round in late() may have moved entries
       }
     }
     sync();

@@ -71,6 +71,15 @@ export interface PartitionSetOptions {
    * produces the same outputs. Omit to call watermark() yourself.
    */
   watermarks?: { outOfOrderNs: bigint; every: number };
+  /**
+   * Per-event watermarks across partitions: each window keeps its own
+   * watermark (max event time it saw − out-of-orderness); before a record
+   * that is behind the global maximum goes to a partition whose maximum is
+   * behind too, that partition alone gets a watermark for the global maximum.
+   * So every record meets exactly the watermark of the whole stream up to it,
+   * in input order, whatever the partition count or the framing.
+   */
+  catchUp?: { outOfOrderNs: bigint };
 }
 
 export interface OutputBatch {
@@ -151,10 +160,19 @@ export class PartitionSet extends EventEmitter {
   private maxTs = -(1n << 63n);
   private lastWm = -(1n << 63n);
   private sinceWm = 0;
+  private readonly catchUpOoo?: bigint;
+  /** Global max event time so far, and per partition the max it knows (records or watermark + ooo), as (hi, lo) words. */
+  private globalHi = -0x80000000;
+  private globalLo = 0;
+  private readonly knownHi: Int32Array;
+  private readonly knownLo: Uint32Array;
 
-  private constructor(parts: Part[], stride: number, o: Required<Pick<PartitionSetOptions, 'resumeBelow' | 'idleWaitMs' | 'drainBatch'>> & Pick<PartitionSetOptions, 'watermarks'>) {
+  private constructor(parts: Part[], stride: number, o: Required<Pick<PartitionSetOptions, 'resumeBelow' | 'idleWaitMs' | 'drainBatch'>> & Pick<PartitionSetOptions, 'watermarks' | 'catchUp'>) {
     super();
     this.autoWm = o.watermarks;
+    this.catchUpOoo = parts.length > 1 ? o.catchUp?.outOfOrderNs : undefined;
+    this.knownHi = new Int32Array(parts.length).fill(-0x80000000);
+    this.knownLo = new Uint32Array(parts.length);
     this.parts = parts;
     this.count = parts.length;
     this.stride = stride;
@@ -213,7 +231,7 @@ export class PartitionSet extends EventEmitter {
         };
         return part;
       });
-      set = new PartitionSet(parts, stride, { resumeBelow, idleWaitMs, drainBatch: options.drainBatch ?? 4096, watermarks: options.watermarks });
+      set = new PartitionSet(parts, stride, { resumeBelow, idleWaitMs, drainBatch: options.drainBatch ?? 4096, watermarks: options.watermarks, catchUp: options.catchUp });
       return set;
     }
 
@@ -250,7 +268,7 @@ export class PartitionSet extends EventEmitter {
       await Promise.all(parts.map((p) => p.worker!.terminate()));
       throw new Error(`watermarks: outOfOrderNs must be a bigint ≥ 0 and every a positive integer, got ${String(wm.outOfOrderNs)} / ${wm.every}`);
     }
-    const set = new PartitionSet(parts, stride, { resumeBelow, idleWaitMs, drainBatch: options.drainBatch ?? 4096, watermarks: wm });
+    const set = new PartitionSet(parts, stride, { resumeBelow, idleWaitMs, drainBatch: options.drainBatch ?? 4096, watermarks: wm, catchUp: options.catchUp });
     for (const p of parts) set.watch(p);
     return set;
   }
@@ -328,6 +346,7 @@ export class PartitionSet extends EventEmitter {
       }
       return !this.pausedNow;
     }
+    if (this.catchUpOoo !== undefined) return this.pushCatchingUp(view, src, count, offset);
     // Runs of consecutive records bound for the same partition are copied with
     // one ring write each (the whole batch at once with one partition).
     const stride = this.stride;
@@ -340,6 +359,37 @@ export class PartitionSet extends EventEmitter {
       runStart = i;
       runPart = part;
     }
+    return !this.pausedNow;
+  }
+
+  /** pushRecords with per-partition watermark catch-up (see PartitionSetOptions.catchUp). */
+  private pushCatchingUp(view: DataView, src: Uint8Array, count: number, offset: number): boolean {
+    const stride = this.stride;
+    const kh = this.knownHi, kl = this.knownLo;
+    let runStart = 0, runPart = -1;
+    for (let i = 0; i < count; i++) {
+      const at = offset + i * stride;
+      const p = this.partitionOf(view.getUint32(at + IN_KEY, true));
+      const hi = view.getInt32(at + IN_TS + 4, true), lo = view.getUint32(at + IN_TS, true);
+      const gh = this.globalHi, gl = this.globalLo;
+      const behindGlobal = hi < gh || (hi === gh && lo < gl);
+      if (behindGlobal && (kh[p] < gh || (kh[p] === gh && kl[p] < gl))) {
+        if (runPart >= 0 && i > runStart) this.enqueueRun(runPart, src, offset + runStart * stride, i - runStart);
+        runStart = i;
+        runPart = p;
+        const wm = ((BigInt(gh) << 32n) | BigInt(gl)) - this.catchUpOoo!;
+        writeControl(this.scratch, this.scratchView, 0, stride, CONTROL_WATERMARK, wm, 0n);
+        this.enqueue(p, this.scratch, 0);
+        kh[p] = gh; kl[p] = gl;
+      } else if (p !== runPart) {
+        if (runPart >= 0 && i > runStart) this.enqueueRun(runPart, src, offset + runStart * stride, i - runStart);
+        runStart = i;
+        runPart = p;
+      }
+      if (hi > kh[p] || (hi === kh[p] && lo > kl[p])) { kh[p] = hi; kl[p] = lo; }
+      if (!behindGlobal) { this.globalHi = hi; this.globalLo = lo; }
+    }
+    if (runPart >= 0 && count > runStart) this.enqueueRun(runPart, src, offset + runStart * stride, count - runStart);
     return !this.pausedNow;
   }
 
@@ -372,6 +422,13 @@ export class PartitionSet extends EventEmitter {
    */
   watermark(ns: bigint, epoch = 0n): void {
     if (ns > this.lastWm) this.lastWm = ns;
+    if (this.catchUpOoo !== undefined) {
+      // Every partition now knows the stream up to ns + out-of-orderness.
+      let k = ns + this.catchUpOoo;
+      if (k > 0x7fffffffffffffffn) k = 0x7fffffffffffffffn;
+      const hi = Number(BigInt.asIntN(32, k >> 32n)), lo = Number(BigInt.asUintN(32, k));
+      for (let p = 0; p < this.count; p++) if (hi > this.knownHi[p] || (hi === this.knownHi[p] && lo > this.knownLo[p])) { this.knownHi[p] = hi; this.knownLo[p] = lo; }
+    }
     this.broadcast(CONTROL_WATERMARK, ns, epoch);
   }
 
@@ -470,7 +527,11 @@ export class PartitionSet extends EventEmitter {
     if (!p.blocked) {
       p.blocked = true;
       p.blockedSince = performance.now();
-      p.pump = this.pump(p);
+      // Started after this turn: the record that found the ring full is staged
+      // and 'pause' is out first. Run at once, the pump could see the worker
+      // had meanwhile drained the ring, finish, and leave the staged record
+      // and the pause with nobody to move or lift them (a stalled input).
+      p.pump = Promise.resolve().then(() => this.pump(p));
     }
     if (!this.pausedNow) {
       this.pausedNow = true;

@@ -42,6 +42,12 @@ import type { JsonlSink } from '../sinks/jsonl_sink.js';
 /** Far enough in the future to close every window, small enough for i64 arithmetic. */
 export const FINAL_WATERMARK = 1n << 62n;
 const MIN_TS = -(1n << 63n);
+/**
+ * Most records dispatched before checking backpressure. A slice lands whole
+ * even on a ring that just filled: with a catch-up watermark per record at
+ * worst, 2 × 2048 + the epoch's fit the partitions' staging (8192 by default).
+ */
+const DISPATCH_SLICE = 2048;
 
 export interface PipelineOptions {
   /** Where the ingest log, checkpoints and dead letters live (default ./ganglion-data/<name>). */
@@ -227,6 +233,7 @@ export class Pipeline implements FrameSink {
       partitions: partitionCount,
       inline,
       memoryBytes: cfg.memory,
+      catchUp: { outOfOrderNs: cfg.event_time.out_of_orderness },
       program: {
         fieldCount: this.plan.fieldCount,
         operators: this.plan.operators,
@@ -363,6 +370,7 @@ export class Pipeline implements FrameSink {
 
   /** Resolves once backpressure lets more input in. */
   whenAccepting(): Promise<void> {
+    if (this.failure) return Promise.reject(this.failure);
     return this.paused || this.queue.length ? this.flushQueue() : Promise.resolve();
   }
 
@@ -370,6 +378,11 @@ export class Pipeline implements FrameSink {
     this.log(`source ${origin} ended`, 'info');
     this.endedSources++;
     for (const w of this.endWaiters.splice(0)) w();
+  }
+
+  /** A source cannot go on (an unreadable file, a refused frame): the pipeline fails, loudly. */
+  sourceFailed(e: Error): void {
+    this.fail(e);
   }
 
   /** Resolves when every bounded source has ended (synthetic with `events`, files). */
@@ -452,8 +465,32 @@ export class Pipeline implements FrameSink {
     this.ingestLog!.appendKeys(keys).catch((e: Error) => this.fail(e));
   }
 
-  /** Into the partitions, then the epoch-closing watermark. */
+  /**
+   * Into the partitions, then the epoch-closing watermark; at most
+   * DISPATCH_SLICE records at a time, so a big frame never overruns the
+   * partitions' staging: once they push back, the rest waits in the queue.
+   * A partition refusing records is a failure of the pipeline, never a drop.
+   */
   private dispatch(item: Queued): void {
+    try {
+      if (item.count <= DISPATCH_SLICE) { this.dispatchSlice(item); return; }
+      const stride = this.plan.stride;
+      for (let from = 0; from < item.count; from += DISPATCH_SLICE) {
+        const n = Math.min(DISPATCH_SLICE, item.count - from);
+        this.dispatchSlice({ bytes: item.bytes.subarray(from * stride, (from + n) * stride), count: n, receivedAtNs: item.receivedAtNs });
+        if (this.paused && from + n < item.count) {
+          const rest = item.bytes.slice((from + n) * stride, item.count * stride);
+          this.queue.unshift({ bytes: rest, count: item.count - from - n, receivedAtNs: item.receivedAtNs });
+          this.queuedRecords += item.count - from - n;
+          return;
+        }
+      }
+    } catch (e) {
+      this.fail(e instanceof Error ? e : new Error(String(e)));
+    }
+  }
+
+  private dispatchSlice(item: Queued): void {
     const view = new DataView(item.bytes.buffer, item.bytes.byteOffset, item.bytes.byteLength);
     const stride = this.plan.stride;
     // Max event time of the batch, compared as (hi, lo) words: one BigInt per batch, not per event.
@@ -496,13 +533,24 @@ export class Pipeline implements FrameSink {
   }
 
   private async flushQueue(): Promise<void> {
-    while (this.queue.length && !this.paused) {
+    while (this.queue.length && !this.paused && !this.failure) {
       const item = this.queue.shift()!;
       this.queuedRecords -= item.count;
       this.dispatch(item);
     }
-    if (this.queue.length) await new Promise<void>((r) => this.partitions.once('resume', () => r())).then(() => this.flushQueue());
+    if (this.failure) throw this.failure;
+    if (this.queue.length) await this.resumedOrFailed().then(() => this.flushQueue());
   }
+
+  /** Resolves on the partitions' next 'resume', or at once when the pipeline fails (waiters must not hang). */
+  private resumedOrFailed(): Promise<void> {
+    return new Promise<void>((r) => {
+      const done = () => { this.partitions.off('resume', done); this.failWaiters.delete(done); r(); };
+      this.partitions.once('resume', done);
+      this.failWaiters.add(done);
+    });
+  }
+  private readonly failWaiters = new Set<() => void>();
 
   // ───────────────────────────── output ─────────────────────────────
 
@@ -696,7 +744,9 @@ export class Pipeline implements FrameSink {
       } else if (e.kind === ENTRY_RECORDS) {
         this.dispatch({ bytes: e.payload.slice(), count: e.count, receivedAtNs: nowNs(), untimed: true });
         replayed += e.count;
-        if (this.paused) await this.waitResume();
+        // Backpressure, and the rest of a big entry that dispatch queued, before the next entry.
+        while ((this.paused || this.queue.length) && !this.failure) await (this.queue.length ? this.flushQueue() : this.resumedOrFailed());
+        if (this.failure) throw this.failure;
       } else if (e.kind === ENTRY_WATERMARK) {
         const view = new DataView(e.payload.buffer, e.payload.byteOffset, e.payload.byteLength);
         this.closeEpoch(nowNs(), view.getBigInt64(0, true));
@@ -711,10 +761,6 @@ export class Pipeline implements FrameSink {
     progress(true);
     if (replayed) this.log(`recovered: replayed ${replayed} events from seq ${from}`, 'info');
     else if (this.checkpointId) this.log(`resumed from checkpoint ${this.checkpointId}: nothing to replay`, 'info');
-  }
-
-  private waitResume(): Promise<void> {
-    return new Promise((r) => this.partitions.once('resume', () => r()));
   }
 
   // ───────────────────────────── sources and sinks ─────────────────────────────
@@ -793,6 +839,7 @@ export class Pipeline implements FrameSink {
     for (const ws of this.epochWaiters.values()) for (const w of ws) w();
     this.epochWaiters.clear();
     for (const w of this.endWaiters.splice(0)) w();
+    for (const w of [...this.failWaiters]) w();
     this.onFailure?.(e);
   }
 

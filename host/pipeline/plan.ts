@@ -88,6 +88,13 @@ export function planPipeline(config: PipelineConfig, baseDir = process.cwd()): P
             : {}),
           capacity: o.capacity,
           allowedLatenessNs: et.allowed_lateness,
+          // Per-event watermark (max event time so far − out_of_orderness) in
+          // each window, so lateness is decided per event in input order and
+          // never by how the input was cut into frames or chunks; the ingest
+          // side tops up partitions that lag the global maximum
+          // (PartitionSet catch-up), so N partitions equal one.
+          eventTime: 'local',
+          outOfOrderNs: et.out_of_orderness,
           enrich: enrich.get(o.name) ?? [],
           aggregates: o.aggregates,
         };

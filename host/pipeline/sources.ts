@@ -77,7 +77,7 @@ export async function openSources(config: PipelineConfig, pipeline: Pipeline, al
           break;
         }
         case 'file': {
-          const src = new FileSource(s.path, fileFormat(s.path, s.format === 'csv' ? undefined : s.format), s.name, () => pipeline.sourceEnded(s.name ?? s.path));
+          const src = new FileSource(s.path, fileFormat(s.path, s.format === 'csv' ? undefined : s.format), s.name, () => pipeline.sourceEnded(s.name ?? s.path), (e) => pipeline.sourceFailed(e));
           started(src);
           await src.start(sinkFor(pipeline, src.name));
           break;
