@@ -30,6 +30,10 @@ export interface RunOptions {
   engine?: string;
   /** false (--no-native): WebSocket sources use the ws engine and never load uWebSockets.js. */
   native?: boolean;
+  /** --truncate-corrupt: cut the ingest log at damage that loses acknowledged events instead of refusing to start. */
+  truncateCorrupt?: boolean;
+  /** --start-over: move the log, checkpoints and file-sink output aside and start from an empty state. */
+  startOver?: boolean;
 }
 
 export const BUILTIN_PIPELINE = 'market-surveillance.yaml';
@@ -88,7 +92,7 @@ export async function runCommand(opts: RunOptions = {}): Promise<number> {
   if (opts.native === false) config = { ...config, sources: config.sources.map((s) => (s.type === 'ws' ? { ...s, native: false } : s)) };
   // The pipeline starts first: while its partition workers boot on their own
   // threads, this thread loads and starts the server. Ready waits for both.
-  const starting = createPipeline(config, { ...(opts.dataDir ? { dataDir: opts.dataDir } : {}), log, metrics, engine });
+  const starting = createPipeline(config, { ...(opts.dataDir ? { dataDir: opts.dataDir } : {}), log, metrics, engine, truncateCorrupt: opts.truncateCorrupt === true, startOver: opts.startOver === true });
   const serving = config.server ? startHttp(config.server, metrics, config.operators.map((o) => o.name)) : Promise.resolve(undefined);
   const [started, served] = await Promise.allSettled([starting, serving]);
   releaseYoungGeneration();

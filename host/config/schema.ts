@@ -352,6 +352,8 @@ export const delivery = z.strictObject({
       dir: z.string().min(1).default('log'),
       segment_size: size.default(64 * 1024 * 1024),
       retention: duration.default(86_400_000_000_000n),
+      /** Damage that loses acknowledged events: false refuses to start, naming them; true cuts the log there and goes on without them. */
+      truncate_corrupt: z.boolean().default(false),
     })
     .prefault({}),
 });

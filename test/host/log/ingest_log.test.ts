@@ -2,7 +2,7 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { appendFileSync, readdirSync, readFileSync, statSync, truncateSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { IngestLog, ENTRY_KEYS, ENTRY_RECORDS } from '../../../host/log/ingest_log.js';
+import { IngestLog, ENTRY_KEYS, ENTRY_RECORDS, parseEntries } from '../../../host/log/ingest_log.js';
 import { inputStride, writeInput, IN_SEQ } from '../../../host/records.js';
 import { tempDir, smallDisk } from '../../helpers/tmp.js';
 
@@ -120,11 +120,67 @@ test('a flipped bit in an older segment is an error naming the file, unless told
   const bytes = readFileSync(first);
   bytes[bytes.length - 3] ^= 0x10;
   writeFileSync(first, bytes);
-  assert.throws(() => IngestLog.open(dir.path), (e: Error) => e.message.includes(segs[0]) && /CRC mismatch/.test(e.message));
+  assert.throws(() => IngestLog.open(dir.path), (e: Error) => e.message.includes(segs[0]) && /CRC mismatch/.test(e.message) && /acknowledged events seqs? \d+/.test(e.message) && /truncate_corrupt/.test(e.message));
   const cut = IngestLog.open(dir.path, { truncateCorrupt: true });
-  assert.ok(cut.nextSeq < 25n);
-  assert.equal(seqs(cut), Array.from({ length: Number(cut.nextSeq - 1n) }, (_, i) => BigInt(i + 1)));
+  const kept = seqs(cut);
+  assert.ok(kept.length < 24);
+  assert.equal(kept, Array.from({ length: kept.length }, (_, i) => BigInt(i + 1)));
+  assert.is(cut.nextSeq, 25n, 'the seqs given up are never handed out again');
+  const [d] = cut.recovery.damage;
+  assert.is(d.kind, 'lost');
+  assert.ok(d.cut);
+  assert.is(d.fromSeq, BigInt(kept.length + 1));
+  assert.is(d.toSeq, 25n);
   await cut.close();
+  dir.remove();
+});
+
+async function fiveEntries(path: string): Promise<void> {
+  const log = IngestLog.open(path);
+  for (let i = 0; i < 5; i++) await log.appendRecords(batch(10, i * 10), 10, stride).durable;
+  await log.close();
+}
+
+function flipInEntry(dir: string, entry: number): void {
+  const [seg] = readdirSync(dir);
+  const path = join(dir, seg);
+  const bytes = readFileSync(path);
+  const offsets: number[] = [];
+  parseEntries(bytes, path, 0, offsets);
+  bytes[offsets[entry] + 40] ^= 0x04;
+  writeFileSync(path, bytes);
+}
+
+test('damage the checkpoint covers is a hole the log steps over; the next seq never goes back', async () => {
+  const dir = tempDir();
+  await fiveEntries(dir.path);
+  flipInEntry(dir.path, 1); // seqs 11..20
+  assert.throws(() => IngestLog.open(dir.path), /acknowledged events seqs 11\.\.20 \(10 events\) are lost/);
+  const log = IngestLog.open(dir.path, { committedSeq: 31n });
+  assert.equal(log.recovery.damage.map((d) => [d.kind, d.fromSeq, d.toSeq, d.cut]), [['covered', 11n, 21n, false]]);
+  assert.is(log.nextSeq, 51n);
+  assert.equal(seqs(log, 31n), Array.from({ length: 20 }, (_, i) => BigInt(31 + i)), 'entries after the hole are read');
+  await log.close();
+  dir.remove();
+});
+
+test('a whole damaged last entry is lost unless the checkpoint covers it; a torn tail below the checkpoint keeps the seqs', async () => {
+  const dir = tempDir();
+  await fiveEntries(dir.path);
+  flipInEntry(dir.path, 4); // seqs 41..50, the last entry, complete
+  assert.throws(() => IngestLog.open(dir.path, { committedSeq: 41n }), /acknowledged events seqs 41\.\.50 \(10 events\) are lost/);
+  const covered = IngestLog.open(dir.path, { committedSeq: 51n });
+  assert.equal(covered.recovery.damage.map((d) => [d.kind, d.fromSeq, d.toSeq, d.cut]), [['covered', 41n, 51n, true]]);
+  assert.is(covered.nextSeq, 51n);
+  await covered.close();
+
+  // A tail cut short (a crash mid-write): cut without a word, yet seqs the checkpoint holds are never reused.
+  const [seg] = readdirSync(dir.path);
+  truncateSync(join(dir.path, seg), statSync(join(dir.path, seg)).size - 50);
+  const torn = IngestLog.open(dir.path, { committedSeq: 35n });
+  assert.equal(torn.recovery.damage.map((d) => [d.kind, d.fromSeq, d.toSeq]), [['covered', 31n, 35n]]);
+  assert.is(torn.nextSeq, 35n);
+  await torn.close();
   dir.remove();
 });
 
