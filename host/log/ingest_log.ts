@@ -556,13 +556,15 @@ function isTorn(buf: Buffer, at: number): boolean {
 
 export function describeSeqs(from: bigint, to: bigint | undefined): string {
   if (to === undefined) return `seq ${from} onwards (how many is unknown: nothing after the damage says where it ended)`;
+  if (to <= from) return `no events, only interned keys or a watermark move logged before seq ${from}`;
   if (to - from === 1n) return `seq ${from} (1 event)`;
   return `seqs ${from}..${to - 1n} (${to - from} events)`;
 }
 
 function lostMessage(d: DamageReport, committed: bigint, laterSegments: number): string {
   const from = maxSeq(d.fromSeq, committed);
-  return `ingest log ${d.path}: damaged at byte ${d.at} (${d.problem}): acknowledged events ${describeSeqs(from, d.toSeq)} are lost` +
+  const lost = d.toSeq !== undefined && d.toSeq <= from ? `the entries there are lost (${describeSeqs(from, d.toSeq)}; later events would be replayed without them)` : `acknowledged events ${describeSeqs(from, d.toSeq)} are lost`;
+  return `ingest log ${d.path}: damaged at byte ${d.at} (${d.problem}): ${lost}` +
     (committed > 1n ? ` (the newest checkpoint covers the seqs below ${committed})` : ' (no checkpoint covers them)') +
     `. Refusing to start. To give them up and go on: set delivery.log.truncate_corrupt: true or run with --truncate-corrupt, ` +
     `which cuts the log at byte ${d.at}${laterSegments > 0 ? ` and deletes ${laterSegments} later segment(s)` : ''}, losing every event from seq ${from} on that the log held`;

@@ -298,7 +298,7 @@ export class Pipeline implements FrameSink {
   }
 
   onFrame(frame: Frame, ack: Ack): void {
-    if (this.failure) { ack(false, { reason: this.failure.message }); return; }
+    if (this.failure) { ack(false, { reason: this.failure.message, retry: true }); return; }
     this.batch.reset();
     const { accepted, rejects } = this.decoder.decode(frame.data, frame.binary, this.batch, frame.receivedAtNs);
     for (const r of rejects) this.deadLetter(frame, r);
@@ -309,7 +309,7 @@ export class Pipeline implements FrameSink {
     }
     this.accept(frame.origin, this.batch, frame.receivedAtNs, (refused) => (refused
       // Not durable (a full disk): refused, so the producer keeps the frame and resends it.
-      ? ack(false, { count: 0, rejected: accepted + rejects.length, reason: refused.message })
+      ? ack(false, { count: 0, rejected: accepted + rejects.length, reason: refused.message, retry: true })
       : ack(true, { count: accepted, rejected: rejects.length })));
   }
 

@@ -168,8 +168,8 @@ memory: 16MiB
       const done = () => resolve({ acked, refused });
       ws.on('open', () => { for (let i = 0; i < 8 && next <= last; i++) ws.send(frame(next++)); });
       ws.on('message', (m) => {
-        const a = JSON.parse(String(m)) as { ack: number; ok: boolean; reason?: string };
-        if (a.ok) acked.push(a.ack); else refused.push(`${a.ack}: ${a.reason}`);
+        const a = JSON.parse(String(m)) as { ack: number; ok: boolean; reason?: string; retry?: boolean };
+        if (a.ok) acked.push(a.ack); else refused.push(`${a.ack}: ${a.retry ? 'retry' : 'final'}: ${a.reason}`);
         if (refused.length === 0 && next <= last) ws.send(frame(next++));
         if (acked.length + refused.length === next - first && (refused.length > 0 || next > last)) ws.close();
       });
@@ -183,6 +183,7 @@ memory: 16MiB
     const code1 = await exit(first.child);
     assert.ok(life1.refused.length > 0, `frames were refused once the disk was full (acked ${life1.acked.length}): ${first.stderr()}`);
     assert.match(life1.refused.join('\n'), /no space left on device/);
+    assert.ok(life1.refused.every((r) => / retry: /.test(r)), `every refusal tells the producer to resend: ${life1.refused[0]}`);
     assert.is.not(code1, 0, `the pipeline stops non-zero on a full disk: ${first.stderr()}`);
     assert.match(first.stderr(), /no space left on device/);
     // The producer keeps every unacknowledged frame and resends it: acks are in order, so from the first gap on.
