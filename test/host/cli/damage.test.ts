@@ -135,51 +135,94 @@ test('sink on a full disk: a non-zero exit naming the file and the error; after 
   } finally { await killAll(); disk.remove(); dir.remove(); }
 });
 
+// ── an external WebSocket producer that resends what was not acknowledged ──
+
+const T0 = Date.parse('2026-01-05T14:30:00Z');
+const FRAME = 2000;
+
+function wsPipeline(dir: string, port: number, out: string, interval: string): string {
+  const file = join(dir, `ws-${interval}.yaml`);
+  writeFileSync(file, `
+name: ws_damage
+sources: [{ type: ws, host: 127.0.0.1, port: ${port}, native: false }]
+schema: { type: trades }
+event_time: { out_of_orderness: 0s, idle_timeout: 0s }
+operators: [{ type: window, name: n, window: tumbling, size: 1s, field: qty, aggregates: [count, sum] }]
+sinks: [{ type: jsonl, path: ${out}, kinds: [window] }]
+delivery: { mode: exactly_once, checkpoint: { interval: ${interval} } }
+partitions: 1
+memory: 16MiB
+`);
+  return file;
+}
+
+/** Frame k: FRAME trades, instrument I<j % 10>, qty k+1, one per ms of event time. */
+const frame = (k: number) => Array.from({ length: FRAME }, (_, j) => JSON.stringify({ ts: T0 + k * FRAME + j, instrument: `I${j % 10}`, price: 100 + (j % 7), qty: k + 1, side: 'buy' })).join('\n');
+
+/** Window start (ms) → sum of qty over frames first..last: what an exactly-once run must output. */
+function expectedSums(first: number, last: number): Map<string, number> {
+  const m = new Map<string, number>();
+  for (let k = first; k <= last; k++) for (let j = 0; j < FRAME; j++) { const w = `${Math.floor((T0 + k * FRAME + j) / 1000) * 1000}`; m.set(w, (m.get(w) ?? 0) + k + 1); }
+  return m;
+}
+
+function outputSums(out: string): Map<string, number> {
+  const got = new Map<string, number>();
+  for (const l of readFileSync(out, 'utf8').split('\n').filter(Boolean)) {
+    const o = JSON.parse(l) as { window: { start_ns: string }; values: { sum: number } };
+    const w = `${BigInt(o.window.start_ns) / 1_000_000n}`;
+    got.set(w, (got.get(w) ?? 0) + o.values.sum);
+  }
+  return got;
+}
+
+function assertSums(out: string, expected: Map<string, number>, context: () => string): void {
+  const got = outputSums(out);
+  const wrong = [...expected].filter(([w, n]) => got.get(w) !== n);
+  assert.is(wrong.length, 0, `windows whose qty sum differs (window, expected, got): ${wrong.slice(0, 3).map(([w, n]) => `${w} ${n} ${got.get(w)}`).join('; ')} (${wrong.length} in all); ${context()}`);
+  assert.is(got.size, expected.size, 'no window beyond the input');
+}
+
+/** Sends frames first..last (stopping at the first refusal), 8 unacknowledged at most; resolves with the acks once all are answered or the connection closes. */
+function produce(port: number, first: number, last: number): Promise<{ acked: number[]; refused: string[] }> {
+  return new Promise((resolve) => {
+    const acked: number[] = [], refused: string[] = [];
+    const ws = new WebSocket(`ws://127.0.0.1:${port}/ingest?seq=${first}`);
+    let next = first;
+    const done = () => resolve({ acked, refused });
+    ws.on('open', () => { for (let i = 0; i < 8 && next <= last; i++) ws.send(frame(next++)); });
+    ws.on('message', (m) => {
+      const a = JSON.parse(String(m)) as { ack: number; ok: boolean; reason?: string; retry?: boolean };
+      if (a.ok) acked.push(a.ack); else refused.push(`${a.ack}: ${a.retry ? 'retry' : 'final'}: ${a.reason}`);
+      if (refused.length === 0 && next <= last) ws.send(frame(next++));
+      if (acked.length + refused.length === next - first && (refused.length > 0 || next > last)) ws.close();
+    });
+    ws.on('close', done);
+    ws.on('error', done);
+  });
+}
+
+/** One event an hour ahead: the watermark closes every window before it. */
+function sendEnd(port: number): Promise<void> {
+  return new Promise<void>((resolve, reject) => {
+    const ws = new WebSocket(`ws://127.0.0.1:${port}/ingest?seq=1000000`);
+    ws.on('open', () => ws.send(JSON.stringify({ ts: T0 + 3_600_000, instrument: 'END', price: 1, qty: 1, side: 'buy' })));
+    ws.on('message', () => { ws.close(); resolve(); });
+    ws.on('error', reject);
+  });
+}
+
 test('ingest log on a full disk: frames are refused, never acknowledged; the resent ones and the acknowledged ones are each counted once', async () => {
   const dir = tempDir();
   const disk = smallDisk(640 * 1024);
   try {
     const port = await freePort();
     const out = join(dir.path, 'out.jsonl');
-    const file = join(dir.path, 'ws.yaml');
-    writeFileSync(file, `
-name: full_log
-sources: [{ type: ws, host: 127.0.0.1, port: ${port}, native: false }]
-schema: { type: trades }
-event_time: { out_of_orderness: 0s, idle_timeout: 0s }
-operators: [{ type: window, name: n, window: tumbling, size: 1s, field: qty, aggregates: [count, sum] }]
-sinks: [{ type: jsonl, path: ${out}, kinds: [window] }]
-delivery: { mode: exactly_once, checkpoint: { interval: 1h } }   # the log, not a checkpoint, meets the full disk
-partitions: 1
-memory: 16MiB
-`);
-    const T0 = Date.parse('2026-01-05T14:30:00Z');
-    const FRAME = 2000;
-    // Frame k: FRAME trades, instrument I<j % 10>, qty k+1, one per ms of event time (unique prices: no two lines alike).
-    const frame = (k: number) => Array.from({ length: FRAME }, (_, j) => JSON.stringify({ ts: T0 + k * FRAME + j, instrument: `I${j % 10}`, price: 100 + (j % 7), qty: k + 1, side: 'buy' })).join('\n');
-    const expected = new Map<string, number>(); // window start (ms) -> sum of qty
-    const expectFrame = (k: number) => { for (let j = 0; j < FRAME; j++) { const w = Math.floor((T0 + k * FRAME + j) / 1000) * 1000; expected.set(`${w}`, (expected.get(`${w}`) ?? 0) + k + 1); } };
-
-    /** Sends frames from `first` until `last` (or until refused or closed); resolves with the acks. */
-    const produce = (first: number, last: number): Promise<{ acked: number[]; refused: string[] }> => new Promise((resolve) => {
-      const acked: number[] = [], refused: string[] = [];
-      const ws = new WebSocket(`ws://127.0.0.1:${port}/ingest?seq=${first}`);
-      let next = first;
-      const done = () => resolve({ acked, refused });
-      ws.on('open', () => { for (let i = 0; i < 8 && next <= last; i++) ws.send(frame(next++)); });
-      ws.on('message', (m) => {
-        const a = JSON.parse(String(m)) as { ack: number; ok: boolean; reason?: string; retry?: boolean };
-        if (a.ok) acked.push(a.ack); else refused.push(`${a.ack}: ${a.retry ? 'retry' : 'final'}: ${a.reason}`);
-        if (refused.length === 0 && next <= last) ws.send(frame(next++));
-        if (acked.length + refused.length === next - first && (refused.length > 0 || next > last)) ws.close();
-      });
-      ws.on('close', done);
-      ws.on('error', done);
-    });
-
+    // The log, not a checkpoint, meets the full disk.
+    const file = wsPipeline(dir.path, port, out, '1h');
     const first = start(file, join(disk.path, 'data'));
-    await until('the ws source', () => /running full_log/.test(first.stderr()));
-    const life1 = await produce(0, 10_000);
+    await until('the ws source', () => /running ws_damage/.test(first.stderr()));
+    const life1 = await produce(port, 0, 10_000);
     const code1 = await exit(first.child);
     assert.ok(life1.refused.length > 0, `frames were refused once the disk was full (acked ${life1.acked.length}): ${first.stderr()}`);
     assert.match(life1.refused.join('\n'), /no space left on device/);
@@ -195,32 +238,54 @@ memory: 16MiB
 
     execFileSync('mount', ['-o', 'remount,size=64m', disk.path]);
     const second = start(file, join(disk.path, 'data'));
-    await until('the restart', () => /running full_log/.test(second.stderr()));
+    await until('the restart', () => /running ws_damage/.test(second.stderr()));
     const LAST = resendFrom + 5;
-    const life2 = await produce(resendFrom, LAST);
+    const life2 = await produce(port, resendFrom, LAST);
     assert.equal(life2.refused, []);
     assert.is(life2.acked.length, LAST - resendFrom + 1);
-    // One event far ahead closes every window before it.
-    await new Promise<void>((resolve) => {
-      const ws = new WebSocket(`ws://127.0.0.1:${port}/ingest?seq=1000000`);
-      ws.on('open', () => ws.send(JSON.stringify({ ts: T0 + 3_600_000, instrument: 'END', price: 1, qty: 1, side: 'buy' })));
-      ws.on('message', () => { ws.close(); resolve(); });
-    });
-    for (let k = 0; k <= LAST; k++) expectFrame(k);
+    await sendEnd(port);
     // SIGTERM drains: every epoch up to the END event's (which closes the windows) reaches the sink.
     second.child.kill('SIGTERM');
     assert.is(await exit(second.child), 0, second.stderr());
-    const got = new Map<string, number>();
-    for (const l of readFileSync(out, 'utf8').split('\n').filter(Boolean)) {
-      const o = JSON.parse(l) as { window: { start_ns: string }; values: { sum: number } };
-      const w = `${BigInt(o.window.start_ns) / 1_000_000n}`;
-      got.set(w, (got.get(w) ?? 0) + o.values.sum);
-    }
-    const wrong = [...expected].filter(([w, n]) => got.get(w) !== n);
-    if (wrong.length && process.env.KEEP) { execFileSync('cp', ['-r', disk.path, '/tmp/keep-disk']); execFileSync('cp', ['-r', dir.path, '/tmp/keep-dir']); }
-    assert.is(wrong.length, 0, `windows whose qty sum differs (window, expected, got): ${wrong.slice(0, 3).map(([w, n]) => `${w} ${n} ${got.get(w)}`).join('; ')}; resent ${resendFrom}..${LAST}: ${second.stderr()} got ${[...got.keys()].sort().slice(-3)} first life: ${first.stderr()} acked ${life1.acked} refused ${life1.refused.slice(0, 2)}`);
-    assert.is(got.size, expected.size, 'no window beyond the input');
+    assertSums(out, expectedSums(0, LAST), () => `resent ${resendFrom}..${LAST}: ${second.stderr()}`);
   } finally { await killAll(); disk.remove(); dir.remove(); }
+});
+
+test('the issue\'s case: a flipped byte in covered entries, 100,000 more events acknowledged, SIGKILL before the next checkpoint: nothing acknowledged is missing', async () => {
+  const dir = tempDir();
+  try {
+    const port = await freePort();
+    const out = join(dir.path, 'out.jsonl');
+    const data = join(dir.path, 'data');
+    const first = start(wsPipeline(dir.path, port, out, '100ms'), data);
+    await until('the ws source', () => /running ws_damage/.test(first.stderr()));
+    const life1 = await produce(port, 0, 19);
+    assert.is(life1.acked.length, 20);
+    await until('a checkpoint of every frame', () => checkpoints(data).length > 0 && newestCheckpointSeq(data) > 20n * BigInt(FRAME));
+    first.child.kill('SIGKILL');
+    await exit(first.child);
+    const committed = newestCheckpointSeq(data);
+    const { path, entries } = recordEntries(data);
+    const victim = entries.find((e) => e.from > 1n && e.to <= committed)!;
+    flipByte(path, victim.at + 48);
+
+    // No checkpoint in the next two lives: the second is killed with 100,000 acknowledged events only in the log.
+    const file = wsPipeline(dir.path, port, out, '1h');
+    const second = start(file, data);
+    await until('the restart', () => /running ws_damage/.test(second.stderr()));
+    assert.match(second.stderr(), `seqs ${victim.from}..${victim.to - 1n}`);
+    const life2 = await produce(port, 20, 69);
+    assert.is(life2.acked.length, 50, `100,000 events acknowledged: ${life2.refused[0]}`);
+    second.child.kill('SIGKILL');
+    await exit(second.child);
+
+    const third = start(file, data);
+    await until('the second restart', () => /running ws_damage/.test(third.stderr()));
+    await sendEnd(port);
+    third.child.kill('SIGTERM');
+    assert.is(await exit(third.child), 0, third.stderr());
+    assertSums(out, expectedSums(0, 69), () => `${second.stderr()} / ${third.stderr()}`);
+  } finally { await killAll(); dir.remove(); }
 });
 
 test('a flipped byte in log entries a checkpoint covers: reported, and the restart writes the uninterrupted bytes (no seq reused)', async () => {
