@@ -16,7 +16,7 @@ import { decodeCheckpoint } from '../../../host/checkpoint/checkpoint_store.js';
 const BIN = new URL('../../../bin/ganglion.js', import.meta.url).pathname;
 const EVENTS = 300_000;
 
-interface Opts { out: string; events?: number; rate?: number; interval?: string; log?: string; mode?: string }
+interface Opts { out: string; events?: number; rate?: number; interval?: string; log?: string; mode?: string; onFailure?: string }
 
 function pipeline(dir: string, o: Opts): string {
   const file = join(dir, `p-${Math.random().toString(36).slice(2)}.yaml`);
@@ -28,7 +28,7 @@ event_time: { out_of_orderness: 5ms, allowed_lateness: 10ms, idle_timeout: 0s }
 operators:
   - { type: window, name: vwap, window: tumbling, size: 20ms, field: price, weight: qty, aggregates: [count, sum, vwap] }
 sinks: [{ type: jsonl, path: ${o.out} }]
-delivery: { mode: ${o.mode ?? 'exactly_once'}, checkpoint: { interval: ${o.interval ?? '100ms'}, keep: 2 }${o.log ? `, log: ${o.log}` : ''} }
+delivery: { mode: ${o.mode ?? 'exactly_once'}, checkpoint: { interval: ${o.interval ?? '100ms'}, keep: 2${o.onFailure ? `, on_failure: ${o.onFailure}` : ''} }${o.log ? `, log: ${o.log}` : ''} }
 partitions: 1
 memory: 32MiB
 `);
@@ -140,8 +140,8 @@ test('sink on a full disk: a non-zero exit naming the file and the error; after 
 const T0 = Date.parse('2026-01-05T14:30:00Z');
 const FRAME = 2000;
 
-function wsPipeline(dir: string, port: number, out: string, interval: string): string {
-  const file = join(dir, `ws-${interval}.yaml`);
+function wsPipeline(dir: string, port: number, out: string, interval: string, onFailure = 'stop'): string {
+  const file = join(dir, `ws-${interval}-${onFailure}.yaml`);
   writeFileSync(file, `
 name: ws_damage
 sources: [{ type: ws, host: 127.0.0.1, port: ${port}, native: false }]
@@ -149,7 +149,7 @@ schema: { type: trades }
 event_time: { out_of_orderness: 0s, idle_timeout: 0s }
 operators: [{ type: window, name: n, window: tumbling, size: 1s, field: qty, aggregates: [count, sum] }]
 sinks: [{ type: jsonl, path: ${out}, kinds: [window] }]
-delivery: { mode: exactly_once, checkpoint: { interval: ${interval} } }
+delivery: { mode: exactly_once, checkpoint: { interval: ${interval}, on_failure: ${onFailure} } }
 partitions: 1
 memory: 16MiB
 `);
@@ -248,6 +248,29 @@ test('ingest log on a full disk: frames are refused, never acknowledged; the res
     second.child.kill('SIGTERM');
     assert.is(await exit(second.child), 0, second.stderr());
     assertSums(out, expectedSums(0, LAST), () => `resent ${resendFrom}..${LAST}: ${second.stderr()}`);
+  } finally { await killAll(); disk.remove(); dir.remove(); }
+});
+
+test('sink on a full disk with on_failure: continue: the run goes on, and once there is room the sink catches up; every window once', async () => {
+  const dir = tempDir();
+  const disk = smallDisk(128 * 1024);
+  try {
+    const port = await freePort();
+    const out = join(disk.path, 'out.jsonl');
+    const p = start(wsPipeline(dir.path, port, out, '100ms', 'continue'), join(dir.path, 'data'));
+    await until('the ws source', () => /running ws_damage/.test(p.stderr()));
+    const life = await produce(port, 0, 59);
+    assert.is(life.acked.length, 60, `the log is not on the full disk: every frame acknowledged (${life.refused[0]})`);
+    await until(() => `the sink to fail: ${p.stderr()}`, () => /no space left on device.*continuing/.test(p.stderr()));
+    assert.match(p.stderr(), `writing ${out} failed (no space left on device)`);
+    assert.is(p.child.exitCode, null, 'still running');
+    execFileSync('mount', ['-o', 'remount,size=64m', disk.path]);
+    const more = await produce(port, 60, 64);
+    assert.is(more.acked.length, 5);
+    await sendEnd(port);
+    p.child.kill('SIGTERM');
+    assert.is(await exit(p.child), 0, p.stderr());
+    assertSums(out, expectedSums(0, 64), () => p.stderr());
   } finally { await killAll(); disk.remove(); dir.remove(); }
 });
 

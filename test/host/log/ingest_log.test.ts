@@ -2,6 +2,7 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { appendFileSync, readdirSync, readFileSync, statSync, truncateSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { execFileSync } from 'node:child_process';
 import { IngestLog, ENTRY_KEYS, ENTRY_RECORDS, parseEntries } from '../../../host/log/ingest_log.js';
 import { inputStride, writeInput, IN_SEQ } from '../../../host/records.js';
 import { tempDir, smallDisk } from '../../helpers/tmp.js';
@@ -213,6 +214,32 @@ test('a full disk fails the append with a clear error and acknowledges nothing',
     assert.match(error!.message, /not acknowledged/);
     assert.throws(() => log.appendRecords(big, 1, stride), /no space left/);
     await log.close();
+  } finally { disk.remove(); }
+});
+
+test('after a failed commit nothing refused reaches the segment: reopened with room, the log ends where the acknowledged appends ended', async () => {
+  const disk = smallDisk(64 * 1024);
+  try {
+    const log = IngestLog.open(disk.path, { segmentBytes: 1 << 30 });
+    let durableEnd = 1n;
+    let failed = false;
+    const pending: Array<Promise<void>> = [];
+    for (let i = 0; i < 200 && !failed; i++) {
+      try {
+        const a = log.appendRecords(batch(100, i * 100), 100, stride);
+        const end = a.firstSeq + 100n;
+        pending.push(a.durable.then(() => { if (end > durableEnd) durableEnd = end; }, () => { failed = true; }));
+        if (i % 3 === 2) await Promise.all(pending.splice(0));
+      } catch { failed = true; }
+    }
+    await Promise.all(pending);
+    assert.ok(failed, 'the disk filled up');
+    await log.close();
+    execFileSync('mount', ['-o', 'remount,size=1m', disk.path]);
+    const again = IngestLog.open(disk.path);
+    assert.is(again.nextSeq, durableEnd, 'no refused entry was written, not even by close()');
+    assert.equal(again.recovery.damage, []);
+    await again.close();
   } finally { disk.remove(); }
 });
 
