@@ -575,6 +575,8 @@ export function scanSegment(buf: Buffer, path: string): { entries: LogEntry[]; o
   const entries: LogEntry[] = [];
   const offsets: number[] = [];
   const damage: Array<{ at: number; end: number; problem: string }> = [];
+  // A segment cut short while it was being created (even to 0 bytes) is a torn header.
+  if (buf.length < MAGIC.length) return { entries, offsets, damage: [{ at: 0, end: buf.length, problem: 'torn segment header' }] };
   let parsed = parseEntries(buf, path, 0, offsets);
   entries.push(...parsed.entries);
   while (parsed.validBytes < buf.length) {

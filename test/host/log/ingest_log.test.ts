@@ -1,6 +1,6 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { appendFileSync, readdirSync, readFileSync, statSync, truncateSync, writeFileSync } from 'node:fs';
+import { appendFileSync, readdirSync, readFileSync, statSync, truncateSync, unlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { execFileSync } from 'node:child_process';
 import { IngestLog, ENTRY_KEYS, ENTRY_RECORDS, parseEntries } from '../../../host/log/ingest_log.js';
@@ -77,6 +77,18 @@ test('a torn tail is detected by CRC and truncated, never replayed', async () =>
   await reopened.appendRecords(batch(1), 1, stride).durable;
   assert.is(seqs(reopened).at(-1), 11n);
   await reopened.close();
+
+  // A crash while a new segment was being created leaves it empty: recovered as a torn tail, the next appends land after a fresh magic.
+  writeFileSync(join(dir.path, '00000000000000000099.log'), Buffer.alloc(0));
+  const empty = IngestLog.open(dir.path);
+  assert.equal(empty.recovery.damage.map((d) => d.kind), ['torn']);
+  await empty.appendRecords(batch(1), 1, stride).durable;
+  await empty.close();
+  const afterEmpty = IngestLog.open(dir.path);
+  assert.equal(afterEmpty.recovery.damage, []);
+  assert.is(seqs(afterEmpty).at(-1), 99n);
+  await afterEmpty.close();
+  unlinkSync(join(dir.path, '00000000000000000099.log'));
 
   // Garbage after the last good entry (a crash mid-write of the header).
   appendFileSync(path, Buffer.from([1, 2, 3, 4, 5]));
