@@ -234,7 +234,11 @@ export class IngestLog {
   /** Forces a group commit now; resolves when everything appended so far is durable. */
   sync(): Promise<void> {
     if (this.failed) return Promise.reject(this.failed);
-    if (this.pending.length === 0 && !this.syncing) return this.failed ? Promise.reject(this.failed) : Promise.resolve();
+    if (this.pending.length === 0 && !this.syncing) {
+      // A quiet log commits nothing, so a checkpoint's sync is where a removed data directory shows.
+      if (this.fd >= 0 && fstatSync(this.fd).nlink === 0) this.fail(deletedSegment(this.segments[this.segments.length - 1].path), []);
+      return this.failed ? Promise.reject(this.failed) : Promise.resolve();
+    }
     const p = this.whenDurable();
     this.flushSoon(true);
     return p;
@@ -400,7 +404,7 @@ export class IngestLog {
         this.syncing = false;
         if (err) { this.failCommit(err, failures, fd, active, before); return; }
         // Durable in a file nobody can open again is not durable: the data directory was removed under us.
-        if (fstatSync(fd).nlink === 0) { this.fail(Object.assign(new Error(`segment ${active.path} was deleted while running (was the data directory removed?)`), { code: 'ENOENT' }), failures); return; }
+        if (fstatSync(fd).nlink === 0) { this.fail(deletedSegment(active.path), failures); return; }
         this.durableSeq = upTo;
         for (const w of waiters) w();
         if (active.bytes >= this.opts.segmentBytes) this.roll();
@@ -524,6 +528,10 @@ export class IngestLog {
     // Seqs below the checkpoint's were handed out already, whatever the log still holds.
     return { report, nextSeq: maxSeq(nextSeq, committed) };
   }
+}
+
+function deletedSegment(path: string): NodeJS.ErrnoException {
+  return Object.assign(new Error(`segment ${path} was deleted while running (was the data directory removed?)`), { code: 'ENOENT' });
 }
 
 function seqAfter(e: LogEntry, at: bigint): bigint {

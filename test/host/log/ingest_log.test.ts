@@ -1,6 +1,6 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { appendFileSync, readdirSync, readFileSync, statSync, truncateSync, unlinkSync, writeFileSync } from 'node:fs';
+import { appendFileSync, readdirSync, readFileSync, rmSync, statSync, truncateSync, unlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { execFileSync } from 'node:child_process';
 import { IngestLog, ENTRY_KEYS, ENTRY_RECORDS, parseEntries } from '../../../host/log/ingest_log.js';
@@ -253,6 +253,17 @@ test('after a failed commit nothing refused reaches the segment: reopened with r
     assert.equal(again.recovery.damage, []);
     await again.close();
   } finally { disk.remove(); }
+});
+
+test('a segment deleted under a quiet log fails the next sync (a checkpoint), naming it', async () => {
+  const dir = tempDir();
+  const log = IngestLog.open(dir.path);
+  await log.appendRecords(batch(3), 3, stride).durable;
+  await log.sync();
+  rmSync(dir.path, { recursive: true, force: true });
+  await log.sync().then(() => assert.unreachable('sync resolved'), (e: Error) => assert.match(e.message, /was deleted while running \(was the data directory removed\?\)/));
+  assert.throws(() => log.appendRecords(batch(1), 1, stride), /deleted while running/);
+  await log.close();
 });
 
 test('sync() while a commit is in flight resolves when it lands', async () => {
