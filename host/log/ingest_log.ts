@@ -483,7 +483,7 @@ export class IngestLog {
         for (; e < scan.entries.length && scan.offsets[e] < region.at; e++) nextSeq = seqAfter(scan.entries[e], nextSeq);
         const after = scan.entries[e];
         const tail = i === names.length - 1 && d === scan.damage.length - 1 && !after;
-        const torn = tail && isTorn(buf, region.at);
+        const torn = tail && isTorn(buf, region.at, nextSeq);
         // Where the damaged seqs end: the next readable entry, the next segment, or the damaged entry's own header when it is whole and continues the stream.
         let toSeq = after ? after.firstSeq : i + 1 < names.length ? BigInt(names[i + 1].slice(0, 20)) : torn ? undefined : wholeEntryEnd(buf, region.at, nextSeq);
         let kind: DamageReport['kind'];
@@ -551,15 +551,21 @@ function maxSeq(a: bigint, b: bigint): bigint {
 }
 
 /**
- * A crash mid-write leaves the file short (the last entry's length runs past
- * its end, or not even a header is left) or, after a power loss, zeros.
- * A whole entry that fails its CRC was damaged after it was written.
+ * A crash mid-write leaves the file short: the last entry's header (written
+ * first, and continuing the stream at `expectedSeq`) says it runs past the
+ * end, or not even a header is left; after a power loss, zeros. A whole
+ * entry that fails its CRC, or a short one whose header does not continue
+ * the stream, was damaged after it was written.
  */
-function isTorn(buf: Buffer, at: number): boolean {
+function isTorn(buf: Buffer, at: number, expectedSeq: bigint): boolean {
   if (buf.length - at < HEADER) return true;
-  if (at + buf.readUInt32LE(at) > buf.length) return true;
-  for (let i = at; i < buf.length; i++) if (buf[i] !== 0) return false;
-  return true;
+  let zeros = true;
+  for (let i = at; i < buf.length && zeros; i++) if (buf[i] !== 0) zeros = false;
+  if (zeros) return true;
+  const len = buf.readUInt32LE(at);
+  if (len < HEADER || at + len <= buf.length) return false;
+  const kind = buf.readUInt16LE(at + 24);
+  return buf.readBigUInt64LE(at + 8) === expectedSeq && kind >= ENTRY_RECORDS && kind <= ENTRY_PACKED_RECORDS;
 }
 
 export function describeSeqs(from: bigint, to: bigint | undefined): string {

@@ -195,6 +195,19 @@ test('a whole damaged last entry is lost unless the checkpoint covers it; a torn
   assert.is(torn.nextSeq, 35n);
   await torn.close();
   dir.remove();
+
+  // Short, but its header does not continue the stream: damaged, not torn by a crash (which never reaches the header).
+  const dir2 = tempDir();
+  await fiveEntries(dir2.path);
+  const [seg2] = readdirSync(dir2.path);
+  const path2 = join(dir2.path, seg2);
+  const offsets: number[] = [];
+  parseEntries(readFileSync(path2), path2, 0, offsets);
+  const bytes = readFileSync(path2).subarray(0, statSync(path2).size - 50);
+  bytes[offsets[4] + 9] ^= 0x01; // the last entry's firstSeq
+  writeFileSync(path2, bytes);
+  assert.throws(() => IngestLog.open(dir2.path), /damaged at byte \d+ \(entry length \d+ runs past the end\): acknowledged events seq 41 onwards/);
+  dir2.remove();
 });
 
 test('retention drops old segments by size but never what a checkpoint still needs', async () => {
