@@ -79,7 +79,7 @@ export async function replayLogCommand(opts: ReplayLogOptions): Promise<number> 
       const path = join(logDir, name);
       // A live writer may be mid-entry at the tail, and a damaged region may sit
       // in the middle (recovery reports it): every whole entry around them is read.
-      for (const e of scanSegment(readFileSync(path), path).entries) {
+      for (const e of scanSegment(readFileSync(path), path, BigInt(name.slice(0, 20))).entries) {
         if (e.kind === ENTRY_KEYS) {
           for (const [id, key] of JSON.parse(Buffer.from(e.payload).toString('utf8')) as Array<[number, string]>) {
             const got = pipeline.intern(key);

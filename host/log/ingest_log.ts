@@ -250,7 +250,7 @@ export class IngestLog {
       const next = this.segments[this.segments.indexOf(seg) + 1];
       if (next && next.firstSeq <= fromSeq) continue;
       const buf = readFileSync(seg.path);
-      for (const e of scanSegment(buf, seg.path).entries) {
+      for (const e of scanSegment(buf, seg.path, seg.firstSeq).entries) {
         if (e.kind !== ENTRY_RECORDS) {
           if (e.firstSeq >= fromSeq) yield e;
           continue;
@@ -473,8 +473,8 @@ export class IngestLog {
     for (let i = 0; i < names.length; i++) {
       const path = join(this.dir, names[i]);
       const buf = readFileSync(path);
-      const scan = scanSegment(buf, path);
       const firstSeq = BigInt(names[i].slice(0, 20));
+      const scan = scanSegment(buf, path, firstSeq);
       if (firstSeq > nextSeq) nextSeq = firstSeq;
       report.entries += scan.entries.length;
       let cutAt = -1;
@@ -514,7 +514,7 @@ export class IngestLog {
       for (const later of names.slice(i + 1)) {
         const p = join(this.dir, later);
         highest = maxSeq(highest, BigInt(later.slice(0, 20)));
-        for (const entry of scanSegment(readFileSync(p), p).entries) highest = seqAfter(entry, highest);
+        for (const entry of scanSegment(readFileSync(p), p, BigInt(later.slice(0, 20))).entries) highest = seqAfter(entry, highest);
         report.truncatedBytes += statSync(p).size;
         unlinkSync(p);
       }
@@ -564,8 +564,7 @@ function isTorn(buf: Buffer, at: number, expectedSeq: bigint): boolean {
   if (zeros) return true;
   const len = buf.readUInt32LE(at);
   if (len < HEADER || at + len <= buf.length) return false;
-  const kind = buf.readUInt16LE(at + 24);
-  return buf.readBigUInt64LE(at + 8) === expectedSeq && kind >= ENTRY_RECORDS && kind <= ENTRY_PACKED_RECORDS;
+  return buf.readBigUInt64LE(at + 8) === expectedSeq;
 }
 
 export function describeSeqs(from: bigint, to: bigint | undefined): string {
@@ -584,8 +583,12 @@ function lostMessage(d: DamageReport, committed: bigint, laterSegments: number):
     `which cuts the log at byte ${d.at}${laterSegments > 0 ? ` and deletes ${laterSegments} later segment(s)` : ''}, losing every event from seq ${from} on that the log held`;
 }
 
-/** Valid entries of a segment, stepping over damaged regions to the next entry that passes its CRC. */
-export function scanSegment(buf: Buffer, path: string): { entries: LogEntry[]; offsets: number[]; damage: Array<{ at: number; end: number; problem: string }> } {
+/**
+ * Valid entries of a segment, stepping over damaged regions to the next entry
+ * that passes its CRC. `firstSeq` (the segment's name) bounds the seqs a real
+ * entry can carry, so the scan pays a CRC only for headers that fit.
+ */
+export function scanSegment(buf: Buffer, path: string, firstSeq = 0n): { entries: LogEntry[]; offsets: number[]; damage: Array<{ at: number; end: number; problem: string }> } {
   const entries: LogEntry[] = [];
   const offsets: number[] = [];
   const damage: Array<{ at: number; end: number; problem: string }> = [];
@@ -593,16 +596,18 @@ export function scanSegment(buf: Buffer, path: string): { entries: LogEntry[]; o
   if (buf.length < MAGIC.length) return { entries, offsets, damage: [{ at: 0, end: buf.length, problem: 'torn segment header' }] };
   let parsed = parseEntries(buf, path, 0, offsets);
   entries.push(...parsed.entries);
+  let minSeq = firstSeq;
   while (parsed.validBytes < buf.length) {
+    for (const e of parsed.entries) minSeq = seqAfter(e, minSeq);
     const at = parsed.validBytes;
     const problem = parsed.problem ?? 'unreadable';
     let next = -1;
     let found: ReturnType<typeof parseEntries> | null = null;
     for (let off = Math.max(at + 1, MAGIC.length); off + HEADER <= buf.length; off++) {
       const len = buf.readUInt32LE(off);
-      if (len < HEADER || off + len > buf.length) continue;
-      const kind = buf.readUInt16LE(off + 24);
-      if (kind < ENTRY_RECORDS || kind > ENTRY_PACKED_RECORDS) continue;
+      if (len < HEADER || off + len > buf.length || buf.readUInt16LE(off + 24) > 255) continue;
+      const seq = buf.readBigUInt64LE(off + 8);
+      if (seq < minSeq || seq - minSeq > 0xffffffffn) continue;
       if (crc32(buf.subarray(off + 8, off + len)) !== buf.readUInt32LE(off + 4)) continue;
       const more: number[] = [];
       const p = parseEntries(buf, path, off, more);
