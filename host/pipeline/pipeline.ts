@@ -621,7 +621,8 @@ export class Pipeline implements FrameSink {
    */
   private sinkFailed(e: Error): void {
     if (this.failure) return;
-    if (this.config.delivery.checkpoint.on_failure === 'stop') {
+    if ((e as { fatal?: boolean }).fatal) this.fail(e);
+    else if (this.config.delivery.checkpoint.on_failure === 'stop') {
       this.fail(new Error(`${e.message}; stopping (delivery.checkpoint.on_failure: stop)`));
     } else if (!this.sinkErrors.has(e.message.split(';')[0])) {
       this.sinkErrors.add(e.message.split(';')[0]);

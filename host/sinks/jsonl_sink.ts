@@ -38,6 +38,8 @@ export interface JsonlSinkOptions extends Selection {
 }
 
 const FLUSH_AT = 1 << 20;
+/** Outputs held in memory while the file cannot be written (on_failure: continue) before the run stops. */
+const MAX_BACKLOG = 256 << 20;
 
 export class JsonlSink implements OutputSink {
   readonly name: string;
@@ -85,7 +87,12 @@ export class JsonlSink implements OutputSink {
     const line = serializeOutput(out) + '\n';
     this.pending.push(line);
     this.pendingBytes += Buffer.byteLength(line);
-    if (this.pendingBytes >= FLUSH_AT) this.flushSync();
+    // After a failed write the retries wait for flush()/position() (each checkpoint), not every output.
+    if (this.unwritten === null) {
+      if (this.pendingBytes >= FLUSH_AT) this.flushSync();
+    } else if (this.pendingBytes + this.unwritten.length > MAX_BACKLOG) {
+      throw Object.assign(new Error(`sink ${this.name}: ${this.pendingBytes + this.unwritten.length} bytes of output wait for ${this.path}, which still cannot be written; stopping rather than grow without bound`), { fatal: true });
+    }
   }
 
   /** Flushes, then returns where the stream ends: the position a checkpoint commits. */
