@@ -506,7 +506,7 @@ export class IngestLog {
         continue;
       }
       // Cut: whatever seqs the given-up entries held are never handed out again.
-      let highest = nextSeq;
+      let highest = maxSeq(nextSeq, report.damage.at(-1)!.toSeq ?? nextSeq);
       for (; e < scan.entries.length; e++) highest = seqAfter(scan.entries[e], highest);
       report.truncatedBytes += buf.length - cutAt;
       report.truncatedAt = `${path} at byte ${cutAt}: ${report.damage.at(-1)!.problem}`;
@@ -521,7 +521,8 @@ export class IngestLog {
       const lost = report.damage.at(-1)!;
       // Cut: the report names everything given up, not just the damaged bytes.
       if (lost.kind === 'lost') lost.toSeq = highest;
-      this.segments.push({ firstSeq, path, bytes: Math.max(cutAt, MAGIC.length), lastAppendedNs: scan.entries[0]?.appendedNs ?? statMtimeNs(path) });
+      const keptLast = scan.entries.filter((_, k) => scan.offsets[k] < cutAt).at(-1);
+      this.segments.push({ firstSeq, path, bytes: Math.max(cutAt, MAGIC.length), lastAppendedNs: keptLast?.appendedNs ?? statMtimeNs(path) });
       nextSeq = highest;
       break;
     }

@@ -182,6 +182,13 @@ test('a whole damaged last entry is lost unless the checkpoint covers it; a torn
   await fiveEntries(dir.path);
   flipInEntry(dir.path, 4); // seqs 41..50, the last entry, complete
   assert.throws(() => IngestLog.open(dir.path, { committedSeq: 41n }), /acknowledged events seqs 41\.\.50 \(10 events\) are lost/);
+  const copy = tempDir();
+  for (const f of readdirSync(dir.path)) writeFileSync(join(copy.path, f), readFileSync(join(dir.path, f)));
+  const given = IngestLog.open(copy.path, { committedSeq: 41n, truncateCorrupt: true });
+  assert.equal(given.recovery.damage.map((d) => [d.kind, d.fromSeq, d.toSeq, d.cut]), [['lost', 41n, 51n, true]]);
+  assert.is(given.nextSeq, 51n);
+  await given.close();
+  copy.remove();
   const covered = IngestLog.open(dir.path, { committedSeq: 51n });
   assert.equal(covered.recovery.damage.map((d) => [d.kind, d.fromSeq, d.toSeq, d.cut]), [['covered', 41n, 51n, true]]);
   assert.is(covered.nextSeq, 51n);
