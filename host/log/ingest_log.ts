@@ -391,6 +391,9 @@ export class IngestLog {
     this.pending = []; this.waiters = []; this.failures = []; this.pendingSlabs = [];
     this.slab = null;
     this.pendingBytes = 0; this.pendingRecords = 0;
+    const full = this.segments[this.segments.length - 1];
+    const first = batch[0].readBigUInt64LE(8);
+    if (full.bytes >= this.opts.segmentBytes && first > full.firstSeq) this.roll(first);
     const active = this.segments[this.segments.length - 1];
     const fd = this.fd;
     const upTo = this._nextSeq;
@@ -407,7 +410,6 @@ export class IngestLog {
         if (fstatSync(fd).nlink === 0) { this.fail(deletedSegment(active.path), failures); return; }
         this.durableSeq = upTo;
         for (const w of waiters) w();
-        if (active.bytes >= this.opts.segmentBytes) this.roll();
         if (this.pending.length) this.flushSoon(this.pendingRecords >= this.opts.fsyncEveryRecords);
         else {
           // Waiters that arrived during this sync with nothing new to write
@@ -440,24 +442,31 @@ export class IngestLog {
     this.pending = []; this.pendingBytes = 0; this.pendingRecords = 0;
   }
 
-  private roll(): void {
+  /**
+   * A new segment, named after the first seq of the entries about to go into
+   * it. Named after the next seq instead, a segment rolled while appended
+   * entries waited for their commit would hold seqs below its name, and a
+   * second roll with no record in between would reopen the same file:
+   * retention then deleted the active segment.
+   */
+  private roll(firstSeq: bigint): void {
     closeSync(this.fd);
     this.fd = -1;
-    this.openActive(true);
+    this.openActive(true, firstSeq);
   }
 
-  private openActive(fresh = false): void {
+  private openActive(fresh = false, firstSeq = this._nextSeq): void {
     const last = this.segments[this.segments.length - 1];
     if (!fresh && last) {
       this.fd = openSync(last.path, 'a');
       return;
     }
-    const path = join(this.dir, segmentName(this._nextSeq));
+    const path = join(this.dir, segmentName(firstSeq));
     this.fd = openSync(path, 'a');
     writeSync(this.fd, MAGIC);
     fsyncSync(this.fd);
     fsyncDir(this.dir);
-    this.segments.push({ firstSeq: this._nextSeq, path, bytes: MAGIC.length, lastAppendedNs: this.opts.now() });
+    this.segments.push({ firstSeq, path, bytes: MAGIC.length, lastAppendedNs: this.opts.now() });
   }
 
   /**

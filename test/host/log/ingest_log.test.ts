@@ -286,6 +286,30 @@ test('a segment deleted under a quiet log fails the next sync (a checkpoint), na
   await log.close();
 });
 
+test('a segment rolled while appends wait for their commit is named after what it holds; retention never deletes the active one', async () => {
+  const dir = tempDir();
+  const log = IngestLog.open(dir.path, { segmentBytes: 50, retentionBytes: 1 });
+  log.appendRecords(batch(4), 4, stride);
+  const first = log.sync();
+  await new Promise((r) => setImmediate(r)); // commit 1 is in flight
+  log.appendRecords(batch(4, 4), 4, stride);
+  log.appendRecords(batch(4, 8), 4, stride); // wait for commit 2
+  await first;
+  await log.sync();
+  await log.appendKeys([[1, 'K']]); // commit 3: no record, the next seq unchanged
+  log.applyRetention(log.nextSeq);
+  const names = readdirSync(dir.path).sort();
+  assert.ok(names.length > 0, 'the active segment is still there');
+  await log.appendRecords(batch(1, 12), 1, stride).durable;
+  await log.close();
+  const again = IngestLog.open(dir.path);
+  assert.equal(again.recovery.damage, []);
+  assert.is(again.nextSeq, 14n);
+  assert.is(seqs(again).at(-1), 13n);
+  await again.close();
+  dir.remove();
+});
+
 test('sync() while a commit is in flight resolves when it lands', async () => {
   const dir = tempDir();
   const log = IngestLog.open(dir.path);
