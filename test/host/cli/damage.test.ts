@@ -102,6 +102,9 @@ function flipByte(path: string, at: number): void {
   writeFileSync(path, bytes);
 }
 
+// A failed assertion must not leave a run (some feeds are endless) behind.
+test.after.each(async () => { await killAll(); });
+
 let reference: Buffer | null = null;
 /** The output of an uninterrupted run (the same for every scenario: same pipeline, same feed). */
 async function uninterrupted(): Promise<Buffer> {
