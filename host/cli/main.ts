@@ -29,6 +29,8 @@ export async function main(argv = process.argv): Promise<void> {
     .option('--engine <engine>', 'wasm or js', 'wasm')
     .option('--no-status', 'no live status line')
     .option('--no-native', 'serve WebSocket sources with the ws package (never load the uWebSockets.js addon)')
+    .option('--truncate-corrupt', 'when the ingest log is damaged where acknowledged events were, cut it there and go on without them (the log names the seqs lost) instead of refusing to start')
+    .option('--start-over', 'give up what ganglion cannot recover: move the ingest log and checkpoints to <data-dir>/discarded-<time>/, rename the JSONL sink files *.discarded-<time>, start from an empty state')
     .action(async (pipeline: string | undefined, opts) => {
       // Before run.js and its imports load: start-up must not size the young generation (released once ready).
       (await import('./young_generation.js')).holdYoungGeneration();

@@ -11,7 +11,7 @@ import { loadPipeline } from '../config/load.js';
 import type { PipelineConfig } from '../config/types.js';
 import { parseTimestampString } from '../codec/timestamps.js';
 import { RecordBatch } from '../codec/record_batch.js';
-import { ENTRY_KEYS, ENTRY_RECORDS, parseEntries } from '../log/ingest_log.js';
+import { ENTRY_KEYS, ENTRY_RECORDS, scanSegment } from '../log/ingest_log.js';
 import { createPipeline } from '../pipeline/pipeline.js';
 import { IN_TS } from '../records.js';
 import { replacedFile } from './replay.js';
@@ -77,8 +77,9 @@ export async function replayLogCommand(opts: ReplayLogOptions): Promise<number> 
   try {
     for (const name of segments) {
       const path = join(logDir, name);
-      // A live writer may be mid-entry at the tail: parse up to the last whole entry.
-      for (const e of parseEntries(readFileSync(path), path).entries) {
+      // A live writer may be mid-entry at the tail, and a damaged region may sit
+      // in the middle (recovery reports it): every whole entry around them is read.
+      for (const e of scanSegment(readFileSync(path), path, BigInt(name.slice(0, 20))).entries) {
         if (e.kind === ENTRY_KEYS) {
           for (const [id, key] of JSON.parse(Buffer.from(e.payload).toString('utf8')) as Array<[number, string]>) {
             const got = pipeline.intern(key);

@@ -42,6 +42,10 @@ export interface RunOptions {
   port?: string | number;
   /** error, warn or info (default): which operational lines are printed. */
   logLevel?: string;
+  /** --truncate-corrupt: cut the ingest log at damage that loses acknowledged events instead of refusing to start. */
+  truncateCorrupt?: boolean;
+  /** --start-over: move the log, checkpoints and file-sink output aside and start from an empty state. */
+  startOver?: boolean;
 }
 
 export const BUILTIN_PIPELINE = 'market-surveillance.yaml';
@@ -168,7 +172,7 @@ export async function runCommand(opts: RunOptions = {}): Promise<number> {
   process.on('SIGTERM', onSignal);
   let pipeline: Pipeline;
   try {
-    pipeline = await createPipeline(config, { ...(opts.dataDir ? { dataDir } : {}), log, onRecovery, metrics, engine });
+    pipeline = await createPipeline(config, { ...(opts.dataDir ? { dataDir } : {}), log, onRecovery, metrics, engine, truncateCorrupt: opts.truncateCorrupt === true, startOver: opts.startOver === true });
   } catch (e) {
     process.off('SIGINT', onSignal);
     process.off('SIGTERM', onSignal);

@@ -373,6 +373,8 @@ export const delivery = z.strictObject({
       retention: duration.default(86_400_000_000_000n),
       /** Also delete the oldest segments while the log is larger than this (absent: no size limit). Never what the newest checkpoint still needs. */
       retention_bytes: size.optional(),
+      /** Damage that loses acknowledged events: false refuses to start, naming them; true cuts the log there and goes on without them. */
+      truncate_corrupt: z.boolean().default(false),
     })
     .prefault({}),
 });

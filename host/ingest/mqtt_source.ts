@@ -286,10 +286,13 @@ export class MqttSource implements Source {
 
   private makeAck(generation: number, slot: number): Ack {
     let done = false;
-    return (accepted) => {
+    return (accepted, info) => {
       if (done) return;
       done = true;
       if (generation !== this.generation) return;
+      // Refused for the pipeline's own reason (not durable): no PUBACK, so the
+      // broker redelivers it; a failure PUBACK would end its delivery for good.
+      if (!accepted && info?.retry) return;
       this.ackCodes[slot - this.ackBase] = accepted ? PUBACK_SUCCESS : PUBACK_PAYLOAD_FORMAT_INVALID;
       this.flushPubacks();
     };

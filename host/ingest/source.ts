@@ -21,10 +21,12 @@ export interface Frame {
 /**
  * ack(true) once the frame is accepted (in exactly-once / at-least-once modes:
  * once it is durable in the ingest log); ack(false, reason) when it was
- * rejected as a whole. Sources map this onto their protocol (WS ack frame,
+ * rejected as a whole; ack(false, { retry: true }) when it was refused for a
+ * reason of the pipeline's (not durable: a full disk, a failed pipeline), so
+ * the producer must send it again. Sources map this onto their protocol (WS ack frame,
  * MQTT PUBACK timing).
  */
-export type Ack = (accepted: boolean, info?: { count?: number; rejected?: number; reason?: string }) => void;
+export type Ack = (accepted: boolean, info?: { count?: number; rejected?: number; reason?: string; retry?: boolean }) => void;
 
 export type RefusalReason = 'frame_too_large' | 'invalid_utf8';
 

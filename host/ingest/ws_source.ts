@@ -33,6 +33,9 @@
 //             {"ack":<producerSeq>,"ok":true,"accepted":<events>,"rejected":<events>}
 //             {"ack":<producerSeq>,"ok":false,"rejected":<events>,"reason":"..."}
 //           accepted/rejected are present when the pipeline reported counts.
+//           "retry":true on a refusal: not durable (a full disk, a failed
+//           pipeline), keep the frame and resend it; without it the frame's
+//           content was rejected and resending will not help.
 // Resend:   a producer keeps every frame until its ack arrives. After a
 //           disconnect it reconnects with seq=<first unacked> and resends from
 //           there, in order. Frames the source never acked were either never
@@ -456,6 +459,7 @@ function makeAck(conn: WsConnection, seq: number): Ack {
     if (info?.count !== undefined) text += `,"accepted":${info.count}`;
     if (info?.rejected !== undefined) text += `,"rejected":${info.rejected}`;
     if (info?.reason !== undefined) text += `,"reason":${JSON.stringify(info.reason)}`;
+    if (info?.retry) text += ',"retry":true';
     conn.peer.sendText(text + '}');
   };
 }

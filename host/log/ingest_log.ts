@@ -40,7 +40,7 @@
 // At high rates a synchronous write would take a large share of the ingest
 // thread (docs/perf/). A slab is
 // sealed when its commit starts and reused once that write has returned.
-import { closeSync, fdatasyncSync, fsyncSync, mkdirSync, openSync, readdirSync, readFileSync, statSync, unlinkSync, ftruncateSync, writeSync } from 'node:fs';
+import { closeSync, fdatasyncSync, fstatSync, fsyncSync, mkdirSync, openSync, readdirSync, readFileSync, statSync, unlinkSync, ftruncateSync, writeSync } from 'node:fs';
 import { fdatasync, write, writev } from 'node:fs';
 import { join } from 'node:path';
 import { crc32 } from 'node:zlib';
@@ -70,8 +70,19 @@ export interface IngestLogOptions {
   retentionMs?: number;
   /** Delete the oldest closed segments while the log is larger than this; 0 = no limit. */
   retentionBytes?: number;
-  /** A corrupt entry before the last segment's tail is an error unless this is set. */
+  /**
+   * Damage that loses acknowledged events (anything but a torn tail of
+   * unacknowledged writes, or a hole the checkpoint already covers) is an
+   * error unless this is set; set, the log is cut at the damage and every
+   * entry after it is given up (the report names the seqs).
+   */
   truncateCorrupt?: boolean;
+  /**
+   * The newest checkpoint's logSeq: every seq below it is already in a
+   * checkpoint. Damage below it loses nothing recovery needs, and the next
+   * seq never goes below it (a reused seq would be skipped by the replay).
+   */
+  committedSeq?: bigint;
   /** Test hook: the clock, ns since epoch. */
   now?: () => bigint;
 }
@@ -91,6 +102,31 @@ export interface RecoveryReport {
   truncatedBytes: number;
   /** Where the cut happened, for the log line. */
   truncatedAt?: string;
+  /** Every damaged region found, with what it means for the events in it. */
+  damage: DamageReport[];
+}
+
+/**
+ * A damaged region of a segment: bytes [at, end) of `path` hold no valid
+ * entry. The events it held are seqs [fromSeq, toSeq) (toSeq undefined: up
+ * to the end of the log, count unknown).
+ *   torn     a tail cut short by a crash mid-write: never acknowledged (the
+ *            ack waits for the fsync of the whole entry), cut silently
+ *   covered  every seq in it is below the checkpoint's: results are whole,
+ *            only a log replay (`ganglion replay --from/--to`) misses them
+ *   lost     acknowledged events nothing else holds: refused, or cut with
+ *            truncate_corrupt
+ */
+export interface DamageReport {
+  path: string;
+  at: number;
+  end: number;
+  problem: string;
+  fromSeq: bigint;
+  toSeq?: bigint;
+  kind: 'torn' | 'covered' | 'lost';
+  /** The log was cut at `at` (and later segments deleted). */
+  cut: boolean;
 }
 
 interface Segment { firstSeq: bigint; path: string; bytes: number; lastAppendedNs: bigint }
@@ -124,6 +160,8 @@ export class IngestLog {
   private timer: NodeJS.Timeout | null = null;
   private closed = false;
   private failed: Error | null = null;
+  /** Every seq below this is fsynced. */
+  private durableSeq = 1n;
   readonly recovery: RecoveryReport;
   private _nextSeq: bigint;
   private readonly opts: Required<Omit<IngestLogOptions, 'now'>> & { now: () => bigint };
@@ -136,12 +174,14 @@ export class IngestLog {
       retentionMs: options.retentionMs ?? 0,
       retentionBytes: options.retentionBytes ?? 0,
       truncateCorrupt: options.truncateCorrupt ?? false,
+      committedSeq: options.committedSeq ?? 1n,
       now: options.now ?? nowNs,
     };
     mkdirSync(dir, { recursive: true });
     const { report, nextSeq } = this.recover();
     this.recovery = report;
     this._nextSeq = nextSeq;
+    this.durableSeq = nextSeq;
     this.openActive();
   }
 
@@ -193,7 +233,12 @@ export class IngestLog {
 
   /** Forces a group commit now; resolves when everything appended so far is durable. */
   sync(): Promise<void> {
-    if (this.pending.length === 0 && !this.syncing) return this.failed ? Promise.reject(this.failed) : Promise.resolve();
+    if (this.failed) return Promise.reject(this.failed);
+    if (this.pending.length === 0 && !this.syncing) {
+      // A quiet log commits nothing, so a checkpoint's sync is where a removed data directory shows.
+      if (this.fd >= 0 && fstatSync(this.fd).nlink === 0) this.fail(deletedSegment(this.segments[this.segments.length - 1].path), []);
+      return this.failed ? Promise.reject(this.failed) : Promise.resolve();
+    }
     const p = this.whenDurable();
     this.flushSoon(true);
     return p;
@@ -205,7 +250,7 @@ export class IngestLog {
       const next = this.segments[this.segments.indexOf(seg) + 1];
       if (next && next.firstSeq <= fromSeq) continue;
       const buf = readFileSync(seg.path);
-      for (const e of parseEntries(buf, seg.path).entries) {
+      for (const e of scanSegment(buf, seg.path, seg.firstSeq).entries) {
         if (e.kind !== ENTRY_RECORDS) {
           if (e.firstSeq >= fromSeq) yield e;
           continue;
@@ -335,7 +380,8 @@ export class IngestLog {
   }
 
   private commit(): void {
-    if (this.syncing || this.pending.length === 0 || this.fd < 0) return;
+    // After a failure nothing more is written: the entries still pending were refused to their producers.
+    if (this.syncing || this.pending.length === 0 || this.fd < 0 || this.failed) return;
     this.syncing = true;
     const batch = this.pending;
     const waiters = this.waiters;
@@ -345,18 +391,25 @@ export class IngestLog {
     this.pending = []; this.waiters = []; this.failures = []; this.pendingSlabs = [];
     this.slab = null;
     this.pendingBytes = 0; this.pendingRecords = 0;
+    const full = this.segments[this.segments.length - 1];
+    const first = batch[0].readBigUInt64LE(8);
+    if (full.bytes >= this.opts.segmentBytes && first > full.firstSeq) this.roll(first);
     const active = this.segments[this.segments.length - 1];
     const fd = this.fd;
+    const upTo = this._nextSeq;
+    const before = active.bytes;
     writeAllAsync(fd, batch, (err, total) => {
       for (const s of slabs) if (this.freeSlabs.length < SLAB_POOL) this.freeSlabs.push(s);
-      if (err) { this.fail(err, failures); return; }
+      if (err) { this.failCommit(err, failures, fd, active, before); return; }
       active.bytes += total;
       active.lastAppendedNs = this.opts.now();
       fdatasync(fd, (err) => {
         this.syncing = false;
-        if (err) { this.fail(err, failures); return; }
+        if (err) { this.failCommit(err, failures, fd, active, before); return; }
+        // Durable in a file nobody can open again is not durable: the data directory was removed under us.
+        if (fstatSync(fd).nlink === 0) { this.fail(deletedSegment(active.path), failures); return; }
+        this.durableSeq = upTo;
         for (const w of waiters) w();
-        if (active.bytes >= this.opts.segmentBytes) this.roll();
         if (this.pending.length) this.flushSoon(this.pendingRecords >= this.opts.fsyncEveryRecords);
         else {
           // Waiters that arrived during this sync with nothing new to write
@@ -369,65 +422,215 @@ export class IngestLog {
     });
   }
 
+  /**
+   * Whole entries of a batch that failed part-way would pass their CRC and be
+   * replayed after a restart, though their producers were refused and resend
+   * them: the segment goes back to its length before the batch (shrinking a
+   * file needs no free space).
+   */
+  private failCommit(err: NodeJS.ErrnoException, failures: Array<(e: Error) => void>, fd: number, active: Segment, before: number): void {
+    try { ftruncateSync(fd, before); active.bytes = before; } catch { /* the fd is unusable: the failure below stands */ }
+    this.fail(err, failures);
+  }
+
   private fail(err: NodeJS.ErrnoException, failures: Array<(e: Error) => void>): void {
     this.syncing = false;
     const why = err.code === 'ENOSPC' ? 'no space left on device' : err.message;
-    this.failed = new Error(`ingest log ${this.dir}: write failed (${why}); events after seq ${this._nextSeq} are not durable and were not acknowledged`);
+    this.failed = new Error(`ingest log ${this.dir}: write failed (${why}); events from seq ${this.durableSeq} on are not durable and were not acknowledged`);
     for (const f of [...failures, ...this.failures]) f(this.failed);
     this.failures = []; this.waiters = [];
+    this.pending = []; this.pendingBytes = 0; this.pendingRecords = 0;
   }
 
-  private roll(): void {
+  /**
+   * A new segment, named after the first seq of the entries about to go into
+   * it. Named after the next seq instead, a segment rolled while appended
+   * entries waited for their commit would hold seqs below its name, and a
+   * second roll with no record in between would reopen the same file:
+   * retention then deleted the active segment.
+   */
+  private roll(firstSeq: bigint): void {
     closeSync(this.fd);
     this.fd = -1;
-    this.openActive(true);
+    this.openActive(true, firstSeq);
   }
 
-  private openActive(fresh = false): void {
+  private openActive(fresh = false, firstSeq = this._nextSeq): void {
     const last = this.segments[this.segments.length - 1];
     if (!fresh && last) {
       this.fd = openSync(last.path, 'a');
       return;
     }
-    const path = join(this.dir, segmentName(this._nextSeq));
+    const path = join(this.dir, segmentName(firstSeq));
     this.fd = openSync(path, 'a');
     writeSync(this.fd, MAGIC);
     fsyncSync(this.fd);
     fsyncDir(this.dir);
-    this.segments.push({ firstSeq: this._nextSeq, path, bytes: MAGIC.length, lastAppendedNs: this.opts.now() });
+    this.segments.push({ firstSeq, path, bytes: MAGIC.length, lastAppendedNs: this.opts.now() });
   }
 
+  /**
+   * Scans every segment. A damaged region is judged by what it can have
+   * held: see DamageReport. Only a torn tail is cut without being asked;
+   * a region the checkpoint covers stays as a hole the readers step over.
+   */
   private recover(): { report: RecoveryReport; nextSeq: bigint } {
     const names = readdirSync(this.dir).filter((n) => /^\d{20}\.log$/.test(n)).sort();
-    const report: RecoveryReport = { segments: names.length, entries: 0, truncatedBytes: 0 };
+    const report: RecoveryReport = { segments: names.length, entries: 0, truncatedBytes: 0, damage: [] };
+    const committed = this.opts.committedSeq;
     let nextSeq = 1n;
     for (let i = 0; i < names.length; i++) {
       const path = join(this.dir, names[i]);
       const buf = readFileSync(path);
-      const parsed = parseEntries(buf, path);
-      report.entries += parsed.entries.length;
-      const isLast = i === names.length - 1;
-      if (parsed.validBytes < buf.length) {
-        if (!isLast && !this.opts.truncateCorrupt) {
-          throw new Error(`ingest log ${path}: corrupt entry at byte ${parsed.validBytes} (${parsed.problem}) before the end of the log; ` +
-            `set truncate_corrupt to cut the log there (losing ${names.length - 1 - i} later segment(s))`);
-        }
-        report.truncatedBytes += buf.length - parsed.validBytes;
-        report.truncatedAt = `${path} at byte ${parsed.validBytes}: ${parsed.problem}`;
-        truncateFile(path, Math.max(parsed.validBytes, MAGIC.length));
-        for (const later of names.slice(i + 1)) { report.truncatedBytes += statSync(join(this.dir, later)).size; unlinkSync(join(this.dir, later)); }
-        names.length = i + 1;
-      }
       const firstSeq = BigInt(names[i].slice(0, 20));
-      let last = parsed.entries[parsed.entries.length - 1];
-      const lastRecords = [...parsed.entries].reverse().find((e) => e.kind === ENTRY_RECORDS);
-      if (lastRecords) nextSeq = lastRecords.firstSeq + BigInt(lastRecords.count);
-      else if (firstSeq > nextSeq) nextSeq = firstSeq;
-      this.segments.push({ firstSeq, path, bytes: Math.max(parsed.validBytes, MAGIC.length), lastAppendedNs: last?.appendedNs ?? statMtimeNs(path) });
-      if (i === names.length - 1) break;
+      const scan = scanSegment(buf, path, firstSeq);
+      if (firstSeq > nextSeq) nextSeq = firstSeq;
+      report.entries += scan.entries.length;
+      let cutAt = -1;
+      let e = 0;
+      for (const [d, region] of scan.damage.entries()) {
+        for (; e < scan.entries.length && scan.offsets[e] < region.at; e++) nextSeq = seqAfter(scan.entries[e], nextSeq);
+        const after = scan.entries[e];
+        const tail = i === names.length - 1 && d === scan.damage.length - 1 && !after;
+        const torn = tail && isTorn(buf, region.at, nextSeq);
+        // Where the damaged seqs end: the next readable entry, the next segment, or the damaged entry's own header when it is whole and continues the stream.
+        let toSeq = after ? after.firstSeq : i + 1 < names.length ? BigInt(names[i + 1].slice(0, 20)) : torn ? undefined : wholeEntryEnd(buf, region.at, nextSeq);
+        let kind: DamageReport['kind'];
+        if (torn) {
+          kind = nextSeq < committed ? 'covered' : 'torn';
+          // Only what the checkpoint covered was acknowledged: the rest of a torn tail never was.
+          if (kind === 'covered') toSeq = committed;
+        } else kind = toSeq !== undefined && toSeq <= committed ? 'covered' : 'lost';
+        const damage: DamageReport = { path, at: region.at, end: region.end, problem: region.problem, fromSeq: nextSeq, ...(toSeq === undefined ? {} : { toSeq }), kind, cut: false };
+        report.damage.push(damage);
+        if (kind === 'covered' && !tail) continue;
+        if (kind === 'lost' && !this.opts.truncateCorrupt) throw new Error(lostMessage(damage, committed, names.length - 1 - i));
+        damage.cut = true;
+        cutAt = region.at;
+        break;
+      }
+      if (cutAt < 0) {
+        for (; e < scan.entries.length; e++) nextSeq = seqAfter(scan.entries[e], nextSeq);
+        this.segments.push({ firstSeq, path, bytes: buf.length, lastAppendedNs: scan.entries.at(-1)?.appendedNs ?? statMtimeNs(path) });
+        continue;
+      }
+      // Cut: whatever seqs the given-up entries held are never handed out again.
+      let highest = maxSeq(nextSeq, report.damage.at(-1)!.toSeq ?? nextSeq);
+      for (; e < scan.entries.length; e++) highest = seqAfter(scan.entries[e], highest);
+      report.truncatedBytes += buf.length - cutAt;
+      report.truncatedAt = `${path} at byte ${cutAt}: ${report.damage.at(-1)!.problem}`;
+      truncateFile(path, Math.max(cutAt, MAGIC.length));
+      for (const later of names.slice(i + 1)) {
+        const p = join(this.dir, later);
+        highest = maxSeq(highest, BigInt(later.slice(0, 20)));
+        for (const entry of scanSegment(readFileSync(p), p, BigInt(later.slice(0, 20))).entries) highest = seqAfter(entry, highest);
+        report.truncatedBytes += statSync(p).size;
+        unlinkSync(p);
+      }
+      const lost = report.damage.at(-1)!;
+      // Cut: the report names everything given up, not just the damaged bytes.
+      if (lost.kind === 'lost') lost.toSeq = highest;
+      const keptLast = scan.entries.filter((_, k) => scan.offsets[k] < cutAt).at(-1);
+      this.segments.push({ firstSeq, path, bytes: Math.max(cutAt, MAGIC.length), lastAppendedNs: keptLast?.appendedNs ?? statMtimeNs(path) });
+      nextSeq = highest;
+      break;
     }
-    return { report, nextSeq };
+    // Seqs below the checkpoint's were handed out already, whatever the log still holds.
+    return { report, nextSeq: maxSeq(nextSeq, committed) };
   }
+}
+
+function deletedSegment(path: string): NodeJS.ErrnoException {
+  return Object.assign(new Error(`segment ${path} was deleted while running (was the data directory removed?)`), { code: 'ENOENT' });
+}
+
+function seqAfter(e: LogEntry, at: bigint): bigint {
+  return maxSeq(at, e.kind === ENTRY_RECORDS ? e.firstSeq + BigInt(e.count) : e.firstSeq);
+}
+
+/** The seq after a damaged entry that spans exactly to the end of the file and whose header continues from `expected`; else undefined. */
+function wholeEntryEnd(buf: Buffer, at: number, expected: bigint): bigint | undefined {
+  if (buf.length - at < HEADER || at + buf.readUInt32LE(at) !== buf.length) return undefined;
+  if (buf.readBigUInt64LE(at + 8) !== expected) return undefined;
+  const kind = buf.readUInt16LE(at + 24);
+  return kind === ENTRY_RECORDS || kind === ENTRY_PACKED_RECORDS ? expected + BigInt(buf.readUInt32LE(at + 28)) : expected;
+}
+
+function maxSeq(a: bigint, b: bigint): bigint {
+  return a > b ? a : b;
+}
+
+/**
+ * A crash mid-write leaves the file short: the last entry's header (written
+ * first, and continuing the stream at `expectedSeq`) says it runs past the
+ * end, or not even a header is left; after a power loss, zeros. A whole
+ * entry that fails its CRC, or a short one whose header does not continue
+ * the stream, was damaged after it was written.
+ */
+function isTorn(buf: Buffer, at: number, expectedSeq: bigint): boolean {
+  if (buf.length - at < HEADER) return true;
+  let zeros = true;
+  for (let i = at; i < buf.length && zeros; i++) if (buf[i] !== 0) zeros = false;
+  if (zeros) return true;
+  const len = buf.readUInt32LE(at);
+  if (len < HEADER || at + len <= buf.length) return false;
+  return buf.readBigUInt64LE(at + 8) === expectedSeq;
+}
+
+export function describeSeqs(from: bigint, to: bigint | undefined): string {
+  if (to === undefined) return `seq ${from} onwards (how many is unknown: nothing after the damage says where it ended)`;
+  if (to <= from) return `no events, only interned keys or a watermark move logged before seq ${from}`;
+  if (to - from === 1n) return `seq ${from} (1 event)`;
+  return `seqs ${from}..${to - 1n} (${to - from} events)`;
+}
+
+function lostMessage(d: DamageReport, committed: bigint, laterSegments: number): string {
+  const from = maxSeq(d.fromSeq, committed);
+  const lost = d.toSeq !== undefined && d.toSeq <= from ? `the entries there are lost (${describeSeqs(from, d.toSeq)}; later events would be replayed without them)` : `acknowledged events ${describeSeqs(from, d.toSeq)} are lost`;
+  return `ingest log ${d.path}: damaged at byte ${d.at} (${d.problem}): ${lost}` +
+    (committed > 1n ? ` (the newest checkpoint covers the seqs below ${committed})` : ' (no checkpoint covers them)') +
+    `. Refusing to start. To give them up and go on: set delivery.log.truncate_corrupt: true or run with --truncate-corrupt, ` +
+    `which cuts the log at byte ${d.at}${laterSegments > 0 ? ` and deletes ${laterSegments} later segment(s)` : ''}, losing every event from seq ${from} on that the log held`;
+}
+
+/**
+ * Valid entries of a segment, stepping over damaged regions to the next entry
+ * that passes its CRC. `firstSeq` (the segment's name) bounds the seqs a real
+ * entry can carry, so the scan pays a CRC only for headers that fit.
+ */
+export function scanSegment(buf: Buffer, path: string, firstSeq = 0n): { entries: LogEntry[]; offsets: number[]; damage: Array<{ at: number; end: number; problem: string }> } {
+  const entries: LogEntry[] = [];
+  const offsets: number[] = [];
+  const damage: Array<{ at: number; end: number; problem: string }> = [];
+  // A segment cut short while it was being created (even to 0 bytes) is a torn header.
+  if (buf.length < MAGIC.length) return { entries, offsets, damage: [{ at: 0, end: buf.length, problem: 'torn segment header' }] };
+  let parsed = parseEntries(buf, path, 0, offsets);
+  entries.push(...parsed.entries);
+  let minSeq = firstSeq;
+  while (parsed.validBytes < buf.length) {
+    for (const e of parsed.entries) minSeq = seqAfter(e, minSeq);
+    const at = parsed.validBytes;
+    const problem = parsed.problem ?? 'unreadable';
+    let next = -1;
+    let found: ReturnType<typeof parseEntries> | null = null;
+    for (let off = Math.max(at + 1, MAGIC.length); off + HEADER <= buf.length; off++) {
+      const len = buf.readUInt32LE(off);
+      if (len < HEADER || off + len > buf.length || buf.readUInt16LE(off + 24) > 255) continue;
+      const seq = buf.readBigUInt64LE(off + 8);
+      if (seq < minSeq || seq - minSeq > 0xffffffffn) continue;
+      if (crc32(buf.subarray(off + 8, off + len)) !== buf.readUInt32LE(off + 4)) continue;
+      const more: number[] = [];
+      const p = parseEntries(buf, path, off, more);
+      if (p.entries.length === 0) continue;
+      next = off; found = p; offsets.push(...more);
+      break;
+    }
+    damage.push({ at, end: next < 0 ? buf.length : next, problem });
+    if (!found) break;
+    entries.push(...found.entries);
+    parsed = found;
+  }
+  return { entries, offsets, damage };
 }
 
 /** One gathered write on the thread pool; a short write (a filling disk) is finished piece by piece, or fails. */
@@ -471,13 +674,17 @@ export function fsyncDir(dir: string): void {
   try { fsyncSync(fd); } finally { closeSync(fd); }
 }
 
-/** Parses a segment up to its first invalid entry; `validBytes` is where that is. */
-export function parseEntries(buf: Buffer, path: string): { entries: LogEntry[]; validBytes: number; problem?: string } {
+/**
+ * Parses a segment up to its first invalid entry; `validBytes` is where that
+ * is. `from` > 0 starts at an entry inside it (a scan past damage); `offsets`
+ * collects where each entry starts.
+ */
+export function parseEntries(buf: Buffer, path: string, from = 0, offsets?: number[]): { entries: LogEntry[]; validBytes: number; problem?: string } {
   const entries: LogEntry[] = [];
-  if (buf.length < MAGIC.length || !buf.subarray(0, MAGIC.length).equals(MAGIC)) {
+  if (from === 0 && (buf.length < MAGIC.length || !buf.subarray(0, MAGIC.length).equals(MAGIC))) {
     return { entries, validBytes: 0, problem: `not a ganglion log segment (bad magic) in ${path}` };
   }
-  let off = MAGIC.length;
+  let off = from === 0 ? MAGIC.length : from;
   while (off < buf.length) {
     if (buf.length - off < HEADER) return { entries, validBytes: off, problem: 'torn entry header' };
     const len = buf.readUInt32LE(off);
@@ -494,6 +701,7 @@ export function parseEntries(buf: Buffer, path: string): { entries: LogEntry[]; 
       if (typeof u === 'string') return { entries, validBytes: off, problem: u };
       payload = u.records;
     }
+    offsets?.push(off);
     entries.push({
       kind: kind === ENTRY_PACKED_RECORDS ? ENTRY_RECORDS : kind, count,
       firstSeq: buf.readBigUInt64LE(off + 8),

@@ -36,6 +36,7 @@ import { receiveNowNs as nowNs } from '../ingest/receive_clock.js';
 import { EpochMerger, type EpochRelease } from './epochs.js';
 import { planPipeline, type PipelinePlan } from './plan.js';
 import { SyntheticSource } from './synthetic_source.js';
+import { damageLines, refusal, sinkOutput, startOver } from './recovery_guard.js';
 import type { Metrics } from '../metrics/metrics.js';
 import type { JsonlSink } from '../sinks/jsonl_sink.js';
 
@@ -70,6 +71,10 @@ export interface PipelineOptions {
   sinks?: OutputSink[];
   /** Records per process() call in the workers (default 1024). */
   maxBatch?: number;
+  /** Cut the ingest log at damage that loses acknowledged events instead of refusing to start (also delivery.log.truncate_corrupt). */
+  truncateCorrupt?: boolean;
+  /** Move the log, checkpoints and file-sink output aside and start from an empty state (`ganglion run --start-over`). */
+  startOver?: boolean;
 }
 
 export type LogLevel = 'error' | 'warn' | 'info';
@@ -151,6 +156,8 @@ export class Pipeline implements FrameSink {
   private failure: Error | null = null;
   private endedSources = 0;
   private endWaiters: Array<() => void> = [];
+  /** Sink write errors already reported (on_failure: continue reports each once). */
+  private readonly sinkErrors = new Set<string>();
   private readonly stats_ = { eventsIn: 0, rejected: 0, outputs: 0, alerts: 0, checkpoints: 0 } as { eventsIn: number; rejected: number; outputs: number; alerts: number; checkpoints: number; lastCheckpoint?: PipelineStats['lastCheckpoint'] };
   /** Callbacks run synchronously when an epoch is released (before any later epoch is). */
   private readonly epochWaiters = new Map<bigint, Array<() => void>>();
@@ -180,15 +187,28 @@ export class Pipeline implements FrameSink {
     let restored: Checkpoint | null = null;
     if (this.mode !== 'at_most_once') {
       makeDataDir(this.dataDir);
-      this.store = new CheckpointStore(resolve(this.dataDir, cfg.delivery.checkpoint.dir), cfg.delivery.checkpoint.keep);
+      const logDir = resolve(this.dataDir, cfg.delivery.log.dir);
+      const checkpointDir = resolve(this.dataDir, cfg.delivery.checkpoint.dir);
+      if (this.options.startOver) startOver(cfg, this.dataDir, [logDir, checkpointDir], this.log);
+      this.store = new CheckpointStore(checkpointDir, cfg.delivery.checkpoint.keep);
       this.store.checkWritable();
-      restored = this.store.loadLatest((why) => this.log(`skipping checkpoint: ${why}`));
-      this.ingestLog = IngestLog.open(resolve(this.dataDir, cfg.delivery.log.dir), {
+      const skipped: string[] = [];
+      restored = this.store.loadLatest((why) => { skipped.push(why); this.log(`skipping checkpoint: ${why}`); });
+      this.ingestLog = IngestLog.open(logDir, {
         segmentBytes: cfg.delivery.log.segment_size,
         retentionMs: Number(cfg.delivery.log.retention / 1_000_000n),
         retentionBytes: cfg.delivery.log.retention_bytes ?? 0,
+        truncateCorrupt: this.options.truncateCorrupt || cfg.delivery.log.truncate_corrupt,
+        committedSeq: restored ? BigInt(restored.meta.logSeq) : 1n,
       });
-      if (this.ingestLog.recovery.truncatedBytes > 0) this.log(`ingest log: cut a torn tail of ${this.ingestLog.recovery.truncatedBytes} bytes (${this.ingestLog.recovery.truncatedAt})`);
+      for (const line of damageLines(this.ingestLog.recovery.damage, restored?.path)) this.log(line);
+      const refused = refusal({
+        dataDir: this.dataDir, logDir, skipped,
+        restored: restored ? { path: restored.path, logSeq: BigInt(restored.meta.logSeq) } : null,
+        logSegments: this.ingestLog.recovery.segments, firstRetainedSeq: this.ingestLog.firstRetainedSeq,
+        sinkOutput: sinkOutput(cfg),
+      });
+      if (refused) { await this.ingestLog.close(); throw new Error(refused); }
     }
     if (restored) {
       const d = restored.sections.get('dictionary');
@@ -281,7 +301,8 @@ export class Pipeline implements FrameSink {
     if (this.checkpointTimer) clearInterval(this.checkpointTimer);
     await Promise.all(this.sources.map((s) => s.close().catch((e: Error) => this.log(`closing source ${s.name}: ${e.message}`))));
     if (!this.failure) {
-      await this.drain().catch((e: Error) => this.log(`drain: ${e.message}`));
+      // Outputs that never reached a sink: the run failed (exit non-zero), whatever stopped it.
+      await this.drain().catch((e: Error) => this.fail(e));
       await this.checkpointing?.catch(() => undefined);
       // A final checkpoint: a clean restart then replays nothing.
       if (this.store && !this.failure) {
@@ -292,7 +313,7 @@ export class Pipeline implements FrameSink {
       }
     }
     await this.partitions?.drain().catch((e: Error) => this.log(`partitions: ${e.message}`));
-    await Promise.all(this.sinks.map(({ sink }) => sink.close().catch((e: Error) => this.log(`closing sink ${sink.name}: ${e.message}`))));
+    await Promise.all(this.sinks.map(({ sink }) => sink.close().catch((e: Error) => (this.failure ? this.log(`closing sink ${sink.name}: ${e.message}`) : this.fail(e)))));
     this.dlq?.close();
     await this.ingestLog?.close();
   }
@@ -327,7 +348,7 @@ export class Pipeline implements FrameSink {
    * connection); frames pushed by the library count as 'library'.
    */
   onFrame(frame: Frame, ack: Ack, source = 'library'): void {
-    if (this.failure) { ack(false, { reason: this.failure.message }); return; }
+    if (this.failure) { ack(false, { reason: this.failure.message, retry: true }); return; }
     this.batch.reset();
     const { accepted, rejects } = this.decoder.decode(frame.data, frame.binary, this.batch, frame.receivedAtNs);
     for (const r of rejects) this.deadLetter(frame, r);
@@ -336,7 +357,10 @@ export class Pipeline implements FrameSink {
       ack(rejects.length === 0, { count: 0, rejected: rejects.length, ...(rejects[0] ? { reason: rejects[0].reason } : {}) });
       return;
     }
-    this.accept(source, this.batch, frame.receivedAtNs, () => ack(true, { count: accepted, rejected: rejects.length }));
+    this.accept(source, this.batch, frame.receivedAtNs, (refused) => (refused
+      // Not durable (a full disk): refused, so the producer keeps the frame and resends it.
+      ? ack(false, { count: 0, rejected: accepted + rejects.length, reason: refused.message, retry: true })
+      : ack(true, { count: accepted, rejected: rejects.length })));
   }
 
   /** A frame a source refused unread (too large, not UTF-8): a dead letter and a count, like any rejected frame. */
@@ -398,7 +422,7 @@ export class Pipeline implements FrameSink {
     });
   }
 
-  private accept(origin: string, batch: RecordBatch, receivedAtNs: bigint, acked: () => void): void {
+  private accept(origin: string, batch: RecordBatch, receivedAtNs: bigint, acked: (refused?: Error) => void): void {
     const records = this.widen(batch);
     const count = batch.count;
     this.stats_.eventsIn += count;
@@ -414,7 +438,7 @@ export class Pipeline implements FrameSink {
       for (let i = 0; i < count; i++) view.setBigUint64(i * this.plan.stride + IN_SEQ, this.seq++, true);
     }
     if (this.mode === 'at_most_once' || !durable) acked();
-    else durable.then(acked, (e: Error) => this.fail(e));
+    else durable.then(() => acked(), (e: Error) => { acked(e); this.fail(e); });
     const item: Queued = { bytes: this.paused || this.queue.length ? records.slice() : records, count, receivedAtNs };
     if (this.paused || this.queue.length) {
       this.queue.push(item);
@@ -599,7 +623,10 @@ export class Pipeline implements FrameSink {
     const out = latencyNs === undefined ? plain : ({ ...plain, latency_ns: Math.round(latencyNs) } as OutputEvent);
     const op = 'op' in plain ? plain.op : '';
     const deterministic = this.mode === 'exactly_once';
-    for (const { sink, wants } of this.sinks) if (wants(op, plain.kind)) sink.write(deterministic && isPositioned(sink) ? plain : out);
+    for (const { sink, wants } of this.sinks) {
+      if (!wants(op, plain.kind)) continue;
+      try { sink.write(deterministic && isPositioned(sink) ? plain : out); } catch (e) { this.sinkFailed(e as Error); }
+    }
     let json: string | undefined;
     for (const [l, w] of this.listeners) if (!w || w(op, plain.kind)) l(out, (json ??= serializeOutput(out)));
   }
@@ -671,18 +698,22 @@ export class Pipeline implements FrameSink {
     const dictionary = this.dictionary.snapshot();
     // The sinks' committed positions are exactly the outputs of epochs ≤
     // `epoch`: taken synchronously as that epoch is released, before any later.
-    const positioned = new Promise<void>((res) => this.atEpoch(epoch, () => {
-      for (const { sink } of this.sinks) if (isPositioned(sink)) meta.sinks[sink.name] = sink.position();
-      meta.deadLetters = this.deadLettersEmitted;
-      res();
+    // position() flushes: a sink that cannot write (a full disk) fails this checkpoint, never commits a position past its file.
+    const positioned = new Promise<Error | null>((res) => this.atEpoch(epoch, () => {
+      try {
+        for (const { sink } of this.sinks) if (isPositioned(sink)) meta.sinks[sink.name] = sink.position();
+        meta.deadLetters = this.deadLettersEmitted;
+        res(null);
+      } catch (e) { res(e as Error); }
     }));
     const snaps = await this.partitions.barrier(id, this.watermark);
     const pauseMs = Math.max(...snaps.map((s) => s.pauseMs));
-    await positioned;
+    const sinkError = await positioned;
     if (this.failure) throw this.failure;
     const sections = new Map<string, Uint8Array>([['dictionary', dictionary]]);
     for (const snap of snaps) snap.states.forEach((st, o) => sections.set(`p${snap.partition}/op${o}`, st));
     try {
+      if (sinkError) throw sinkError;
       await this.ingestLog!.sync();
       const w = await this.store!.write(meta, sections);
       this.stats_.checkpoints++;
@@ -691,11 +722,33 @@ export class Pipeline implements FrameSink {
       this.ingestLog!.applyRetention(BigInt(meta.logSeq));
     } catch (e) {
       this.options.metrics?.recordCheckpoint({ durationMs: performance.now() - started, bytes: 0, ok: false });
-      if (this.config.delivery.checkpoint.on_failure === 'stop') {
-        this.fail(new Error(`${(e as Error).message}; stopping (delivery.checkpoint.on_failure: stop)`));
-      } else {
-        this.log(`${(e as Error).message}; continuing without this checkpoint (on_failure: continue)`);
-      }
+      this.checkpointFailed(e as Error);
+    }
+  }
+
+  /** A checkpoint that could not be taken: delivery.checkpoint.on_failure decides. */
+  private checkpointFailed(e: Error): void {
+    if (this.failure) return;
+    if (this.config.delivery.checkpoint.on_failure === 'stop') {
+      this.fail(new Error(`${e.message}; stopping (delivery.checkpoint.on_failure: stop)`));
+    } else {
+      this.log(`${e.message}; continuing without this checkpoint (on_failure: continue)`);
+    }
+  }
+
+  /**
+   * A sink write failed (the sink keeps what it could not write and retries
+   * on its next flush). on_failure: stop ends the run with the error; continue
+   * goes on, and no checkpoint commits until the sink writes again.
+   */
+  private sinkFailed(e: Error): void {
+    if (this.failure) return;
+    if ((e as { fatal?: boolean }).fatal) this.fail(e);
+    else if (this.config.delivery.checkpoint.on_failure === 'stop') {
+      this.fail(new Error(`${e.message}; stopping (delivery.checkpoint.on_failure: stop)`));
+    } else if (!this.sinkErrors.has(e.message.split(';')[0])) {
+      this.sinkErrors.add(e.message.split(';')[0]);
+      this.log(`${e.message}; continuing, the sink retries on its next flush (on_failure: continue)`);
     }
   }
 
@@ -713,7 +766,7 @@ export class Pipeline implements FrameSink {
     }
     const interval = this.config.delivery.checkpoint.interval;
     if (this.store && interval > 0n) {
-      this.checkpointTimer = setInterval(() => { this.checkpoint().catch(() => undefined); }, Number(interval / 1_000_000n));
+      this.checkpointTimer = setInterval(() => { this.checkpoint().catch((e: Error) => this.checkpointFailed(e)); }, Number(interval / 1_000_000n));
       this.checkpointTimer.unref();
     }
   }

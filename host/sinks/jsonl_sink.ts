@@ -15,7 +15,7 @@
 // Writes are buffered and go out with synchronous writes on flush (or when
 // the buffer passes 1 MiB): one ordered stream, no interleaving, and flush()
 // means the bytes are in the file (with `fsync: true`, on the disk).
-import { closeSync, existsSync, fstatSync, fsyncSync, ftruncateSync, mkdirSync, openSync, readdirSync, renameSync, unlinkSync, writeSync } from 'node:fs';
+import { closeSync, existsSync, fstatSync, fsyncSync, ftruncateSync, mkdirSync, openSync, readdirSync, renameSync, statSync, unlinkSync, writeSync } from 'node:fs';
 import { basename, dirname, extname, join } from 'node:path';
 import { serializeOutput, type OutputEvent } from '../output/format.js';
 import { selector, type OutputSink, type Selection } from './output_sink.js';
@@ -38,6 +38,8 @@ export interface JsonlSinkOptions extends Selection {
 }
 
 const FLUSH_AT = 1 << 20;
+/** Outputs held in memory while the file cannot be written (on_failure: continue) before the run stops. */
+const MAX_BACKLOG = 256 << 20;
 
 export class JsonlSink implements OutputSink {
   readonly name: string;
@@ -55,6 +57,10 @@ export class JsonlSink implements OutputSink {
   private openedAt: number;
   private pending: string[] = [];
   private pendingBytes = 0;
+  /** Bytes a failed write left over (retried first on the next flush). */
+  private unwritten: Buffer | null = null;
+  /** The file ends inside a line (a write failed mid-line): no rotation before the line is finished. */
+  private partialLine = false;
   private closed = false;
 
   constructor(options: JsonlSinkOptions) {
@@ -81,7 +87,12 @@ export class JsonlSink implements OutputSink {
     const line = serializeOutput(out) + '\n';
     this.pending.push(line);
     this.pendingBytes += Buffer.byteLength(line);
-    if (this.pendingBytes >= FLUSH_AT) this.flushSync();
+    // After a failed write the retries wait for flush()/position() (each checkpoint), not every output.
+    if (this.unwritten === null) {
+      if (this.pendingBytes >= FLUSH_AT) this.flushSync();
+    } else if (this.pendingBytes + this.unwritten.length > MAX_BACKLOG) {
+      throw Object.assign(new Error(`sink ${this.name}: ${this.pendingBytes + this.unwritten.length} bytes of output wait for ${this.path}, which still cannot be written; stopping rather than grow without bound`), { fatal: true });
+    }
   }
 
   /** Flushes, then returns where the stream ends: the position a checkpoint commits. */
@@ -94,19 +105,24 @@ export class JsonlSink implements OutputSink {
     this.flushSync();
   }
 
+  /**
+   * Writes every buffered output. A short write is finished piece by piece;
+   * a failed one (a full disk) throws, naming the file and the error, and
+   * keeps the bytes not written for the next flush: `written` (and so
+   * position()) only ever counts bytes that are in the file.
+   */
   flushSync(): void {
-    if (this.pending.length === 0) return;
-    const data = this.pending.join('');
+    if (this.pending.length === 0 && this.unwritten === null) return;
+    let buf = Buffer.from(this.pending.join(''));
+    if (this.unwritten) { buf = Buffer.concat([this.unwritten, buf]); this.unwritten = null; }
     this.pending = [];
     this.pendingBytes = 0;
-    const buf = Buffer.from(data);
     // Rotation happens between outputs only, so a line never spans two segments.
     const big = this.opts.rotateBytes !== undefined && this.written + buf.length > this.opts.rotateBytes;
     if (big || this.shouldRotate(buf.length)) {
       this.writeLines(buf);
     } else {
-      writeSync(this.fd, buf);
-      this.written += buf.length;
+      this.writeOut(buf, 0, buf.length);
     }
     if (this.opts.fsync) fsyncSync(this.fd);
   }
@@ -116,10 +132,29 @@ export class JsonlSink implements OutputSink {
     while (start < buf.length) {
       const nl = buf.indexOf(10, start);
       const end = nl < 0 ? buf.length : nl + 1;
-      if (this.written > 0 && this.shouldRotate(end - start)) this.rotate();
-      writeSync(this.fd, buf, start, end - start);
-      this.written += end - start;
+      if (this.written > 0 && !this.partialLine && this.shouldRotate(end - start)) this.rotate();
+      this.writeOut(buf, start, end);
       start = end;
+    }
+  }
+
+  /** buf[start, end) into the file; on an error what is left of buf (from the failure on) is kept for the next flush. */
+  private writeOut(buf: Buffer, start: number, end: number): void {
+    let at = start;
+    try {
+      while (at < end) {
+        const n = writeSync(this.fd, buf, at, end - at);
+        if (n <= 0) throw Object.assign(new Error('write wrote 0 bytes'), { code: 'EIO' });
+        at += n;
+        this.written += n;
+      }
+    } catch (e) {
+      this.unwritten = Buffer.from(buf.subarray(at));
+      const err = e as NodeJS.ErrnoException;
+      const why = err.code === 'ENOSPC' ? 'no space left on device' : err.message;
+      throw new Error(`sink ${this.name}: writing ${this.path} failed (${why}); ${this.unwritten.length} bytes of output not written, the file holds the outputs up to ${this.segment}:${this.written}`);
+    } finally {
+      if (at > start) this.partialLine = buf[at - 1] !== 10;
     }
   }
 
@@ -160,6 +195,8 @@ export class JsonlSink implements OutputSink {
     }
     this.pending = [];
     this.pendingBytes = 0;
+    this.unwritten = null;
+    this.partialLine = false;
     if (pos.segment < this.segment) {
       closeSync(this.fd);
       unlinkSync(this.path);
@@ -177,9 +214,23 @@ export class JsonlSink implements OutputSink {
 
   async close(): Promise<void> {
     if (this.closed) return;
-    this.flushSync();
-    if (this.opts.fsync) fsyncSync(this.fd);
-    closeSync(this.fd);
     this.closed = true;
+    try {
+      this.flushSync();
+      if (this.opts.fsync) fsyncSync(this.fd);
+    } finally {
+      closeSync(this.fd);
+    }
   }
+}
+
+/** The files a JSONL sink at `path` has written (rotated segments first, then the active one) and their total size. */
+export function jsonlFiles(path: string): { files: string[]; bytes: number } {
+  const dir = dirname(path), ext = extname(path) || '.jsonl', stem = basename(path, extname(path));
+  const re = new RegExp(`^${stem.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}-(\\d{6})${ext.replace('.', '\\.')}$`);
+  let names: string[] = [];
+  try { names = readdirSync(dir); } catch { return { files: [], bytes: 0 }; }
+  const files = names.filter((f) => re.test(f)).sort().map((f) => join(dir, f));
+  if (existsSync(path)) files.push(path);
+  return { files, bytes: files.reduce((n, f) => n + statSync(f).size, 0) };
 }

@@ -1,8 +1,9 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { appendFileSync, readdirSync, readFileSync, statSync, truncateSync, writeFileSync } from 'node:fs';
+import { appendFileSync, readdirSync, readFileSync, rmSync, statSync, truncateSync, unlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { IngestLog, ENTRY_KEYS, ENTRY_RECORDS } from '../../../host/log/ingest_log.js';
+import { execFileSync } from 'node:child_process';
+import { IngestLog, ENTRY_KEYS, ENTRY_RECORDS, parseEntries } from '../../../host/log/ingest_log.js';
 import { inputStride, writeInput, IN_SEQ } from '../../../host/records.js';
 import { tempDir, smallDisk } from '../../helpers/tmp.js';
 
@@ -77,6 +78,18 @@ test('a torn tail is detected by CRC and truncated, never replayed', async () =>
   assert.is(seqs(reopened).at(-1), 11n);
   await reopened.close();
 
+  // A crash while a new segment was being created leaves it empty: recovered as a torn tail, the next appends land after a fresh magic.
+  writeFileSync(join(dir.path, '00000000000000000099.log'), Buffer.alloc(0));
+  const empty = IngestLog.open(dir.path);
+  assert.equal(empty.recovery.damage.map((d) => d.kind), ['torn']);
+  await empty.appendRecords(batch(1), 1, stride).durable;
+  await empty.close();
+  const afterEmpty = IngestLog.open(dir.path);
+  assert.equal(afterEmpty.recovery.damage, []);
+  assert.is(seqs(afterEmpty).at(-1), 99n);
+  await afterEmpty.close();
+  unlinkSync(join(dir.path, '00000000000000000099.log'));
+
   // Garbage after the last good entry (a crash mid-write of the header).
   appendFileSync(path, Buffer.from([1, 2, 3, 4, 5]));
   const again = IngestLog.open(dir.path);
@@ -120,12 +133,88 @@ test('a flipped bit in an older segment is an error naming the file, unless told
   const bytes = readFileSync(first);
   bytes[bytes.length - 3] ^= 0x10;
   writeFileSync(first, bytes);
-  assert.throws(() => IngestLog.open(dir.path), (e: Error) => e.message.includes(segs[0]) && /CRC mismatch/.test(e.message));
+  assert.throws(() => IngestLog.open(dir.path), (e: Error) => e.message.includes(segs[0]) && /CRC mismatch/.test(e.message) && /acknowledged events seqs? \d+/.test(e.message) && /truncate_corrupt/.test(e.message));
   const cut = IngestLog.open(dir.path, { truncateCorrupt: true });
-  assert.ok(cut.nextSeq < 25n);
-  assert.equal(seqs(cut), Array.from({ length: Number(cut.nextSeq - 1n) }, (_, i) => BigInt(i + 1)));
+  const kept = seqs(cut);
+  assert.ok(kept.length < 24);
+  assert.equal(kept, Array.from({ length: kept.length }, (_, i) => BigInt(i + 1)));
+  assert.is(cut.nextSeq, 25n, 'the seqs given up are never handed out again');
+  const [d] = cut.recovery.damage;
+  assert.is(d.kind, 'lost');
+  assert.ok(d.cut);
+  assert.is(d.fromSeq, BigInt(kept.length + 1));
+  assert.is(d.toSeq, 25n);
   await cut.close();
   dir.remove();
+});
+
+async function fiveEntries(path: string): Promise<void> {
+  const log = IngestLog.open(path);
+  for (let i = 0; i < 5; i++) await log.appendRecords(batch(10, i * 10), 10, stride).durable;
+  await log.close();
+}
+
+function flipInEntry(dir: string, entry: number): void {
+  const [seg] = readdirSync(dir);
+  const path = join(dir, seg);
+  const bytes = readFileSync(path);
+  const offsets: number[] = [];
+  parseEntries(bytes, path, 0, offsets);
+  bytes[offsets[entry] + 40] ^= 0x04;
+  writeFileSync(path, bytes);
+}
+
+test('damage the checkpoint covers is a hole the log steps over; the next seq never goes back', async () => {
+  const dir = tempDir();
+  await fiveEntries(dir.path);
+  flipInEntry(dir.path, 1); // seqs 11..20
+  assert.throws(() => IngestLog.open(dir.path), /acknowledged events seqs 11\.\.20 \(10 events\) are lost/);
+  const log = IngestLog.open(dir.path, { committedSeq: 31n });
+  assert.equal(log.recovery.damage.map((d) => [d.kind, d.fromSeq, d.toSeq, d.cut]), [['covered', 11n, 21n, false]]);
+  assert.is(log.nextSeq, 51n);
+  assert.equal(seqs(log, 31n), Array.from({ length: 20 }, (_, i) => BigInt(31 + i)), 'entries after the hole are read');
+  await log.close();
+  dir.remove();
+});
+
+test('a whole damaged last entry is lost unless the checkpoint covers it; a torn tail below the checkpoint keeps the seqs', async () => {
+  const dir = tempDir();
+  await fiveEntries(dir.path);
+  flipInEntry(dir.path, 4); // seqs 41..50, the last entry, complete
+  assert.throws(() => IngestLog.open(dir.path, { committedSeq: 41n }), /acknowledged events seqs 41\.\.50 \(10 events\) are lost/);
+  const copy = tempDir();
+  for (const f of readdirSync(dir.path)) writeFileSync(join(copy.path, f), readFileSync(join(dir.path, f)));
+  const given = IngestLog.open(copy.path, { committedSeq: 41n, truncateCorrupt: true });
+  assert.equal(given.recovery.damage.map((d) => [d.kind, d.fromSeq, d.toSeq, d.cut]), [['lost', 41n, 51n, true]]);
+  assert.is(given.nextSeq, 51n);
+  await given.close();
+  copy.remove();
+  const covered = IngestLog.open(dir.path, { committedSeq: 51n });
+  assert.equal(covered.recovery.damage.map((d) => [d.kind, d.fromSeq, d.toSeq, d.cut]), [['covered', 41n, 51n, true]]);
+  assert.is(covered.nextSeq, 51n);
+  await covered.close();
+
+  // A tail cut short (a crash mid-write): cut without a word, yet seqs the checkpoint holds are never reused.
+  const [seg] = readdirSync(dir.path);
+  truncateSync(join(dir.path, seg), statSync(join(dir.path, seg)).size - 50);
+  const torn = IngestLog.open(dir.path, { committedSeq: 35n });
+  assert.equal(torn.recovery.damage.map((d) => [d.kind, d.fromSeq, d.toSeq]), [['covered', 31n, 35n]]);
+  assert.is(torn.nextSeq, 35n);
+  await torn.close();
+  dir.remove();
+
+  // Short, but its header does not continue the stream: damaged, not torn by a crash (which never reaches the header).
+  const dir2 = tempDir();
+  await fiveEntries(dir2.path);
+  const [seg2] = readdirSync(dir2.path);
+  const path2 = join(dir2.path, seg2);
+  const offsets: number[] = [];
+  parseEntries(readFileSync(path2), path2, 0, offsets);
+  const bytes = readFileSync(path2).subarray(0, statSync(path2).size - 50);
+  bytes[offsets[4] + 9] ^= 0x01; // the last entry's firstSeq
+  writeFileSync(path2, bytes);
+  assert.throws(() => IngestLog.open(dir2.path), /damaged at byte \d+ \(entry length \d+ runs past the end\): acknowledged events seq 41 onwards/);
+  dir2.remove();
 });
 
 test('retention drops old segments by size but never what a checkpoint still needs', async () => {
@@ -158,6 +247,67 @@ test('a full disk fails the append with a clear error and acknowledges nothing',
     assert.throws(() => log.appendRecords(big, 1, stride), /no space left/);
     await log.close();
   } finally { disk.remove(); }
+});
+
+test('after a failed commit nothing refused reaches the segment: reopened with room, the log ends where the acknowledged appends ended', async () => {
+  const disk = smallDisk(64 * 1024);
+  try {
+    const log = IngestLog.open(disk.path, { segmentBytes: 1 << 30 });
+    let durableEnd = 1n;
+    let failed = false;
+    const pending: Array<Promise<void>> = [];
+    for (let i = 0; i < 200 && !failed; i++) {
+      try {
+        const a = log.appendRecords(batch(100, i * 100), 100, stride);
+        const end = a.firstSeq + 100n;
+        pending.push(a.durable.then(() => { if (end > durableEnd) durableEnd = end; }, () => { failed = true; }));
+        if (i % 3 === 2) await Promise.all(pending.splice(0));
+      } catch { failed = true; }
+    }
+    await Promise.all(pending);
+    assert.ok(failed, 'the disk filled up');
+    await log.close();
+    execFileSync('mount', ['-o', 'remount,size=1m', disk.path]);
+    const again = IngestLog.open(disk.path);
+    assert.is(again.nextSeq, durableEnd, 'no refused entry was written, not even by close()');
+    assert.equal(again.recovery.damage, []);
+    await again.close();
+  } finally { disk.remove(); }
+});
+
+test('a segment deleted under a quiet log fails the next sync (a checkpoint), naming it', async () => {
+  const dir = tempDir();
+  const log = IngestLog.open(dir.path);
+  await log.appendRecords(batch(3), 3, stride).durable;
+  await log.sync();
+  rmSync(dir.path, { recursive: true, force: true });
+  await log.sync().then(() => assert.unreachable('sync resolved'), (e: Error) => assert.match(e.message, /was deleted while running \(was the data directory removed\?\)/));
+  assert.throws(() => log.appendRecords(batch(1), 1, stride), /deleted while running/);
+  await log.close();
+});
+
+test('a segment rolled while appends wait for their commit is named after what it holds; retention never deletes the active one', async () => {
+  const dir = tempDir();
+  const log = IngestLog.open(dir.path, { segmentBytes: 50, retentionBytes: 1 });
+  log.appendRecords(batch(4), 4, stride);
+  const first = log.sync();
+  await new Promise((r) => setImmediate(r)); // commit 1 is in flight
+  log.appendRecords(batch(4, 4), 4, stride);
+  log.appendRecords(batch(4, 8), 4, stride); // wait for commit 2
+  await first;
+  await log.sync();
+  await log.appendKeys([[1, 'K']]); // commit 3: no record, the next seq unchanged
+  log.applyRetention(log.nextSeq);
+  const names = readdirSync(dir.path).sort();
+  assert.ok(names.length > 0, 'the active segment is still there');
+  await log.appendRecords(batch(1, 12), 1, stride).durable;
+  await log.close();
+  const again = IngestLog.open(dir.path);
+  assert.equal(again.recovery.damage, []);
+  assert.is(again.nextSeq, 14n);
+  assert.is(seqs(again).at(-1), 13n);
+  await again.close();
+  dir.remove();
 });
 
 test('sync() while a commit is in flight resolves when it lands', async () => {

@@ -3,6 +3,8 @@ import * as assert from 'uvu/assert';
 import { existsSync, mkdtempSync, readdirSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { execFileSync } from 'node:child_process';
+import { smallDisk } from '../../helpers/tmp.js';
 import { JsonlSink } from '../../../host/sinks/jsonl_sink.js';
 import { serializeOutput, type OutputEvent } from '../../../host/output/format.js';
 
@@ -106,6 +108,32 @@ test('reopening continues the file and the segment numbering', async () => {
   assert.equal(b.position(), { segment: 1, bytes: size });
   b.write(out(12)); await b.close();
   assert.is(readFileSync(path, 'utf8'), line(out(11)) + line(out(12)));
+});
+
+test('a full disk: the write fails naming the file, position() never runs past the file, and the rest is written once there is room', async () => {
+  const disk = smallDisk(64 * 1024);
+  try {
+    const path = join(disk.path, 'out.jsonl');
+    const sink = new JsonlSink({ path });
+    const lines: string[] = [];
+    let error: Error | null = null;
+    for (let i = 0; i < 2000 && !error; i++) {
+      const o = out(i);
+      sink.write(o);
+      lines.push(line(o));
+      try { sink.position(); } catch (e) { error = e as Error; }
+    }
+    assert.ok(error, 'the disk filled up');
+    assert.match(error!.message, `writing ${path} failed (no space left on device)`);
+    assert.throws(() => sink.position(), /no space left on device/, 'no position is committed while outputs are unwritten');
+    const onDisk = readFileSync(path);
+    assert.ok(lines.join('').startsWith(onDisk.toString()), 'the file holds a prefix of the outputs (perhaps a torn line)');
+    execFileSync('mount', ['-o', 'remount,size=1m', disk.path]);
+    const pos = sink.position();
+    assert.is(readFileSync(path, 'utf8'), lines.join(''), 'every output once, in order');
+    assert.equal(pos, { segment: 0, bytes: Buffer.byteLength(lines.join('')) });
+    await sink.close();
+  } finally { disk.remove(); }
 });
 
 test.run();
