@@ -294,7 +294,8 @@ export const modelOperator = z.strictObject({
   /** alerts: emit only scores at or above the threshold; all: every scored event. */
   emit: z.enum(['alerts', 'all']).default('alerts'),
   output: z.enum(['probability', 'margin']).default('probability'),
-  engine: z.enum(['wasm', 'js']).default('wasm'),
+  /** Scoring engine for this model; absent: the pipeline's (wasm, or js under `run --engine js`). */
+  engine: z.enum(['wasm', 'js']).optional(),
 });
 
 export const operator = z.discriminatedUnion('type', [windowOperator, zscoreOperator, limitOperator, modelOperator]);

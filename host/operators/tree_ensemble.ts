@@ -422,5 +422,5 @@ export function createTreeEnsembleOperator(config: OperatorConfig, ctx: Operator
     output: output as TreeEnsembleOperatorConfig['output'],
     emit: emit as TreeEnsembleOperatorConfig['emit'],
     threshold: threshold as number | undefined,
-  }, ctx.engine, ctx);
+  }, config.engine === 'js' || config.engine === 'wasm' ? config.engine : ctx.engine, ctx);
 }

@@ -120,7 +120,7 @@ export function planPipeline(config: PipelineConfig, baseDir = process.cwd()): P
         };
       case 'model': {
         const path = isAbsolute(o.model) ? o.model : resolve(baseDir, o.model);
-        return { kind: 'tree_ensemble', name: o.name, model: path, features: (r as { features: number[] }).features, ...(o.output === 'margin' ? { margin: true } : {}) };
+        return { kind: 'tree_ensemble', name: o.name, model: path, features: (r as { features: number[] }).features, ...(o.output === 'margin' ? { margin: true } : {}), ...(o.engine ? { engine: o.engine } : {}) };
       }
     }
   });

@@ -102,4 +102,20 @@ test('bad window configs fail with precise errors', () => {
   for (const [config, re] of bad) assert.throws(() => createOperator(config, c), re);
 });
 
+test('a model operator scores with the engine its config names, else the partition\'s', async () => {
+  const { TreeEnsembleOperator } = await import('../../../host/operators/tree_ensemble.js');
+  const model = new URL('../../fixtures/xgb/xgb_fraud_binary.json', import.meta.url).pathname;
+  const base: OperatorConfig = { kind: 'tree_ensemble', model, features: [0, 1, 2, 3, 4, 5, 6, 7] };
+  const make = (config: OperatorConfig, engine: Engine) => createOperator(config, ctx(engine, 10)) as InstanceType<typeof TreeEnsembleOperator>;
+  assert.is(make({ ...base, engine: 'js' }, 'wasm').engine, 'js');
+  assert.is(make({ ...base, engine: 'wasm' }, 'js').engine, 'wasm');
+  assert.is(make(base, 'js').engine, 'js');
+  const { loadPipeline } = await import('../../../host/config/load.js');
+  const { planPipeline } = await import('../../../host/pipeline/plan.js');
+  const fraud = loadPipeline(new URL('../../../examples/payment-fraud.yaml', import.meta.url).pathname);
+  const withJs = { ...fraud, operators: fraud.operators.map((o) => (o.type === 'model' ? { ...o, engine: 'js' as const } : o)) };
+  assert.is(planPipeline(withJs).operators.find((o) => o.kind === 'tree_ensemble')!.engine, 'js');
+  assert.is(planPipeline(fraud).operators.find((o) => o.kind === 'tree_ensemble')!.engine, undefined);
+});
+
 test.run();
