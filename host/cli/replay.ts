@@ -101,11 +101,11 @@ export async function replayCommand(opts: ReplayOptions): Promise<number> {
   // the partition has processed it: held back until everything before them
   // is out (see the push below), so their place in the output never depends
   // on how fast the partition ran.
-  const deadLetters: OutputEvent[] = [];
   pipeline.subscribe((out) => {
     if ('latency_ns' in out) delete (out as { latency_ns?: number }).latency_ns;
+    // Dead letters come in the stream where the pipeline places them (after the
+    // outputs of the epoch before their frame), a fixed order like the rest.
     if (partitions > 1) collected.push(out);
-    else if (out.kind === 'dead_letter') deadLetters.push(out);
     else sink.write(out);
   });
 
@@ -119,11 +119,6 @@ export async function replayCommand(opts: ReplayOptions): Promise<number> {
       await pipeline.whenAccepting();
       await pipeline.pushFrame({ data, binary, origin, receivedAtNs: 0n });
       if (pipeline.failed) throw pipeline.failed;
-      if (deadLetters.length) {
-        // This frame's results first, then its dead letters: a fixed order.
-        await pipeline.drain();
-        for (const d of deadLetters.splice(0)) sink.write(d);
-      }
     }, { onRead: (pos) => progress?.update(pos) });
     // End of input: the watermark jumps to the end of time, every open window fires.
     await pipeline.finish();

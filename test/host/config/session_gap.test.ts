@@ -15,7 +15,7 @@ function file(dir: string, gap: string): string {
 schema: { type: trades }
 event_time: { out_of_orderness: 1s, allowed_lateness: 10s }
 operators:
-  - { name: s, type: window, window: session, gap: ${gap}, field: price, aggregates: [count] }
+  - { name: s, type: window, window: session, gap: ${gap}, field: price, aggregates: [count], capacity: 1024 }
 `);
   return p;
 }
