@@ -46,7 +46,7 @@ export interface CrashLoopResult {
   seconds: number;
 }
 
-interface Proc { child: ChildProcess; err: () => string; exit: Promise<number | null> }
+interface Proc { child: ChildProcess; err: () => string; exit: Promise<number | string> }
 
 function spawnProc(cmd: string, args: string[], env: Record<string, string | undefined> = {}): Proc {
   const full: Record<string, string> = {};
@@ -55,7 +55,8 @@ function spawnProc(cmd: string, args: string[], env: Record<string, string | und
   let err = '', out = '';
   child.stderr!.on('data', (d) => (err += d));
   child.stdout!.on('data', (d) => (out += d));
-  const exit = new Promise<number | null>((r) => child.once('exit', (c) => r(c)));
+  // 'close', not 'exit': the output is complete only once stdio is closed. A signal death resolves with its name.
+  const exit = new Promise<number | string>((r) => child.once('close', (c, sig) => r(c ?? sig ?? 'unknown')));
   return { child, err: () => err + out, exit };
 }
 

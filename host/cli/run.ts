@@ -119,7 +119,6 @@ export async function runCommand(opts: RunOptions = {}): Promise<number> {
   metrics.setReady(true);
 
   const url = server ? `${server.url}/` : undefined;
-  log(`running ${config.name} (${opts.pipeline ?? `built-in ${BUILTIN_PIPELINE}`})${url ? `, dashboard ${url}` : ''}`);
 
   let stopNow!: (why: string) => void;
   const stopped = new Promise<string>((r) => (stopNow = r));
@@ -131,6 +130,9 @@ export async function runCommand(opts: RunOptions = {}): Promise<number> {
   };
   process.on('SIGINT', onSignal);
   process.on('SIGTERM', onSignal);
+  // Only now: a supervisor may signal as soon as it reads this line, and a
+  // signal before the handlers exist kills the process without draining.
+  log(`running ${config.name} (${opts.pipeline ?? `built-in ${BUILTIN_PIPELINE}`})${url ? `, dashboard ${url}` : ''}`);
   let failed: Error | undefined;
   pipeline.onFailure = (e) => { failed = e; stopping = true; stopNow(`failed: ${e.message}`); };
   const timer = durationMs === undefined ? undefined : setTimeout(() => { stopping = true; stopNow(`${opts.duration} elapsed, draining…`); }, durationMs);
