@@ -216,7 +216,8 @@ export class MqttSource implements Source {
       if (this.paused) client.stream.pause();
       if (!connack.sessionPresent) {
         this.stats.resubscribes++;
-        this.onInfo(`the broker has no session for client "${o.clientId}" (restarted without persistence, or the session expired): subscribing again to ${this.topics.map((t) => t.filter).join(', ')}; messages the broker dropped with the session are lost at the broker`);
+        // With cleanStart every connection begins without a session: expected, not worth a line.
+        if (!o.cleanStart) this.onInfo(`the broker has no session for client "${o.clientId}" (restarted without persistence, or the session expired): subscribing again to ${this.topics.map((t) => t.filter).join(', ')}; messages the broker dropped with the session are lost at the broker`);
         this.subscribe(client).catch((e: Error) => this.onError(e));
       }
     });
