@@ -356,6 +356,8 @@ export const delivery = z.strictObject({
       retention: duration.default(86_400_000_000_000n),
     })
     .prefault({}),
+  /** Forget a producer id (its resend protection) after this long without a frame from it; 0 = never. */
+  producer_expiry: duration.default(604_800_000_000_000n),
 });
 
 export const server = z.strictObject({

@@ -11,6 +11,11 @@
 // durable: a resend arriving in between is a duplicate of a frame that is on
 // its way to disk, so its ack waits for that commit (IngestLog.settled).
 //
+// An id not heard from for `delivery.producer_expiry` (default 7 days, like
+// Kafka's transactional ids) is forgotten at the next checkpoint, so ids that
+// come and go do not grow the table and every checkpoint without bound; a
+// resend older than that would be ingested again.
+//
 // Sequences must increase per producer; gaps are allowed (a producer may
 // number frames it never sends). A producer that starts again from 1 under
 // the same id would have every frame dropped as a duplicate: it must keep its
@@ -36,6 +41,8 @@ export function producerSeqProblem(seq: string): string | undefined {
 
 export class ProducerTable {
   private readonly high = new Map<string, number>();
+  /** When each id last logged a frame (ms since epoch), for expiry. */
+  private readonly seen = new Map<string, number>();
 
   get size(): number { return this.high.size; }
 
@@ -45,19 +52,34 @@ export class ProducerTable {
     return h !== undefined && seq <= h;
   }
 
-  /** The producer's frame `seq` is logged (or replayed from the log). */
-  record(id: string, seq: number): void {
+  /** The producer's frame `seq` is logged (or replayed from the log) at `atMs`. */
+  record(id: string, seq: number, atMs: number): void {
     const h = this.high.get(id);
     if (h === undefined || seq > h) this.high.set(id, seq);
+    if ((this.seen.get(id) ?? 0) < atMs) this.seen.set(id, atMs);
+  }
+
+  /** Forgets ids not heard from since `beforeMs`; returns how many. */
+  expire(beforeMs: number): number {
+    let n = 0;
+    for (const [id, at] of this.seen) {
+      if (at >= beforeMs) continue;
+      this.seen.delete(id);
+      this.high.delete(id);
+      n++;
+    }
+    return n;
   }
 
   highWater(id: string): number | undefined {
     return this.high.get(id);
   }
 
-  /** For the checkpoint: UTF-8 JSON {"<id>": seq, ...}. */
+  /** For the checkpoint: UTF-8 JSON {"<id>": [seq, lastSeenMs], ...}. */
   snapshot(): Uint8Array {
-    return Buffer.from(JSON.stringify(Object.fromEntries(this.high)));
+    const o: Record<string, [number, number]> = {};
+    for (const [id, seq] of this.high) o[id] = [seq, this.seen.get(id) ?? 0];
+    return Buffer.from(JSON.stringify(o));
   }
 
   /** From a checkpoint section written by snapshot(). */
@@ -68,10 +90,11 @@ export class ProducerTable {
     } catch (e) {
       throw new Error(`${where}: producer table is not JSON: ${(e as Error).message}`);
     }
-    if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) throw new Error(`${where}: producer table must be an object of id → seq`);
-    for (const [id, seq] of Object.entries(parsed)) {
-      if (!Number.isSafeInteger(seq) || (seq as number) < 0) throw new Error(`${where}: producer ${JSON.stringify(id)} has seq ${JSON.stringify(seq)}, expected an integer ≥ 0`);
-      this.record(id, seq as number);
+    if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) throw new Error(`${where}: producer table must be an object of id → [seq, lastSeenMs]`);
+    for (const [id, v] of Object.entries(parsed)) {
+      const [seq, at] = Array.isArray(v) ? v : [v, 0];
+      if (!Number.isSafeInteger(seq) || (seq as number) < 0 || !Number.isFinite(at)) throw new Error(`${where}: producer ${JSON.stringify(id)} has ${JSON.stringify(v)}, expected [seq ≥ 0, lastSeenMs]`);
+      this.record(id, seq as number, at as number);
     }
   }
 }

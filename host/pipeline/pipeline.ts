@@ -306,7 +306,7 @@ export class Pipeline implements FrameSink {
       if (!producer) { answer(); return; }
       // Nothing to log, but the producer's mark moves all the same (its own
       // entry), so a resend of this frame is not dead-lettered a second time.
-      this.producers.record(producer.id, producer.seq);
+      this.producers.record(producer.id, producer.seq, Date.now());
       if (!this.ingestLog) { answer(); return; }
       this.ingestLog.appendProducer(producer).then(answer, (e: Error) => this.fail(e));
       return;
@@ -383,7 +383,7 @@ export class Pipeline implements FrameSink {
     this.options.metrics?.addEvents(origin, count);
     this.lastInputAt = performance.now();
     let durable: Promise<void> | null = null;
-    if (producer) this.producers.record(producer.id, producer.seq);
+    if (producer) this.producers.record(producer.id, producer.seq, Date.now());
     if (this.ingestLog) {
       this.logNewKeys();
       durable = this.ingestLog.appendRecords(records, count, this.plan.stride, producer).durable;
@@ -584,6 +584,8 @@ export class Pipeline implements FrameSink {
     };
     const dictionary = this.dictionary.snapshot();
     // Taken with logSeq, so it covers exactly the frames logged before it.
+    const expiry = this.config.delivery.producer_expiry;
+    if (expiry > 0n) this.producers.expire(Date.now() - Number(expiry / 1_000_000n));
     const producers = this.producers.snapshot();
     // The sinks' committed positions are exactly the outputs of epochs ≤
     // `epoch`: taken synchronously as that epoch is released, before any later.
@@ -651,12 +653,12 @@ export class Pipeline implements FrameSink {
         }
         this.loggedKeys = this.dictionary.size;
       } else if (e.kind === ENTRY_RECORDS) {
-        if (e.producer) this.producers.record(e.producer.id, e.producer.seq);
+        if (e.producer) this.producers.record(e.producer.id, e.producer.seq, Number(e.appendedNs / 1_000_000n));
         this.dispatch({ bytes: e.payload.slice(), count: e.count, receivedAtNs: nowNs() });
         replayed += e.count;
         if (this.paused) await this.waitResume();
       } else if (e.kind === ENTRY_PRODUCER) {
-        if (e.producer) this.producers.record(e.producer.id, e.producer.seq);
+        if (e.producer) this.producers.record(e.producer.id, e.producer.seq, Number(e.appendedNs / 1_000_000n));
       } else if (e.kind === ENTRY_WATERMARK) {
         const view = new DataView(e.payload.buffer, e.payload.byteOffset, e.payload.byteLength);
         this.closeEpoch(nowNs(), view.getBigInt64(0, true));

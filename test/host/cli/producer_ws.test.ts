@@ -13,7 +13,7 @@ import { killAll, startGanglion, windowLines, type Ganglion } from '../../helper
 
 const T0 = 1767623400000000000n; // a whole second
 
-function pipeline(dir: string, port: number, native: boolean, checkpoint: string): string {
+function pipeline(dir: string, port: number, native: boolean, checkpoint: string, expiry = '7d'): string {
   const file = join(dir, `p-${port}.yaml`);
   writeFileSync(file, `
 name: producer_ws
@@ -22,7 +22,7 @@ schema: { type: trades }
 event_time: { out_of_orderness: 0s, allowed_lateness: 0s, idle_timeout: 0s }
 operators: [{ type: window, name: w, window: tumbling, size: 1s, field: qty, aggregates: [count, sum] }]
 sinks: [{ type: jsonl, path: ${join(dir, 'out.jsonl')} }]
-delivery: { mode: exactly_once, checkpoint: { interval: ${checkpoint} } }
+delivery: { mode: exactly_once, checkpoint: { interval: ${checkpoint} }, producer_expiry: ${expiry} }
 partitions: 1
 `);
   return file;
@@ -202,6 +202,24 @@ for (const native of [true, false]) test(`${native ? 'uws' : 'ws'}: a second con
       assert.match((e as Error).message, /^HTTP 400: producer id must be 1 to 128 printable ASCII characters/);
     }
   }
+  assert.is(await g.stop(), 0);
+  dir.remove();
+});
+
+test('a producer id silent for longer than delivery.producer_expiry is forgotten at a checkpoint: its old seq is ingested again', async () => {
+  const dir = tempDir();
+  const port = await freePort();
+  const g = startGanglion(pipeline(dir.path, port, false, '50ms', '300ms'), join(dir.path, 'data'));
+  await g.waitFor('running producer_ws');
+  const p = await connect(port, 'producer=brief&seq=1');
+  p.ws.send(trades(10));
+  assert.is((await ackOf(p, 1)).accepted, 10);
+  p.ws.close();
+  await new Promise((r) => setTimeout(r, 900)); // several checkpoints after the expiry
+  const again = await connect(port, 'producer=brief&seq=1');
+  again.ws.send(trades(10));
+  assert.equal(await ackOf(again, 1), { ack: 1, ok: true, accepted: 10, rejected: 0 });
+  again.ws.close();
   assert.is(await g.stop(), 0);
   dir.remove();
 });
