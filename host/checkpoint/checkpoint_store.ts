@@ -18,6 +18,8 @@ import { join } from 'node:path';
 import { crc32 } from 'node:zlib';
 
 const MAGIC = Buffer.from('GNGLCKP1');
+/** Test hook (crash tests): pause this many ms after each part of a checkpoint file is written. */
+const WRITE_PAUSE_MS = Number(process.env.GANGLION_TEST_CHECKPOINT_PAUSE_MS ?? 0) || 0;
 const VERSION = 1;
 
 export interface CheckpointMeta {
@@ -138,7 +140,11 @@ export class CheckpointStore {
     let bytes = 0;
     const fh = await open(tmp, 'w');
     try {
-      for (const p of parts) { await fh.write(p); bytes += p.length; }
+      for (const p of parts) {
+        await fh.write(p); bytes += p.length;
+        // Crash tests widen the window a kill can land in mid-write.
+        if (WRITE_PAUSE_MS > 0) await new Promise((r) => setTimeout(r, WRITE_PAUSE_MS));
+      }
       await fh.sync();
     } catch (e) {
       await fh.close().catch(() => undefined);

@@ -25,7 +25,8 @@ export type RejectCode =
   | 'flatbuffers_invalid' | 'flatbuffers_identifier' | 'flags_set'
   | 'missing_timestamp' | 'bad_timestamp' | 'bad_field' | 'missing_key' | 'key_dictionary_full' | 'key_too_long'
   | 'required' | 'range' | 'allowed' | 'length' | 'timestamp_window'
-  | 'frame_too_large';
+  | 'frame_too_large'
+  | 'bad_producer';
 
 export interface Violation {
   code: RejectCode;

@@ -100,6 +100,8 @@ export const mqttSource = z.strictObject({
   /** MQTT 5 session expiry: how long the broker keeps our subscriptions and QoS 1/2 messages while we are away. */
   session_expiry: duration.default(3_600_000_000_000n),
   clean: z.boolean().default(false),
+  /** Retained messages: ignore (default: never ingested) or process (ingested once per new subscription). */
+  retained: z.enum(['ignore', 'process']).default('ignore'),
   username: z.string().optional(),
   password: z.string().optional(),
   tls: tls.optional(),
@@ -378,6 +380,8 @@ export const delivery = z.strictObject({
       truncate_corrupt: z.boolean().default(false),
     })
     .prefault({}),
+  /** Forget a producer id (its resend protection) after this long without a frame from it; 0 = never. */
+  producer_expiry: duration.default(604_800_000_000_000n),
 });
 
 export const server = z.strictObject({

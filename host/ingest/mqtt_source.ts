@@ -27,10 +27,33 @@
 // module writes the PUBACK itself when the pipeline acks. A reconnect starts a
 // new "generation": acks for frames of the old connection are dropped (the
 // broker redelivers those messages with DUP set: at-least-once at this layer).
+//
+// Exactly-once on top (the producer contract, as over WebSocket): a PUBLISH
+// carrying the MQTT 5 user properties `producer` (an id, 1..128 printable
+// ASCII characters) and `seq` (an integer, increasing per producer) goes
+// through the pipeline's producer table (host/ingest/producers.ts): a
+// redelivery or a publisher's DUP republish of a message already in the
+// ingest log is PUBACKed and not ingested again. Malformed properties put
+// the message in the dead-letter queue (reason bad_producer). Without them,
+// QoS 1 is at-least-once: a message whose PUBACK was lost (ganglion crashed
+// after logging it, or the connection dropped) is ingested twice.
+//
+// Retained messages: a broker replays a topic's retained message on every
+// new subscription, which would ingest the same stale message on every start
+// after a session loss. By default (`retained: 'ignore'`) subscriptions use
+// Retain Handling 2 (do not send) and any message still flagged retained is
+// PUBACKed without being ingested; `'process'` uses Retain Handling 1 (only
+// when the subscription is new) and ingests them.
+//
+// Session loss: when a CONNACK says Session Present = 0 (broker restarted
+// without persistence, session expired), the subscriptions are gone with it;
+// they are made again at once and the loss is logged (messages the broker
+// dropped with the session cannot be recovered here).
 import { readFileSync } from 'node:fs';
 import type { IClientOptions, MqttClient, IPublishPacket } from 'mqtt';
 import type { Ack, Frame, FrameSink, Source } from './source.js';
 import { receiveNowNs } from './receive_clock.js';
+import { producerIdProblem, producerSeqProblem } from './producers.js';
 
 export interface MqttTopic {
   /** Topic filter, wildcards allowed (`trades/#`, `quotes/+/eu`). */
@@ -75,11 +98,15 @@ export interface MqttSourceOptions {
   connectTimeoutMs?: number;
   /** close() waits this long for outstanding pipeline acks so their PUBACKs leave. Default 2 s. */
   closeTimeoutMs?: number;
+  /** Retained messages: 'ignore' (default) never ingests them; 'process' ingests them once per new subscription. */
+  retained?: 'ignore' | 'process';
   onError?: (error: Error) => void;
+  /** Operational messages (resubscribed after a session loss). Default: stderr. */
+  onInfo?: (line: string) => void;
 }
 
 interface ResolvedTopic { filter: string; binary: boolean; qos: 0 | 1 }
-interface Held { data: Uint8Array; binary: boolean; topic: string; receivedAtNs: bigint; slot: number; generation: number }
+interface Held { data: Uint8Array; binary: boolean; topic: string; receivedAtNs: bigint; slot: number; generation: number; producer?: Pick<Frame, 'producer' | 'producerSeq' | 'invalid'> }
 
 /** Answering customHandleAcks with this makes mqtt.js skip its own PUBACK (see the header). */
 const HOLD_PUBACK = new Error('ganglion: PUBACK held until the pipeline acks');
@@ -111,8 +138,9 @@ export class MqttSource implements Source {
   private ackHead = 0;
   private ackBase = 0;
   private corked = false;
+  private readonly onInfo: (line: string) => void;
   /** Counters for metrics and tests. */
-  readonly stats = { frames: 0, pubacks: 0, reconnects: 0 };
+  readonly stats = { frames: 0, pubacks: 0, reconnects: 0, resubscribes: 0, retainedIgnored: 0 };
 
   constructor(options: MqttSourceOptions) {
     this.name = options.name ?? 'mqtt';
@@ -133,7 +161,9 @@ export class MqttSource implements Source {
     if (!Number.isInteger(se) || se < 0 || se > 0xffffffff) throw new Error(`${where}: sessionExpirySeconds must be an integer 0..4294967295, got ${se}`);
     this.opts = options;
     this.reconnectDelay = options.reconnectMinMs ?? 100;
+    if (options.retained !== undefined && options.retained !== 'ignore' && options.retained !== 'process') throw new Error(`${where}: retained must be "ignore" or "process", got "${options.retained}"`);
     this.onError = options.onError ?? ((e) => process.stderr.write(`ganglion: ${where}: ${e.message}\n`));
+    this.onInfo = options.onInfo ?? ((l) => process.stderr.write(`ganglion: ${where}: ${l}\n`));
   }
 
   get connected(): boolean {
@@ -155,7 +185,9 @@ export class MqttSource implements Source {
       reconnectPeriod: 0, // our own backoff below
       connectTimeout: o.connectTimeoutMs ?? 10_000,
       keepalive: 30,
-      resubscribe: true,
+      // mqtt.js only remembers subscriptions when it reconnects by itself
+      // (reconnectPeriod > 0); ours are made again on a CONNACK without a session.
+      resubscribe: false,
       customHandleAcks: (topic, message, packet, done) => this.onQos1(topic, message, packet, done),
       ...(o.tls ? this.tlsOptions(o.tls) : {}),
     };
@@ -177,21 +209,41 @@ export class MqttSource implements Source {
       throw new Error(`mqtt source "${this.name}": cannot connect to ${o.url}: ${describe(e as Error)}`);
     }
     client.on('error', (e) => { if (e !== HOLD_PUBACK) this.onError(new Error(describe(e))); });
-    client.on('message', (topic, payload, packet) => { if (packet.qos === 0) this.accept(topic, payload, -1); });
+    client.on('message', (topic, payload, packet) => { if (packet.qos === 0 && !this.skipRetained(topic, packet)) this.accept(topic, payload, -1, packet); });
     client.on('close', () => this.connectionLost());
-    client.on('connect', () => {
+    client.on('connect', (connack) => {
       this.reconnectDelay = o.reconnectMinMs ?? 100;
       if (this.paused) client.stream.pause();
+      if (!connack.sessionPresent) {
+        this.stats.resubscribes++;
+        // With cleanStart every connection begins without a session: expected, not worth a line.
+        if (!o.cleanStart) this.onInfo(`the broker has no session for client "${o.clientId}" (restarted without persistence, or the session expired): subscribing again to ${this.topics.map((t) => t.filter).join(', ')}; messages the broker dropped with the session are lost at the broker`);
+        this.subscribe(client).catch((e: Error) => this.onError(e));
+      }
     });
-    const granted = await client.subscribeAsync(Object.fromEntries(this.topics.map((t) => [t.filter, { qos: t.qos }]))).catch((e: Error) => {
+    await this.subscribe(client).catch(async (e: Error) => {
+      await this.close();
+      throw e;
+    });
+  }
+
+  /** Subscribes to every topic; a refusal or failure is an error naming the topic. */
+  private async subscribe(client: MqttClient): Promise<void> {
+    // Retain Handling: 2 = never send retained messages on subscribing, 1 = only for a new subscription.
+    const rh = this.opts.retained === 'process' ? 1 : 2;
+    const granted = await client.subscribeAsync(Object.fromEntries(this.topics.map((t) => [t.filter, { qos: t.qos, rh }]))).catch((e: Error) => {
       throw new Error(`mqtt source "${this.name}": subscribe failed: ${describe(e)}`);
     });
     for (const g of granted) {
-      if (g.qos >= 0x80) {
-        await this.close();
-        throw new Error(`mqtt source "${this.name}": the broker refused the subscription to "${g.topic}" (reason code 0x${g.qos.toString(16)})`);
-      }
+      if (g.qos >= 0x80) throw new Error(`mqtt source "${this.name}": the broker refused the subscription to "${g.topic}" (reason code 0x${g.qos.toString(16)})`);
     }
+  }
+
+  /** A retained message with `retained: ignore`: PUBACKed (QoS 1) by the caller, never ingested. */
+  private skipRetained(topic: string, packet: IPublishPacket): boolean {
+    if (!packet.retain || this.opts.retained === 'process') return false;
+    if (this.stats.retainedIgnored++ === 0) this.onInfo(`ignoring retained messages (first on "${topic}"); set retained: process to ingest them`);
+    return true;
   }
 
   private tlsOptions(tls: MqttTlsOptions): MqttTlsOptions {
@@ -240,25 +292,29 @@ export class MqttSource implements Source {
   // ---- receive path ----
 
   private onQos1(topic: string, payload: Buffer, packet: IPublishPacket, done: (error: Error | number) => void): void {
+    const skip = this.skipRetained(topic, packet);
     if (this.opts.puback === 'on-receipt') {
-      this.accept(topic, payload, -1);
+      if (!skip) this.accept(topic, payload, -1, packet);
       done(PUBACK_SUCCESS);
       return;
     }
     this.ackIds.push(packet.messageId!);
-    this.ackCodes.push(-1);
-    this.accept(topic, payload, this.ackBase + this.ackIds.length - 1);
+    this.ackCodes.push(skip ? PUBACK_SUCCESS : -1);
+    if (skip) this.flushPubacks();
+    else this.accept(topic, payload, this.ackBase + this.ackIds.length - 1, packet);
     done(HOLD_PUBACK);
   }
 
-  private accept(topic: string, payload: Buffer, slot: number): void {
+  private accept(topic: string, payload: Buffer, slot: number, packet: IPublishPacket): void {
     const held: Held = { data: payload, binary: this.isBinary(topic), topic, receivedAtNs: receiveNowNs(), slot, generation: this.generation };
+    const props = packet.properties?.userProperties;
+    if (props && (props.producer !== undefined || props.seq !== undefined)) held.producer = producerOf(props);
     if (this.paused || this.heldHead < this.held.length) this.held.push(held);
     else this.deliver(held);
   }
 
   private deliver(h: Held): void {
-    const frame: Frame = { data: h.data, binary: h.binary, origin: `mqtt:${h.topic}`, receivedAtNs: h.receivedAtNs };
+    const frame: Frame = { data: h.data, binary: h.binary, origin: `mqtt:${h.topic}`, receivedAtNs: h.receivedAtNs, ...h.producer };
     this.stats.frames++;
     try {
       this.sink!.onFrame(frame, h.slot < 0 ? noAck : this.makeAck(h.generation, h.slot));
@@ -357,6 +413,25 @@ export class MqttSource implements Source {
 }
 
 const noAck: Ack = () => {};
+
+/** The producer id and seq of a PUBLISH's user properties, or why they are unusable. */
+function producerOf(props: Record<string, string | string[]>): Pick<Frame, 'producer' | 'producerSeq' | 'invalid'> {
+  const bad = (reason: string) => ({ invalid: { code: 'bad_producer' as const, reason } });
+  for (const name of ['producer', 'seq']) {
+    const v = props[name];
+    if (Array.isArray(v) && v.length !== 1) return bad(`user property "${name}" appears ${v.length} times, expected once`);
+  }
+  const one = (name: string): string | undefined => { const v = props[name]; return Array.isArray(v) ? v[0] : v; };
+  const producer = one('producer');
+  const seq = one('seq');
+  if (producer === undefined) return bad('user property "seq" without "producer": give both or neither');
+  if (seq === undefined) return bad('user property "producer" without "seq": give both or neither');
+  const idProblem = producerIdProblem(producer);
+  if (idProblem) return bad(`user property ${idProblem}`);
+  const seqProblem = producerSeqProblem(seq);
+  if (seqProblem) return bad(`user property ${seqProblem}`);
+  return { producer, producerSeq: Number(seq) };
+}
 
 function describe(e: Error & { code?: number | string }): string {
   if (typeof e.code === 'number') return `${e.message} (MQTT reason code 0x${e.code.toString(16)})`;

@@ -16,6 +16,17 @@ export interface Frame {
   receivedAtNs: bigint;
   /** The producer's own sequence number for this frame, when it sent one (acks echo it). */
   producerSeq?: number;
+  /**
+   * The producer's id, when it gave one: with producerSeq it makes a resend
+   * idempotent (host/ingest/producers.ts). Without it delivery is at-least-once.
+   */
+  producer?: string;
+  /**
+   * Set by a source when the frame's envelope is unusable (e.g. an MQTT
+   * `seq` user property that is not a number): the pipeline dead-letters
+   * the whole frame with this code and reason instead of decoding it.
+   */
+  invalid?: { code: 'bad_producer'; reason: string };
 }
 
 /**
@@ -23,10 +34,12 @@ export interface Frame {
  * once it is durable in the ingest log); ack(false, reason) when it was
  * rejected as a whole; ack(false, { retry: true }) when it was refused for a
  * reason of the pipeline's (not durable: a full disk, a failed pipeline), so
- * the producer must send it again. Sources map this onto their protocol (WS ack frame,
- * MQTT PUBACK timing).
+ * the producer must send it again; `duplicate`: the producer resent a frame
+ * that is already in the log (acked again once that original is durable, not
+ * ingested again). Sources map this onto their protocol (WS ack frame, MQTT
+ * PUBACK timing).
  */
-export type Ack = (accepted: boolean, info?: { count?: number; rejected?: number; reason?: string; retry?: boolean }) => void;
+export type Ack = (accepted: boolean, info?: { count?: number; rejected?: number; reason?: string; retry?: boolean; duplicate?: boolean }) => void;
 
 export type RefusalReason = 'frame_too_large' | 'invalid_utf8';
 

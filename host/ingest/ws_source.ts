@@ -7,13 +7,17 @@
 //
 // Protocol (one page, so producers can be written in any language)
 // ----------------------------------------------------------------
-// Connect:  GET <path>?token=<t>&seq=<n>&acks=0|1
+// Connect:  GET <path>?producer=<id>&seq=<n>&token=<t>&acks=0|1
 //   token   required when the source has a token; `Authorization: Bearer <t>`
 //           works too. Missing or wrong: HTTP 401, no upgrade.
 //   Host / Origin  checked first (request_guard.ts): a foreign Host name or a
 //           browser Origin that is not ours gets HTTP 403 and the reason.
+//   producer the producer's id (1..128 printable ASCII characters, no
+//           spaces; anything else: HTTP 400). With it, delivery is
+//           exactly-once (see "Producer contract" below); without it,
+//           at-least-once: a frame resent after a lost ack is ingested again.
 //   seq     the producer sequence number of the first frame sent on this
-//           connection (integer ≥ 0, default 1). Frame k (0-based) on the
+//           connection (integer 0..2^53-1, default 1). Frame k (0-based) on the
 //           connection has producerSeq = seq + k. Nothing is added to the frame
 //           bytes: the FlatBuffers/JSON payload is exactly what the codec sees.
 //   acks    0 turns per-frame acks off for this connection (default on when
@@ -32,15 +36,35 @@
 //           exactly-once/at-least-once modes: once it is durable):
 //             {"ack":<producerSeq>,"ok":true,"accepted":<events>,"rejected":<events>}
 //             {"ack":<producerSeq>,"ok":false,"rejected":<events>,"reason":"..."}
-//           accepted/rejected are present when the pipeline reported counts.
+//             {"ack":<producerSeq>,"ok":true,"duplicate":true,"accepted":0,"rejected":0}
+//           accepted/rejected are present when the pipeline reported counts;
+//           they count what this delivery added (0 for a duplicate).
 //           "retry":true on a refusal: not durable (a full disk, a failed
 //           pipeline), keep the frame and resend it; without it the frame's
 //           content was rejected and resending will not help.
 // Resend:   a producer keeps every frame until its ack arrives. After a
-//           disconnect it reconnects with seq=<first unacked> and resends from
-//           there, in order. Frames the source never acked were either never
-//           delivered or will be delivered again: at-least-once at this layer;
-//           exactly-once needs the ingest log's de-duplication on top.
+//           disconnect, or a crash or restart of ganglion, it reconnects with
+//           the same producer id and seq=<first unacked> and resends every
+//           unacked frame from there, in order, with the same seqs.
+// Producer contract (exactly-once, with ?producer=<id>):
+//   - Per producer id, the pipeline keeps the highest seq whose frame is in
+//     the ingest log; it is logged in the same entry as the frame's records
+//     (so they are durable together), kept in every checkpoint and rebuilt on
+//     recovery. A frame whose events were all rejected records its seq too.
+//   - A frame with seq ≤ that mark is a duplicate: not ingested, acked again
+//     with "duplicate":true once the original is durable, and counted in
+//     ganglion_duplicate_frames_total.
+//   - seqs must increase per producer id, across connections and across the
+//     producer's own restarts; gaps are allowed. Reusing a seq with new data
+//     loses that data (it is taken for a resend): a producer that cannot keep
+//     its seq across its own restart must take a new id.
+//   - One live connection per producer id: a new connection with the same id
+//     fences the older one, which is closed with 4001 and whose frames not yet
+//     handed to the pipeline are dropped unacked, to be resent (like Kafka's producer
+//     epochs: the newest incarnation wins, a zombie cannot interleave its
+//     seqs with the new one's).
+//   - The mark is per pipeline, not per source: ids must be unique among all
+//     producers of a pipeline (WebSocket and MQTT alike).
 // Backpressure: while the pipeline is paused, the `ws` engine stops reading
 //           every socket (TCP pushes back to producers). uWS v20.30 has no
 //           per-socket pause, so frames that still arrive are held in a bounded
@@ -53,6 +77,7 @@ import { timingSafeEqual } from 'node:crypto';
 import type { Ack, Frame, FrameSink, RefusalReason, RefusedFrame, Source } from './source.js';
 import { receiveNowNs } from './receive_clock.js';
 import { bindProblem, RequestGuard } from '../server/request_guard.js';
+import { producerIdProblem, producerSeqProblem } from './producers.js';
 
 export interface WsSourceOptions {
   /** Source name for metrics and logs (default "ws"). */
@@ -146,6 +171,8 @@ let connectionCounter = 0;
 export class WsConnection {
   readonly origin: string;
   nextSeq: number;
+  /** ?producer=: the id frames of this connection are deduplicated under. */
+  producer: string | undefined;
   open = true;
   /** Frames of this connection sitting in the paused queue. */
   queued = 0;
@@ -166,6 +193,8 @@ interface Held {
 const CLOSE_INVALID_PAYLOAD = 1007;
 const CLOSE_MESSAGE_TOO_BIG = 1009;
 const CLOSE_INTERNAL_ERROR = 1011;
+/** Private-use close code: a newer connection with the same producer id took over. */
+export const CLOSE_FENCED = 4001;
 const CLOSE_TRY_AGAIN_LATER = 1013;
 
 /**
@@ -306,7 +335,11 @@ export class WsSource implements Source, WsHandlers {
       if (p.length !== this.tokenBytes.length || !timingSafeEqual(p, this.tokenBytes)) return { status: 401, message: 'invalid token' };
     }
     const seq = params.get('seq');
-    if (seq !== null && !/^\d{1,15}$/.test(seq)) return { status: 400, message: `seq must be a non-negative integer below 10^15, got "${seq.slice(0, 40)}"` };
+    const seqProblem = seq === null ? undefined : producerSeqProblem(seq);
+    if (seqProblem) return { status: 400, message: seqProblem };
+    const producer = params.get('producer');
+    const producerProblem = producer === null ? undefined : producerIdProblem(producer);
+    if (producerProblem) return { status: 400, message: producerProblem };
     const acks = params.get('acks');
     if (acks !== null && acks !== '0' && acks !== '1') return { status: 400, message: `acks must be 0 or 1, got "${acks.slice(0, 40)}"` };
     return { status: 0, message: '' };
@@ -316,6 +349,11 @@ export class WsSource implements Source, WsHandlers {
     const params = new URLSearchParams(query);
     const seq = params.get('seq');
     const conn = new WsConnection(peer, remoteAddress, seq === null ? 1 : Number(seq), this.opts.acks && params.get('acks') !== '0');
+    const producer = params.get('producer') ?? undefined;
+    if (producer !== undefined) {
+      conn.producer = producer;
+      for (const old of this.connections) if (old.producer === producer && old.open) this.fence(old);
+    }
     this.connections.add(conn);
     if (this.paused) peer.pause();
     return conn;
@@ -386,6 +424,15 @@ export class WsSource implements Source, WsHandlers {
     else log.suppressed++;
   }
 
+  /** A newer connection of the same producer took over: nothing more of this one reaches the pipeline. */
+  private fence(conn: WsConnection): void {
+    conn.open = false;
+    this.connections.delete(conn);
+    // As in closed(): a producer with acks resends what was held; without acks nobody would.
+    if (conn.acks) this.discardHeld(conn);
+    conn.peer.close(CLOSE_FENCED, `fenced: a newer connection of producer ${conn.producer} took over`);
+  }
+
   private hold(conn: WsConnection, data: Uint8Array, binary: boolean, receivedAtNs: bigint, seq: number): void {
     if (this.heldBytes + data.byteLength > this.opts.maxPausedBytes) {
       // Never buffer without bound and never drop silently: this producer's
@@ -434,6 +481,7 @@ export class WsSource implements Source, WsHandlers {
 
   private deliver(conn: WsConnection, data: Uint8Array, binary: boolean, receivedAtNs: bigint, seq: number): void {
     const frame: Frame = { data, binary, origin: conn.origin, receivedAtNs, producerSeq: seq };
+    if (conn.producer !== undefined) frame.producer = conn.producer;
     this.delivered++;
     try {
       this.sink!.onFrame(frame, conn.acks ? makeAck(conn, seq) : noAck);
@@ -456,6 +504,7 @@ function makeAck(conn: WsConnection, seq: number): Ack {
     done = true;
     if (!conn.open) return; // the producer will resend it after reconnecting
     let text = `{"ack":${seq},"ok":${accepted}`;
+    if (info?.duplicate) text += ',"duplicate":true';
     if (info?.count !== undefined) text += `,"accepted":${info.count}`;
     if (info?.rejected !== undefined) text += `,"rejected":${info.rejected}`;
     if (info?.reason !== undefined) text += `,"reason":${JSON.stringify(info.reason)}`;

@@ -13,10 +13,10 @@
 //
 // Entry (little-endian), 32-byte header then payload:
 //
-//   0        4        8             16              24       26       28        32
-//   ┌────────┬────────┬─────────────┬───────────────┬────────┬────────┬─────────┬──────────┐
-//   │ len u32│ crc u32│ firstSeq u64│ appendedNs i64│kind u16│ rsv u16│count u32│ payload  │
-//   └────────┴────────┴─────────────┴───────────────┴────────┴────────┴─────────┴──────────┘
+//   0        4        8             16              24       26        28        32
+//   ┌────────┬────────┬─────────────┬───────────────┬────────┬─────────┬─────────┬──────────┐
+//   │ len u32│ crc u32│ firstSeq u64│ appendedNs i64│kind u16│flags u16│count u32│ payload  │
+//   └────────┴────────┴─────────────┴───────────────┴────────┴─────────┴─────────┴──────────┘
 //   len    bytes of the whole entry, header included
 //   crc    CRC-32 of bytes [8, len): a torn or corrupt entry never replays
 //   kind   ENTRY_RECORDS: payload = count input records (host/records.ts) with
@@ -29,6 +29,16 @@
 //          ENTRY_WATERMARK: payload = i64 watermark (ns) that the host moved
 //          without an event (idle timeout, end of input), so a replay moves
 //          it at the same point of the stream (count 0, firstSeq = the next seq)
+//          ENTRY_PRODUCER: no records, only the producer trailer below: a
+//          frame whose events were all rejected still moves its producer's
+//          high-water mark (count 0, firstSeq = the next seq)
+//   flags  FLAG_PRODUCER: the payload ends with a producer trailer
+//            id (UTF-8) │ idLen u16 │ producerSeq u64
+//          naming the producer frame these records came from (see
+//          host/pipeline/producers.ts). It sits inside the CRC-covered entry
+//          with the records, so recovery can never keep one without the
+//          other: a separate entry could be torn apart from its records and
+//          either lose the frame (mark without records) or ingest it twice.
 //
 // Group commit: appends are buffered; one write + fdatasync covers every
 // entry appended since the last one, at most every `fsyncIntervalMs` or as soon
@@ -51,6 +61,10 @@ export const ENTRY_RECORDS = 1;
 export const ENTRY_KEYS = 2;
 export const ENTRY_WATERMARK = 3;
 export const ENTRY_PACKED_RECORDS = 4;
+export const ENTRY_PRODUCER = 5;
+export const FLAG_PRODUCER = 1;
+/** Longest producer id in bytes (the trailer's length field is a u16; ids are validated far below this). */
+export const MAX_PRODUCER_ID_BYTES = 1024;
 const MAGIC = Buffer.from('GNGLLOG1');
 const HEADER = 32;
 const SLAB_BYTES = 1 << 20;
@@ -87,12 +101,20 @@ export interface IngestLogOptions {
   now?: () => bigint;
 }
 
+/** A producer's frame: its id and its own sequence number (host/pipeline/producers.ts). */
+export interface ProducerMark {
+  id: string;
+  seq: number;
+}
+
 export interface LogEntry {
   kind: number;
   firstSeq: bigint;
   count: number;
   appendedNs: bigint;
   payload: Uint8Array;
+  /** The producer frame this entry came from (FLAG_PRODUCER). */
+  producer?: ProducerMark;
 }
 
 export interface RecoveryReport {
@@ -198,8 +220,9 @@ export class IngestLog {
    * Appends `count` records of `stride` bytes, stamping each one's seq in place
    * (so the caller's buffer carries the seqs on to the partitions).
    */
-  appendRecords(records: Uint8Array, count: number, stride: number): { firstSeq: bigint; durable: Promise<void> } {
+  appendRecords(records: Uint8Array, count: number, stride: number, producer?: ProducerMark): { firstSeq: bigint; durable: Promise<void> } {
     this.assertWritable();
+    const trailer = producer ? encodeTrailer(producer) : undefined;
     const firstSeq = this._nextSeq;
     const view = new DataView(records.buffer, records.byteOffset, count * stride);
     // Seqs stay below 2^53 for centuries at any rate, so plain numbers (no BigInt per record).
@@ -211,7 +234,7 @@ export class IngestLog {
     }
     this._nextSeq += BigInt(count);
     const raw = records.subarray(0, count * stride);
-    if (!this.appendPacked(raw, count, stride, firstSeq)) this.enqueue(ENTRY_RECORDS, firstSeq, count, raw);
+    if (!this.appendPacked(raw, count, stride, firstSeq, trailer)) this.enqueue(ENTRY_RECORDS, firstSeq, count, raw, trailer);
     this.pendingRecords += count;
     return { firstSeq, durable: this.whenDurable() };
   }
@@ -220,6 +243,24 @@ export class IngestLog {
   appendKeys(keys: Array<[number, string]>): Promise<void> {
     this.assertWritable();
     this.enqueue(ENTRY_KEYS, this._nextSeq, 0, Buffer.from(JSON.stringify(keys)));
+    return this.whenDurable();
+  }
+
+  /** Records that a producer frame was handled without any records to log (all rejected, or empty). */
+  appendProducer(producer: ProducerMark): Promise<void> {
+    this.assertWritable();
+    this.enqueue(ENTRY_PRODUCER, this._nextSeq, 0, new Uint8Array(0), encodeTrailer(producer));
+    return this.whenDurable();
+  }
+
+  /**
+   * Resolves once everything appended so far is durable, without forcing a
+   * commit (the one already scheduled covers it): a re-acknowledged
+   * duplicate waits here for its original.
+   */
+  settled(): Promise<void> {
+    if (this.failed) return Promise.reject(this.failed);
+    if (this.pending.length === 0 && !this.syncing) return Promise.resolve();
     return this.whenDurable();
   }
 
@@ -312,38 +353,41 @@ export class IngestLog {
    * False when packing would not save bytes. A batch the old plan did not fit
    * leaves unused bytes in the slab, never in the log.
    */
-  private appendPacked(raw: Uint8Array, count: number, stride: number, firstSeq: bigint): boolean {
+  private appendPacked(raw: Uint8Array, count: number, stride: number, firstSeq: bigint, trailer: Uint8Array | undefined): boolean {
     const records = aligned(raw);
     const previous = this.packPlan;
-    if (previous && this.packStride === stride && ++this.packUses <= PACK_REPLAN_EVERY && this.appendWithPlan(previous, records, count, stride, firstSeq)) return true;
+    if (previous && this.packStride === stride && ++this.packUses <= PACK_REPLAN_EVERY && this.appendWithPlan(previous, records, count, stride, firstSeq, trailer)) return true;
     const plan = planPack(records, count, stride);
     this.packPlan = plan; this.packStride = stride; this.packUses = 0;
-    return this.appendWithPlan(plan, records, count, stride, firstSeq);
+    return this.appendWithPlan(plan, records, count, stride, firstSeq, trailer);
   }
 
   /** Packs and queues the batch with `plan`; false (nothing queued) when that saves no bytes or a record does not fit the plan. */
-  private appendWithPlan(plan: PackPlan, records: Uint8Array, count: number, stride: number, firstSeq: bigint): boolean {
+  private appendWithPlan(plan: PackPlan, records: Uint8Array, count: number, stride: number, firstSeq: bigint, trailer: Uint8Array | undefined): boolean {
     const bytes = packedBytes(plan, count);
     if (bytes >= count * stride) return false;
-    const entry = this.allocEntry(HEADER + bytes);
-    if (!packInto(plan, records, count, stride, entry.subarray(HEADER))) return false;
-    this.seal(entry, ENTRY_PACKED_RECORDS, firstSeq, count);
+    const extra = trailer?.length ?? 0;
+    const entry = this.allocEntry(HEADER + bytes + extra);
+    if (!packInto(plan, records, count, stride, entry.subarray(HEADER, HEADER + bytes))) return false;
+    if (trailer) entry.set(trailer, HEADER + bytes);
+    this.seal(entry, ENTRY_PACKED_RECORDS, firstSeq, count, trailer ? FLAG_PRODUCER : 0);
     return true;
   }
 
-  private enqueue(kind: number, firstSeq: bigint, count: number, payload: Uint8Array): void {
-    const entry = this.allocEntry(HEADER + payload.length);
+  private enqueue(kind: number, firstSeq: bigint, count: number, payload: Uint8Array, trailer?: Uint8Array): void {
+    const entry = this.allocEntry(HEADER + payload.length + (trailer?.length ?? 0));
     entry.set(payload, HEADER);
-    this.seal(entry, kind, firstSeq, count);
+    if (trailer) entry.set(trailer, HEADER + payload.length);
+    this.seal(entry, kind, firstSeq, count, trailer ? FLAG_PRODUCER : 0);
   }
 
   /** Fills in the header of an entry whose payload is written, and queues it. */
-  private seal(entry: Buffer, kind: number, firstSeq: bigint, count: number): void {
+  private seal(entry: Buffer, kind: number, firstSeq: bigint, count: number, flags = 0): void {
     entry.writeUInt32LE(entry.length, 0);
     entry.writeBigUInt64LE(firstSeq, 8);
     entry.writeBigInt64LE(this.opts.now(), 16);
     entry.writeUInt16LE(kind, 24);
-    entry.writeUInt16LE(0, 26);
+    entry.writeUInt16LE(flags, 26);
     entry.writeUInt32LE(count, 28);
     entry.writeUInt32LE(crc32(entry.subarray(8)), 4);
     this.pending.push(entry);
@@ -674,6 +718,30 @@ export function fsyncDir(dir: string): void {
   try { fsyncSync(fd); } finally { closeSync(fd); }
 }
 
+/** The FLAG_PRODUCER trailer: id (UTF-8), idLen u16, seq u64 (little-endian). */
+function encodeTrailer(p: ProducerMark): Uint8Array {
+  const id = Buffer.from(p.id, 'utf8');
+  if (id.length === 0 || id.length > MAX_PRODUCER_ID_BYTES) throw new Error(`producer id must be 1..${MAX_PRODUCER_ID_BYTES} bytes, got ${id.length}`);
+  if (!Number.isSafeInteger(p.seq) || p.seq < 0) throw new Error(`producer seq must be a non-negative safe integer, got ${p.seq}`);
+  const t = Buffer.allocUnsafe(id.length + 10);
+  id.copy(t, 0);
+  t.writeUInt16LE(id.length, id.length);
+  t.writeBigUInt64LE(BigInt(p.seq), id.length + 2);
+  return t;
+}
+
+/** Splits a FLAG_PRODUCER payload into records and the producer; a string says what is wrong. */
+function decodeTrailer(payload: Uint8Array): { payload: Uint8Array; producer: ProducerMark } | string {
+  if (payload.length < 10) return 'producer trailer shorter than 10 bytes';
+  const b = Buffer.from(payload.buffer, payload.byteOffset, payload.byteLength);
+  const seq = b.readBigUInt64LE(b.length - 8);
+  const idLen = b.readUInt16LE(b.length - 10);
+  if (idLen === 0 || idLen > MAX_PRODUCER_ID_BYTES || idLen + 10 > b.length) return `producer trailer with an id of ${idLen} bytes`;
+  if (seq > BigInt(Number.MAX_SAFE_INTEGER)) return `producer seq ${seq} beyond 2^53`;
+  const at = b.length - 10 - idLen;
+  return { payload: payload.subarray(0, at), producer: { id: b.toString('utf8', at, at + idLen), seq: Number(seq) } };
+}
+
 /**
  * Parses a segment up to its first invalid entry; `validBytes` is where that
  * is. `from` > 0 starts at an entry inside it (a scan past damage); `offsets`
@@ -692,10 +760,20 @@ export function parseEntries(buf: Buffer, path: string, from = 0, offsets?: numb
     const crc = buf.readUInt32LE(off + 4);
     if (crc32(buf.subarray(off + 8, off + len)) !== crc) return { entries, validBytes: off, problem: 'CRC mismatch' };
     const kind = buf.readUInt16LE(off + 24);
+    const flags = buf.readUInt16LE(off + 26);
     const count = buf.readUInt32LE(off + 28);
-    if (kind !== ENTRY_RECORDS && kind !== ENTRY_PACKED_RECORDS && kind !== ENTRY_KEYS && kind !== ENTRY_WATERMARK) return { entries, validBytes: off, problem: `unknown entry kind ${kind}` };
-    if (kind === ENTRY_RECORDS && (count === 0 || (len - HEADER) % count !== 0)) return { entries, validBytes: off, problem: 'record payload not a whole number of records' };
+    if (kind !== ENTRY_RECORDS && kind !== ENTRY_PACKED_RECORDS && kind !== ENTRY_KEYS && kind !== ENTRY_WATERMARK && kind !== ENTRY_PRODUCER) return { entries, validBytes: off, problem: `unknown entry kind ${kind}` };
+    if ((flags & ~FLAG_PRODUCER) !== 0) return { entries, validBytes: off, problem: `unknown entry flags 0x${flags.toString(16)}` };
+    if (kind === ENTRY_PRODUCER && !(flags & FLAG_PRODUCER)) return { entries, validBytes: off, problem: 'producer entry without its producer' };
     let payload: Uint8Array = buf.subarray(off + HEADER, off + len);
+    let producer: ProducerMark | undefined;
+    if (flags & FLAG_PRODUCER) {
+      const t = decodeTrailer(payload);
+      if (typeof t === 'string') return { entries, validBytes: off, problem: t };
+      payload = t.payload;
+      producer = t.producer;
+    }
+    if (kind === ENTRY_RECORDS && (count === 0 || payload.length % count !== 0)) return { entries, validBytes: off, problem: 'record payload not a whole number of records' };
     if (kind === ENTRY_PACKED_RECORDS) {
       const u = count === 0 ? 'packed entry with no records' : unpack(payload, count);
       if (typeof u === 'string') return { entries, validBytes: off, problem: u };
@@ -707,6 +785,7 @@ export function parseEntries(buf: Buffer, path: string, from = 0, offsets?: numb
       firstSeq: buf.readBigUInt64LE(off + 8),
       appendedNs: buf.readBigInt64LE(off + 16),
       payload,
+      ...(producer ? { producer } : {}),
     });
     off += len;
   }

@@ -212,6 +212,7 @@ export class Metrics {
   private totalOut = 0;
   private totalAlerts = 0;
   private totalDead = 0;
+  private duplicateFrames = 0;
 
   // The HDR histograms are built on first use or right after the service is
   // ready (setImmediate after setReady(true)), whichever comes first: starting
@@ -292,6 +293,11 @@ export class Metrics {
   addDeadLetters(reason: string, n: number): void {
     add(this.deadLetters, reason, n);
     this.totalDead += n;
+  }
+
+  /** `n` producer frames resent after they were logged: acked again, not ingested. */
+  addDuplicateFrames(n: number): void {
+    this.duplicateFrames += n;
   }
 
   /**
@@ -476,6 +482,7 @@ export class Metrics {
     m('ganglion_events_out_total', 'Outputs emitted per operator', 'counter', () => counterValues(this.eventsOut, 'operator'));
     m('ganglion_alerts_total', 'Alerts (anomalies, scores over threshold) per operator', 'counter', () => counterValues(this.alerts, 'operator'));
     m('ganglion_dead_letters_total', 'Frames or events sent to the dead-letter sink, per reason', 'counter', () => counterValues(this.deadLetters, 'reason'));
+    m('ganglion_duplicate_frames_total', 'Producer frames resent after they were logged (same producer id and seq): acknowledged again, not ingested', 'counter', () => [{ value: this.duplicateFrames }]);
 
     m('ganglion_latency_seconds', 'End-to-end latency, socket receive to sink emit (HDR percentiles over the sliding window)', 'summary', () => {
       const w = this.scratch;

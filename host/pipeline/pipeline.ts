@@ -23,7 +23,8 @@ import { RecordBatch } from '../codec/record_batch.js';
 import { KeyDictionary, type KeyLimits } from '../codec/key_dictionary.js';
 import { DeadLetterQueue, readDeadLetters, type AddedDeadLetter } from '../ingest/dead_letter.js';
 import type { Ack, Frame, FrameSink, RefusedFrame, Source } from '../ingest/source.js';
-import { IngestLog, ENTRY_KEYS, ENTRY_RECORDS, ENTRY_WATERMARK } from '../log/ingest_log.js';
+import { IngestLog, ENTRY_KEYS, ENTRY_RECORDS, ENTRY_WATERMARK, ENTRY_PRODUCER, type ProducerMark } from '../log/ingest_log.js';
+import { ProducerTable } from '../ingest/producers.js';
 import { CheckpointStore, type Checkpoint } from '../checkpoint/checkpoint_store.js';
 import { PartitionSet } from '../partition/partition_set.js';
 import type { PartitionMetrics } from '../partition/partition_metrics.js';
@@ -94,6 +95,8 @@ export type OutputFilter = (op: string, kind: OutputKind) => boolean;
 export interface PipelineStats {
   eventsIn: number;
   rejected: number;
+  /** Producer frames resent after they were logged: acked again, not ingested (host/ingest/producers.ts). */
+  duplicates: number;
   outputs: number;
   alerts: number;
   paused: boolean;
@@ -158,7 +161,9 @@ export class Pipeline implements FrameSink {
   private endWaiters: Array<() => void> = [];
   /** Sink write errors already reported (on_failure: continue reports each once). */
   private readonly sinkErrors = new Set<string>();
-  private readonly stats_ = { eventsIn: 0, rejected: 0, outputs: 0, alerts: 0, checkpoints: 0 } as { eventsIn: number; rejected: number; outputs: number; alerts: number; checkpoints: number; lastCheckpoint?: PipelineStats['lastCheckpoint'] };
+  private readonly stats_ = { eventsIn: 0, rejected: 0, duplicates: 0, outputs: 0, alerts: 0, checkpoints: 0 } as { eventsIn: number; rejected: number; duplicates: number; outputs: number; alerts: number; checkpoints: number; lastCheckpoint?: PipelineStats['lastCheckpoint'] };
+  /** Per producer id, the highest producer seq in the log: resends at or below it are duplicates. */
+  readonly producers = new ProducerTable();
   /** Callbacks run synchronously when an epoch is released (before any later epoch is). */
   private readonly epochWaiters = new Map<bigint, Array<() => void>>();
   private released = 0n;
@@ -213,6 +218,8 @@ export class Pipeline implements FrameSink {
     if (restored) {
       const d = restored.sections.get('dictionary');
       if (d) this.adoptDictionary(KeyDictionary.restore(d, keyLimits(cfg)));
+      const pt = restored.sections.get('producers');
+      if (pt) this.producers.restore(pt, `checkpoint ${restored.path}`);
       this.seq = BigInt(restored.meta.logSeq);
       this.maxTs = BigInt(restored.meta.maxTs as string);
       this.watermark = BigInt(restored.meta.watermark as string);
@@ -265,6 +272,10 @@ export class Pipeline implements FrameSink {
     });
     this.partitions.on('error', (e: Error) => this.fail(e));
     this.partitions.onPressure((paused) => this.onPressure(paused));
+    // Epochs up to the checkpoint's were released before it was taken: a
+    // drain with nothing new since must not wait for them (it would hang, and
+    // with inline partitions Node exits 13 with the shutdown unfinished).
+    this.released = this.epoch - 1n;
     this.merger = new EpochMerger(partitionCount, this.epoch, (r) => this.release(r));
     this.partitions.on('output', (b: { partition: number; bytes: Uint8Array; count: number }) => this.merger.push(b.partition, b.bytes, b.count));
     this.lateByOp = this.plan.meta.map(() => 0);
@@ -349,18 +360,42 @@ export class Pipeline implements FrameSink {
    */
   onFrame(frame: Frame, ack: Ack, source = 'library'): void {
     if (this.failure) { ack(false, { reason: this.failure.message, retry: true }); return; }
+    if (frame.invalid) {
+      this.deadLetter(frame, { ...frame.invalid, index: -1, raw: frame.data });
+      this.stats_.rejected++;
+      ack(false, { count: 0, rejected: 0, reason: frame.invalid.reason });
+      return;
+    }
+    const producer: ProducerMark | undefined = frame.producer !== undefined && frame.producerSeq !== undefined ? { id: frame.producer, seq: frame.producerSeq } : undefined;
+    if (producer && this.producers.isDuplicate(producer.id, producer.seq)) { this.duplicate(frame, ack); return; }
     this.batch.reset();
     const { accepted, rejects } = this.decoder.decode(frame.data, frame.binary, this.batch, frame.receivedAtNs);
     for (const r of rejects) this.deadLetter(frame, r);
     this.stats_.rejected += rejects.length;
     if (accepted === 0) {
-      ack(rejects.length === 0, { count: 0, rejected: rejects.length, ...(rejects[0] ? { reason: rejects[0].reason } : {}) });
+      const answer = () => ack(rejects.length === 0, { count: 0, rejected: rejects.length, ...(rejects[0] ? { reason: rejects[0].reason } : {}) });
+      if (!producer) { answer(); return; }
+      // Nothing to log, but the producer's mark moves all the same (its own
+      // entry), so a resend of this frame is not dead-lettered a second time.
+      this.producers.record(producer.id, producer.seq, Date.now());
+      if (!this.ingestLog) { answer(); return; }
+      this.ingestLog.appendProducer(producer).then(answer, (e: Error) => { ack(false, { count: 0, rejected: rejects.length, reason: e.message, retry: true }); this.fail(e); });
       return;
     }
     this.accept(source, this.batch, frame.receivedAtNs, (refused) => (refused
       // Not durable (a full disk): refused, so the producer keeps the frame and resends it.
       ? ack(false, { count: 0, rejected: accepted + rejects.length, reason: refused.message, retry: true })
-      : ack(true, { count: accepted, rejected: rejects.length })));
+      : ack(true, { count: accepted, rejected: rejects.length })), producer);
+  }
+
+  /** A resend of a frame already logged: acknowledged again once the original is durable, never ingested twice. */
+  private duplicate(frame: Frame, ack: Ack): void {
+    this.stats_.duplicates++;
+    this.options.metrics?.addDuplicateFrames(1);
+    const again = () => ack(true, { count: 0, rejected: 0, duplicate: true });
+    if (!this.ingestLog) { again(); return; }
+    // Not durable after all (a full disk): refused, so the producer resends it.
+    this.ingestLog.settled().then(again, (e: Error) => { ack(false, { count: 0, rejected: 0, reason: e.message, retry: true }); this.fail(e); });
   }
 
   /** A frame a source refused unread (too large, not UTF-8): a dead letter and a count, like any rejected frame. */
@@ -422,16 +457,17 @@ export class Pipeline implements FrameSink {
     });
   }
 
-  private accept(origin: string, batch: RecordBatch, receivedAtNs: bigint, acked: (refused?: Error) => void): void {
+  private accept(origin: string, batch: RecordBatch, receivedAtNs: bigint, acked: (refused?: Error) => void, producer?: ProducerMark): void {
     const records = this.widen(batch);
     const count = batch.count;
     this.stats_.eventsIn += count;
     this.options.metrics?.addEvents(origin, count);
     this.lastInputAt = performance.now();
     let durable: Promise<void> | null = null;
+    if (producer) this.producers.record(producer.id, producer.seq, Date.now());
     if (this.ingestLog) {
       this.logNewKeys();
-      durable = this.ingestLog.appendRecords(records, count, this.plan.stride).durable;
+      durable = this.ingestLog.appendRecords(records, count, this.plan.stride, producer).durable;
       this.seq = this.ingestLog.nextSeq;
     } else {
       const view = new DataView(records.buffer, records.byteOffset, records.byteLength);
@@ -696,6 +732,10 @@ export class Pipeline implements FrameSink {
       partitions: this.partitions.count, pipeline: this.config.name, sinks: {} as Record<string, unknown>, deadLetters: 0,
     };
     const dictionary = this.dictionary.snapshot();
+    // Taken with logSeq, so it covers exactly the frames logged before it.
+    const expiry = this.config.delivery.producer_expiry;
+    if (expiry > 0n) this.producers.expire(Date.now() - Number(expiry / 1_000_000n));
+    const producers = this.producers.snapshot();
     // The sinks' committed positions are exactly the outputs of epochs ≤
     // `epoch`: taken synchronously as that epoch is released, before any later.
     // position() flushes: a sink that cannot write (a full disk) fails this checkpoint, never commits a position past its file.
@@ -710,7 +750,7 @@ export class Pipeline implements FrameSink {
     const pauseMs = Math.max(...snaps.map((s) => s.pauseMs));
     const sinkError = await positioned;
     if (this.failure) throw this.failure;
-    const sections = new Map<string, Uint8Array>([['dictionary', dictionary]]);
+    const sections = new Map<string, Uint8Array>([['dictionary', dictionary], ['producers', producers]]);
     for (const snap of snaps) snap.states.forEach((st, o) => sections.set(`p${snap.partition}/op${o}`, st));
     try {
       if (sinkError) throw sinkError;
@@ -795,11 +835,14 @@ export class Pipeline implements FrameSink {
         }
         this.loggedKeys = this.dictionary.size;
       } else if (e.kind === ENTRY_RECORDS) {
+        if (e.producer) this.producers.record(e.producer.id, e.producer.seq, Number(e.appendedNs / 1_000_000n));
         this.dispatch({ bytes: e.payload.slice(), count: e.count, receivedAtNs: nowNs(), untimed: true });
         replayed += e.count;
         // Backpressure, and the rest of a big entry that dispatch queued, before the next entry.
         while ((this.paused || this.queue.length) && !this.failure) await (this.queue.length ? this.flushQueue() : this.resumedOrFailed());
         if (this.failure) throw this.failure;
+      } else if (e.kind === ENTRY_PRODUCER) {
+        if (e.producer) this.producers.record(e.producer.id, e.producer.seq, Number(e.appendedNs / 1_000_000n));
       } else if (e.kind === ENTRY_WATERMARK) {
         const view = new DataView(e.payload.buffer, e.payload.byteOffset, e.payload.byteLength);
         this.closeEpoch(nowNs(), view.getBigInt64(0, true));

@@ -60,7 +60,7 @@ export async function openSources(config: PipelineConfig, pipeline: Pipeline, al
           const src = new MqttSource({
             name: s.name ?? `mqtt${i}`, url: s.url, clientId: s.client_id ?? `ganglion-${config.name}`,
             topics: s.topics.map((t) => ({ filter: t.topic, format: t.format, qos: t.qos === 0 ? 0 : 1 })),
-            sessionExpirySeconds: Number(s.session_expiry / 1_000_000_000n), cleanStart: s.clean,
+            sessionExpirySeconds: Number(s.session_expiry / 1_000_000_000n), cleanStart: s.clean, retained: s.retained,
             puback: config.delivery.mode === 'at_most_once' ? 'on-receipt' : 'after-ack',
             ...(s.username ? { username: s.username } : {}), ...(s.password ? { password: s.password } : {}),
             ...(s.tls ? { tls: { ...(s.tls.ca ? { ca: s.tls.ca } : {}), ...(s.tls.cert ? { cert: s.tls.cert } : {}), ...(s.tls.key ? { key: s.tls.key } : {}), rejectUnauthorized: s.tls.reject_unauthorized } } : {}),

@@ -17,6 +17,8 @@ export interface MosquittoOptions {
   maxQueuedMessages?: number;
   /** Serve MQTT over TLS with a fresh self-signed certificate for 127.0.0.1 (needs openssl). */
   tls?: boolean;
+  /** Keep sessions, subscriptions and queued messages across restart() (saved on SIGTERM). Default false. */
+  persistence?: boolean;
 }
 
 export interface Mosquitto {
@@ -24,6 +26,12 @@ export interface Mosquitto {
   port: number;
   /** PEM of the self-signed certificate (the CA to trust) when started with tls. */
   caPem?: string;
+  /**
+   * Stops the broker (SIGTERM: with persistence it saves its database) and
+   * starts it again on the same port with the same config. Without
+   * persistence every session, subscription and queued message is gone.
+   */
+  restart(): Promise<void>;
   stop(): Promise<void>;
 }
 
@@ -35,13 +43,30 @@ function accepting(port: number): Promise<boolean> {
   });
 }
 
+interface Launched { child: ChildProcess; exited(): boolean }
+
+/** Starts mosquitto with `conf` and waits until it accepts on `port`; a string says why it did not. */
+async function launch(conf: string, port: number): Promise<Launched | string> {
+  const child: ChildProcess = spawn(MOSQUITTO, ['-c', conf], { stdio: ['ignore', 'ignore', 'pipe'] });
+  let stderr = '';
+  child.stderr!.on('data', (d) => (stderr += d));
+  let exited = false;
+  child.once('exit', () => (exited = true));
+  const deadline = Date.now() + 5000;
+  while (!exited && Date.now() < deadline && !(await accepting(port))) await new Promise((r) => setTimeout(r, 20));
+  if (!exited && (await accepting(port))) return { child, exited: () => exited };
+  if (!exited) child.kill('SIGKILL');
+  return stderr.trim() || 'did not start accepting connections within 5 s';
+}
+
 export async function startMosquitto(opts: MosquittoOptions = {}): Promise<Mosquitto> {
   if (!existsSync(MOSQUITTO)) {
     throw new Error(`mosquitto not found at ${MOSQUITTO}: install Debian's "mosquitto" package (apt-get install mosquitto) or set MOSQUITTO_BIN`);
   }
   const dir = mkdtempSync(join(tmpdir(), 'ganglion-mosquitto-'));
   // Started as root, mosquitto drops to its own user: it must be able to read the config dir.
-  chmodSync(dir, 0o755);
+  // With persistence it also writes its database there.
+  chmodSync(dir, opts.persistence ? 0o777 : 0o755);
   let caPem: string | undefined;
   if (opts.tls) {
     const r = spawnSync('openssl', ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-days', '1', '-subj', '/CN=127.0.0.1',
@@ -76,33 +101,41 @@ export async function startMosquitto(opts: MosquittoOptions = {}): Promise<Mosqu
     } else {
       lines.push('allow_anonymous true');
     }
+    if (opts.persistence) lines[lines.indexOf('persistence false')] = `persistence true\npersistence_location ${dir}/\nautosave_interval 0`;
     const conf = join(dir, 'mosquitto.conf');
     writeFileSync(conf, lines.join('\n') + '\n');
-    const child: ChildProcess = spawn(MOSQUITTO, ['-c', conf], { stdio: ['ignore', 'ignore', 'pipe'] });
-    let stderr = '';
-    child.stderr!.on('data', (d) => (stderr += d));
-    let exited = false;
-    child.once('exit', () => (exited = true));
-    const deadline = Date.now() + 5000;
-    while (!exited && Date.now() < deadline && !(await accepting(port))) await new Promise((r) => setTimeout(r, 20));
-    if (!exited && (await accepting(port))) {
+    let broker = await launch(conf, port);
+    if (typeof broker !== 'string') {
+      const stopBroker = async (b: Launched) => {
+        if (!b.exited()) {
+          const gone = new Promise((r) => b.child.once('exit', r));
+          b.child.kill('SIGTERM');
+          await Promise.race([gone, new Promise((r) => setTimeout(r, 5000))]);
+          if (!b.exited()) b.child.kill('SIGKILL');
+        }
+      };
       return {
         url: `${opts.tls ? 'mqtts' : 'mqtt'}://127.0.0.1:${port}`,
         port,
         caPem,
-        stop: async () => {
-          if (!exited) {
-            const gone = new Promise((r) => child.once('exit', r));
-            child.kill('SIGTERM');
-            await Promise.race([gone, new Promise((r) => setTimeout(r, 2000))]);
-            if (!exited) child.kill('SIGKILL');
+        restart: async () => {
+          await stopBroker(broker as Launched);
+          // The port was just released; a few tries cover a slow socket teardown.
+          let again: Launched | string = 'not started';
+          for (let i = 0; i < 20 && typeof again === 'string'; i++) {
+            again = await launch(conf, port);
+            if (typeof again === 'string') await new Promise((r) => setTimeout(r, 100));
           }
+          if (typeof again === 'string') throw new Error(`mosquitto did not restart on port ${port}: ${again}`);
+          broker = again;
+        },
+        stop: async () => {
+          await stopBroker(broker as Launched);
           rmSync(dir, { recursive: true, force: true });
         },
       };
     }
-    if (!exited) child.kill('SIGKILL');
-    lastError = stderr.trim() || 'did not start accepting connections within 5 s';
+    lastError = broker;
   }
   rmSync(dir, { recursive: true, force: true });
   throw new Error(`mosquitto failed to start: ${lastError}`);

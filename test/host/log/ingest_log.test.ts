@@ -3,7 +3,7 @@ import * as assert from 'uvu/assert';
 import { appendFileSync, readdirSync, readFileSync, rmSync, statSync, truncateSync, unlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { execFileSync } from 'node:child_process';
-import { IngestLog, ENTRY_KEYS, ENTRY_RECORDS, parseEntries } from '../../../host/log/ingest_log.js';
+import { IngestLog, ENTRY_KEYS, ENTRY_RECORDS, ENTRY_PRODUCER, parseEntries } from '../../../host/log/ingest_log.js';
 import { inputStride, writeInput, IN_SEQ } from '../../../host/records.js';
 import { tempDir, smallDisk } from '../../helpers/tmp.js';
 
@@ -42,6 +42,55 @@ test('stamps consecutive seqs, resolves durable after fsync, reads back from any
   const again = IngestLog.open(dir.path);
   assert.is(again.nextSeq, 9n);
   assert.equal(again.recovery.truncatedBytes, 0);
+  await again.close();
+  dir.remove();
+});
+
+test('a producer mark travels inside its records entry (packed or not) and in its own entry, and survives reopening', async () => {
+  const dir = tempDir();
+  const log = IngestLog.open(dir.path);
+  const packable = batch(200); // packs by column
+  const odd = new Uint8Array(stride * 2).map((_, i) => (i * 131 + 7) & 255); // random bytes: not smaller packed
+  log.appendRecords(packable, 200, stride, { id: 'p-1', seq: 41 });
+  log.appendRecords(odd, 2, stride, { id: 'p-2', seq: 2 ** 53 - 1 });
+  log.appendRecords(batch(3, 500), 3, stride);
+  const mark = log.appendProducer({ id: 'p-1', seq: 42 });
+  await log.sync();
+  await mark;
+  await log.close();
+  const again = IngestLog.open(dir.path);
+  const entries = [...again.read(0n)];
+  assert.equal(entries.map((e) => [e.kind, e.count, e.producer]), [
+    [ENTRY_RECORDS, 200, { id: 'p-1', seq: 41 }],
+    [ENTRY_RECORDS, 2, { id: 'p-2', seq: 2 ** 53 - 1 }],
+    [ENTRY_RECORDS, 3, undefined],
+    [ENTRY_PRODUCER, 0, { id: 'p-1', seq: 42 }],
+  ]);
+  assert.equal([...entries[0].payload], [...packable], 'records unchanged by the trailer');
+  assert.equal([...entries[1].payload], [...odd]);
+  assert.equal(seqs(again).length, 205);
+  assert.is(again.nextSeq, 206n);
+  await again.close();
+  dir.remove();
+});
+
+test('a damaged producer trailer tears its entry: never records without their mark, never a mark without its records', async () => {
+  const dir = tempDir();
+  const log = IngestLog.open(dir.path);
+  log.appendRecords(batch(4), 4, stride, { id: 'a', seq: 1 });
+  log.appendRecords(batch(4, 4), 4, stride, { id: 'a', seq: 2 });
+  await log.sync();
+  await log.close();
+  const [seg] = readdirSync(dir.path);
+  const path = join(dir.path, seg);
+  const buf = readFileSync(path);
+  buf[buf.length - 3] ^= 0xff; // inside the last entry's seq, in the CRC-covered trailer
+  writeFileSync(path, buf);
+  const again = IngestLog.open(dir.path);
+  assert.ok(again.recovery.truncatedBytes > 0);
+  assert.match(again.recovery.truncatedAt!, /CRC mismatch/);
+  assert.equal([...again.read(0n)].map((e) => e.producer), [{ id: 'a', seq: 1 }]);
+  assert.is(again.nextSeq, 5n);
   await again.close();
   dir.remove();
 });
