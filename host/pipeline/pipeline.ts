@@ -370,6 +370,13 @@ export class Pipeline implements FrameSink {
     if (producer && this.producers.isDuplicate(producer.id, producer.seq)) { this.duplicate(frame, ack); return; }
     this.batch.reset();
     const { accepted, rejects } = this.decoder.decode(frame.data, frame.binary, this.batch, frame.receivedAtNs);
+    if (rejects.length > 0 && this.config.validation.on_invalid === 'reject') {
+      // validation.on_invalid: reject: the frame goes back to its producer whole,
+      // with the first problem; nothing of it is ingested or dead-lettered.
+      this.stats_.rejected += rejects.length;
+      ack(false, { count: 0, rejected: accepted + rejects.length, reason: `${rejects.length} of ${accepted + rejects.length} events invalid (validation.on_invalid: reject), first: ${rejects[0].reason}` });
+      return;
+    }
     for (const r of rejects) this.deadLetter(frame, r);
     this.stats_.rejected += rejects.length;
     if (accepted === 0) {

@@ -102,4 +102,34 @@ partitions: 1
   dir.remove();
 });
 
+test('validation.on_invalid: reject refuses a frame with an invalid event whole; dead_letter keeps the good events', async () => {
+  for (const mode of ['reject', 'dead_letter'] as const) {
+    const p = await createPipeline(parsePipeline(`
+name: oi
+schema: { type: trades }
+validation: { ranges: { price: { min: 0 } }, on_invalid: ${mode} }
+operators: [{ type: window, name: n, window: tumbling, size: 1s, field: qty, aggregates: [count] }]
+sinks: []
+delivery: { mode: at_most_once }
+partitions: 1
+`, 'oi.yaml'), { noSources: true });
+    const counts: number[] = [];
+    p.subscribe((o) => { if (o.kind === 'window') counts.push(o.values.count as number); });
+    const t = 1767623400000;
+    const frame = (lines: string[]) => p.pushFrame({ data: Buffer.from(lines.join('\n')), binary: false, origin: 'test', receivedAtNs: 0n });
+    const mixed = await frame([`{"ts":${t},"instrument":"A","price":1,"qty":1}`, `{"ts":${t},"instrument":"A","price":-5,"qty":1}`, `{"ts":${t},"instrument":"A","price":2,"qty":1}`]);
+    const good = await frame([`{"ts":${t + 1},"instrument":"A","price":3,"qty":1}`]);
+    await p.finish();
+    await p.close();
+    if (mode === 'reject') {
+      assert.equal(mixed, { accepted: 0, rejected: 3 });
+      assert.equal(counts, [1], 'only the good frame was counted');
+    } else {
+      assert.equal(mixed, { accepted: 2, rejected: 1 });
+      assert.equal(counts, [3]);
+    }
+    assert.equal(good, { accepted: 1, rejected: 0 });
+  }
+});
+
 test.run();
