@@ -19,14 +19,15 @@ function fileTimes(dir: string, pick: (a: number, b: number) => number, start: n
 // The compiled CLI starts in ~1 s, tsx from source in ~3 s: use dist/ when it
 // is not older than any source file (`npm test` rebuilds it first), else the source.
 const distFresh = existsSync(join(ROOT, 'dist/host')) && fileTimes(join(ROOT, 'dist/host'), Math.min, Infinity) >= fileTimes(join(ROOT, 'host'), Math.max, 0);
-const ENV: NodeJS.ProcessEnv = (({ GANGLION_FROM_SOURCE: _, ...env }) => (distFresh ? env : { ...env, GANGLION_FROM_SOURCE: '1' }))(process.env);
+/** The environment that runs the compiled CLI when it is fresh, else the sources. */
+export const CLI_ENV: NodeJS.ProcessEnv = (({ GANGLION_FROM_SOURCE: _, ...env }) => (distFresh ? env : { ...env, GANGLION_FROM_SOURCE: '1' }))(process.env);
 
 export interface Exit { code: number | null; signal: NodeJS.Signals | null; stderr: string; timedOut: boolean }
 
 /** `ganglion <args>`; killed (and reported as timedOut) after timeoutMs. */
 export function ganglion(args: string[], timeoutMs = 60_000): Promise<Exit> {
   return new Promise((resolve) => {
-    const child = spawn(process.execPath, [BIN, ...args], { env: ENV, stdio: ['ignore', 'ignore', 'pipe'] });
+    const child = spawn(process.execPath, [BIN, ...args], { env: CLI_ENV, stdio: ['ignore', 'ignore', 'pipe'] });
     let stderr = '';
     let timedOut = false;
     child.stderr.on('data', (d) => (stderr += d));

@@ -12,7 +12,7 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdtempSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { request } from 'node:http';
 import { createConnection } from 'node:net';
 import { networkInterfaces, tmpdir } from 'node:os';
@@ -20,23 +20,9 @@ import { join } from 'node:path';
 import WebSocket from 'ws';
 import { freePort } from '../../../bench/free_port.js';
 import { ConfigError, parsePipeline } from '../../../host/config/load.js';
+import { BIN, CLI_ENV } from '../../helpers/ganglion_cli.js';
 
-const ROOT = new URL('../../../', import.meta.url).pathname;
-const BIN = join(ROOT, 'bin/ganglion.js');
-
-/** Newest (or oldest) file time under `dir`. */
-function fileTimes(dir: string, pick: (a: number, b: number) => number, start: number): number {
-  let t = start;
-  for (const e of readdirSync(dir, { withFileTypes: true })) {
-    const p = join(dir, e.name);
-    t = pick(t, e.isDirectory() ? fileTimes(p, pick, start) : statSync(p).mtimeMs);
-  }
-  return t;
-}
-// The compiled CLI starts in ~1 s, tsx from source in ~3 s: use dist/ when it
-// is not older than any source file (`npm test` rebuilds it first), else the source.
-const distFresh = existsSync(join(ROOT, 'dist/host')) && fileTimes(join(ROOT, 'dist/host'), Math.min, Infinity) >= fileTimes(join(ROOT, 'host'), Math.max, 0);
-const ENV: NodeJS.ProcessEnv = (({ GANGLION_FROM_SOURCE: _, ...env }) => (distFresh ? env : { ...env, GANGLION_FROM_SOURCE: '1' }))(process.env);
+const ENV = CLI_ENV;
 const LONG_TOKEN = 'k7Qw2mZr9xLp4VbN8sTd';
 
 const tmp = () => mkdtempSync(join(tmpdir(), 'ganglion-secure-'));
