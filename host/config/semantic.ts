@@ -10,7 +10,7 @@ import { didYouMean } from './errors.js';
 import { bindProblem } from '../server/request_guard.js';
 import type { PipelineConfig } from './types.js';
 import { eventFields, parseRef } from './types.js';
-import { capacityFor, statesPerKey } from './window_sizing.js';
+import { capacityFor, MAX_SESSIONS_PER_KEY, statesPerKey } from './window_sizing.js';
 import { syntheticCardinality } from '../feed/synthetic.js';
 
 export interface SemanticIssue {
@@ -33,8 +33,7 @@ export function modelFeatureCount(file: string): number | string {
   return Number(n);
 }
 
-/** As MAX_SESSIONS_PER_KEY in host/operators/session_window.ts (not imported: this module loads in the config worker). */
-const MAX_OPEN_SESSIONS = 64n;
+const MAX_OPEN_SESSIONS = BigInt(MAX_SESSIONS_PER_KEY);
 
 function fmtNs(ns: bigint): string {
   return ns % 1_000_000n === 0n ? `${ns / 1_000_000n}ms` : `${ns}ns`;

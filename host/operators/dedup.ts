@@ -220,8 +220,7 @@ class JsDedup extends DedupBase {
           scratch[0] = x === 0 ? 0 : x;
           const idLo = bits[0], idHi = bits[1];
           const key = u32[rw + (IN_KEY >>> 2)];
-          const [mulHi, mulLo] = mulKey(key);
-          const kLo = (idLo ^ mulLo) >>> 0, kHi = (idHi ^ mulHi) >>> 0;
+          const kLo = (idLo ^ mulKeyLo(key)) >>> 0, kHi = (idHi ^ mulKeyHi(key)) >>> 0;
           const slot = table.find(kHi, kLo);
           if (slot >= 0) {
             const s = slots + slot * slotBytes, v = s + SLOT_VALUE;
@@ -260,12 +259,19 @@ class JsDedup extends DedupBase {
   }
 }
 
-/** key · 0x9E3779B97F4A7C15 mod 2^64 as [hi, lo] u32 words (exact: 16-bit limbs stay below 2^53 in doubles). */
-function mulKey(key: number): [number, number] {
+/**
+ * key · 0x9E3779B97F4A7C15 mod 2^64, as its low and high u32 words (exact:
+ * 16-bit limbs keep every partial product below 2^53 in a double). Two plain
+ * functions rather than one returning a pair: no allocation per event.
+ */
+function mulKeyLo(key: number): number {
+  const a0 = key & 0xffff, a1 = key >>> 16;
+  return (a0 * (PHI_LO & 0xffff) + ((a0 * (PHI_LO >>> 16) + a1 * (PHI_LO & 0xffff)) % 65536) * 65536) >>> 0;
+}
+
+function mulKeyHi(key: number): number {
   const a0 = key & 0xffff, a1 = key >>> 16, b0 = PHI_LO & 0xffff, b1 = PHI_LO >>> 16;
   const mid = a0 * b1 + a1 * b0;
   const low = a0 * b0 + (mid % 65536) * 65536;
-  const lo = low >>> 0;
-  const hiOfLow = a1 * b1 + Math.floor(mid / 65536) + Math.floor(low / 4294967296);
-  return [(Math.imul(key, PHI_HI) + hiOfLow) >>> 0, lo];
+  return (Math.imul(key, PHI_HI) + a1 * b1 + Math.floor(mid / 65536) + Math.floor(low / 4294967296)) >>> 0;
 }

@@ -3,6 +3,7 @@
 // engine is its twin on the same bytes (times as BigInt: sessions do more
 // work per event than a probe and an update, so the twin keeps it simple).
 import { OUT_BYTES, OUT_REVISION, OUT_WINDOW } from '../records.js';
+import { MAX_SESSIONS_PER_KEY } from '../config/window_sizing.js';
 import type { Engine } from './operator.js';
 import { aggUpdate, aggMerge } from './aggregates.js';
 import { JsStateTable, stateTableBytes, ST_HEADER } from './state_table.js';
@@ -16,7 +17,6 @@ import {
 
 export const SS_BYTES = 128;
 const SS_START = 0, SS_LAST = 8, SS_EMITS = 16, SS_DIRTY = 20, SS_ACC = 24;
-const MAX_SESSIONS_PER_KEY = 64;
 
 export interface SessionWindowConfig extends WindowCommonConfig {
   /** A session closes after this much event time without an event of its key. */
