@@ -92,7 +92,7 @@
     bar.style.width = (fill * 100).toFixed(1) + '%';
     bar.style.background = fill > 0.9 ? color('--bad') : fill > 0.6 ? color('--warn') : color('--ok');
     const b = s.backpressure;
-    $('k-paused').textContent = `paused ${(b.pausedRatio * 100).toFixed(0)} % · ${b.pausedSecondsTotal.toFixed(1)} s total`;
+    $('k-paused').textContent = `paused ${(b.pausedRatio * 100).toFixed(0)} % · ${fmtPause(b.pausedSecondsTotal)} total`;
     $('k-dead').textContent = s.deadLettersTotal.toLocaleString('en-US');
     $('k-late').textContent = s.lateTotal.toLocaleString('en-US') + ' late events';
 
@@ -105,6 +105,14 @@
     ready.className = 'pill ' + (s.ready ? 'ok' : 'warn');
     ready.textContent = s.ready ? 'ready' : 'starting';
     $('uptime').textContent = 'up ' + formatUptime(s.uptimeSeconds);
+  }
+
+  // A short surge pauses the sources for tens of milliseconds; one decimal of
+  // seconds would show that as 0.0 s while /metrics says otherwise.
+  function fmtPause(sec) {
+    if (sec === 0) return '0 s';
+    if (sec < 1) return (sec * 1000).toFixed(sec < 0.01 ? 1 : 0) + ' ms';
+    return sec.toFixed(1) + ' s';
   }
 
   function formatUptime(sec) {

@@ -101,6 +101,12 @@ async function until<T>(what: string, check: () => Promise<T | undefined>, ms = 
 
 // What dashboard.js exposes on window (typed here without the DOM lib).
 interface DashboardWindow { ganglionDashboard: { points(): number; charts: { latency: { data: (number | null)[][] } } } }
+/** The paused total the page shows ("· 48 ms total" or "· 2.3 s total"), in seconds. */
+function pausedSeconds(text: string): number {
+  const m = /· ([\d.]+) (ms|s) total/.exec(text);
+  return m ? Number(m[1]) / (m[2] === 'ms' ? 1000 : 1) : NaN;
+}
+
 const points = () => page.evaluate(() => (globalThis as unknown as DashboardWindow).ganglionDashboard.points());
 
 test('charts stream: the plotted point count grows and the values change', async () => {
@@ -149,7 +155,7 @@ test('backpressure shows when the consumer falls behind, and clears when it catc
   await page.waitForFunction(`document.getElementById('bp').textContent === 'flowing'`, undefined, { timeout: 5000 });
   // The time spent paused stays on the page after it clears, as it does in /metrics.
   const paused = (await page.textContent('#k-paused')) ?? '';
-  const total = Number(/· ([\d.]+) s total/.exec(paused)?.[1]);
+  const total = pausedSeconds(paused);
   assert.ok(total > 0, `paused foot: ${paused}`);
 });
 
@@ -235,7 +241,7 @@ server: { host: 127.0.0.1, port: ${port}, dashboard: true }
     const late = Number(page.late.replace(/[^\d]/g, ''));
     assert.ok(late > 0 && late <= snap.lateTotal && snap.lateTotal <= metric(/^ganglion_late_events_total\{[^}]*\} (\S+)$/gm), `page ${late}, snapshot ${snap.lateTotal}`);
     // Backpressure: the surge paused the sources; the page shows the same total as /metrics.
-    const pausedTotal = Number(/· ([\d.]+) s total/.exec(page.paused)?.[1]);
+    const pausedTotal = pausedSeconds(page.paused);
     const pausedMetric = metric(/^ganglion_backpressure_paused_seconds_total\{source="surge"\} (\S+)$/gm);
     assert.ok(pausedTotal > 0 && Math.abs(pausedTotal - pausedMetric) < 0.06, `page ${page.paused}, /metrics ${pausedMetric} s`);
     // Alerts newest first, and the card never scrolls sideways.
