@@ -1,7 +1,8 @@
 // Binary records shared by the host, the rings and the WASM operators.
 // assembly/records.ts mirrors these offsets; a test checks they agree.
 //
-// Input record (one event in a partition's input ring), stride = 24 + 8·F:
+// Input record (one event in a partition's input ring), stride = 24 + 8·F,
+// where F is the field count of the record's stream (see below):
 //
 //   0        8        16       20       24                      24+8F
 //   ┌────────┬────────┬────────┬────────┬────────┬─────┬────────┐
@@ -10,8 +11,26 @@
 //   ts    event time, nanoseconds since the epoch (exact: never a JS number)
 //   seq   ingest-log sequence number (0 when the pipeline has no log)
 //   key   interned key id (the host's key dictionary maps strings to u32)
-//   flags bit 0: control record (barrier/watermark; see FLAG_*), others 0
-//   f*    the schema's numeric fields, in schema order
+//   flags bit 0: control record (barrier/watermark; see FLAG_*)
+//         bit 1: on a watermark control record, the stream is idle (FLAG_IDLE)
+//         bits 8-15: the record's stream (index into the pipeline's streams;
+//         0 for single-stream pipelines, so their flags stay 0), others 0
+//   f*    the numeric fields of the record's stream, in schema order
+//
+// Several streams (trades and quotes, payments and labels) have their own
+// schemas, hence their own field counts and strides. A partition has one input
+// ring whose slots are the widest stream's stride (host/pipeline/plan.ts:
+// PipelinePlan.stride); a narrower stream's record fills the front of its slot
+// and leaves the rest NaN. One ring keeps the interleaving of the streams in
+// ingest order, which is what makes per-stream watermarks, barriers and replay
+// deterministic, at the cost of the padding:
+//
+//   slot (stride = max over streams)
+//   ┌─────────────── header 24 B ──────────┬─ trades: f0..f5 ─────────────┐
+//   │ ts │ seq │ key │ flags (stream 0)    │ price qty side ...            │
+//   ├──────────────────────────────────────┼──── quotes: f0..f3 ─┬────────┤
+//   │ ts │ seq │ key │ flags (stream 1)    │ bid ask ...         │ NaN pad│
+//   └──────────────────────────────────────┴─────────────────────┴────────┘
 //
 // Output record (what every operator emits), fixed 128 bytes:
 //
@@ -35,6 +54,20 @@ export const IN_FLAGS = 20;
 export const IN_FIELDS = 24;
 
 export const FLAG_CONTROL = 1;
+/** On a watermark control record: its stream has had no input for its idle timeout (see docs/design/streams.md). */
+export const FLAG_IDLE = 2;
+export const STREAM_SHIFT = 8;
+/** Most streams a pipeline can have (the stream index is 8 bits of the flags). */
+export const MAX_STREAMS = 256;
+
+/** The stream index a record's flags carry. */
+export function streamOfFlags(flags: number): number {
+  return (flags >>> STREAM_SHIFT) & 0xff;
+}
+
+export function streamFlags(stream: number): number {
+  return stream << STREAM_SHIFT;
+}
 
 export function inputStride(fieldCount: number): number {
   return IN_HEADER_BYTES + 8 * fieldCount;

@@ -9,7 +9,7 @@ import { isMap, isPair, isScalar, isSeq, LineCounter, parseDocument, type Docume
 import type { z } from 'zod';
 import { ConfigError, didYouMean, pathString, type ConfigIssue } from './errors.js';
 import * as S from './schema.js';
-import { semanticIssues } from './semantic.js';
+import { pipelineIssues } from './stream_semantic.js';
 import type { PipelineConfig } from './types.js';
 
 export { ConfigError, formatIssue, type ConfigIssue } from './errors.js';
@@ -61,7 +61,7 @@ export function parsePipeline(text: string, file: string, options: LoadOptions =
 
   const parsed = S.pipeline.safeParse(data);
   const baseDir = options.baseDir ?? process.cwd();
-  const semantic = (config: PipelineConfig, skip?: ReadonlySet<string>) => semanticIssues(config, baseDir, skip).map((p) => {
+  const semantic = (config: PipelineConfig, skip?: ReadonlySet<string>) => pipelineIssues(config, baseDir, skip).map((p) => {
     const loc = locate(doc, p.path);
     return issue(loc.offset, pathString(p.path), p.message, p.found);
   });
@@ -115,7 +115,7 @@ const LISTS = { sources: S.source, operators: S.operator, sinks: S.sink } as con
 function partialConfig(data: Record<string, unknown>): { config: PipelineConfig; unparsed: Set<string> } | undefined {
   const out: Record<string, unknown> = {};
   const unparsed = new Set<string>();
-  for (const [k, schema] of Object.entries(S.pipeline.shape) as Array<[string, z.ZodType]>) {
+  for (const [k, schema] of Object.entries(S.pipelineObject.shape) as Array<[string, z.ZodType]>) {
     const raw = data[k];
     if (k in LISTS) {
       const element = LISTS[k as keyof typeof LISTS] as z.ZodType;
@@ -131,11 +131,12 @@ function partialConfig(data: Record<string, unknown>): { config: PipelineConfig;
     }
     const r = schema.safeParse(raw);
     if (r.success) { out[k] = r.data; continue; }
-    if (k === 'schema') return undefined;
+    if (k === 'schema' || k === 'streams') return undefined;
     const d = schema.safeParse(undefined);
     out[k] = d.success ? d.data : k === 'name' ? 'pipeline' : undefined;
   }
-  return { config: out as PipelineConfig, unparsed };
+  if (out.schema === undefined && out.streams === undefined) return undefined;
+  return { config: S.withStreams(out as z.output<typeof S.pipelineObject>), unparsed };
 }
 
 /**

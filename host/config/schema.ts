@@ -51,6 +51,9 @@ const tls = z.strictObject({
 
 // ── sources ─────────────────────────────────────────────────────────────────
 
+/** The input stream a source feeds (a name under `streams:`); absent: the first stream. */
+const streamOfSource = { stream: name.optional() };
+
 /**
  * A secret, given literally or as `${NAME}`: read from the environment variable
  * NAME when the file is loaded, so pipeline files need not hold secrets.
@@ -72,6 +75,7 @@ const allowList = z.array(z.string().min(1)).optional();
 export const wsSource = z.strictObject({
   type: z.literal('ws'),
   name: name.optional(),
+  ...streamOfSource,
   /** Loopback by default; any other address needs an auth_token (semantic.ts). */
   host: z.string().default('127.0.0.1'),
   port: port.default(8080),
@@ -94,6 +98,7 @@ export const mqttTopic = z.strictObject({
 export const mqttSource = z.strictObject({
   type: z.literal('mqtt'),
   name: name.optional(),
+  ...streamOfSource,
   url: z.string().regex(/^(mqtts?|wss?|tcp|ssl):\/\/[^\s]+$/, 'expected a broker URL like "mqtt://127.0.0.1:1883"'),
   topics: z.array(mqttTopic).min(1, 'expected at least one topic'),
   client_id: z.string().min(1).optional(),
@@ -110,6 +115,7 @@ export const mqttSource = z.strictObject({
 export const syntheticSource = z.strictObject({
   type: z.literal('synthetic'),
   name: name.optional(),
+  ...streamOfSource,
   /** Events per second; 0 = flat out. */
   rate: z.number().min(0).default(100_000),
   /** Number of distinct keys (instruments, accounts, traders). */
@@ -135,6 +141,7 @@ export const syntheticSource = z.strictObject({
 export const fileSource = z.strictObject({
   type: z.literal('file'),
   name: name.optional(),
+  ...streamOfSource,
   path: z.string().min(1),
   /** absent: from the extension (.jsonl/.json → jsonl, .fb/.bin → flatbuffers, .csv → csv). */
   format: z.enum(['jsonl', 'flatbuffers', 'csv']).optional(),
@@ -206,12 +213,16 @@ export const keyDictionary = z
 
 // ── operators ───────────────────────────────────────────────────────────────
 
+/** The input stream an operator reads (a name under `streams:`); absent: the first stream. */
+const operatorInput = { input: name.optional() };
+
 export const WINDOW_TYPES = ['tumbling', 'sliding', 'session', 'count'] as const;
 
 export const windowOperator = z
   .strictObject({
     type: z.literal('window'),
     name,
+    ...operatorInput,
     window: z.enum(WINDOW_TYPES),
     size: duration.optional(),
     slide: duration.optional(),
@@ -254,6 +265,7 @@ export const zscoreOperator = z
   .strictObject({
     type: z.literal('zscore'),
     name,
+    ...operatorInput,
     field: fieldRef,
     /** ewma: exponentially weighted mean/variance; window: the last `window` samples. */
     mode: z.enum(['ewma', 'window']).default('ewma'),
@@ -274,6 +286,7 @@ export const limitOperator = z
   .strictObject({
     type: z.literal('limit'),
     name,
+    ...operatorInput,
     field: fieldRef,
     above: z.number().optional(),
     below: z.number().optional(),
@@ -287,6 +300,7 @@ export const limitOperator = z
 export const modelOperator = z.strictObject({
   type: z.literal('model'),
   name,
+  ...operatorInput,
   /** XGBoost JSON model (save_model("m.json")); relative paths are relative to the pipeline file. */
   model: z.string().min(1),
   /** One per model feature, in the model's order. */
@@ -393,14 +407,35 @@ export const server = z.strictObject({
   allowed_origins: allowList,
 });
 
-export const pipeline = z.strictObject({
+/** The key field, or several (joined with "|" into one key string). Default: the built-in type's key. */
+const keyFields = z.union([name, z.array(name).min(1)], { error: 'expected a field name or a list of field names' }).transform((k) => (typeof k === 'string' ? [k] : k)).optional();
+
+/**
+ * One named input stream (`streams: { trades: {...}, quotes: {...} }`): its
+ * own schema, key and event-time settings. event_time absent: the pipeline's
+ * `event_time`; validation absent: none.
+ */
+export const streamSection = z.strictObject({
+  schema: schemaSection,
+  key: keyFields,
+  event_time: eventTime.optional(),
+  validation: validation.optional(),
+});
+
+/** The stream name of a pipeline written with one top-level `schema:`. */
+export const DEFAULT_STREAM = 'input';
+
+/** The pipeline file's top-level object, before its streams are normalised (the loader parses it section by section). */
+export const pipelineObject = z.strictObject({
   name,
   description: z.string().optional(),
   /** Empty for a library pipeline fed with push(); `ganglion run` needs at least one. */
   sources: z.array(source).default([]),
-  schema: schemaSection,
-  /** The key field, or several (joined with "|" into one key string). Default: the built-in type's key. */
-  key: z.union([name, z.array(name).min(1)], { error: 'expected a field name or a list of field names' }).transform((k) => (typeof k === 'string' ? [k] : k)).optional(),
+  /** One input stream (named `input`); or `streams:` for several. */
+  schema: schemaSection.optional(),
+  /** Several named input streams, each with its schema, key and event time; the first is the default of sources and operators. */
+  streams: z.record(name, streamSection).optional(),
+  key: keyFields,
   event_time: eventTime.prefault({}),
   validation: validation.prefault({}),
   key_dictionary: keyDictionary.prefault({}),
@@ -417,3 +452,36 @@ export const pipeline = z.strictObject({
   memory: size.default(64 * 1024 * 1024),
   server: server.optional(),
 });
+
+/**
+ * The pipeline with its streams normalised: `streams` is always the list of
+ * input streams (one, named `input`, for the single-`schema:` form), and the
+ * top-level schema, key, event_time and validation are the first stream's, so
+ * code that serves one stream reads them where it always did.
+ */
+export const pipeline = pipelineObject
+  .superRefine((p, ctx) => {
+    const streams = p.streams === undefined ? 0 : Object.keys(p.streams).length;
+    if (p.schema === undefined && p.streams === undefined) ctx.addIssue({ code: 'custom', path: ['schema'], message: 'expected a schema (or streams: several named input streams)', params: { missing: true } });
+    if (p.schema !== undefined && p.streams !== undefined) ctx.addIssue({ code: 'custom', path: ['streams'], message: 'expected either schema (one input stream) or streams (several), not both' });
+    if (p.streams !== undefined && streams === 0) ctx.addIssue({ code: 'custom', path: ['streams'], message: 'expected at least one stream' });
+    if (streams > 255) ctx.addIssue({ code: 'custom', path: ['streams'], message: 'expected at most 255 streams' });
+    if (p.streams !== undefined && p.key !== undefined) ctx.addIssue({ code: 'custom', path: ['key'], message: 'expected the key under each stream (streams: <name>: key:)' });
+  })
+  .transform(withStreams);
+
+
+type PipelineObject = z.output<typeof pipelineObject>;
+
+/** See `pipeline`: the streams as a list, the first one's settings at the top level. */
+export function withStreams(p: PipelineObject) {
+  const streams = p.streams
+    ? Object.entries(p.streams).map(([streamName, st]) => ({
+      name: streamName, schema: st.schema, key: st.key, event_time: st.event_time ?? p.event_time,
+      validation: st.validation ?? p.validation, declared: true,
+    }))
+    : [{ name: DEFAULT_STREAM, schema: p.schema!, key: p.key, event_time: p.event_time, validation: p.validation, declared: false }];
+  const first = streams[0];
+  const { streams: _declared, ...rest } = p;
+  return { ...rest, schema: first.schema, key: first.key, event_time: first.event_time, validation: first.validation, streams };
+}

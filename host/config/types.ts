@@ -46,9 +46,18 @@ export interface EventFields {
 }
 
 export function eventFields(config: PipelineConfig): EventFields {
-  const s = config.schema;
+  return streamEventFields(config.name, config);
+}
+
+/**
+ * The record fields of one input stream (`stream` carries its schema, key and
+ * event_time; a PipelineConfig is its own first stream). `typeName` names a
+ * custom type: the pipeline's name for its first stream, the stream's otherwise.
+ */
+export function streamEventFields(typeName: string, stream: Pick<PipelineConfig, 'schema' | 'key' | 'event_time'>): EventFields {
+  const s = stream.schema;
   const base = s.type === 'custom' ? undefined : builtinType(s.type);
-  const type = extendType(base, s.type === 'custom' ? config.name : base!.name, {
+  const type = extendType(base, s.type === 'custom' ? typeName : base!.name, {
     numbers: s.fields,
     strings: s.strings,
     mapping: s.mapping,
@@ -58,11 +67,11 @@ export function eventFields(config: PipelineConfig): EventFields {
   const numbers = type.fields.filter(isNumeric).map((f) => f.name);
   const strings = type.fields.filter((f) => f.kind === 'id').map((f) => f.name);
   const derived = s.derived.map((d) => ({ field: all.indexOf(d.name), multiply: [all.indexOf(d.multiply[0]), all.indexOf(d.multiply[1])] as [number, number] }));
-  return { type, all, numbers, strings, key: config.key ?? [...type.defaultKey], time: config.event_time.field, derived };
+  return { type, all, numbers, strings, key: stream.key ?? [...type.defaultKey], time: stream.event_time.field, derived };
 }
 
 /** The validation section as the rule list host/ingest/validation.ts compiles. */
-export function validationRules(config: PipelineConfig): ValidationRule[] {
+export function validationRules(config: Pick<PipelineConfig, 'validation'>): ValidationRule[] {
   const v = config.validation;
   const rules: ValidationRule[] = [];
   if (v.required.length > 0) rules.push({ rule: 'required', fields: [...v.required] });

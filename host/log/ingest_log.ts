@@ -28,7 +28,10 @@
 //          the following records use (count 0, firstSeq = the next seq)
 //          ENTRY_WATERMARK: payload = i64 watermark (ns) that the host moved
 //          without an event (idle timeout, end of input), so a replay moves
-//          it at the same point of the stream (count 0, firstSeq = the next seq)
+//          it at the same point of the stream (count 0, firstSeq = the next seq);
+//          a pipeline with several input streams appends u32 stream index
+//          (bits 0-7) | 0x100 when the stream went idle (readWatermark)
+//   records carry their input stream in their flags (host/records.ts)
 //          ENTRY_PRODUCER: no records, only the producer trailer below: a
 //          frame whose events were all rejected still moves its producer's
 //          high-water mark (count 0, firstSeq = the next seq)
@@ -265,10 +268,11 @@ export class IngestLog {
   }
 
   /** Records a watermark the host advanced on its own (not durable-awaited: it is re-derivable up to the next records). */
-  appendWatermark(ns: bigint): void {
+  appendWatermark(ns: bigint, stream?: { index: number; idle: boolean }): void {
     this.assertWritable();
-    const payload = Buffer.alloc(8);
+    const payload = Buffer.alloc(stream ? 12 : 8);
     payload.writeBigInt64LE(ns, 0);
+    if (stream) payload.writeUInt32LE(stream.index | (stream.idle ? 0x100 : 0), 8);
     this.enqueue(ENTRY_WATERMARK, this._nextSeq, 0, payload);
   }
 
@@ -790,4 +794,13 @@ export function parseEntries(buf: Buffer, path: string, from = 0, offsets?: numb
     off += len;
   }
   return { entries, validBytes: off };
+}
+
+/** An ENTRY_WATERMARK payload: the watermark, the stream it moved (0 in one-stream logs) and whether that stream went idle. */
+export function readWatermark(payload: Uint8Array): { ns: bigint; stream: number; idle: boolean } {
+  const view = new DataView(payload.buffer, payload.byteOffset, payload.byteLength);
+  const ns = view.getBigInt64(0, true);
+  if (payload.byteLength < 12) return { ns, stream: 0, idle: false };
+  const s = view.getUint32(8, true);
+  return { ns, stream: s & 0xff, idle: (s & 0x100) !== 0 };
 }

@@ -43,5 +43,25 @@ export interface Operator {
   close(): void;
 }
 
+/**
+ * An operator with two inputs, like Flink's TwoInputStreamOperator: its
+ * config lists two streams (`inputs: [trades, quotes]`); the partition runner
+ * calls `process` with runs of the first and `process2` with runs of the
+ * second, in the order the records arrived, and `onWatermark` with the
+ * minimum of both inputs' watermarks (host/partition/input_watermarks.ts).
+ * Both inputs are keyed by the same key (one key dictionary, one hash), so a
+ * key's records of both streams meet in one partition. A WASM operator
+ * exports one function per input, `<op>_process1(handle, ptr, count, stride)`
+ * and `<op>_process2(...)`, and its host wrapper maps process/process2 to them.
+ */
+export interface TwoInputOperator extends Operator {
+  /** Runs of the second input's records (process() takes the first input's). */
+  process2(ptr: number, count: number, stride: number): number | void;
+}
+
+export function isTwoInput(op: Operator): op is TwoInputOperator {
+  return typeof (op as Partial<TwoInputOperator>).process2 === 'function';
+}
+
 /** Decodes an operator's pending outputs (tests and the host's sink side). */
 export type DecodedOutputs = OutputRecord[];

@@ -19,8 +19,12 @@ import { initRing, ringBytes } from '../ring/ring.js';
 import type { RegionAllocator } from '../wasm/module.js';
 
 export interface PartitionProgram {
-  /** Numeric fields per input record (stride = 24 + 8·fieldCount). */
+  /** Numeric fields per input record slot (stride = 24 + 8·fieldCount): the widest stream's. */
   fieldCount: number;
+  /** Input streams (default 1). */
+  streams?: number;
+  /** Per operator, the streams it reads in input order (default: every operator reads stream 0). */
+  inputs?: number[][];
   /** Operators of the pipeline, in order; built inside the worker by host/operators/registry.ts. */
   operators: OperatorConfig[];
   engine: Engine;

@@ -34,11 +34,12 @@
 import type { PartitionMetrics } from './partition_metrics.js';
 import { EventEmitter } from 'node:events';
 import type { Worker } from 'node:worker_threads';
-import { inputStride, IN_KEY, IN_TS, OUT_BYTES, writeInput } from '../records.js';
+import { FLAG_IDLE, inputStride, IN_KEY, IN_TS, OUT_BYTES, streamFlags, writeInput } from '../records.js';
 import { RingReader, RingWriter } from '../ring/ring.js';
 import { compileModule, createSharedMemory } from '../wasm/module.js';
 import { CONTROL_BARRIER, CONTROL_WATERMARK, writeControl } from './control.js';
 import { defaultPartitionCount, partitionOf } from './hash.js';
+import { StreamCatchUp } from './stream_catch_up.js';
 import { OPERATOR_STATS_FIELDS, type PartitionLayout, type PartitionProgram } from './layout.js';
 import type { BarrierSnapshot, PartitionRunner, SnapshotSlab } from './runner.js';
 import { sibling, spawnWorker } from './spawn.js';
@@ -166,13 +167,16 @@ export class PartitionSet extends EventEmitter {
   private globalLo = 0;
   private readonly knownHi: Int32Array;
   private readonly knownLo: Uint32Array;
+  /** Input streams of the program: with more than one, catch-up is per stream (stream_catch_up.ts). */
+  private readonly streamCatchUp?: StreamCatchUp;
 
-  private constructor(parts: Part[], stride: number, o: Required<Pick<PartitionSetOptions, 'resumeBelow' | 'idleWaitMs' | 'drainBatch'>> & Pick<PartitionSetOptions, 'watermarks' | 'catchUp'>) {
+  private constructor(parts: Part[], stride: number, o: Required<Pick<PartitionSetOptions, 'resumeBelow' | 'idleWaitMs' | 'drainBatch'>> & Pick<PartitionSetOptions, 'watermarks' | 'catchUp'> & { streams?: number }) {
     super();
     this.autoWm = o.watermarks;
     this.catchUpOoo = parts.length > 1 ? o.catchUp?.outOfOrderNs : undefined;
     this.knownHi = new Int32Array(parts.length).fill(-0x80000000);
     this.knownLo = new Uint32Array(parts.length);
+    if (this.catchUpOoo !== undefined && (o.streams ?? 1) > 1) this.streamCatchUp = new StreamCatchUp(o.streams!, parts.length, o.catchUp!.outOfOrderNs);
     this.parts = parts;
     this.count = parts.length;
     this.stride = stride;
@@ -231,7 +235,7 @@ export class PartitionSet extends EventEmitter {
         };
         return part;
       });
-      set = new PartitionSet(parts, stride, { resumeBelow, idleWaitMs, drainBatch: options.drainBatch ?? 4096, watermarks: options.watermarks, catchUp: options.catchUp });
+      set = new PartitionSet(parts, stride, { resumeBelow, idleWaitMs, drainBatch: options.drainBatch ?? 4096, watermarks: options.watermarks, catchUp: options.catchUp, streams: program.streams });
       return set;
     }
 
@@ -268,7 +272,7 @@ export class PartitionSet extends EventEmitter {
       await Promise.all(parts.map((p) => p.worker!.terminate()));
       throw new Error(`watermarks: outOfOrderNs must be a bigint ≥ 0 and every a positive integer, got ${String(wm.outOfOrderNs)} / ${wm.every}`);
     }
-    const set = new PartitionSet(parts, stride, { resumeBelow, idleWaitMs, drainBatch: options.drainBatch ?? 4096, watermarks: wm, catchUp: options.catchUp });
+    const set = new PartitionSet(parts, stride, { resumeBelow, idleWaitMs, drainBatch: options.drainBatch ?? 4096, watermarks: wm, catchUp: options.catchUp, streams: program.streams });
     for (const p of parts) set.watch(p);
     return set;
   }
@@ -346,6 +350,10 @@ export class PartitionSet extends EventEmitter {
       }
       return !this.pausedNow;
     }
+    if (this.streamCatchUp) {
+      this.streamCatchUp.push(view, count, offset, this.stride, (key) => this.partitionOf(key), (p, at, n) => this.enqueueRun(p, src, at, n), (p, wm, stream) => this.enqueueControl(p, CONTROL_WATERMARK, wm, 0n, streamFlags(stream)));
+      return !this.pausedNow;
+    }
     if (this.catchUpOoo !== undefined) return this.pushCatchingUp(view, src, count, offset);
     // Runs of consecutive records bound for the same partition are copied with
     // one ring write each (the whole batch at once with one partition).
@@ -420,16 +428,17 @@ export class PartitionSet extends EventEmitter {
    * `epoch` (> 0), each partition answers with an epoch marker in its output
    * ring once it has processed everything up to here (host/pipeline/epochs.ts).
    */
-  watermark(ns: bigint, epoch = 0n): void {
+  watermark(ns: bigint, epoch = 0n, stream = 0, idle = false): void {
     if (ns > this.lastWm) this.lastWm = ns;
-    if (this.catchUpOoo !== undefined) {
+    if (this.streamCatchUp) this.streamCatchUp.known(stream, ns);
+    else if (this.catchUpOoo !== undefined) {
       // Every partition now knows the stream up to ns + out-of-orderness.
       let k = ns + this.catchUpOoo;
       if (k > 0x7fffffffffffffffn) k = 0x7fffffffffffffffn;
       const hi = Number(BigInt.asIntN(32, k >> 32n)), lo = Number(BigInt.asUintN(32, k));
       for (let p = 0; p < this.count; p++) if (hi > this.knownHi[p] || (hi === this.knownHi[p] && lo > this.knownLo[p])) { this.knownHi[p] = hi; this.knownLo[p] = lo; }
     }
-    this.broadcast(CONTROL_WATERMARK, ns, epoch);
+    this.broadcast(CONTROL_WATERMARK, ns, epoch, streamFlags(stream) | (idle ? FLAG_IDLE : 0));
   }
 
   /** Broadcasts a barrier; resolves with every partition's snapshot, in partition order. */
@@ -475,9 +484,14 @@ export class PartitionSet extends EventEmitter {
     }
   }
 
-  private broadcast(kind: number, ts: bigint, seq: bigint): void {
-    writeControl(this.scratch, this.scratchView, 0, this.stride, kind, ts, seq);
+  private broadcast(kind: number, ts: bigint, seq: bigint, flags = 0): void {
+    writeControl(this.scratch, this.scratchView, 0, this.stride, kind, ts, seq, flags);
     for (let p = 0; p < this.count; p++) this.enqueue(p, this.scratch, 0);
+  }
+
+  private enqueueControl(p: number, kind: number, ts: bigint, seq: bigint, flags: number): void {
+    writeControl(this.scratch, this.scratchView, 0, this.stride, kind, ts, seq, flags);
+    this.enqueue(p, this.scratch, 0);
   }
 
   private enqueue(id: number, src: Uint8Array, at: number): void {

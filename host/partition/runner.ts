@@ -3,15 +3,21 @@
 // calling thread in single-threaded references and tests).
 //
 //   read a batch from the input ring (≤ maxBatch, split at the ring's end so
-//   every run is contiguous) → cut it at control records → each operator
-//   process(ptr, count, stride) on the data runs → copy every operator's
-//   pending outputs into the output ring → clearOutput → release the input.
-//   watermark control → every operator onWatermark(ts), outputs copied.
+//   every run is contiguous) → cut it at control records and where the stream
+//   changes → the operators that read the run's stream, in pipeline order:
+//   process(ptr, count, stride) (a two-input operator's second input:
+//   process2) → copy every operator's pending outputs into the output ring →
+//   clearOutput → release the input.
+//   watermark control → every operator onWatermark(ts), outputs copied; with
+//                       several streams, the watermark is its stream's, and an
+//                       operator gets onWatermark(the minimum over the inputs
+//                       it reads, see input_watermarks.ts) when that advances.
 //   barrier control   → outputs copied first, then every operator snapshot(),
 //                       handed to onBarrier with the output position.
-import type { Operator } from '../operators/operator.js';
+import { isTwoInput, type Operator } from '../operators/operator.js';
 import { createOperator } from '../operators/registry.js';
-import { FLAG_CONTROL, IN_FLAGS, IN_KEY, IN_SEQ, IN_TS, OUT_BYTES, OUT_KIND, OUT_MARKER, OUT_SEQ } from '../records.js';
+import { FLAG_CONTROL, FLAG_IDLE, IN_FLAGS, IN_KEY, IN_SEQ, IN_TS, OUT_BYTES, OUT_KIND, OUT_MARKER, OUT_SEQ, streamOfFlags } from '../records.js';
+import { InputWatermarks } from './input_watermarks.js';
 import { RingReader, RingWriter } from '../ring/ring.js';
 import { instantiate, RegionAllocator } from '../wasm/module.js';
 import { CONTROL_BARRIER, CONTROL_WATERMARK } from './control.js';
@@ -82,6 +88,18 @@ export class PartitionRunner {
       if (restore.length !== this.operators.length) throw new Error(`partition ${partition}: restore has ${restore.length} operator states, the program has ${this.operators.length} operators`);
       this.operators.forEach((op, i) => op.restore(restore[i]));
     }
+    const streams = program.streams ?? 1;
+    const inputs = program.operators.map((_, i) => program.inputs?.[i] ?? [0]);
+    if (streams > 1 || inputs.some((i) => i.length !== 1 || i[0] !== 0)) {
+      this.byStream = Array.from({ length: streams }, () => []);
+      inputs.forEach((list, op) => list.forEach((s, input) => {
+        if (!(s >= 0 && s < streams)) throw new Error(`partition ${partition}: operator ${op} reads stream ${s}, the program has ${streams}`);
+        const o = this.operators[op];
+        if (input > 1 || (input === 1 && !isTwoInput(o))) throw new Error(`partition ${partition}: operator ${op} lists ${list.length} inputs but takes ${isTwoInput(o) ? 2 : 1}`);
+        this.byStream![s].push({ op, input });
+      }));
+      this.watermarks = new InputWatermarks(streams, inputs);
+    }
     this.marker = new Uint8Array(OUT_BYTES);
     this.markerView = new DataView(this.marker.buffer);
     this.markerView.setUint32(OUT_KIND, OUT_MARKER, true);
@@ -90,6 +108,9 @@ export class PartitionRunner {
 
   private readonly marker: Uint8Array;
   private readonly markerView: DataView;
+  /** Several streams (or an operator reading another than the first): per stream, the operators reading it and as which input. */
+  private readonly byStream?: Array<Array<{ op: number; input: number }>>;
+  private readonly watermarks?: InputWatermarks;
 
   /** Processes what is in the input ring now (at most `limit` records); returns how many. Never blocks unless the output ring is full. */
   step(limit = Infinity): number {
@@ -100,15 +121,19 @@ export class PartitionRunner {
       if (avail === 0) break;
       const run = this.input.contiguous(Math.min(avail, this.program.maxBatch, limit - done));
       const ptr = this.input.readAt();
-      let start = 0;
+      // Runs of equal flags: data of one stream (flags = its stream bits), cut at control records.
+      let start = 0, flags = -1;
       for (let i = 0; i < run; i++) {
         const rec = ptr + i * stride;
-        if ((this.i32[(rec + IN_FLAGS) >> 2] & FLAG_CONTROL) === 0) continue;
-        if (i > start) this.processData(ptr + start * stride, i - start);
+        const f = this.i32[(rec + IN_FLAGS) >> 2];
+        if (f === flags) continue;
+        if (flags !== -1 && i > start) this.processData(ptr + start * stride, i - start, flags);
+        if ((f & FLAG_CONTROL) === 0) { flags = f; start = i; continue; }
         this.control(rec, this.consumed + i);
+        flags = -1;
         start = i + 1;
       }
-      if (run > start) this.processData(ptr + start * stride, run - start);
+      if (flags !== -1 && run > start) this.processData(ptr + start * stride, run - start, flags);
       this.input.release(run);
       this.consumed += run;
       done += run;
@@ -117,10 +142,24 @@ export class PartitionRunner {
     return done;
   }
 
-  private processData(ptr: number, count: number): void {
+  private processData(ptr: number, count: number, flags: number): void {
+    if (this.byStream) { this.processStream(ptr, count, streamOfFlags(flags)); return; }
     for (const op of this.operators) {
       if (count === 0) break;
       const kept = op.process(ptr, count, this.layout.stride);
+      this.copyOutputs(op);
+      if (typeof kept === 'number') count = kept;
+    }
+  }
+
+  /** A run of one stream's records through the operators that read it (a filter's survivors go on to the later ones). */
+  private processStream(ptr: number, count: number, stream: number): void {
+    const readers = this.byStream![stream];
+    if (readers === undefined) throw new Error(`partition ${this.partition}: a record of stream ${stream}, the program has ${this.byStream!.length} streams`);
+    for (const { op: i, input } of readers) {
+      if (count === 0) break;
+      const op = this.operators[i];
+      const kept = input === 0 ? op.process(ptr, count, this.layout.stride) : (op as Operator & { process2: Operator['process'] }).process2(ptr, count, this.layout.stride);
       this.copyOutputs(op);
       if (typeof kept === 'number') count = kept;
     }
@@ -131,9 +170,17 @@ export class PartitionRunner {
     const ts = this.view.getBigInt64(rec + IN_TS, true);
     if (kind === CONTROL_WATERMARK) {
       if (ts > this.watermark) this.watermark = ts;
-      for (const op of this.operators) {
-        op.onWatermark(ts);
-        this.copyOutputs(op);
+      if (this.watermarks) {
+        const flags = this.i32[(rec + IN_FLAGS) >> 2];
+        this.watermarks.advance(streamOfFlags(flags), ts, (flags & FLAG_IDLE) !== 0, (op, wm) => {
+          this.operators[op].onWatermark(wm);
+          this.copyOutputs(this.operators[op]);
+        });
+      } else {
+        for (const op of this.operators) {
+          op.onWatermark(ts);
+          this.copyOutputs(op);
+        }
       }
       // A watermark that carries an epoch (seq > 0) closes it: the marker tells
       // the host that every output this epoch caused here is now in the ring.

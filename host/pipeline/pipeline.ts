@@ -23,7 +23,7 @@ import { RecordBatch } from '../codec/record_batch.js';
 import { KeyDictionary, type KeyLimits } from '../codec/key_dictionary.js';
 import { DeadLetterQueue, readDeadLetters, type AddedDeadLetter } from '../ingest/dead_letter.js';
 import type { Ack, Frame, FrameSink, RefusedFrame, Source } from '../ingest/source.js';
-import { IngestLog, ENTRY_KEYS, ENTRY_RECORDS, ENTRY_WATERMARK, ENTRY_PRODUCER, type ProducerMark } from '../log/ingest_log.js';
+import { IngestLog, ENTRY_KEYS, ENTRY_RECORDS, ENTRY_WATERMARK, ENTRY_PRODUCER, readWatermark, type ProducerMark } from '../log/ingest_log.js';
 import { ProducerTable } from '../ingest/producers.js';
 import { CheckpointStore, type Checkpoint } from '../checkpoint/checkpoint_store.js';
 import { PartitionSet } from '../partition/partition_set.js';
@@ -31,7 +31,8 @@ import type { PartitionMetrics } from '../partition/partition_metrics.js';
 import { autoPartitions } from '../partition/hash.js';
 import { formatOutput, serializeOutput, KIND_NAMES, type FormatContext, type OutputEvent, type OutputKind } from '../output/format.js';
 import type { OutputSink } from '../sinks/output_sink.js';
-import { IN_TS, IN_SEQ, IN_FIELDS, OUT_BYTES, OUT_KIND, OUT_OP, OUT_VALUES, readOutput } from '../records.js';
+import { IN_TS, IN_SEQ, IN_FIELDS, IN_FLAGS, OUT_BYTES, OUT_KIND, OUT_OP, OUT_VALUES, readOutput, streamFlags, streamOfFlags } from '../records.js';
+import { StreamClocks, type StreamClockState } from './stream_clock.js';
 import type { Engine } from '../operators/operator.js';
 import { receiveNowNs as nowNs } from '../ingest/receive_clock.js';
 import { EpochMerger, type EpochRelease } from './epochs.js';
@@ -126,8 +127,9 @@ export class Pipeline implements FrameSink {
   readonly dataDir: string;
   private partitions!: PartitionSet;
   private merger!: EpochMerger;
-  private decoder!: EventDecoder;
-  private readonly batch: RecordBatch;
+  /** Per input stream: its decoder and decode batch (in the stream's own record layout). */
+  private decoders!: EventDecoder[];
+  private readonly batches: RecordBatch[];
   private readonly wide: RecordBatch;
   private dlq!: DeadLetterQueue;
   private ingestLog: IngestLog | null = null;
@@ -138,10 +140,11 @@ export class Pipeline implements FrameSink {
   private readonly fmt: FormatContext;
   private readonly log: (line: string, level?: LogLevel) => void;
   private seq = 1n;
-  private maxTs = MIN_TS;
-  private watermark = MIN_TS;
+  /** Event time per input stream (max, watermark, idleness). */
+  private readonly clock: StreamClocks;
+  /** Events in the ingest log per input stream (a synthetic source, the only one of its stream, resumes after them). */
+  private readonly streamEvents: number[];
   private epoch = 1n;
-  private lastInputAt = performance.now();
   private idleTimer: NodeJS.Timeout | null = null;
   private checkpointTimer: NodeJS.Timeout | null = null;
   private checkpointing: Promise<void> | null = null;
@@ -176,8 +179,10 @@ export class Pipeline implements FrameSink {
     this.log = options.log ?? ((l) => process.stderr.write(`ganglion: ${l}\n`));
     this.dataDir = resolve(options.dataDir ?? join('ganglion-data', config.name));
     this.dictionary = new KeyDictionary(keyLimits(config));
-    this.batch = new RecordBatch(this.plan.fields.type.stride, 4096);
+    this.batches = this.plan.streams.map((st) => new RecordBatch(st.fields.type.stride, 4096));
     this.wide = new RecordBatch(this.plan.stride, 4096);
+    this.clock = new StreamClocks(this.plan.streams);
+    this.streamEvents = this.plan.streams.map(() => 0);
     this.fmt = {
       operators: this.plan.meta,
       fields: this.plan.fields.all,
@@ -221,8 +226,8 @@ export class Pipeline implements FrameSink {
       const pt = restored.sections.get('producers');
       if (pt) this.producers.restore(pt, `checkpoint ${restored.path}`);
       this.seq = BigInt(restored.meta.logSeq);
-      this.maxTs = BigInt(restored.meta.maxTs as string);
-      this.watermark = BigInt(restored.meta.watermark as string);
+      this.clock.restore((restored.meta.streams as StreamClockState[] | undefined) ?? [{ maxTs: restored.meta.maxTs as string, watermark: restored.meta.watermark as string, idle: false }]);
+      ((restored.meta.streamEvents as number[] | undefined) ?? [Number(BigInt(restored.meta.logSeq) - 1n)]).forEach((n, s) => { if (s < this.streamEvents.length) this.streamEvents[s] = n; });
       this.epoch = BigInt(restored.meta.epoch as string) + 1n;
       this.checkpointId = restored.meta.id;
       this.loggedKeys = this.dictionary.size;
@@ -231,13 +236,14 @@ export class Pipeline implements FrameSink {
       this.seq = 1n;
     }
 
-    this.decoder = new EventDecoder({
-      type: this.plan.fields.type,
-      keyFields: this.plan.fields.key,
+    // One dictionary for every stream: a key string has one id, so both sides of a key hash to one partition.
+    this.decoders = this.plan.streams.map((st, i) => new EventDecoder({
+      type: st.fields.type,
+      keyFields: st.fields.key,
       dictionary: this.dictionary,
-      rules: validationRules(cfg),
-      tsUnit: cfg.event_time.unit,
-    });
+      rules: validationRules(streamValidation(cfg, i)),
+      tsUnit: st.eventTime.unit,
+    }));
     this.options.metrics?.setKeyDictionary(() => this.dictionary);
     this.dlq = new DeadLetterQueue({ path: this.deadLetterPath });
     if (this.dlq.tornBytes > 0) this.log(`dead-letter file: cut a torn last line of ${this.dlq.tornBytes} bytes`);
@@ -263,6 +269,7 @@ export class Pipeline implements FrameSink {
       catchUp: { outOfOrderNs: cfg.event_time.out_of_orderness },
       program: {
         fieldCount: this.plan.fieldCount,
+        ...(this.plan.streams.length > 1 ? { streams: this.plan.streams.length, inputs: this.plan.inputs } : {}),
         operators: this.plan.operators,
         engine: this.options.engine ?? 'wasm',
         maxBatch: this.options.maxBatch ?? 1024,
@@ -278,6 +285,8 @@ export class Pipeline implements FrameSink {
     this.released = this.epoch - 1n;
     this.merger = new EpochMerger(partitionCount, this.epoch, (r) => this.release(r));
     this.partitions.on('output', (b: { partition: number; bytes: Uint8Array; count: number }) => this.merger.push(b.partition, b.bytes, b.count));
+    // Restored with several streams: every partition learns each stream's watermark (and idleness) as it stood at the checkpoint.
+    if (restored && this.plan.streams.length > 1) this.plan.streams.forEach((_, s) => this.partitions.watermark(this.clock.watermark[s], 0n, s, this.clock.idle[s]));
     this.lateByOp = this.plan.meta.map(() => 0);
     if (this.options.metrics) this.installCollector(this.options.metrics);
 
@@ -301,7 +310,7 @@ export class Pipeline implements FrameSink {
    */
   async finish(): Promise<void> {
     await this.flushQueue();
-    this.advanceWatermark(FINAL_WATERMARK, true);
+    for (let s = 0; s < this.plan.streams.length; s++) this.advanceWatermark(FINAL_WATERMARK, true, s);
     await this.drain();
   }
 
@@ -338,27 +347,38 @@ export class Pipeline implements FrameSink {
   }
 
   /** Library path: events as objects (field names as in the schema; ts as bigint ns or per event_time.unit). */
-  push(events: InputEvent | InputEvent[]): Promise<void> {
+  push(events: InputEvent | InputEvent[], stream?: string): Promise<void> {
     const list = Array.isArray(events) ? events : [events];
     const text = JSON.stringify(list, (_k, v) => (typeof v === 'bigint' ? v.toString() : v));
+    const index = this.streamIndex(stream);
     return new Promise((resolveAck, reject) => {
       this.onFrame({ data: Buffer.from(text), binary: false, origin: 'library', receivedAtNs: nowNs() }, (ok, info) => {
         if (ok || (info?.count ?? 0) > 0 || (info?.rejected ?? 0) > 0) resolveAck(); else reject(new Error(info?.reason ?? 'rejected'));
-      });
+      }, 'library', index);
     });
   }
 
+  /** Index of the input stream called `name` (absent: the first); throws on an unknown name. */
+  streamIndex(name: string | undefined): number {
+    if (name === undefined) return 0;
+    const i = this.plan.streams.findIndex((s) => s.name === name);
+    if (i < 0) throw new Error(`pipeline ${this.config.name} has no input stream '${name}' (streams: ${this.plan.streams.map((s) => s.name).join(', ')})`);
+    return i;
+  }
+
   /** A raw frame, as a network source would deliver it. */
-  pushFrame(frame: Frame): Promise<{ accepted: number; rejected: number }> {
-    return new Promise((res) => this.onFrame(frame, (_ok, info) => res({ accepted: info?.count ?? 0, rejected: info?.rejected ?? 0 })));
+  pushFrame(frame: Frame, stream?: string): Promise<{ accepted: number; rejected: number }> {
+    const index = this.streamIndex(stream);
+    return new Promise((res) => this.onFrame(frame, (_ok, info) => res({ accepted: info?.count ?? 0, rejected: info?.rejected ?? 0 }), 'library', index));
   }
 
   /**
    * `source`: the configured source name the frame came through, the label
    * of its metrics (bounded, unlike `frame.origin`, which names the
    * connection); frames pushed by the library count as 'library'.
+   * `stream`: the input stream the source feeds (its index; 0: the first).
    */
-  onFrame(frame: Frame, ack: Ack, source = 'library'): void {
+  onFrame(frame: Frame, ack: Ack, source = 'library', stream = 0): void {
     if (this.failure) { ack(false, { reason: this.failure.message, retry: true }); return; }
     if (frame.invalid) {
       this.deadLetter(frame, { ...frame.invalid, index: -1, raw: frame.data });
@@ -368,8 +388,9 @@ export class Pipeline implements FrameSink {
     }
     const producer: ProducerMark | undefined = frame.producer !== undefined && frame.producerSeq !== undefined ? { id: frame.producer, seq: frame.producerSeq } : undefined;
     if (producer && this.producers.isDuplicate(producer.id, producer.seq)) { this.duplicate(frame, ack); return; }
-    this.batch.reset();
-    const { accepted, rejects } = this.decoder.decode(frame.data, frame.binary, this.batch, frame.receivedAtNs);
+    const batch = this.batches[stream];
+    batch.reset();
+    const { accepted, rejects } = this.decoders[stream].decode(frame.data, frame.binary, batch, frame.receivedAtNs);
     if (rejects.length > 0 && this.config.validation.on_invalid === 'reject') {
       // validation.on_invalid: reject: the frame goes back to its producer whole,
       // with the first problem; nothing of it is ingested or dead-lettered.
@@ -389,10 +410,10 @@ export class Pipeline implements FrameSink {
       this.ingestLog.appendProducer(producer).then(answer, (e: Error) => { ack(false, { count: 0, rejected: rejects.length, reason: e.message, retry: true }); this.fail(e); });
       return;
     }
-    this.accept(source, this.batch, frame.receivedAtNs, (refused) => (refused
+    this.accept(source, batch, frame.receivedAtNs, (refused) => (refused
       // Not durable (a full disk): refused, so the producer keeps the frame and resends it.
       ? ack(false, { count: 0, rejected: accepted + rejects.length, reason: refused.message, retry: true })
-      : ack(true, { count: accepted, rejected: rejects.length })), producer);
+      : ack(true, { count: accepted, rejected: rejects.length })), producer, stream);
   }
 
   /** A resend of a frame already logged: acknowledged again once the original is durable, never ingested twice. */
@@ -415,8 +436,8 @@ export class Pipeline implements FrameSink {
   }
 
   /** Records already in ring layout (the synthetic feed, file replays of records). */
-  ingestRecords(origin: string, batch: RecordBatch, receivedAtNs: bigint): boolean {
-    this.accept(origin, batch, receivedAtNs, () => undefined);
+  ingestRecords(origin: string, batch: RecordBatch, receivedAtNs: bigint, stream = 0): boolean {
+    this.accept(origin, batch, receivedAtNs, () => undefined, undefined, stream);
     return !this.paused;
   }
 
@@ -464,12 +485,13 @@ export class Pipeline implements FrameSink {
     });
   }
 
-  private accept(origin: string, batch: RecordBatch, receivedAtNs: bigint, acked: (refused?: Error) => void, producer?: ProducerMark): void {
-    const records = this.widen(batch);
+  private accept(origin: string, batch: RecordBatch, receivedAtNs: bigint, acked: (refused?: Error) => void, producer?: ProducerMark, stream = 0): void {
+    const records = this.widen(batch, stream);
     const count = batch.count;
     this.stats_.eventsIn += count;
     this.options.metrics?.addEvents(origin, count);
-    this.lastInputAt = performance.now();
+    this.clock.touched(stream);
+    if (this.ingestLog) this.streamEvents[stream] += count;
     let durable: Promise<void> | null = null;
     if (producer) this.producers.record(producer.id, producer.seq, Date.now());
     if (this.ingestLog) {
@@ -491,11 +513,15 @@ export class Pipeline implements FrameSink {
     this.dispatch(item);
   }
 
-  /** Copies decoded records into the pipeline's wider layout (enrichment slots) and fills derived fields. */
-  private widen(batch: RecordBatch): Uint8Array {
-    const derived = this.plan.fields.derived;
+  /**
+   * Copies decoded records into the pipeline's wider layout (enrichment slots;
+   * the ring slot of the widest stream, NaN past the stream's own fields),
+   * fills derived fields and marks each record with its stream.
+   */
+  private widen(batch: RecordBatch, stream = 0): Uint8Array {
+    const derived = this.plan.streams[stream].fields.derived;
     const from = batch.stride, to = this.plan.stride;
-    if (from === to && derived.length === 0) return batch.records();
+    if (from === to && derived.length === 0 && stream === 0) return batch.records();
     let out: Uint8Array, view: DataView;
     if (from === to) {
       out = batch.records();
@@ -520,6 +546,7 @@ export class Pipeline implements FrameSink {
       const at = i * to + IN_FIELDS;
       for (const d of derived) view.setFloat64(at + 8 * d.field, view.getFloat64(at + 8 * d.multiply[0], true) * view.getFloat64(at + 8 * d.multiply[1], true), true);
     }
+    if (stream !== 0) for (let i = 0; i < batch.count; i++) view.setUint32(i * to + IN_FLAGS, streamFlags(stream), true);
     return out;
   }
 
@@ -568,27 +595,27 @@ export class Pipeline implements FrameSink {
       const l = view.getUint32(i * stride + IN_TS, true);
       if (h > hi || l > lo) { hi = h; lo = l; at = i; }
     }
-    if (at >= 0) {
-      const ts = view.getBigInt64(at * stride + IN_TS, true);
-      if (ts > this.maxTs) this.maxTs = ts;
-    }
+    // A batch is one stream's (one source, or one log entry): its first record says which.
+    const stream = item.count > 0 ? streamOfFlags(view.getUint32(IN_FLAGS, true)) : 0;
+    let watermark = this.clock.maxTs[stream] - this.plan.streams[stream].eventTime.out_of_orderness;
+    if (at >= 0) watermark = this.clock.observe(stream, view.getBigInt64(at * stride + IN_TS, true));
     this.partitions.pushRecords(item.bytes, item.count);
-    this.closeEpoch(item.receivedAtNs, this.maxTs - this.config.event_time.out_of_orderness, item.untimed ? 0 : item.count);
+    this.closeEpoch(item.receivedAtNs, watermark, item.untimed ? 0 : item.count, stream);
   }
 
-  /** `events`: input events of the batch this epoch closes, each recorded with the epoch's latency. */
-  private closeEpoch(receivedAtNs: bigint, watermark: bigint, events = 0): void {
-    if (watermark > this.watermark) this.watermark = watermark;
+  /** `events`: input events of the batch this epoch closes, each recorded with the epoch's latency. `stream`: whose watermark moves. */
+  private closeEpoch(receivedAtNs: bigint, watermark: bigint, events = 0, stream = 0, idle = false): void {
+    const wm = this.clock.advance(stream, watermark, idle);
     const e = this.epoch++;
     this.merger.opened(e, receivedAtNs, events);
-    this.partitions.watermark(this.watermark, e);
+    this.partitions.watermark(wm, e, stream, idle);
   }
 
   /** Idle timeout and end of input: the watermark moves without events; logged so a replay moves it identically. */
-  private advanceWatermark(to: bigint, final = false): void {
-    if (to <= this.watermark && !final) return;
-    if (this.ingestLog) this.ingestLog.appendWatermark(to);
-    this.closeEpoch(nowNs(), to);
+  private advanceWatermark(to: bigint, final = false, stream = 0, idle = false): void {
+    if (to <= this.clock.watermark[stream] && !final && idle === this.clock.idle[stream]) return;
+    if (this.ingestLog) this.ingestLog.appendWatermark(to, this.plan.streams.length > 1 ? { index: stream, idle } : undefined);
+    this.closeEpoch(nowNs(), to, 0, stream, idle);
   }
 
   private onPressure(paused: boolean): void {
@@ -735,7 +762,8 @@ export class Pipeline implements FrameSink {
     const epoch = this.epoch - 1n;
     const meta = {
       id, createdAt: new Date().toISOString(), logSeq: this.ingestLog!.nextSeq.toString(),
-      maxTs: this.maxTs.toString(), watermark: this.watermark.toString(), epoch: epoch.toString(),
+      maxTs: this.clock.maxTs[0].toString(), watermark: this.clock.watermark[0].toString(), epoch: epoch.toString(),
+      ...(this.plan.streams.length > 1 ? { streams: this.clock.snapshot(), streamEvents: [...this.streamEvents] } : {}),
       partitions: this.partitions.count, pipeline: this.config.name, sinks: {} as Record<string, unknown>, deadLetters: 0,
     };
     const dictionary = this.dictionary.snapshot();
@@ -753,7 +781,7 @@ export class Pipeline implements FrameSink {
         res(null);
       } catch (e) { res(e as Error); }
     }));
-    const snaps = await this.partitions.barrier(id, this.watermark);
+    const snaps = await this.partitions.barrier(id, this.clock.watermark[0]);
     const pauseMs = Math.max(...snaps.map((s) => s.pauseMs));
     const sinkError = await positioned;
     if (this.failure) throw this.failure;
@@ -800,14 +828,11 @@ export class Pipeline implements FrameSink {
   }
 
   private installTimers(): void {
-    const idle = this.config.event_time.idle_timeout;
-    if (idle > 0n) {
-      const idleMs = Number(idle / 1_000_000n);
+    const idleMs = this.clock.minIdleMs();
+    if (idleMs > 0) {
       this.idleTimer = setInterval(() => {
-        const quiet = performance.now() - this.lastInputAt;
-        if (quiet < idleMs || this.maxTs === MIN_TS) return;
-        // Quiet feed: the watermark follows the wall clock past the last event.
-        this.advanceWatermark(this.maxTs + BigInt(Math.round((quiet - idleMs) * 1e6)));
+        // Quiet stream: its watermark follows the wall clock past its last event (stream_clock.ts).
+        for (const m of this.clock.idleMoves()) this.advanceWatermark(m.to, false, m.stream, m.mark);
       }, Math.max(10, Math.min(1000, idleMs / 4)));
       this.idleTimer.unref();
     }
@@ -843,6 +868,7 @@ export class Pipeline implements FrameSink {
         this.loggedKeys = this.dictionary.size;
       } else if (e.kind === ENTRY_RECORDS) {
         if (e.producer) this.producers.record(e.producer.id, e.producer.seq, Number(e.appendedNs / 1_000_000n));
+        this.streamEvents[streamOfFlags(new DataView(e.payload.buffer, e.payload.byteOffset, e.payload.byteLength).getUint32(IN_FLAGS, true))] += e.count;
         this.dispatch({ bytes: e.payload.slice(), count: e.count, receivedAtNs: nowNs(), untimed: true });
         replayed += e.count;
         // Backpressure, and the rest of a big entry that dispatch queued, before the next entry.
@@ -851,8 +877,8 @@ export class Pipeline implements FrameSink {
       } else if (e.kind === ENTRY_PRODUCER) {
         if (e.producer) this.producers.record(e.producer.id, e.producer.seq, Number(e.appendedNs / 1_000_000n));
       } else if (e.kind === ENTRY_WATERMARK) {
-        const view = new DataView(e.payload.buffer, e.payload.byteOffset, e.payload.byteLength);
-        this.closeEpoch(nowNs(), view.getBigInt64(0, true));
+        const w = readWatermark(e.payload);
+        this.closeEpoch(nowNs(), w.ns, 0, w.stream, w.idle);
       }
       if (performance.now() - yielded > 250) {
         progress(false);
@@ -951,6 +977,10 @@ export class Pipeline implements FrameSink {
 
   /** Internal: sources.ts needs the pipeline's decoding view. */
   get recordType() { return this.plan.fields.type; }
+  /** Events of input stream `index` in the ingest log so far. */
+  loggedEvents(index: number): number { return this.streamEvents[index]; }
+  /** The decoding view of input stream `index` (synthetic sources of a later stream). */
+  streamRecordType(index: number) { return this.plan.streams[index].fields.type; }
   intern(s: string): number { return this.dictionary.intern(s); }
 }
 
@@ -963,3 +993,9 @@ function isPositioned(s: OutputSink): s is OutputSink & Pick<JsonlSink, 'positio
   return typeof (s as Partial<JsonlSink>).position === 'function' && typeof (s as Partial<JsonlSink>).truncate === 'function';
 }
 
+
+/** The validation rules of input stream `index` (a hand-built config without streams: its own). */
+function streamValidation(cfg: PipelineConfig, index: number): Pick<PipelineConfig, 'validation'> {
+  const st = (cfg as Partial<PipelineConfig>).streams?.[index];
+  return st ? { validation: st.validation } : cfg;
+}

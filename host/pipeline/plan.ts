@@ -16,15 +16,37 @@ import { eventFields, parseRef, type EventFields } from '../config/types.js';
 import type { OperatorMeta } from '../output/format.js';
 import type { OperatorConfig as RegistryConfig } from '../operators/registry.js';
 import { AGG, inputStride, type AggregateName } from '../records.js';
+import { operatorInputs, streamFields, streamsOf, type StreamConfig } from '../config/streams.js';
 
-export interface PipelinePlan {
-  config: PipelineConfig;
+/**
+ * One input stream as the runtime lays it out: its record fields (schema
+ * fields, then the enrichment slots of the windows that read it) and its own
+ * stride. The ring slot is the widest stream's (host/records.ts).
+ */
+export interface StreamPlan {
+  name: string;
+  index: number;
   fields: EventFields;
-  /** Every f64 field of a record, in order: schema fields, then enrichment slots (`op.agg`). */
   recordFields: string[];
   fieldCount: number;
   stride: number;
+  eventTime: StreamConfig['event_time'];
+}
+
+export interface PipelinePlan {
+  config: PipelineConfig;
+  /** The first stream's (the only one of most pipelines). */
+  fields: EventFields;
+  /** Every f64 field of a first-stream record, in order: schema fields, then enrichment slots (`op.agg`). */
+  recordFields: string[];
+  /** Fields of the widest stream's records: the ring slot holds this many (stride = 24 + 8·fieldCount). */
+  fieldCount: number;
+  stride: number;
+  /** Every input stream, in declaration order (index = the stream bits of a record's flags). */
+  streams: StreamPlan[];
   operators: RegistryConfig[];
+  /** Per operator, the stream indexes it reads, in input order ([0] for most). */
+  inputs: number[][];
   meta: OperatorMeta[];
   /** Operator name → emit only alerts (models with emit: alerts). */
   alertsOnly: Set<string>;
@@ -34,19 +56,32 @@ export class PlanError extends Error {}
 
 export function planPipeline(config: PipelineConfig, baseDir = process.cwd()): PipelinePlan {
   const fields = eventFields(config);
-  const recordFields = [...fields.all];
+  const streamConfigs = streamsOf(config);
+  const streams = streamConfigs.map((st, index) => {
+    const f = index === 0 ? fields : streamFields(config, index);
+    return { name: st.name, index, fields: f, recordFields: [...f.all], eventTime: st.event_time };
+  });
+  const recordFields = streams[0].recordFields;
   const windows = new Map<string, WindowOperatorConfig>();
+  const windowStream = new Map<string, number>();
   const enrich = new Map<string, Array<{ aggregate: number; field: number }>>();
+  const inputsOf = config.operators.map((o) => {
+    const inputs = operatorInputs(config, o);
+    const bad = inputs.findIndex((i) => i < 0);
+    if (bad >= 0) throw new PlanError(`operator ${o.name}: unknown input stream '${(o as { input?: string; inputs?: string[] }).inputs?.[bad] ?? (o as { input?: string }).input}' (streams: ${streams.map((st) => st.name).join(', ')})`);
+    return inputs;
+  });
 
-  const fieldOf = (ref: string, who: string): number => {
+  const fieldOf = (ref: string, who: string, stream = 0): number => {
+    const { recordFields, fields } = streams[stream];
     const r = parseRef(ref);
     if ('field' in r) {
       const i = recordFields.indexOf(r.field);
-      if (i < 0) throw new PlanError(`operator ${who}: unknown field '${r.field}' (fields: ${fields.all.join(', ')})`);
+      if (i < 0) throw new PlanError(`operator ${who}: unknown field '${r.field}' in stream ${streams[stream].name} (fields: ${fields.all.join(', ')})`);
       return i;
     }
     const w = windows.get(r.op);
-    if (!w) throw new PlanError(`operator ${who}: '${ref}' must name a window operator listed before it`);
+    if (!w || windowStream.get(r.op) !== stream) throw new PlanError(`operator ${who}: '${ref}' must name a window operator listed before it that reads the same stream (${streams[stream].name})`);
     if (!(r.aggregate in AGG)) throw new PlanError(`operator ${who}: '${r.aggregate}' is not an aggregate (one of ${Object.keys(AGG).join(', ')})`);
     let slot = recordFields.indexOf(ref);
     if (slot < 0) {
@@ -59,24 +94,26 @@ export function planPipeline(config: PipelineConfig, baseDir = process.cwd()): P
   };
 
   // First pass: resolve references (this fixes the record layout).
-  const resolved = config.operators.map((o) => {
+  const resolved = config.operators.map((o, i) => {
+    const input = inputsOf[i][0];
     switch (o.type) {
       case 'window': {
         windows.set(o.name, o);
-        const value = o.field === undefined ? 0 : fieldOf(o.field, o.name);
-        const weight = o.weight === undefined ? undefined : fieldOf(o.weight, o.name);
+        windowStream.set(o.name, input);
+        const value = o.field === undefined ? 0 : fieldOf(o.field, o.name, input);
+        const weight = o.weight === undefined ? undefined : fieldOf(o.weight, o.name, input);
         return { o, value, weight };
       }
       case 'zscore':
       case 'limit':
-        return { o, value: fieldOf(o.field, o.name) };
+        return { o, value: fieldOf(o.field, o.name, input) };
       case 'model':
-        return { o, features: o.features.map((f) => fieldOf(f, o.name)) };
+        return { o, features: o.features.map((f) => fieldOf(f, o.name, input)) };
     }
   });
 
-  const et = config.event_time;
-  const operators: RegistryConfig[] = resolved.map((r) => {
+  const operators: RegistryConfig[] = resolved.map((r, i) => physicalOperator(r, streams[inputsOf[i][0]].eventTime));
+  function physicalOperator(r: (typeof resolved)[number], et: StreamConfig['event_time']): RegistryConfig {
     const o = r.o;
     switch (o.type) {
       case 'window': {
@@ -123,7 +160,7 @@ export function planPipeline(config: PipelineConfig, baseDir = process.cwd()): P
         return { kind: 'tree_ensemble', name: o.name, model: path, features: (r as { features: number[] }).features, ...(o.output === 'margin' ? { margin: true } : {}), ...(o.engine ? { engine: o.engine } : {}) };
       }
     }
-  });
+  }
 
   const meta: OperatorMeta[] = config.operators.map((o) => {
     switch (o.type) {
@@ -135,7 +172,9 @@ export function planPipeline(config: PipelineConfig, baseDir = process.cwd()): P
   });
 
   const alertsOnly = new Set(config.operators.filter((o) => o.type === 'model' && o.emit === 'alerts').map((o) => o.name));
-  return { config, fields, recordFields, fieldCount: recordFields.length, stride: inputStride(recordFields.length), operators, meta, alertsOnly };
+  const streamPlans: StreamPlan[] = streams.map((st) => ({ ...st, fieldCount: st.recordFields.length, stride: inputStride(st.recordFields.length) }));
+  const fieldCount = Math.max(...streamPlans.map((st) => st.fieldCount));
+  return { config, fields, recordFields, fieldCount, stride: inputStride(fieldCount), streams: streamPlans, operators, inputs: inputsOf, meta, alertsOnly };
 }
 
 export function baseDirOf(file: string | undefined): string {

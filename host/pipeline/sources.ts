@@ -4,6 +4,7 @@ import type { FrameSink, Source } from '../ingest/source.js';
 import type { Pipeline } from './pipeline.js';
 import { SyntheticSource } from './synthetic_source.js';
 import { FileSource, fileFormat } from './file_source.js';
+import { sourceStream, streamsOf } from '../config/streams.js';
 
 /**
  * Starts loading the modules `openSources` will import for this config, so
@@ -33,8 +34,8 @@ export function wsSourceOptions(s: WsSourceConfig, i: number) {
  * source's configured name, not per connection. Everything else a sink does
  * (refused frames) goes straight through.
  */
-function sinkFor(pipeline: Pipeline, name: string): FrameSink {
-  return { onFrame: (frame, ack) => pipeline.onFrame(frame, ack, name), onRefused: (r) => pipeline.onRefused(r) };
+function sinkFor(pipeline: Pipeline, name: string, stream: number): FrameSink {
+  return { onFrame: (frame, ack) => pipeline.onFrame(frame, ack, name, stream), onRefused: (r) => pipeline.onRefused(r) };
 }
 
 /**
@@ -47,12 +48,14 @@ export async function openSources(config: PipelineConfig, pipeline: Pipeline, al
   const started = (src: Source | SyntheticSource) => { out.push(src); register(src); };
   try {
     for (const [i, s] of config.sources.entries()) {
+      const stream = sourceStream(config, s);
+      if (stream < 0) throw new Error(`sources[${i}]: unknown stream '${(s as { stream?: string }).stream}'`);
       switch (s.type) {
         case 'ws': {
           const { WsSource } = await import('../ingest/ws_source.js');
           const src = new WsSource(wsSourceOptions(s, i));
           started(src);
-          await src.start(sinkFor(pipeline, src.name));
+          await src.start(sinkFor(pipeline, src.name, stream));
           break;
         }
         case 'mqtt': {
@@ -66,20 +69,23 @@ export async function openSources(config: PipelineConfig, pipeline: Pipeline, al
             ...(s.tls ? { tls: { ...(s.tls.ca ? { ca: s.tls.ca } : {}), ...(s.tls.cert ? { cert: s.tls.cert } : {}), ...(s.tls.key ? { key: s.tls.key } : {}), rejectUnauthorized: s.tls.reject_unauthorized } } : {}),
           } as ConstructorParameters<typeof MqttSource>[0]);
           started(src);
-          await src.start(sinkFor(pipeline, src.name));
+          await src.start(sinkFor(pipeline, src.name, stream));
           break;
         }
         case 'synthetic': {
-          const type = pipeline.recordType;
-          const src = new SyntheticSource(s, config, type, pipeline.plan.fields.key, (k) => pipeline.intern(k), type.stride);
+          const type = pipeline.streamRecordType(stream);
+          const st = streamsOf(config)[stream];
+          const src = new SyntheticSource(s, { ...config, schema: st.schema, event_time: st.event_time }, type, pipeline.plan.streams[stream].fields.key, (k) => pipeline.intern(k), type.stride, stream);
           started(src);
-          src.start(pipeline, config.sources.length === 1 ? alreadyLogged : 0);
+          // Resumes after what the log holds when it is the only source of its stream (the log cannot tell two feeds of one stream apart).
+          const alone = config.sources.filter((o) => sourceStream(config, o) === stream).length === 1;
+          src.start(pipeline, config.sources.length === 1 ? alreadyLogged : alone ? pipeline.loggedEvents(stream) : 0);
           break;
         }
         case 'file': {
           const src = new FileSource(s.path, fileFormat(s.path, s.format === 'csv' ? undefined : s.format), s.name, () => pipeline.sourceEnded(s.name ?? s.path), (e) => pipeline.sourceFailed(e));
           started(src);
-          await src.start(sinkFor(pipeline, src.name));
+          await src.start(sinkFor(pipeline, src.name, stream));
           break;
         }
       }

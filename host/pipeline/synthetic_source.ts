@@ -13,7 +13,7 @@ type SyntheticConfig = Extract<SourceConfig, { type: 'synthetic' }>;
 
 export interface RecordSink {
   /** Accepts generated records; false = pause (backpressure). */
-  ingestRecords(origin: string, batch: RecordBatch, receivedAtNs: bigint): boolean;
+  ingestRecords(origin: string, batch: RecordBatch, receivedAtNs: bigint, stream?: number): boolean;
   /** The feed ended (a bounded `events` count). */
   sourceEnded(origin: string): void;
 }
@@ -36,6 +36,8 @@ export class SyntheticSource {
     private readonly keyFields: readonly string[],
     private readonly intern: (s: string) => number,
     stride: number,
+    /** The input stream it feeds (index); `config` then carries that stream's schema and event_time. */
+    private readonly stream = 0,
   ) {
     this.name = cfg.name ?? 'synthetic';
     const kind = (config.schema.type === 'custom' ? 'trades' : config.schema.type) as FeedKind;
@@ -85,7 +87,7 @@ export class SyntheticSource {
         n += got;
         this.produced += got;
         // The receive clock the latency is measured against (Date.now() would add up to 1 ms).
-        if (!sink.ingestRecords(this.name, this.batch, receiveNowNs())) this.paused = true;
+        if (!sink.ingestRecords(this.name, this.batch, receiveNowNs(), this.stream)) this.paused = true;
       }
       if (!this.stopped && !this.ended && !this.paused) this.timer = setTimeout(tick, this.cfg.rate > 0 ? 5 : 0);
     };

@@ -18,6 +18,7 @@ import { relative } from 'node:path';
 import { formatDuration } from '../config/units.js';
 import type { PipelineConfig, SinkConfig, SourceConfig } from '../config/types.js';
 import type { PipelinePlan } from '../pipeline/plan.js';
+import { operatorInputs, sourceStream, streamsOf } from '../config/streams.js';
 
 export type FieldType = 'timestamp' | 'f64' | 'string' | 'side';
 
@@ -96,42 +97,50 @@ const KINDS_BY_TYPE: Record<string, string[]> = {
 const d = (ns: bigint) => formatDuration(ns);
 
 export function logicalPlan(config: PipelineConfig, physical: PipelinePlan): LogicalPlan {
-  const f = physical.fields;
-  const typeOf = (name: string): FieldType => {
-    const def = f.type.fields.find((x) => x.name === name);
-    return def?.kind === 'id' ? 'string' : def?.kind === 'side' ? 'side' : 'f64';
-  };
-  const derived = new Set(config.schema.derived.map((x) => x.name));
-  const inputFields: PlanField[] = [
-    { name: f.time, type: 'timestamp' },
-    ...f.all.map((n) => ({ name: n, type: typeOf(n), ...(derived.has(n) ? { from: 'derived' } : {}) })),
-  ];
-  const et = config.event_time;
-  const stream: StreamNode = {
-    id: 'stream:input', kind: 'stream', name: 'input', schema: config.schema.type, fields: inputFields, key: f.key,
-    eventTime: {
-      field: et.field, unit: et.unit, outOfOrderness: d(et.out_of_orderness),
-      allowedLateness: d(et.allowed_lateness), idleTimeout: d(et.idle_timeout),
-    },
-    sources: config.sources.map((s, i) => ({ name: s.name ?? `${s.type}${i}`, type: s.type, detail: sourceDetail(s) })),
-  };
+  const streamConfigs = streamsOf(config);
+  // Per stream: its node, the fields flowing at the end of its operator chain so far, and the last node of that chain.
+  const chains = physical.streams.map((sp, i) => {
+    const f = sp.fields;
+    const typeOf = (name: string): FieldType => {
+      const def = f.type.fields.find((x) => x.name === name);
+      return def?.kind === 'id' ? 'string' : def?.kind === 'side' ? 'side' : 'f64';
+    };
+    const sc = streamConfigs[i];
+    const derived = new Set(sc.schema.derived.map((x) => x.name));
+    const inputFields: PlanField[] = [
+      { name: f.time, type: 'timestamp' },
+      ...f.all.map((n) => ({ name: n, type: typeOf(n), ...(derived.has(n) ? { from: 'derived' } : {}) })),
+    ];
+    const et = sp.eventTime;
+    const stream: StreamNode = {
+      id: `stream:${sp.name}`, kind: 'stream', name: sp.name, schema: sc.schema.type, fields: inputFields, key: f.key,
+      eventTime: {
+        field: et.field, unit: et.unit, outOfOrderness: d(et.out_of_orderness),
+        allowedLateness: d(et.allowed_lateness), idleTimeout: d(et.idle_timeout),
+      },
+      sources: config.sources.flatMap((s, j) => (sourceStream(config, s) === i ? [{ name: s.name ?? `${s.type}${j}`, type: s.type, detail: sourceDetail(s) }] : [])),
+    };
+    return { stream, fields: inputFields, upstream: stream.id, recordFields: sp.recordFields };
+  });
 
   const edges: PlanEdge[] = [];
   const operators: OperatorNode[] = [];
-  let fields = inputFields;
-  let upstream = stream.id;
   config.operators.forEach((o) => {
-    const writes: PlanField[] = physical.recordFields
+    const inputs = operatorInputs(config, o);
+    const chain = chains[inputs[0]];
+    const writes: PlanField[] = chain.recordFields
       .filter((n) => n.startsWith(`${o.name}.`))
       .map((n) => ({ name: n, type: 'f64' as const, from: o.name }));
     const node: OperatorNode = {
       id: `op:${o.name}`, kind: 'operator', name: o.name, type: o.type,
-      summary: operatorSummary(o), reads: operatorReads(o), writes, state: operatorState(o, f.key, et.allowed_lateness),
+      summary: operatorSummary(o), reads: operatorReads(o), writes, state: operatorState(o, chain.stream.key, physical.streams[inputs[0]].eventTime.allowed_lateness),
       outputs: KINDS_BY_TYPE[o.type] ?? [],
     };
-    edges.push({ from: upstream, to: node.id, carries: 'records', fields });
-    fields = [...fields, ...writes];
-    upstream = node.id;
+    for (const i of inputs) {
+      edges.push({ from: chains[i].upstream, to: node.id, carries: 'records', fields: chains[i].fields });
+      chains[i].upstream = node.id;
+    }
+    chain.fields = [...chain.fields, ...writes];
     operators.push(node);
   });
 
@@ -142,14 +151,14 @@ export function logicalPlan(config: PipelineConfig, physical: PipelinePlan): Log
       const kinds = o.outputs.filter((k) => s.kinds.includes(k));
       if (kinds.length) edges.push({ from: o.id, to: s.id, carries: 'outputs', kinds });
     }
-    if (s.kinds.includes('dead_letter')) edges.push({ from: stream.id, to: s.id, carries: 'outputs', kinds: ['dead_letter'] });
+    if (s.kinds.includes('dead_letter')) for (const c of chains) edges.push({ from: c.stream.id, to: s.id, carries: 'outputs', kinds: ['dead_letter'] });
   }
 
   return {
     pipeline: config.name,
     delivery: config.delivery.mode,
     partitions: String(config.partitions),
-    streams: [stream], operators, sinks, edges,
+    streams: chains.map((c) => c.stream), operators, sinks, edges,
   };
 }
 
@@ -218,9 +227,9 @@ export function planText(p: LogicalPlan): string {
     out.push('');
   }
   for (const o of p.operators) {
-    const into = p.edges.find((e) => e.to === o.id && e.carries === 'records');
+    const into = p.edges.filter((e) => e.to === o.id && e.carries === 'records');
     out.push(`${o.name}  [${o.type}] ${o.summary}`);
-    out.push(`  ◄ records from ${into?.from.replace(/^\w+:/, '') ?? '?'}: reads ${o.reads.join(', ') || '(key and time only)'}`);
+    out.push(`  ◄ records from ${into.map((e) => e.from.replace(/^\w+:/, '')).join(' and ') || '?'}: reads ${o.reads.join(', ') || '(key and time only)'}`);
     if (o.writes.length) out.push(`  writes ${fieldList(o.writes)}`);
     out.push(`  state ${o.state}`);
     out.push(`  outputs ${o.outputs.join(', ')}`);
