@@ -6,6 +6,7 @@
 // is checked here: every `stream:` and `input:` names a declared stream,
 // operator names are unique over the pipeline, sinks select known operators.
 import { didYouMean } from './errors.js';
+import { operatorRefs } from './operator_refs.js';
 import { semanticIssues, type SemanticIssue } from './semantic.js';
 import { operatorInputs, sourceStream, streamsOf } from './streams.js';
 import type { PipelineConfig } from './types.js';
@@ -35,6 +36,24 @@ export function pipelineIssues(config: PipelineConfig, baseDir: string, unparsed
     operatorsOf[inputs[0]].push(i);
   });
 
+  // `<window>.<aggregate>` of a window on another stream: enrichment happens within a stream.
+  const windowStream = new Map<string, number>();
+  const crossRefs = new Set<string>();
+  config.operators.forEach((o, i) => {
+    const own = operatorInputs(config, o)[0];
+    if (own < 0) return;
+    for (const { path, ref } of operatorRefs(o)) {
+      const dot = ref.indexOf('.');
+      if (dot < 0) continue;
+      const w = windowStream.get(ref.slice(0, dot));
+      if (w !== undefined && w !== own) {
+        add(['operators', i, ...path], `expected a window operator that reads stream ${streams[own].name}: "${ref.slice(0, dot)}" reads ${streams[w].name} (an operator reads the aggregates of earlier windows on its own stream)`, JSON.stringify(ref));
+        crossRefs.add(ref.slice(0, dot));
+      }
+    }
+    if (o.type === 'window') windowStream.set(o.name, own);
+  });
+
   streams.forEach((st, si) => {
     const view: PipelineConfig = {
       ...config, name: si === 0 ? config.name : st.name,
@@ -44,7 +63,7 @@ export function pipelineIssues(config: PipelineConfig, baseDir: string, unparsed
       sinks: [],
     };
     // Operators of the other streams are not this view's: references to them are reported by the plan (enrichment stays within a stream).
-    for (const issue of semanticIssues(view, baseDir, unparsed)) {
+    for (const issue of semanticIssues(view, baseDir, new Set([...unparsed, ...crossRefs]))) {
       const [head, ...rest] = issue.path;
       let path = issue.path;
       if (head === 'schema' || head === 'key' || head === 'event_time' || head === 'validation') path = ['streams', st.name, head, ...rest];

@@ -41,3 +41,17 @@ export function operatorInputs(config: PipelineConfig, op: OperatorConfig): numb
   if (o.inputs && o.inputs.length > 0) return o.inputs.map((n) => streamIndex(config, n));
   return [streamIndex(config, o.input)];
 }
+
+/**
+ * Why one operator cannot read both streams keyed as they are (undefined: it
+ * can). Both sides of a key must intern to the same key id, so land in the
+ * same partition: as many key fields, of the same kinds (an id string on one
+ * side and a number on the other never give equal key strings).
+ */
+export function keyTypeProblem(a: { name: string; fields: EventFields }, b: { name: string; fields: EventFields }): string | undefined {
+  const kinds = (s: { fields: EventFields }) => s.fields.key.map((k) => s.fields.type.fields.find((f) => f.name === k)?.kind ?? 'unknown');
+  const ka = kinds(a), kb = kinds(b);
+  const show = (s: { name: string; fields: EventFields }, k: string[]) => `${s.name} is keyed by ${s.fields.key.map((f, i) => `${f} (${k[i] === 'id' ? 'string' : k[i]})`).join(', ')}`;
+  if (ka.length !== kb.length || ka.some((k, i) => k !== kb[i])) return `incompatible keys: ${show(a, ka)}, ${show(b, kb)}`;
+  return undefined;
+}

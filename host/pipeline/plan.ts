@@ -16,7 +16,7 @@ import { eventFields, parseRef, type EventFields } from '../config/types.js';
 import type { OperatorMeta } from '../output/format.js';
 import type { OperatorConfig as RegistryConfig } from '../operators/registry.js';
 import { AGG, inputStride, type AggregateName } from '../records.js';
-import { operatorInputs, streamFields, streamsOf, type StreamConfig } from '../config/streams.js';
+import { keyTypeProblem, operatorInputs, streamFields, streamsOf, type StreamConfig } from '../config/streams.js';
 
 /**
  * One input stream as the runtime lays it out: its record fields (schema
@@ -69,6 +69,11 @@ export function planPipeline(config: PipelineConfig, baseDir = process.cwd()): P
     const inputs = operatorInputs(config, o);
     const bad = inputs.findIndex((i) => i < 0);
     if (bad >= 0) throw new PlanError(`operator ${o.name}: unknown input stream '${(o as { input?: string; inputs?: string[] }).inputs?.[bad] ?? (o as { input?: string }).input}' (streams: ${streams.map((st) => st.name).join(', ')})`);
+    if (inputs.length > 2) throw new PlanError(`operator ${o.name}: at most two inputs, got ${inputs.length}`);
+    if (inputs.length === 2) {
+      const problem = keyTypeProblem(streams[inputs[0]], streams[inputs[1]]);
+      if (problem) throw new PlanError(`operator ${o.name} reads ${streams[inputs[0]].name} and ${streams[inputs[1]].name}: ${problem}`);
+    }
     return inputs;
   });
 
