@@ -133,6 +133,8 @@ export interface OperatorMeta {
   aggregates?: readonly AggregateName[];
   /** zscore threshold / model alert threshold. */
   threshold?: number;
+  /** The record fields of the stream it reads, when not the first stream's (FormatContext.fields): what a late event carries. */
+  fields?: readonly string[];
 }
 
 export interface FormatContext {
@@ -244,7 +246,7 @@ export function formatOutput(r: OutputRecord, ctx: FormatContext, options: Forma
     }
     case 'late': {
       const fields: Record<string, number | null> = {};
-      ctx.fields.forEach((f, i) => { if (i < r.values.length) fields[f] = num(r.values[i]); });
+      (meta.fields ?? ctx.fields).forEach((f, i) => { if (i < r.values.length) fields[f] = num(r.values[i]); });
       return {
         ...eventHead(meta.name, kind, key, r),
         reason: LATE_REASONS[r.aux] ?? `code_${r.aux}`,

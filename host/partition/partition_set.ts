@@ -80,7 +80,7 @@ export interface PartitionSetOptions {
    * So every record meets exactly the watermark of the whole stream up to it,
    * in input order, whatever the partition count or the framing.
    */
-  catchUp?: { outOfOrderNs: bigint };
+  catchUp?: { outOfOrderNs: bigint; /** Several input streams: each one's out-of-orderness (default: outOfOrderNs for all). */ streams?: bigint[] };
 }
 
 export interface OutputBatch {
@@ -176,7 +176,9 @@ export class PartitionSet extends EventEmitter {
     this.catchUpOoo = parts.length > 1 ? o.catchUp?.outOfOrderNs : undefined;
     this.knownHi = new Int32Array(parts.length).fill(-0x80000000);
     this.knownLo = new Uint32Array(parts.length);
-    if (this.catchUpOoo !== undefined && (o.streams ?? 1) > 1) this.streamCatchUp = new StreamCatchUp(o.streams!, parts.length, o.catchUp!.outOfOrderNs);
+    if (this.catchUpOoo !== undefined && (o.streams ?? 1) > 1) {
+      this.streamCatchUp = new StreamCatchUp(parts.length, o.catchUp!.streams ?? new Array<bigint>(o.streams!).fill(o.catchUp!.outOfOrderNs));
+    }
     this.parts = parts;
     this.count = parts.length;
     this.stride = stride;

@@ -15,7 +15,11 @@ export class StreamCatchUp {
   private readonly knownHi: Int32Array;
   private readonly knownLo: Uint32Array;
 
-  constructor(readonly streams: number, readonly partitions: number, private readonly outOfOrderNs: bigint) {
+  readonly streams: number;
+
+  /** `outOfOrderNs`: per stream, its out-of-orderness (the catch-up watermark is the stream's max − it). */
+  constructor(readonly partitions: number, private readonly outOfOrderNs: readonly bigint[]) {
+    const streams = this.streams = outOfOrderNs.length;
     this.globalHi = new Int32Array(streams).fill(-0x80000000);
     this.globalLo = new Uint32Array(streams);
     this.knownHi = new Int32Array(streams * partitions).fill(-0x80000000);
@@ -48,7 +52,7 @@ export class StreamCatchUp {
         if (runPart >= 0 && i > runStart) run(runPart, offset + runStart * stride, i - runStart);
         runStart = i;
         runPart = p;
-        control(p, ((BigInt(gh) << 32n) | BigInt(gl)) - this.outOfOrderNs, s);
+        control(p, ((BigInt(gh) << 32n) | BigInt(gl)) - this.outOfOrderNs[s], s);
         kh[k] = gh; kl[k] = gl;
       } else if (p !== runPart) {
         if (runPart >= 0 && i > runStart) run(runPart, offset + runStart * stride, i - runStart);
@@ -63,7 +67,7 @@ export class StreamCatchUp {
 
   /** A watermark `ns` of `stream` went to every partition: each now knows the stream up to ns + out-of-orderness. */
   known(stream: number, ns: bigint): void {
-    let k = ns + this.outOfOrderNs;
+    let k = ns + this.outOfOrderNs[stream];
     if (k > 0x7fffffffffffffffn) k = 0x7fffffffffffffffn;
     const hi = Number(BigInt.asIntN(32, k >> 32n)), lo = Number(BigInt.asUintN(32, k));
     for (let p = 0; p < this.partitions; p++) {

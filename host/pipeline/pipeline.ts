@@ -266,7 +266,7 @@ export class Pipeline implements FrameSink {
       partitions: partitionCount,
       inline,
       memoryBytes: cfg.memory,
-      catchUp: { outOfOrderNs: cfg.event_time.out_of_orderness },
+      catchUp: { outOfOrderNs: cfg.event_time.out_of_orderness, ...(this.plan.streams.length > 1 ? { streams: this.plan.streams.map((st) => st.eventTime.out_of_orderness) } : {}) },
       program: {
         fieldCount: this.plan.fieldCount,
         ...(this.plan.streams.length > 1 ? { streams: this.plan.streams.length, inputs: this.plan.inputs } : {}),

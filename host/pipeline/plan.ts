@@ -167,14 +167,14 @@ export function planPipeline(config: PipelineConfig, baseDir = process.cwd()): P
     }
   }
 
-  const meta: OperatorMeta[] = config.operators.map((o) => {
+  const meta: OperatorMeta[] = config.operators.map((o): OperatorMeta => {
     switch (o.type) {
       case 'window': return { name: o.name, type: 'window', aggregates: o.aggregates };
       case 'zscore': return { name: o.name, type: 'zscore', threshold: o.threshold };
       case 'limit': return { name: o.name, type: 'limit' };
       case 'model': return { name: o.name, type: 'model', threshold: o.threshold };
     }
-  });
+  }).map((m, i): OperatorMeta => (inputsOf[i][0] === 0 ? m : { ...m, fields: streams[inputsOf[i][0]].fields.all }));
 
   const alertsOnly = new Set(config.operators.filter((o) => o.type === 'model' && o.emit === 'alerts').map((o) => o.name));
   const streamPlans: StreamPlan[] = streams.map((st) => ({ ...st, fieldCount: st.recordFields.length, stride: inputStride(st.recordFields.length) }));

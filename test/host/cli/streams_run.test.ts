@@ -96,6 +96,8 @@ test('trades and quotes from two files, each through its own window: what DuckDB
   compare('px', outs, t);
   compare('ask', outs, q);
   assert.ok(outs.filter((o) => o.op === 'ask' && o.kind === 'window').length > 100);
+  const lateQuote = outs.find((o) => o.op === 'ask' && o.kind === 'late') as Out & { fields: Record<string, number> };
+  assert.ok(typeof lateQuote.fields.ask === 'number' && !('price' in lateQuote.fields), 'a late quote carries the quote fields');
 });
 
 test('explain shows both streams, their sources and their operators', async () => {

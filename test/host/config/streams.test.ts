@@ -107,7 +107,7 @@ test('two streams with incompatible keys cannot feed one two-input operator', ()
   const same = parsePipeline(TWO, 'p.yaml');
   assert.is(keyTypeProblem({ name: 'trades', fields: streamFields(same, 0) }, { name: 'quotes', fields: streamFields(same, 1) }), undefined);
   // The plan refuses an operator listing both.
-  const joined = { ...c, operators: [{ ...c.operators[0], inputs: ['trades', 'quotes'] }] } as typeof c;
+  const joined = { ...c, operators: [{ ...c.operators[0], inputs: ['trades', 'quotes'] }] } as unknown as typeof c;
   assert.throws(() => planPipeline(joined), /operator tvol reads trades and quotes: incompatible keys/);
 });
 
