@@ -50,10 +50,11 @@ export interface ReplayOptions {
  * would change with the day it is replayed on).
  */
 export function replayConfig(config: PipelineConfig, input: string, format: 'jsonl' | 'flatbuffers', partitions: number): PipelineConfig {
-  const { max_age: _age, max_future: _future, ...validation } = config.validation;
+  const wallClockFree = (v: PipelineConfig['validation']) => { const { max_age: _age, max_future: _future, ...rest } = v; return rest; };
   return {
     ...config,
-    validation,
+    validation: wallClockFree(config.validation),
+    ...(config.streams ? { streams: config.streams.map((s) => ({ ...s, validation: wallClockFree(s.validation) })) } : {}),
     sources: [{ type: 'file', path: input, format }],
     sinks: [],
     server: undefined,

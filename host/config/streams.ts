@@ -10,7 +10,11 @@ export type StreamConfig = PipelineConfig['streams'][number];
 
 export function streamsOf(config: PipelineConfig): StreamConfig[] {
   const declared = (config as Partial<PipelineConfig>).streams;
-  if (declared && declared.length > 0) return declared;
+  // The top level is the first stream's view; a config derived by editing it (replay's, a test's) edits the first stream.
+  if (declared && declared.length > 0) {
+    const [first, ...rest] = declared;
+    return [{ ...first, schema: config.schema, key: config.key, event_time: config.event_time, validation: config.validation }, ...rest];
+  }
   return [{ name: DEFAULT_STREAM, schema: config.schema, key: config.key, event_time: config.event_time, validation: config.validation, declared: false }];
 }
 

@@ -33,6 +33,7 @@ import { formatOutput, serializeOutput, KIND_NAMES, type FormatContext, type Out
 import type { OutputSink } from '../sinks/output_sink.js';
 import { IN_TS, IN_SEQ, IN_FIELDS, IN_FLAGS, OUT_BYTES, OUT_KIND, OUT_OP, OUT_VALUES, readOutput, streamFlags, streamOfFlags } from '../records.js';
 import { StreamClocks, type StreamClockState } from './stream_clock.js';
+import { streamsOf } from '../config/streams.js';
 import type { Engine } from '../operators/operator.js';
 import { receiveNowNs as nowNs } from '../ingest/receive_clock.js';
 import { EpochMerger, type EpochRelease } from './epochs.js';
@@ -994,8 +995,7 @@ function isPositioned(s: OutputSink): s is OutputSink & Pick<JsonlSink, 'positio
 }
 
 
-/** The validation rules of input stream `index` (a hand-built config without streams: its own). */
+/** The validation rules of input stream `index`. */
 function streamValidation(cfg: PipelineConfig, index: number): Pick<PipelineConfig, 'validation'> {
-  const st = (cfg as Partial<PipelineConfig>).streams?.[index];
-  return st ? { validation: st.validation } : cfg;
+  return { validation: streamsOf(cfg)[index].validation };
 }

@@ -7,7 +7,9 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { parsePipeline } from '../../../host/config/load.js';
 import { createPipeline } from '../../../host/pipeline/pipeline.js';
-import type { OutputEvent } from '../../../host/output/format.js';
+import type { OutputEvent as AnyOutput } from '../../../host/output/format.js';
+
+type OutputEvent = AnyOutput & { op?: string };
 import { tempDir } from '../../helpers/tmp.js';
 
 const yaml = (mode: string, partitions: number | string) => `
