@@ -12,10 +12,10 @@ import type { OutputEvent as AnyOutput } from '../../../host/output/format.js';
 type OutputEvent = AnyOutput & { op?: string };
 import { tempDir } from '../../helpers/tmp.js';
 
-const yaml = (mode: string, partitions: number | string) => `
+const yaml = (mode: string, partitions: number | string, tradesIdle = '300ms') => `
 name: lib_streams
 streams:
-  trades: { schema: { type: trades }, event_time: { unit: ms, out_of_orderness: 0s, idle_timeout: 300ms } }
+  trades: { schema: { type: trades }, event_time: { unit: ms, out_of_orderness: 0s, idle_timeout: ${tradesIdle} } }
   quotes: { schema: { type: quotes }, event_time: { unit: ms, out_of_orderness: 0s, idle_timeout: 0s } }
 operators:
   - { name: px, type: window, window: tumbling, size: 100ms, field: price, aggregates: [count, sum] }
@@ -57,7 +57,8 @@ test('a trades window waits for the trades watermark, not the quotes one; an idl
 
 test('a late quote carries the quote fields; a checkpoint and a restart keep each stream where it was', async () => {
   const dir = tempDir();
-  const cfg = parsePipeline(yaml('exactly_once', 1), 'p.yaml');
+  // No idle timeout here: a slow machine must not move the trades watermark by the clock between the two lives.
+  const cfg = parsePipeline(yaml('exactly_once', 1, '0s'), 'p.yaml');
   const p = await createPipeline(cfg, { dataDir: dir.path, noSources: true });
   const outs: OutputEvent[] = [];
   p.subscribe((o) => outs.push(o));
