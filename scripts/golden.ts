@@ -13,7 +13,7 @@ import { spawnSync } from 'node:child_process';
 import { readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { basename, join } from 'node:path';
 import { loadPipeline } from '../host/config/load.js';
-import { SyntheticFeed, isoToNs, type FeedKind } from '../host/feed/synthetic.js';
+import { SyntheticFeed, isoToNs, type FeedKind } from '../host/sources/synthetic_feed.js';
 
 export const GOLDEN_EVENTS = 5000;
 const GOLDEN_RATE = 500;

@@ -11,7 +11,7 @@ import { bindProblem } from '../server/request_guard.js';
 import type { PipelineConfig } from './types.js';
 import { eventFields, parseRef } from './types.js';
 import { capacityFor, MAX_SESSIONS_PER_KEY, statesPerKey } from './window_sizing.js';
-import { syntheticCardinality } from '../feed/synthetic.js';
+import { syntheticCardinality } from '../sources/synthetic_feed.js';
 
 export interface SemanticIssue {
   path: (string | number)[];

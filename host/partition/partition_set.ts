@@ -8,7 +8,7 @@
 //   push → the partition's input ring; when the ring is full the record goes
 //   to that partition's small staging buffer (order kept: once something is
 //   staged, everything for that partition is staged behind it) and the set
-//   emits 'pause'. A source must stop reading then (host/ingest/source.ts
+//   emits 'pause'. A source must stop reading then (host/sources/source.ts
 //   pause()). The set resumes ('resume') only when every blocked partition's
 //   staging has moved into its ring and the ring is back below `resumeBelow`
 //   (hysteresis: no pause/resume flapping at the edge). A push that finds the

@@ -22,7 +22,7 @@ import { EventDecoder } from '../codec/decoder.js';
 import { RecordBatch } from '../codec/record_batch.js';
 import { KeyDictionary, type KeyLimits } from '../codec/key_dictionary.js';
 import { DeadLetterQueue, readDeadLetters, type AddedDeadLetter } from '../ingest/dead_letter.js';
-import type { Ack, Frame, FrameSink, RefusedFrame, Source } from '../ingest/source.js';
+import type { Ack, Frame, FrameSink, RefusedFrame, Source } from '../sources/source.js';
 import { IngestLog, ENTRY_KEYS, ENTRY_RECORDS, ENTRY_WATERMARK, ENTRY_PRODUCER, type ProducerMark } from '../log/ingest_log.js';
 import { ProducerTable } from '../ingest/producers.js';
 import { CheckpointStore, type Checkpoint } from '../checkpoint/checkpoint_store.js';
@@ -36,7 +36,7 @@ import type { Engine } from '../operators/operator.js';
 import { receiveNowNs as nowNs } from '../ingest/receive_clock.js';
 import { EpochMerger, type EpochRelease } from './epochs.js';
 import { planPipeline, type PipelinePlan } from './plan.js';
-import { SyntheticSource } from './synthetic_source.js';
+import { SyntheticSource } from '../sources/synthetic_source.js';
 import { damageLines, refusal, sinkOutput, startOver } from './recovery_guard.js';
 import type { Metrics } from '../metrics/metrics.js';
 import type { JsonlSink } from '../sinks/jsonl_sink.js';
@@ -255,7 +255,7 @@ export class Pipeline implements FrameSink {
     }
     // The sink and source modules load while the partition workers boot.
     void import('./sinks.js').then((m) => m.preloadSinks(cfg)).catch(() => undefined);
-    if (!this.options.noSources) void import('./sources.js').then((m) => m.preloadSources(cfg)).catch(() => undefined);
+    if (!this.options.noSources) void import('../sources/open_sources.js').then((m) => m.preloadSources(cfg)).catch(() => undefined);
     this.partitions = await PartitionSet.start({
       partitions: partitionCount,
       inline,
@@ -882,7 +882,7 @@ export class Pipeline implements FrameSink {
   }
 
   private async startSources(): Promise<void> {
-    const { openSources } = await import('./sources.js');
+    const { openSources } = await import('../sources/open_sources.js');
     // Replayable sources (the synthetic feed) resume after what the log holds.
     // Each source joins this.sources as it starts, so backpressure reaches it
     // even while later sources are still starting.

@@ -75,9 +75,9 @@
 import { isUtf8 } from 'node:buffer';
 import { timingSafeEqual } from 'node:crypto';
 import type { Ack, Frame, FrameSink, RefusalReason, RefusedFrame, Source } from './source.js';
-import { receiveNowNs } from './receive_clock.js';
+import { receiveNowNs } from '../ingest/receive_clock.js';
 import { bindProblem, RequestGuard } from '../server/request_guard.js';
-import { producerIdProblem, producerSeqProblem } from './producers.js';
+import { producerIdProblem, producerSeqProblem } from '../ingest/producers.js';
 
 export interface WsSourceOptions {
   /** Source name for metrics and logs (default "ws"). */

@@ -5,7 +5,7 @@ import * as assert from 'uvu/assert';
 import { parsePipeline } from '../../../host/config/load.js';
 import { receiveNowNs } from '../../../host/ingest/receive_clock.js';
 import { createPipeline } from '../../../host/pipeline/pipeline.js';
-import { SyntheticSource } from '../../../host/pipeline/synthetic_source.js';
+import { SyntheticSource } from '../../../host/sources/synthetic_source.js';
 
 test('batches are stamped with the receive clock, to the nanosecond', async () => {
   const cfg = parsePipeline(`

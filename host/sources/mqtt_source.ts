@@ -52,8 +52,8 @@
 import { readFileSync } from 'node:fs';
 import type { IClientOptions, MqttClient, IPublishPacket } from 'mqtt';
 import type { Ack, Frame, FrameSink, Source } from './source.js';
-import { receiveNowNs } from './receive_clock.js';
-import { producerIdProblem, producerSeqProblem } from './producers.js';
+import { receiveNowNs } from '../ingest/receive_clock.js';
+import { producerIdProblem, producerSeqProblem } from '../ingest/producers.js';
 
 export interface MqttTopic {
   /** Topic filter, wildcards allowed (`trades/#`, `quotes/+/eu`). */

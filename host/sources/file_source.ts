@@ -9,7 +9,7 @@
 // the source with an error the pipeline turns into a failure (non-zero exit).
 import { closeSync, openSync, readSync } from 'node:fs';
 import { extname } from 'node:path';
-import type { FrameSink, Source } from '../ingest/source.js';
+import type { FrameSink, Source } from './source.js';
 import { receiveNowNs } from '../ingest/receive_clock.js';
 
 const CHUNK = 1 << 20;

@@ -4,8 +4,8 @@ import { spawnSync } from 'node:child_process';
 import { createConnection } from 'node:net';
 import { fileURLToPath } from 'node:url';
 import WebSocket from 'ws';
-import { WsSource, type WsSourceOptions } from '../../../host/ingest/ws_source.js';
-import type { Ack, Frame, RefusedFrame } from '../../../host/ingest/source.js';
+import { WsSource, type WsSourceOptions } from '../../../host/sources/ws_source.js';
+import type { Ack, Frame, RefusedFrame } from '../../../host/sources/source.js';
 
 const root = fileURLToPath(new URL('../../../', import.meta.url));
 
@@ -276,7 +276,7 @@ test('ws: a peer that stops answering pings is cut after the idle timeout; a liv
 
 test('importing the module loads no native addon, and native:false serves without uWS', () => {
   const script = `
-    const { WsSource } = await import('./host/ingest/ws_source.ts');
+    const { WsSource } = await import('./host/sources/ws_source.ts');
     const addons = () => Object.keys(require.cache).filter((k) => k.endsWith('.node'));
     if (addons().length) throw new Error('addon loaded on import: ' + addons());
     const src = new WsSource({ port: 0, native: false });

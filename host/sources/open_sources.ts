@@ -1,7 +1,7 @@
 // The sources a pipeline file names, started and wired to the pipeline.
 import type { PipelineConfig } from '../config/types.js';
-import type { FrameSink, Source } from '../ingest/source.js';
-import type { Pipeline } from './pipeline.js';
+import type { FrameSink, Source } from './source.js';
+import type { Pipeline } from '../pipeline/pipeline.js';
 import { SyntheticSource } from './synthetic_source.js';
 import { FileSource, fileFormat } from './file_source.js';
 
@@ -12,8 +12,8 @@ import { FileSource, fileFormat } from './file_source.js';
  */
 export function preloadSources(config: PipelineConfig): Promise<unknown> {
   return Promise.all(config.sources.flatMap((s): Promise<unknown>[] => {
-    if (s.type === 'ws') return [import('../ingest/ws_source.js'), s.native === false ? import('../ingest/ws_fallback.js') : import('../ingest/ws_uws.js')];
-    return s.type === 'mqtt' ? [import('../ingest/mqtt_source.js')] : [];
+    if (s.type === 'ws') return [import('./ws_source.js'), s.native === false ? import('./ws_fallback.js') : import('./ws_uws.js')];
+    return s.type === 'mqtt' ? [import('./mqtt_source.js')] : [];
   })).catch(() => undefined);
 }
 
@@ -49,14 +49,14 @@ export async function openSources(config: PipelineConfig, pipeline: Pipeline, al
     for (const [i, s] of config.sources.entries()) {
       switch (s.type) {
         case 'ws': {
-          const { WsSource } = await import('../ingest/ws_source.js');
+          const { WsSource } = await import('./ws_source.js');
           const src = new WsSource(wsSourceOptions(s, i));
           started(src);
           await src.start(sinkFor(pipeline, src.name));
           break;
         }
         case 'mqtt': {
-          const { MqttSource } = await import('../ingest/mqtt_source.js');
+          const { MqttSource } = await import('./mqtt_source.js');
           const src = new MqttSource({
             name: s.name ?? `mqtt${i}`, url: s.url, clientId: s.client_id ?? `ganglion-${config.name}`,
             topics: s.topics.map((t) => ({ filter: t.topic, format: t.format, qos: t.qos === 0 ? 0 : 1 })),

@@ -1,7 +1,7 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { spawnSync } from 'node:child_process';
-import { SyntheticFeed, isoToNs, type SyntheticOptions } from '../../../host/feed/synthetic.js';
+import { SyntheticFeed, isoToNs, type SyntheticOptions } from '../../../host/sources/synthetic_feed.js';
 import { EVENT_TYPES } from '../../../host/schema/event_types.js';
 import { IN_KEY, IN_TS } from '../../../host/records.js';
 import { parsePipeline } from '../../../host/config/load.js';

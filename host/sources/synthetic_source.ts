@@ -4,7 +4,7 @@
 // like any network source.
 import type { PipelineConfig } from '../config/types.js';
 import type { SourceConfig } from '../config/types.js';
-import { SyntheticFeed, isoToNs, type FeedKind } from '../feed/synthetic.js';
+import { SyntheticFeed, isoToNs, type FeedKind } from './synthetic_feed.js';
 import type { EventType } from '../schema/event_types.js';
 import { RecordBatch } from '../codec/record_batch.js';
 import { receiveNowNs } from '../ingest/receive_clock.js';

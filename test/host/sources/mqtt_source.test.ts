@@ -4,8 +4,8 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import mqtt, { type MqttClient } from 'mqtt';
-import { MqttSource, topicMatches, type MqttSourceOptions } from '../../../host/ingest/mqtt_source.js';
-import type { Ack, Frame } from '../../../host/ingest/source.js';
+import { MqttSource, topicMatches, type MqttSourceOptions } from '../../../host/sources/mqtt_source.js';
+import type { Ack, Frame } from '../../../host/sources/source.js';
 import { startMosquitto, type Mosquitto } from '../../helpers/mosquitto.js';
 
 let broker: Mosquitto;
