@@ -55,8 +55,6 @@ export class EventClock {
     return { maxTs: this.maxTs, watermark: this.watermark, nextEpoch: this.epoch };
   }
 
-  get currentWatermark(): bigint { return this.watermark; }
-
   /** Input arrived (the idle timeout counts from the last input). */
   inputArrived(): void {
     this.lastInputAt = performance.now();

@@ -76,7 +76,6 @@ export class IngestPath {
   private readonly stride: number;
   private loggedKeys: number;
   private queue: Queued[] = [];
-  private queuedRecords = 0;
   private paused = false;
   /** Backpressure time: total while not paused, plus since `pausedSince` while paused (performance.now ms). */
   private pausedMs = 0;
@@ -195,7 +194,7 @@ export class IngestPath {
     if (this.o.log) throw new Error('replayRecords is for pipelines without an ingest log (at_most_once)');
     this.eventsIn += batch.count;
     const item: Queued = { bytes: batch.records().slice(), count: batch.count, receivedAtNs };
-    if (this.paused || this.queue.length) { this.queue.push(item); this.queuedRecords += item.count; }
+    if (this.paused || this.queue.length) this.queue.push(item);
     else this.dispatch(item);
   }
 
@@ -221,7 +220,6 @@ export class IngestPath {
     const item: Queued = { bytes: this.paused || this.queue.length ? records.slice() : records, count, receivedAtNs };
     if (this.paused || this.queue.length) {
       this.queue.push(item);
-      this.queuedRecords += count;
       return;
     }
     this.dispatch(item);
@@ -288,7 +286,6 @@ export class IngestPath {
         if (this.paused && from + n < item.count) {
           const rest = item.bytes.slice((from + n) * stride, item.count * stride);
           this.queue.unshift({ bytes: rest, count: item.count - from - n, receivedAtNs: item.receivedAtNs });
-          this.queuedRecords += item.count - from - n;
           return;
         }
       }
@@ -319,9 +316,7 @@ export class IngestPath {
   async flushQueue(): Promise<void> {
     const run = this.o.run;
     while (this.queue.length && !this.paused && !run.failure) {
-      const item = this.queue.shift()!;
-      this.queuedRecords -= item.count;
-      this.dispatch(item);
+      this.dispatch(this.queue.shift()!);
     }
     if (run.failure) throw run.failure;
     if (this.queue.length) await this.resumedOrFailed().then(() => this.flushQueue());

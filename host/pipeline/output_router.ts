@@ -10,7 +10,7 @@ import { DeadLetterQueue, readDeadLetters, type AddedDeadLetter } from '../inges
 import { receiveNowNs as nowNs } from '../ingest/receive_clock.js';
 import { formatOutput, serializeOutput, KIND_NAMES, type FormatContext, type OperatorMeta, type OutputEvent, type OutputKind } from '../output/format.js';
 import { OUT_BYTES, OUT_KIND, OUT_OP, OUT_VALUES, readOutput } from '../records.js';
-import { isPositioned, type OutputSink, type PositionedSink } from '../sinks/output_sink.js';
+import { isPositioned, type PositionedSink } from '../sinks/output_sink.js';
 import type { Metrics } from '../metrics/metrics.js';
 import type { Frame } from '../sources/source.js';
 import type { EpochRelease } from './epochs.js';
@@ -78,8 +78,6 @@ export class OutputRouter {
     for (const { sink } of this.sinks) if (isPositioned(sink)) out.push(sink);
     return out;
   }
-
-  get allSinks(): OutputSink[] { return this.sinks.map((s) => s.sink); }
 
   lateCounts(): readonly number[] { return this.lateByOp; }
 
