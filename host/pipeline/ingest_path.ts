@@ -282,10 +282,10 @@ export class IngestPath {
       const stride = this.stride;
       for (let from = 0; from < item.count; from += DISPATCH_SLICE) {
         const n = Math.min(DISPATCH_SLICE, item.count - from);
-        this.dispatchSlice({ bytes: item.bytes.subarray(from * stride, (from + n) * stride), count: n, receivedAtNs: item.receivedAtNs });
+        this.dispatchSlice({ bytes: item.bytes.subarray(from * stride, (from + n) * stride), count: n, receivedAtNs: item.receivedAtNs, untimed: item.untimed });
         if (this.paused && from + n < item.count) {
           const rest = item.bytes.slice((from + n) * stride, item.count * stride);
-          this.queue.unshift({ bytes: rest, count: item.count - from - n, receivedAtNs: item.receivedAtNs });
+          this.queue.unshift({ bytes: rest, count: item.count - from - n, receivedAtNs: item.receivedAtNs, untimed: item.untimed });
           return;
         }
       }
