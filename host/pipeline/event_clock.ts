@@ -12,8 +12,6 @@ import { IN_TS } from '../records.js';
 import { receiveNowNs as nowNs } from '../ingest/receive_clock.js';
 import type { EpochMerger } from './epochs.js';
 
-/** Far enough in the future to close every window, small enough for i64 arithmetic. */
-export const FINAL_WATERMARK = 1n << 62n;
 /** Before any event: no event time seen, no watermark. */
 export const MIN_TS = -(1n << 63n);
 

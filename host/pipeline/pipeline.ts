@@ -34,15 +34,17 @@ import { planPipeline, type PipelinePlan } from './plan.js';
 import type { SyntheticSource } from '../sources/synthetic_source.js';
 import { damageLines, refusal, sinkOutput, startOver } from './recovery_guard.js';
 import type { Metrics } from '../metrics/metrics.js';
-import { CLOCK_START, EventClock, FINAL_WATERMARK } from './event_clock.js';
+import { CLOCK_START, EventClock } from './event_clock.js';
 import { IngestPath } from './ingest_path.js';
 import { OutputRouter, type OutputFilter, type OutputListener } from './output_router.js';
 import { CheckpointCoordinator, deadLettersToResend, restoredClock, restoredStates, restoreSinks } from './checkpoint_coordinator.js';
 import type { LogLevel, RunState } from './run_state.js';
 
-export { FINAL_WATERMARK } from './event_clock.js';
 export type { LogLevel } from './run_state.js';
 export type { OutputFilter, OutputListener } from './output_router.js';
+
+/** Far enough in the future to close every window, small enough for i64 arithmetic. */
+export const FINAL_WATERMARK = 1n << 62n;
 
 export interface PipelineOptions {
   /** Where the ingest log, checkpoints and dead letters live (default ./ganglion-data/<name>). */
