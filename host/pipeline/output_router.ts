@@ -27,8 +27,9 @@ interface RoutedSink extends SelectedSink {
   deterministic: boolean;
 }
 
-/** Whether an output is an alert: an anomaly, or a score at or above its operator's threshold. */
-function isAlert(kind: OutputKind, meta: OperatorMeta, view: DataView, at: number): boolean {
+/** Whether the output record at `at` is an alert: an anomaly, or a score at or above its operator's threshold. */
+function isAlertRecord(view: DataView, at: number, meta: OperatorMeta): boolean {
+  const kind = KIND_NAMES[view.getUint32(at + OUT_KIND, true)];
   return kind === 'anomaly' || (kind === 'score' && view.getFloat64(at + OUT_VALUES, true) >= (meta.threshold ?? 0.5));
 }
 
@@ -122,7 +123,7 @@ export class OutputRouter {
         const opIndex = view.getUint32(at + OUT_OP, true);
         const meta = plan.meta[opIndex];
         if (kind === 'late') this.lateByOp[opIndex]++;
-        const alert = isAlert(kind, meta, view, at);
+        const alert = isAlertRecord(view, at, meta);
         if (kind === 'score' && !alert && plan.alertsOnly.has(meta.name)) continue;
         this.outputs++;
         if (alert) this.alerts++;
