@@ -13,7 +13,8 @@ import { join } from 'node:path';
 import { freePort } from '../../../bench/free_port.js';
 import { CheckpointStore } from '../../../host/checkpoint/checkpoint_store.js';
 import { tempDir } from '../../helpers/tmp.js';
-import { deadLetters, producer, scrape, startRun } from '../../helpers/ganglion_ingest.js';
+import { startRun } from '../../helpers/ganglion.js';
+import { deadLetters, producer, scrape } from '../../helpers/ingest_client.js';
 import { startMosquitto } from '../../helpers/mosquitto.js';
 
 async function pipeline(dir: string, extra = '', schema = 'schema: { type: trades }'): Promise<{ file: string; ws: number; http: number; data: string }> {
@@ -48,7 +49,7 @@ test('NDJSON: an unterminated line is one dead letter; the lines around it are a
     assert.equal([ack.ok, ack.accepted, ack.rejected], [true, 3, 1]);
     prod.close();
   } finally {
-    assert.is(await run.stop(), 0, run.stderr());
+    assert.is(await run.stop(), 0, run.stderr);
   }
   const dl = deadLetters(p.data);
   assert.equal(dl.map((d) => [d.code, d.raw.toString()]), [['json_syntax', '{"ts":1,"instrument":"BAD",']]);
@@ -85,7 +86,7 @@ server: { host: 127.0.0.1, port: ${http}, dashboard: false }
     assert.is(accepted, 3);
   } finally {
     await client.endAsync();
-    assert.is(await run.stop(), 0, run.stderr());
+    assert.is(await run.stop(), 0, run.stderr);
     await broker.stop();
   }
   assert.equal(deadLetters(data).map((d) => [d.code, d.raw.toString()]), [['json_syntax', '{"ts":1,"instrument":"BAD",']]);
@@ -156,7 +157,7 @@ test('the key dictionary is bounded: long and surplus new keys are dead letters,
     const sizes = readdirSync(cps).map((f) => statSync(join(cps, f)).size);
     assert.ok(Math.max(...sizes) < 4 * 1024 * 1024, `checkpoint sizes ${sizes.join(', ')} (the operator state is ~2.6 MB)`);
   } finally {
-    assert.is(await run.stop(), 0, run.stderr());
+    assert.is(await run.stop(), 0, run.stderr);
   }
   const dl = deadLetters(p.data);
   assert.is(dl.length, rejected);
@@ -203,7 +204,7 @@ test('market-surveillance example: epoch ms trades land at their date, and max_f
     while (!(existsSync(p.out) && readFileSync(p.out, 'utf8').includes('"vwap_1s-window-AAPL')) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
     prod.close();
   } finally {
-    assert.is(await run.stop(), 0, run.stderr());
+    assert.is(await run.stop(), 0, run.stderr);
   }
   const outs = readFileSync(p.out, 'utf8').split('\n').filter(Boolean).map((l) => JSON.parse(l));
   const windows = outs.filter((o) => o.kind === 'window' && o.key === 'AAPL');
@@ -229,7 +230,7 @@ test('a declared unit rejects implausible epoch values into the dead-letter queu
     assert.equal([ack.accepted, ack.rejected], [1, 2]);
     prod.close();
   } finally {
-    assert.is(await run.stop(), 0, run.stderr());
+    assert.is(await run.stop(), 0, run.stderr);
   }
   const dl = deadLetters(p.data);
   assert.equal(dl.map((d) => d.code), ['bad_timestamp', 'bad_timestamp']);
