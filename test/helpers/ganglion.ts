@@ -1,7 +1,8 @@
 // `bin/ganglion.js` as a child process, the way a user runs it: the one place
-// tests and benches build the CLI's environment, spawn it, wait for it to be
-// ready, collect its stderr and stop it (SIGTERM or SIGINT, SIGKILL when it
-// hangs). Every child is tracked so `killAll` can clean up after a failed test.
+// tests build the CLI's environment, spawn it, wait for it to be ready,
+// collect its stderr and stop it (SIGTERM or SIGINT, SIGKILL when it hangs).
+// Every child is tracked so `killAll` can clean up after a failed test.
+// Reading its outputs: ./outputs.ts; talking to its sources: ./ingest_client.ts.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, readdirSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';

@@ -13,7 +13,7 @@ import { join } from 'node:path';
 import { freePort } from '../../../bench/free_port.js';
 import { CheckpointStore } from '../../../host/checkpoint/checkpoint_store.js';
 import { tempDir } from '../../helpers/tmp.js';
-import { startRun } from '../../helpers/ganglion.js';
+import { BIN, CLI_ENV, startRun } from '../../helpers/ganglion.js';
 import { deadLetters, producer, scrape } from '../../helpers/ingest_client.js';
 import { startMosquitto } from '../../helpers/mosquitto.js';
 
@@ -35,7 +35,6 @@ ${extra}
   return { file, ws, http, data: join(dir, 'data') };
 }
 
-const BIN = new URL('../../../bin/ganglion.js', import.meta.url).pathname;
 const trade = (instrument: string, qty: number, ts = 1_767_623_400_000 + qty) => JSON.stringify({ ts, instrument, price: 100, qty, side: 'buy' });
 
 test('NDJSON: an unterminated line is one dead letter; the lines around it are all accepted', async () => {
@@ -103,7 +102,7 @@ test('NDJSON in a replayed file: the damaged line is one dead letter, the window
 schema: { type: trades }
 operators: [{ name: vol, type: window, window: tumbling, size: 1s, field: qty, aggregates: [count, sum] }]
 `);
-  const r = spawnSync(process.execPath, [BIN, 'replay', file, '--input', input, '--output', out], { encoding: 'utf8', env: (({ GANGLION_FROM_SOURCE: _, ...env }) => env)(process.env) });
+  const r = spawnSync(process.execPath, [BIN, 'replay', file, '--input', input, '--output', out], { encoding: 'utf8', env: CLI_ENV });
   assert.is(r.status, 0, r.stderr);
   const outs = readFileSync(out, 'utf8').split('\n').filter(Boolean).map((l) => JSON.parse(l));
   assert.equal(outs.filter((o) => o.kind === 'window').map((o) => o.values), [{ count: 3, sum: 6 }]);
