@@ -6,8 +6,8 @@
 //
 // Each timed call replays the same 1 M events into a freshly initialised
 // operator (the replay must not arrive "late" into the previous call's
-// windows); the re-initialisation is inside the timing for both engines and
-// costs well under 2 % of a call.
+// windows); the re-initialisation is inside the timing for both engines, the
+// same for both, and small next to a call.
 import { compared, medianHz, type BenchContext, type BenchResult } from './lib.js';
 import { createPartitionRuntime } from '../host/wasm/module.js';
 import { AGG, inputStride } from '../host/records.js';

@@ -3,7 +3,7 @@
 //
 // The hot path touches only plain numbers: `addEvents` / `addOutputs` add a
 // batch count to a Map entry, `recordLatencyNs` records one value into an HDR
-// histogram (WASM engine of hdr-histogram-js, ~35 ns) and bumps one bucket of a
+// histogram (the WASM engine of hdr-histogram-js) and bumps one bucket of a
 // fixed Prometheus bucket array. Gauges (ring fill, state keys and bytes,
 // backpressure) are not pushed at all: the runtime installs one collector
 // callback, called at scrape time and by the one-second tick.
@@ -21,7 +21,7 @@
 // two families that would both expose `ganglion_latency_seconds_sum`.
 
 // Deep imports: the package index also loads the log reader/writer and codecs
-// we never use (~8 MB of RSS and ~60 ms at startup).
+// we never use, paid in RSS and start-up time.
 import { build as buildHistogram } from 'hdr-histogram-js/dist/HistogramBuilder.js';
 import { initWebAssemblySync } from 'hdr-histogram-js/dist/wasm/index.js';
 import type * as HistogramModule from 'hdr-histogram-js/dist/Histogram.js';
@@ -29,8 +29,8 @@ import { createRequire } from 'node:module';
 import type { Registry } from 'prom-client';
 
 // prom-client's index also loads the Pushgateway client and, through the
-// default process collectors, @opentelemetry/api: ~40 ms and ~8 MB before the
-// service is ready. The registry comes from its own module; the process
+// default process collectors, @opentelemetry/api: start-up time and memory
+// before the service is ready. The registry comes from its own module; the process
 // collectors are loaded at the first scrape (see `exposition`), all but
 // prom-client's CPU counter, which counts from its own registration and so
 // would read ~0 at the first scrape of a busy process: the CPU counters here
@@ -216,8 +216,8 @@ export class Metrics {
 
   // The HDR histograms are built on first use or right after the service is
   // ready (setImmediate after setReady(true)), whichever comes first: starting
-  // hdr-histogram-js's WASM engine costs ~35 ms, which would otherwise sit on
-  // the path to ready (partitions that run inline leave nothing to overlap).
+  // hdr-histogram-js's WASM engine takes long enough to matter on the path
+  // to ready (partitions that run inline leave nothing to overlap).
   private hdr: { engine: HistogramEngine; second: Histogram; scratch: Histogram; ages: Histogram[] } | undefined;
   private readonly wantEngine: HistogramEngine;
   private readonly ageBuckets: number;

@@ -212,7 +212,7 @@ export class RingWriter extends RingEnd {
     const slot = this.pending & this.mask;
     const first = Math.min(n, this.capacity - slot);
     if (n * stride <= SMALL_COPY && ((src.byteOffset + srcOffset) & 7) === 0) {
-      // A few records: a word loop beats set(), which costs ~100 ns per call into shared memory.
+      // A few records: a word loop, because set() into shared memory has a fixed cost per call larger than copying them.
       const from = this.f64Of(src);
       let s = (src.byteOffset + srcOffset) >> 3;
       let d = (this.data + slot * stride) >> 3;

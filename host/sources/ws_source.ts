@@ -139,7 +139,8 @@ export interface WsHandlers {
   /**
    * `data` is borrowed: valid only until this returns (uWS reuses its receive
    * buffer). Frames are decoded synchronously, so only a frame held while
-   * paused is copied; a copy per frame cost ~7 % of the ingest thread.
+   * paused is copied: a copy of every frame is a visible share of the ingest
+   * thread's time.
    */
   message(conn: WsConnection, data: Uint8Array, binary: boolean): void;
   closed(conn: WsConnection, code: number): void;

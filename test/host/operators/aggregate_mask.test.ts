@@ -9,7 +9,8 @@ import { createOperator } from '../../../host/operators/registry.js';
 import { WindowOperator } from '../../../host/operators/event_time.js';
 import { createPartitionRuntime } from '../../../host/wasm/module.js';
 import { inputStride } from '../../../host/records.js';
-import { runtime, put, drain, parity, randomStream, type Rt } from './window_harness.js';
+import { runtime, put, drain, randomStream, type Rt } from './window_harness.js';
+import { parity } from '../../parity/window_parity.js';
 
 const S = 1_000_000_000n;
 const FIVE = aggMaskOf(['count', 'sum', 'min', 'max', 'vwap']);

@@ -1,6 +1,6 @@
-// What the parity tests of the keyed one-region operators (test/assembly/
-// zscore.test.ts, limit_check.test.ts) share: a seeded generator, the record
-// layout of their streams, running the wasm engine and the JS twin side by
+// What the parity tests of the keyed one-region operators (zscore, limit_check
+// and dedup, next to this file) share: a seeded generator, the record layout
+// of their streams, running the wasm engine and the JS twin side by
 // side over one stream cut into random batches, and checking that both
 // emitted the same bytes batch by batch and hold the same region.
 import * as assert from 'uvu/assert';

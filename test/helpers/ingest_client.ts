@@ -1,43 +1,9 @@
-// `ganglion run` as a child process with a WebSocket producer: what the
-// outside-in ingest tests share (start, send frames and read their acks,
-// scrape /metrics, stop, read the dead-letter file).
-import { spawn, type ChildProcess } from 'node:child_process';
+// Talking to a running ganglion from outside the way producers and operators
+// do: a WebSocket producer that reads each frame's ack, a /metrics scrape, and
+// the dead-letter file. Start the process with ./ganglion.ts.
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import WebSocket from 'ws';
-
-const BIN = new URL('../../bin/ganglion.js', import.meta.url).pathname;
-
-export interface Running {
-  child: ChildProcess;
-  stderr(): string;
-  /** SIGTERM, then the exit code. */
-  stop(): Promise<number | null>;
-}
-
-/** Starts `ganglion run <file>` and resolves once it says it is running. */
-export async function startRun(file: string, dataDir: string, timeoutMs = 30_000): Promise<Running> {
-  const child = spawn(process.execPath, [BIN, 'run', file, '--data-dir', dataDir, '--no-status'], {
-    // The compiled CLI when built (npm test builds first), else the sources through tsx.
-    env: (({ GANGLION_FROM_SOURCE: _, ...env }) => env)(process.env), stdio: ['ignore', 'ignore', 'pipe'],
-  });
-  let err = '';
-  child.stderr!.on('data', (d) => (err += d));
-  const exited = new Promise<number | null>((r) => child.once('exit', (code) => r(code)));
-  const deadline = Date.now() + timeoutMs;
-  while (!/running /.test(err)) {
-    if (child.exitCode !== null || Date.now() > deadline) {
-      child.kill('SIGKILL');
-      throw new Error(`ganglion run did not start: ${err}`);
-    }
-    await new Promise((r) => setTimeout(r, 50));
-  }
-  return {
-    child,
-    stderr: () => err,
-    stop: async () => { if (child.exitCode === null) child.kill('SIGTERM'); return exited; },
-  };
-}
 
 export interface Ack { ack: number; ok: boolean; accepted?: number; rejected?: number; reason?: string }
 

@@ -6,7 +6,7 @@ import * as assert from 'uvu/assert';
 import { createPartitionRuntime } from '../../host/wasm/module.js';
 import { FLAG_CONTROL, writeInput } from '../../host/records.js';
 import { createZScore, type ZScoreOptions } from '../../host/operators/zscore.js';
-import { STRIDE, T0, assertParity, drain, mulberry32, runBoth as runBothEngines } from '../helpers/region_parity.js';
+import { STRIDE, T0, assertParity, drain, mulberry32, runBoth as runBothEngines } from './region_parity.js';
 
 /** Writes `n` events into memory at `at`: per-key random walks, ~0.5% spikes, some NaN and control records. */
 function writeStream(view: DataView, at: number, n: number, keys: number, seed: number): void {

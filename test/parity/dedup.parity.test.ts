@@ -8,7 +8,7 @@ import { createPartitionRuntime } from '../../host/wasm/module.js';
 import { FLAG_CONTROL, IN_SEQ, writeInput } from '../../host/records.js';
 import { createDedup, type DedupOptions, type DedupOperator } from '../../host/operators/dedup.js';
 import type { Engine } from '../../host/operators/operator.js';
-import { STRIDE, T0, mulberry32 } from '../helpers/region_parity.js';
+import { STRIDE, T0, mulberry32 } from './region_parity.js';
 
 interface Ev { ts: bigint; seq: bigint; key: number; id: number; control: boolean }
 
