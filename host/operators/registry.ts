@@ -8,15 +8,15 @@
 import type { Engine, Operator } from './operator.js';
 import type { GanglionExports, RegionAllocator } from '../wasm/module.js';
 import { createKeySum } from '../partition/keysum.js';
-import { createTreeEnsembleOperator } from './tree_ensemble.js';
-import { TumblingWindow, type TumblingWindowConfig } from './tumbling_window.js';
-import { SlidingWindow, type SlidingWindowConfig } from './sliding_window.js';
-import { SessionWindow, type SessionWindowConfig } from './session_window.js';
-import { CountWindow } from './count_window.js';
-import { aggMaskOf, type WindowCommonConfig } from './event_time.js';
-import { createZScore, type ZScoreOptions } from './zscore.js';
-import { createLimitCheck, type LimitCheckOptions } from './limit_check.js';
-import { createDedup, type DedupOptions } from './dedup.js';
+import { createTreeEnsembleOperator } from './model/tree_ensemble.js';
+import { TumblingWindow, type TumblingWindowConfig } from './window/tumbling_window.js';
+import { SlidingWindow, type SlidingWindowConfig } from './window/sliding_window.js';
+import { SessionWindow, type SessionWindowConfig } from './window/session_window.js';
+import { CountWindow } from './window/count_window.js';
+import { aggMaskOf, type WindowCommonConfig } from './window/event_time.js';
+import { createZScore, type ZScoreOptions } from './zscore/zscore.js';
+import { createLimitCheck, type LimitCheckOptions } from './limit/limit_check.js';
+import { createDedup, type DedupOptions } from './dedup/dedup.js';
 
 export interface OperatorConfig {
   /** Registry key, e.g. 'keysum', 'tumbling'. */

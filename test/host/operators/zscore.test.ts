@@ -2,7 +2,7 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { createPartitionRuntime } from '../../../host/wasm/module.js';
 import { FLAG_CONTROL, OUT_ANOMALY, OUT_BYTES, inputStride, readOutput, writeInput, type OutputRecord } from '../../../host/records.js';
-import { createZScore, zscoreConfig, ZScoreConfigError, ZScoreOutputFullError, type ZScoreOperator, type ZScoreOptions } from '../../../host/operators/zscore.js';
+import { createZScore, zscoreConfig, ZScoreConfigError, ZScoreOutputFullError, type ZScoreOperator, type ZScoreOptions } from '../../../host/operators/zscore/zscore.js';
 import type { Engine } from '../../../host/operators/operator.js';
 
 const ENGINES: Engine[] = ['wasm', 'js'];

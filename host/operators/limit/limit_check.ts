@@ -16,12 +16,12 @@
 //     control records are ignored.
 // Output: OUT_ANOMALY, aux LIMIT_ABOVE (0) / LIMIT_BELOW (1) of
 // host/output/format.ts, values [value, limit crossed, crossing 1|0, run].
-import { FLAG_CONTROL, IN_FIELDS, IN_FLAGS, IN_KEY, IN_SEQ, IN_TS, OUT_ANOMALY, OUT_BYTES, OUT_VALUES } from '../records.js';
-import { type GanglionExports, type RegionAllocator } from '../wasm/module.js';
-import { ST_HEADER, SLOT_VALUE, stateTableBytes, stSlotBytes } from './state_table.js';
-import type { Engine, Operator } from './operator.js';
-import { RegionOperator, RegionOutputFullError, regionEngine, regionOutOffset, type RegionHeader, type RegionRuntime } from './region_operator.js';
-import { RegionOptions } from './region_options.js';
+import { FLAG_CONTROL, IN_FIELDS, IN_FLAGS, IN_KEY, IN_SEQ, IN_TS, OUT_ANOMALY, OUT_BYTES, OUT_VALUES } from '../../records.js';
+import { type GanglionExports, type RegionAllocator } from '../../wasm/module.js';
+import { ST_HEADER, SLOT_VALUE, stateTableBytes, stSlotBytes } from '../state_table.js';
+import type { Engine, Operator } from '../operator.js';
+import { RegionOperator, RegionOutputFullError, regionEngine, regionOutOffset, type RegionHeader, type RegionRuntime } from '../region_operator.js';
+import { RegionOptions } from '../region_options.js';
 
 export type LimitEmit = 'crossing' | 'every';
 

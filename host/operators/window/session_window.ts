@@ -2,11 +2,11 @@
 // owns the layout and explains the merging and the per-key bound; this JS
 // engine is its twin on the same bytes (times as BigInt: sessions do more
 // work per event than a probe and an update, so the twin keeps it simple).
-import { OUT_BYTES, OUT_REVISION, OUT_WINDOW } from '../records.js';
-import { MAX_SESSIONS_PER_KEY } from '../config/window_sizing.js';
-import type { Engine } from './operator.js';
+import { OUT_BYTES, OUT_REVISION, OUT_WINDOW } from '../../records.js';
+import { MAX_SESSIONS_PER_KEY } from '../../config/window_sizing.js';
+import type { Engine } from '../operator.js';
 import { aggUpdate, aggMerge } from './aggregates.js';
-import { JsStateTable, stateTableBytes, ST_HEADER } from './state_table.js';
+import { JsStateTable, stateTableBytes, ST_HEADER } from '../state_table.js';
 import {
   W_HEADER, W_TABLE_OFF, W_SCRATCH_OFF, W_OUT_OFF, W_ACTIVITY,
   W_SIZE, W_OOO, W_LATENESS, W_MAX_TS, W_WATERMARK, W_NEXT_FIRE, W_NEXT_PURGE, W_CAPACITY, W_PER_KEY, W_ENRICH_N, etEnrich,

@@ -3,10 +3,10 @@
 // bytes. Times in the hot loop are (signed hi, unsigned lo) u32 halves: exact
 // nanoseconds without BigInt; BigInt only where a window boundary is computed
 // (once per window change) or a window fires.
-import { OUT_BYTES, OUT_REVISION, OUT_WINDOW } from '../records.js';
-import type { Engine } from './operator.js';
+import { OUT_BYTES, OUT_REVISION, OUT_WINDOW } from '../../records.js';
+import type { Engine } from '../operator.js';
 import { aggBytesFor, aggUpdate, lt64, NEED_VWAP } from './aggregates.js';
-import { JsSplitTable, splitTableBytes, stHash, spTag, LINE_VALUE } from './state_table.js';
+import { JsSplitTable, splitTableBytes, stHash, spTag, LINE_VALUE } from '../state_table.js';
 import {
   W_HEADER, W_OUT_COUNT, W_TABLE_OFF, W_SCRATCH_OFF, W_OUT_OFF, W_ACTIVITY,
   W_SIZE, W_OFFSET, W_OOO, W_LATENESS, W_MAX_TS, W_WATERMARK, W_NEXT_FIRE, W_NEXT_PURGE, W_CAPACITY, W_ENRICH_N, W_AGG_MASK, etEnrich, etNeeds,

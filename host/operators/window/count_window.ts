@@ -2,10 +2,10 @@
 // semantics are explained in assembly/count_window.ts; this JS engine is its
 // twin on the same bytes. Start/end of an output are the earliest and latest
 // event times among its n events; watermarks do not apply.
-import { OUT_BYTES, OUT_WINDOW } from '../records.js';
-import type { Engine } from './operator.js';
+import { OUT_BYTES, OUT_WINDOW } from '../../records.js';
+import type { Engine } from '../operator.js';
 import { AGG_BYTES, A_FIRST_TS, A_LAST_TS, aggUpdate, type Mem } from './aggregates.js';
-import { JsStateTable, stateTableBytes } from './state_table.js';
+import { JsStateTable, stateTableBytes } from '../state_table.js';
 import {
   W_HEADER, W_TABLE_OFF, W_SCRATCH_OFF, W_OUT_OFF, W_ACTIVITY, W_SIZE, W_CAPACITY,
   W_ENRICH_N, etEnrich, LATE_STATE_FULL, WindowOperator, WindowConfigError, type WindowCommonConfig, type WindowEngine, type Runtime, resolveCommon,

@@ -5,9 +5,9 @@
 // event) and the JS engines' common pieces (input offsets, output emission,
 // late side output, firing order, the watermark step and the idle rule)
 // mirroring assembly/event_time.ts.
-import { OUT_BYTES, OUT_LATE, OUT_VALUES, IN_FIELDS, IN_HEADER_BYTES, readOutput, type OutputRecord } from '../records.js';
-import type { GanglionExports, RegionAllocator } from '../wasm/module.js';
-import type { Engine, Operator } from './operator.js';
+import { OUT_BYTES, OUT_LATE, OUT_VALUES, IN_FIELDS, IN_HEADER_BYTES, readOutput, type OutputRecord } from '../../records.js';
+import type { GanglionExports, RegionAllocator } from '../../wasm/module.js';
+import type { Engine, Operator } from '../operator.js';
 import { aggFinish, aggValue, aggNeeds, ALL_AGGS, A_MAX_SEQ, type Mem, memViews } from './aggregates.js';
 
 export const W_HEADER = 256;

@@ -15,14 +15,14 @@
 //   stored column by column (2F columns of 64 f32), then one byte per row and
 //   tree of a 16-tree chunk (where each row stands after the SIMD tree tops),
 //   then one byte per row and top node (that node's compare).
-import type { Engine, Operator } from './operator.js';
-import { applyLink, COLUMN_BYTES, DEFAULT_LEFT, type TreeModel } from '../model/xgboost.js';
-import { createPartitionRuntime, createSharedMemory, type GanglionExports } from '../wasm/module.js';
-import { loadXgboostModel } from '../model/xgboost.js';
-import type { OperatorConfig, OperatorContext } from './registry.js';
+import type { Engine, Operator } from '../operator.js';
+import { applyLink, COLUMN_BYTES, DEFAULT_LEFT, type TreeModel } from '../../model/xgboost.js';
+import { createPartitionRuntime, createSharedMemory, type GanglionExports } from '../../wasm/module.js';
+import { loadXgboostModel } from '../../model/xgboost.js';
+import type { OperatorConfig, OperatorContext } from '../registry.js';
 import {
   FLAG_CONTROL, IN_FIELDS, IN_FLAGS, IN_KEY, IN_SEQ, IN_TS, OUT_BYTES, OUT_SCORE, OUT_VALUE_COUNT, OUT_VALUES, inputStride,
-} from '../records.js';
+} from '../../records.js';
 
 export interface Runtime {
   memory: ReturnType<typeof createSharedMemory>;

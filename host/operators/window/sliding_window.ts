@@ -3,10 +3,10 @@
 // engine is its twin on the same bytes: the per-event fast path (the event's
 // pane only feeds windows still open) uses (hi, lo) u32 time halves, the rest
 // (window boundaries, firing rounds, late events) uses BigInt.
-import { OUT_BYTES, OUT_REVISION, OUT_WINDOW } from '../records.js';
-import type { Engine } from './operator.js';
+import { OUT_BYTES, OUT_REVISION, OUT_WINDOW } from '../../records.js';
+import type { Engine } from '../operator.js';
 import { AGG_BYTES, aggUpdate, aggMerge, lt64 } from './aggregates.js';
-import { JsStateTable, stateTableBytes, ST_HEADER, SLOT_USED, SLOT_VALUE, SLOT_KEY } from './state_table.js';
+import { JsStateTable, stateTableBytes, ST_HEADER, SLOT_USED, SLOT_VALUE, SLOT_KEY } from '../state_table.js';
 import {
   W_HEADER, W_OUT_COUNT, W_TABLE_OFF, W_SCRATCH_OFF, W_OUT_OFF, W_ACTIVITY,
   W_SIZE, W_SLIDE, W_PANE, W_OFFSET, W_OOO, W_LATENESS, W_MAX_TS, W_WATERMARK, W_NEXT_FIRE, W_NEXT_PURGE, W_CAPACITY,

@@ -14,12 +14,12 @@
 // moved more than epsilon from the mean and z crosses the threshold in the
 // configured direction — or for every scored event with emitAll.
 // stddev 0: z is ±Infinity when |value − mean| > epsilon, else 0.
-import { FLAG_CONTROL, IN_FIELDS, IN_FLAGS, IN_KEY, IN_SEQ, IN_TS, OUT_ANOMALY, OUT_BYTES, OUT_VALUES } from '../records.js';
-import { type GanglionExports, type RegionAllocator } from '../wasm/module.js';
-import { stateTableBytes } from './state_table.js';
-import type { Engine, Operator } from './operator.js';
-import { RegionOperator, RegionOutputFullError, regionEngine, regionOutOffset, type RegionHeader, type RegionRuntime } from './region_operator.js';
-import { RegionOptions } from './region_options.js';
+import { FLAG_CONTROL, IN_FIELDS, IN_FLAGS, IN_KEY, IN_SEQ, IN_TS, OUT_ANOMALY, OUT_BYTES, OUT_VALUES } from '../../records.js';
+import { type GanglionExports, type RegionAllocator } from '../../wasm/module.js';
+import { stateTableBytes } from '../state_table.js';
+import type { Engine, Operator } from '../operator.js';
+import { RegionOperator, RegionOutputFullError, regionEngine, regionOutOffset, type RegionHeader, type RegionRuntime } from '../region_operator.js';
+import { RegionOptions } from '../region_options.js';
 
 export type ZScoreMode = 'ewma' | 'window';
 export type ZScoreDirection = 'both' | 'above' | 'below';

@@ -7,12 +7,12 @@
 // many events remain; the partition runner hands only those to the operators
 // after it. Nothing it drops is unaccounted for: every dropped event was
 // proven a repeat of a remembered one and is counted (`duplicates`).
-import { FLAG_CONTROL, IN_FIELDS, IN_FLAGS, IN_KEY, IN_TS } from '../records.js';
-import type { GanglionExports, RegionAllocator } from '../wasm/module.js';
-import { ST_HEADER, SLOT_VALUE, stateTableBytes, stSlotBytes } from './state_table.js';
-import type { Engine, Operator } from './operator.js';
-import { RegionOperator, regionEngine, regionOutOffset, type RegionHeader, type RegionRuntime } from './region_operator.js';
-import { RegionOptions } from './region_options.js';
+import { FLAG_CONTROL, IN_FIELDS, IN_FLAGS, IN_KEY, IN_TS } from '../../records.js';
+import type { GanglionExports, RegionAllocator } from '../../wasm/module.js';
+import { ST_HEADER, SLOT_VALUE, stateTableBytes, stSlotBytes } from '../state_table.js';
+import type { Engine, Operator } from '../operator.js';
+import { RegionOperator, regionEngine, regionOutOffset, type RegionHeader, type RegionRuntime } from '../region_operator.js';
+import { RegionOptions } from '../region_options.js';
 
 export interface DedupOptions {
   /** Operator index within the pipeline. Default 0. */
