@@ -22,7 +22,7 @@ import type { PipelineConfig, WindowOperatorConfig } from './types.js';
  */
 export const MAX_SESSIONS_PER_KEY = 64;
 
-export function statesPerKey(op: WindowOperatorConfig, et: PipelineConfig['event_time']): number {
+export function statesPerKey(op: WindowOperatorConfig, et: Pick<PipelineConfig['event_time'], 'out_of_orderness' | 'allowed_lateness'>): number {
   const hold = et.allowed_lateness + et.out_of_orderness;
   if (op.window === 'tumbling') return Number((op.size! + hold) / op.size!) + 2;
   if (op.window === 'sliding') {

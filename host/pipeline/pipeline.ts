@@ -30,6 +30,7 @@ import { PartitionSet } from '../partition/partition_set.js';
 import type { PartitionMetrics } from '../partition/partition_metrics.js';
 import { autoPartitions } from '../partition/hash.js';
 import { formatOutput, serializeOutput, KIND_NAMES, type FormatContext, type OutputEvent, type OutputKind } from '../output/format.js';
+import { canAlert, isAlert } from '../operators/outputs.js';
 import type { OutputSink } from '../sinks/output_sink.js';
 import { IN_TS, IN_SEQ, IN_FIELDS, OUT_BYTES, OUT_KIND, OUT_OP, OUT_VALUES, readOutput } from '../records.js';
 import type { Engine } from '../operators/operator.js';
@@ -632,8 +633,8 @@ export class Pipeline implements FrameSink {
         const opIndex = view.getUint32(at + OUT_OP, true);
         const meta = this.plan.meta[opIndex];
         if (kind === 'late') this.lateByOp[opIndex]++;
-        const alert = kind === 'anomaly' || (kind === 'score' && view.getFloat64(at + OUT_VALUES, true) >= (meta.threshold ?? 0.5));
-        if (kind === 'score' && !alert && this.plan.alertsOnly.has(meta.name)) continue;
+        const alert = isAlert(kind, meta, view.getFloat64(at + OUT_VALUES, true));
+        if (!alert && meta.alertsOnly) continue;
         this.stats_.outputs++;
         if (alert) this.stats_.alerts++;
         if (this.options.metrics) {
@@ -902,7 +903,7 @@ export class Pipeline implements FrameSink {
     // Per-operator counters exist from the start, at 0 (Prometheus' rate() needs a first sample).
     for (const o of this.config.operators) {
       metrics.addOutputs(o.name, 0);
-      if (o.type === 'zscore' || o.type === 'limit' || o.type === 'model') metrics.addAlerts(o.name, 0);
+      if (canAlert(o.type)) metrics.addAlerts(o.name, 0);
     }
     metrics.setCollector(() => {
       const operators = this.plan.meta.map((m, i) => ({ name: m.name, keys: 0, bytes: 0, evictions: 0, late: this.lateByOp[i] }));

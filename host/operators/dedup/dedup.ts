@@ -10,8 +10,8 @@
 import { FLAG_CONTROL, IN_FIELDS, IN_FLAGS, IN_KEY, IN_TS } from '../../records.js';
 import type { GanglionExports, RegionAllocator } from '../../wasm/module.js';
 import { ST_HEADER, SLOT_VALUE, stateTableBytes, stSlotBytes } from '../state_table.js';
-import type { Engine, Operator } from '../operator.js';
-import { RegionOperator, regionEngine, regionOutOffset, type RegionHeader, type RegionRuntime } from '../region_operator.js';
+import type { Engine, Operator, OperatorRuntime } from '../operator.js';
+import { RegionOperator, regionEngine, regionOutOffset, type RegionHeader } from '../region_operator.js';
 import { RegionOptions } from '../region_options.js';
 
 export interface DedupOptions {
@@ -99,7 +99,7 @@ export interface DedupOperator extends Operator {
 }
 
 /** One dedup operator in its own region of `rt.memory`. */
-export function createDedup(engine: Engine, rt: RegionRuntime, options: DedupOptions): DedupOperator {
+export function createDedup(engine: Engine, rt: OperatorRuntime, options: DedupOptions): DedupOperator {
   const config = dedupConfig(options);
   return regionEngine<DedupOperator>(engine, rt, 'dedup', DedupConfigError, {
     wasm: (exports) => new WasmDedup(rt.memory, rt.alloc, exports, config),
