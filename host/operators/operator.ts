@@ -51,8 +51,8 @@ export interface Operator {
   snapshotSize?(): number;
   snapshotInto?(dst: Uint8Array): number;
   restore(bytes: Uint8Array): void;
-  /** Live keys and state bytes, for the metrics. */
-  stats(): { keys: number; bytes: number; evictions: number; late: number };
+  /** Live keys and state bytes, for the metrics; a filter adds the events it dropped (cumulative). */
+  stats(): { keys: number; bytes: number; evictions: number; late: number; dropped?: number };
   close(): void;
 }
 

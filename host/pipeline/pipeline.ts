@@ -906,12 +906,13 @@ export class Pipeline implements FrameSink {
       if (canAlert(o.type)) metrics.addAlerts(o.name, 0);
     }
     metrics.setCollector(() => {
-      const operators = this.plan.meta.map((m, i) => ({ name: m.name, keys: 0, bytes: 0, evictions: 0, late: this.lateByOp[i] }));
+      const operators = this.plan.meta.map((m, i) => ({ name: m.name, keys: 0, bytes: 0, evictions: 0, late: this.lateByOp[i], dropped: 0 }));
       for (const s of this.partitions.operatorStats()) {
         const o = operators[s.op];
         o.keys += s.keys;
         o.bytes += s.bytes;
         o.evictions += s.evictions;
+        o.dropped += s.dropped;
       }
       const pausedSeconds = (this.pausedMs + (this.paused ? performance.now() - this.pausedSince : 0)) / 1000;
       return {

@@ -183,7 +183,7 @@ export function planText(p: LogicalPlan): string {
     out.push(`  ◄ records from ${into?.from.replace(/^\w+:/, '') ?? '?'}: reads ${o.reads.join(', ') || '(key and time only)'}`);
     if (o.writes.length) out.push(`  writes ${fieldList(o.writes)}`);
     out.push(`  state ${o.state}`);
-    out.push(`  outputs ${o.outputs.join(', ')}`);
+    out.push(`  outputs ${o.outputs.join(', ') || 'none (a filter: what it drops is counted, ganglion_dropped_events_total)'}`);
     out.push('');
   }
   for (const s of p.sinks) {

@@ -150,6 +150,11 @@ abstract class DedupBase extends RegionOperator implements DedupOperator {
     if (watermarkNs > this.dv.getBigInt64(at, true)) this.dv.setBigInt64(at, BigInt.asIntN(64, watermarkNs), true);
   }
 
+  /** The drops are the metrics' `ganglion_dropped_events_total` for this operator. */
+  override stats(): { keys: number; bytes: number; evictions: number; late: number; dropped: number } {
+    return { ...super.stats(), dropped: this.counters().duplicates };
+  }
+
   counters(): DedupCounters {
     const b = this.base, dv = this.dv;
     const n = (at: number) => Number(dv.getBigUint64(b + at, true));
