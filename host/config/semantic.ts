@@ -1,8 +1,10 @@
 // Checks that need the whole pipeline: names referenced by operators, rules and
 // sinks must exist; a feature like `vol_1m.sum` must name an earlier window
-// operator that computes `sum`; a model file must exist, parse and take as many
-// features as listed. Each problem carries the document path it is about, so
-// the loader can point at the exact line.
+// operator that computes `sum`. What an operator reads and its own checks (a
+// model file that must exist and take as many features as listed, a window's
+// capacity for the keys a synthetic source feeds) come from its descriptor
+// (host/operators/<op>/descriptor.ts). Each problem carries the document path
+// it is about, so the loader can point at the exact line.
 import { builtinType } from './builtin.js';
 import { didYouMean } from './errors.js';
 import { bindProblem } from '../server/request_guard.js';

@@ -17,7 +17,7 @@ import type { PipelineConfig, WindowOperatorConfig } from './types.js';
 
 /**
  * Most open sessions one key of a session window may hold: the region sizes a
- * per-key session list for it (host/operators/session_window.ts), and
+ * per-key session list for it (host/operators/window/session_window.ts), and
  * `validate` refuses a gap that would need more.
  */
 export const MAX_SESSIONS_PER_KEY = 64;

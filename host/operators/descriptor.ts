@@ -13,7 +13,6 @@
 // `tumbling`, `tree_ensemble`). A descriptor owns both and the mapping
 // between them (`plan` returns the registry config, `kinds` the factories).
 import type { z } from 'zod';
-import type { GanglionExports, RegionAllocator } from '../wasm/module.js';
 import type { Engine, Operator, OperatorRuntime } from './operator.js';
 import type { AggregateName, OutputRecord } from '../records.js';
 
@@ -37,9 +36,6 @@ export interface OperatorContext extends OperatorRuntime {
   op: number;
   partition: number;
   engine: Engine;
-  memory: WebAssembly.Memory;
-  exports: GanglionExports;
-  alloc: RegionAllocator;
   /** Input record layout: stride = 24 + 8·fieldCount (host/records.ts). */
   fieldCount: number;
   stride: number;
