@@ -26,7 +26,6 @@ import { StatusLine, type StatusSample } from './status_line.js';
 import { releaseYoungGeneration } from './young_generation.js';
 import { ALERT_KINDS } from '../operators/outputs.js';
 
-
 export interface RunOptions {
   /** Pipeline file; absent: the built-in market-surveillance pipeline. */
   pipeline?: string;

@@ -34,7 +34,6 @@ import { WsTopicSink, serializeOutput, type TopicOutput } from '../sinks/ws_topi
 import { RequestGuard } from './request_guard.js';
 import { isAlertOutput } from '../operators/outputs.js';
 
-
 export interface ServerOptions {
   /** Default 127.0.0.1: metrics and dashboard are not for the open network unless asked. */
   host?: string;
