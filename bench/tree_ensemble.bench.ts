@@ -17,7 +17,7 @@ import { join } from 'node:path';
 import { parse } from 'csv-parse/sync';
 import { compared, medianHz, type BenchContext, type BenchResult } from './lib.js';
 import { loadXgboostModel } from '../host/model/xgboost.js';
-import { createTreeEnsemble, TreeEnsembleOperator } from '../host/operators/tree_ensemble.js';
+import { createTreeEnsemble, TreeEnsembleOperator } from '../host/operators/model/tree_ensemble.js';
 import { createPartitionRuntime } from '../host/wasm/module.js';
 import { inputStride, writeInput } from '../host/records.js';
 

@@ -12,9 +12,9 @@ import { compared, medianHz, type BenchContext, type BenchResult } from './lib.j
 import { createPartitionRuntime } from '../host/wasm/module.js';
 import { AGG, inputStride } from '../host/records.js';
 import type { Engine } from '../host/operators/operator.js';
-import { aggMaskOf, type WindowOperator } from '../host/operators/event_time.js';
-import { TumblingWindow } from '../host/operators/tumbling_window.js';
-import { SlidingWindow } from '../host/operators/sliding_window.js';
+import { aggMaskOf, type WindowOperator } from '../host/operators/window/event_time.js';
+import { TumblingWindow } from '../host/operators/window/tumbling_window.js';
+import { SlidingWindow } from '../host/operators/window/sliding_window.js';
 
 const KEYS = 10_000;
 const FIELDS = 2; // price, qty (enrichment cases add 2 slots)

@@ -61,6 +61,8 @@ export interface OperatorState {
   evictions: number;
   /** Cumulative late events sent to the side output. */
   late: number;
+  /** Cumulative events a filter operator dropped (dedup: repeats within its TTL). */
+  dropped?: number;
 }
 
 export interface SourceState {
@@ -521,6 +523,7 @@ export class Metrics {
     m('ganglion_state_keys', 'Live keys (for windows: live key-window states) in operator state, all partitions', 'gauge', () => ops().map((o) => ({ labels: { operator: o.name }, value: o.keys })));
     m('ganglion_state_bytes', 'Bytes of partition memory reserved for operator state (fixed-capacity tables: set at start)', 'gauge', () => ops().map((o) => ({ labels: { operator: o.name }, value: o.bytes })));
     m('ganglion_state_evictions_total', 'State entries evicted (TTL) or refused (window state at capacity: the event goes to the late output, reason state_evicted)', 'counter', () => ops().map((o) => ({ labels: { operator: o.name }, value: o.evictions })));
+    m('ganglion_dropped_events_total', 'Events a filter operator dropped on purpose (dedup: repeats of a (key, id) within its TTL)', 'counter', () => ops().map((o) => ({ labels: { operator: o.name }, value: o.dropped ?? 0 })));
     m('ganglion_late_events_total', 'Events sent to the late side output', 'counter', () => ops().map((o) => ({ labels: { operator: o.name }, value: o.late })));
 
     m('ganglion_backpressure_paused', '1 while a source is paused because a ring is full', 'gauge', () =>

@@ -101,6 +101,8 @@ export interface OperatorStats {
   keys: number;
   bytes: number;
   evictions: number;
+  /** Events a filter operator (dedup) dropped, cumulative. */
+  dropped: number;
 }
 
 export class PartitionError extends Error {
@@ -618,7 +620,7 @@ export class PartitionSet extends EventEmitter {
     const out: OperatorStats[] = [];
     for (const p of this.parts) {
       for (let op = 0, at = 0; at < p.stats.length; op++, at += OPERATOR_STATS_FIELDS) {
-        out.push({ partition: p.id, op, keys: p.stats[at], bytes: p.stats[at + 1], evictions: p.stats[at + 2] });
+        out.push({ partition: p.id, op, keys: p.stats[at], bytes: p.stats[at + 1], evictions: p.stats[at + 2], dropped: p.stats[at + 3] });
       }
     }
     return out;

@@ -169,6 +169,7 @@ export class PartitionRunner {
       out[at] = s.keys;
       out[at + 1] = s.bytes;
       out[at + 2] = s.evictions;
+      out[at + 3] = s.dropped ?? 0;
     });
   }
 

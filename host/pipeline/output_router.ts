@@ -9,7 +9,8 @@ import type { PipelineConfig } from '../config/types.js';
 import { DeadLetterQueue, readDeadLetters, type AddedDeadLetter } from '../ingest/dead_letter.js';
 import { receiveNowNs as nowNs } from '../ingest/receive_clock.js';
 import { formatOutput, serializeOutput, KIND_NAMES, type FormatContext, type OperatorMeta, type OutputEvent, type OutputKind } from '../output/format.js';
-import { OUT_BYTES, OUT_KIND, OUT_OP, OUT_VALUES, readOutput } from '../records.js';
+import { OUT_BYTES, OUT_KIND, OUT_OP, readOutput } from '../records.js';
+import { isAlertRecord } from '../operators/outputs.js';
 import { isPositioned, type PositionedSink } from '../sinks/output_sink.js';
 import type { Metrics } from '../metrics/metrics.js';
 import type { Frame } from '../sources/source.js';
@@ -25,12 +26,6 @@ export type Rejection = Parameters<DeadLetterQueue['reject']>[1];
 interface RoutedSink extends SelectedSink {
   /** Gets outputs without wall-clock fields: a positioned sink of an exactly-once pipeline, rewritten byte for byte after recovery. */
   deterministic: boolean;
-}
-
-/** Whether the output record at `at` is an alert: an anomaly, or a score at or above its operator's threshold. */
-function isAlertRecord(view: DataView, at: number, meta: OperatorMeta): boolean {
-  const kind = KIND_NAMES[view.getUint32(at + OUT_KIND, true)];
-  return kind === 'anomaly' || (kind === 'score' && view.getFloat64(at + OUT_VALUES, true) >= (meta.threshold ?? 0.5));
 }
 
 export interface OutputRouterOptions {
@@ -124,7 +119,7 @@ export class OutputRouter {
         const meta = plan.meta[opIndex];
         if (kind === 'late') this.lateByOp[opIndex]++;
         const alert = isAlertRecord(view, at, meta);
-        if (kind === 'score' && !alert && plan.alertsOnly.has(meta.name)) continue;
+        if (!alert && meta.alertsOnly) continue;
         this.outputs++;
         if (alert) this.alerts++;
         if (metrics) {

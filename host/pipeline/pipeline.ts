@@ -26,6 +26,7 @@ import { PartitionSet } from '../partition/partition_set.js';
 import type { PartitionMetrics } from '../partition/partition_metrics.js';
 import { autoPartitions } from '../partition/hash.js';
 import type { FormatContext } from '../output/format.js';
+import { canAlert } from '../operators/outputs.js';
 import type { OutputSink } from '../sinks/output_sink.js';
 import type { Engine } from '../operators/operator.js';
 import { receiveNowNs as nowNs } from '../ingest/receive_clock.js';
@@ -443,16 +444,17 @@ export class Pipeline implements FrameSink {
     // Per-operator counters exist from the start, at 0 (Prometheus' rate() needs a first sample).
     for (const o of this.config.operators) {
       metrics.addOutputs(o.name, 0);
-      if (o.type === 'zscore' || o.type === 'limit' || o.type === 'model') metrics.addAlerts(o.name, 0);
+      if (canAlert(o.type)) metrics.addAlerts(o.name, 0);
     }
     metrics.setCollector(() => {
       const late = this.router.lateCounts();
-      const operators = this.plan.meta.map((m, i) => ({ name: m.name, keys: 0, bytes: 0, evictions: 0, late: late[i] }));
+      const operators = this.plan.meta.map((m, i) => ({ name: m.name, keys: 0, bytes: 0, evictions: 0, late: late[i], dropped: 0 }));
       for (const s of this.partitions.operatorStats()) {
         const o = operators[s.op];
         o.keys += s.keys;
         o.bytes += s.bytes;
         o.evictions += s.evictions;
+        o.dropped += s.dropped;
       }
       const paused = this.ingest.isPaused;
       const pausedSeconds = this.ingest.pausedSeconds();

@@ -10,11 +10,11 @@
 // the key's current window, including the event itself, into a record slot
 // reserved here, as it processes the event; operators run in pipeline order
 // over the same batch in memory, so the next operator reads it as a field.
-import { dirname, isAbsolute, resolve } from 'node:path';
-import type { PipelineConfig, WindowOperatorConfig } from '../config/types.js';
+import { dirname, resolve } from 'node:path';
+import type { PipelineConfig } from '../config/types.js';
 import { eventFields, parseRef, type EventFields } from '../config/types.js';
-import type { OperatorMeta } from '../output/format.js';
-import type { OperatorConfig as RegistryConfig } from '../operators/registry.js';
+import type { OperatorConfig as RegistryConfig, OperatorMeta } from '../operators/descriptor.js';
+import { descriptorOf } from '../operators/index.js';
 import { AGG, inputStride, type AggregateName } from '../records.js';
 
 export interface PipelinePlan {
@@ -26,8 +26,6 @@ export interface PipelinePlan {
   stride: number;
   operators: RegistryConfig[];
   meta: OperatorMeta[];
-  /** Operator name → emit only alerts (models with emit: alerts). */
-  alertsOnly: Set<string>;
 }
 
 export class PlanError extends Error {}
@@ -35,7 +33,7 @@ export class PlanError extends Error {}
 export function planPipeline(config: PipelineConfig, baseDir = process.cwd()): PipelinePlan {
   const fields = eventFields(config);
   const recordFields = [...fields.all];
-  const windows = new Map<string, WindowOperatorConfig>();
+  const windows = new Map<string, readonly string[]>();
   const enrich = new Map<string, Array<{ aggregate: number; field: number }>>();
 
   const fieldOf = (ref: string, who: string): number => {
@@ -45,8 +43,7 @@ export function planPipeline(config: PipelineConfig, baseDir = process.cwd()): P
       if (i < 0) throw new PlanError(`operator ${who}: unknown field '${r.field}' (fields: ${fields.all.join(', ')})`);
       return i;
     }
-    const w = windows.get(r.op);
-    if (!w) throw new PlanError(`operator ${who}: '${ref}' must name a window operator listed before it`);
+    if (!windows.has(r.op)) throw new PlanError(`operator ${who}: '${ref}' must name a window operator listed before it`);
     if (!(r.aggregate in AGG)) throw new PlanError(`operator ${who}: '${r.aggregate}' is not an aggregate (one of ${Object.keys(AGG).join(', ')})`);
     let slot = recordFields.indexOf(ref);
     if (slot < 0) {
@@ -58,84 +55,25 @@ export function planPipeline(config: PipelineConfig, baseDir = process.cwd()): P
     return slot;
   };
 
-  // First pass: resolve references (this fixes the record layout).
-  const resolved = config.operators.map((o) => {
-    switch (o.type) {
-      case 'window': {
-        windows.set(o.name, o);
-        const value = o.field === undefined ? 0 : fieldOf(o.field, o.name);
-        const weight = o.weight === undefined ? undefined : fieldOf(o.weight, o.name);
-        return { o, value, weight };
-      }
-      case 'zscore':
-      case 'limit':
-        return { o, value: fieldOf(o.field, o.name) };
-      case 'model':
-        return { o, features: o.features.map((f) => fieldOf(f, o.name)) };
-    }
+  // First pass: resolve every reference, in pipeline order (this fixes the
+  // record layout: an enrichment slot exists once a later operator reads it).
+  const descriptors = config.operators.map((o) => descriptorOf(o.type));
+  config.operators.forEach((o, i) => {
+    const d = descriptors[i];
+    const offered = d.enrichment?.(o);
+    if (offered) windows.set(o.name, offered);
+    for (const r of d.reads(o)) fieldOf(r.ref, o.name);
   });
 
   const et = config.event_time;
-  const operators: RegistryConfig[] = resolved.map((r) => {
-    const o = r.o;
-    switch (o.type) {
-      case 'window': {
-        const common = {
-          name: o.name,
-          valueField: (r as { value: number }).value,
-          ...(o.aggregates.includes('vwap') && (r as { weight?: number }).weight !== undefined
-            ? { priceField: (r as { value: number }).value, qtyField: (r as { weight: number }).weight }
-            : {}),
-          capacity: o.capacity,
-          allowedLatenessNs: et.allowed_lateness,
-          // Per-event watermark (max event time so far − out_of_orderness) in
-          // each window, so lateness is decided per event in input order and
-          // never by how the input was cut into frames or chunks; the ingest
-          // side tops up partitions that lag the global maximum
-          // (PartitionSet catch-up), so N partitions equal one.
-          eventTime: 'local',
-          outOfOrderNs: et.out_of_orderness,
-          enrich: enrich.get(o.name) ?? [],
-          aggregates: o.aggregates,
-        };
-        switch (o.window) {
-          case 'tumbling': return { kind: 'tumbling', ...common, sizeNs: o.size! };
-          case 'sliding': return { kind: 'sliding', ...common, sizeNs: o.size!, slideNs: o.slide! };
-          case 'session': return { kind: 'session', ...common, gapNs: o.gap! };
-          case 'count': return { kind: 'count', ...common, count: o.count!, countSlide: o.count_slide ?? o.count! };
-        }
-        throw new PlanError('unknown window type');
-      }
-      case 'zscore':
-        return {
-          kind: 'zscore', name: o.name, field: (r as { value: number }).value, mode: o.mode,
-          ...(o.mode === 'ewma' ? { alpha: o.alpha } : { window: o.window }),
-          threshold: o.threshold, minSamples: o.min_samples, direction: o.direction,
-          epsilon: o.epsilon, emitAll: o.emit_all, ...(o.capacity === undefined ? {} : { capacity: o.capacity }),
-        };
-      case 'limit':
-        return {
-          kind: 'limit', name: o.name, field: (r as { value: number }).value, emit: o.emit, hysteresis: o.hysteresis,
-          ...(o.above === undefined ? {} : { above: o.above }), ...(o.below === undefined ? {} : { below: o.below }),
-        };
-      case 'model': {
-        const path = isAbsolute(o.model) ? o.model : resolve(baseDir, o.model);
-        return { kind: 'tree_ensemble', name: o.name, model: path, features: (r as { features: number[] }).features, ...(o.output === 'margin' ? { margin: true } : {}), ...(o.engine ? { engine: o.engine } : {}) };
-      }
-    }
-  });
-
-  const meta: OperatorMeta[] = config.operators.map((o) => {
-    switch (o.type) {
-      case 'window': return { name: o.name, type: 'window', aggregates: o.aggregates };
-      case 'zscore': return { name: o.name, type: 'zscore', threshold: o.threshold };
-      case 'limit': return { name: o.name, type: 'limit' };
-      case 'model': return { name: o.name, type: 'model', threshold: o.threshold };
-    }
-  });
-
-  const alertsOnly = new Set(config.operators.filter((o) => o.type === 'model' && o.emit === 'alerts').map((o) => o.name));
-  return { config, fields, recordFields, fieldCount: recordFields.length, stride: inputStride(recordFields.length), operators, meta, alertsOnly };
+  const operators: RegistryConfig[] = config.operators.map((o, i) => descriptors[i].plan(o, {
+    field: (ref) => fieldOf(ref, o.name),
+    enrichment: () => enrich.get(o.name) ?? [],
+    eventTime: et,
+    baseDir,
+  }));
+  const meta: OperatorMeta[] = config.operators.map((o, i) => descriptors[i].meta(o));
+  return { config, fields, recordFields, fieldCount: recordFields.length, stride: inputStride(recordFields.length), operators, meta };
 }
 
 export function baseDirOf(file: string | undefined): string {

@@ -3,7 +3,7 @@ import * as assert from 'uvu/assert';
 import { readFileSync, readdirSync } from 'node:fs';
 import { parse } from 'csv-parse/sync';
 import { loadXgboostModel, parseXgboostModel, type TreeModel } from '../../host/model/xgboost.js';
-import { createTreeEnsemble, scoreAll, TreeEnsembleOperator, type TreeEnsembleOperatorConfig } from '../../host/operators/tree_ensemble.js';
+import { createTreeEnsemble, scoreAll, TreeEnsembleOperator, type TreeEnsembleOperatorConfig } from '../../host/operators/model/tree_ensemble.js';
 import { createPartitionRuntime } from '../../host/wasm/module.js';
 import { FLAG_CONTROL, OUT_BYTES, OUT_SCORE, inputStride, readOutput, writeInput } from '../../host/records.js';
 import { tinyModel, tinyTree } from '../fixtures/xgb/tiny.js';

@@ -2,7 +2,7 @@
 // and hold the same snapshots on a seeded stream in random batches.
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { CountWindow } from '../../host/operators/count_window.js';
+import { CountWindow } from '../../host/operators/window/count_window.js';
 import type { Engine } from '../../host/operators/operator.js';
 import { randomStream, type Rt } from '../host/operators/window_harness.js';
 import { parity } from './window_parity.js';

@@ -6,7 +6,7 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { createPartitionRuntime } from '../../host/wasm/module.js';
 import { FLAG_CONTROL, IN_SEQ, writeInput } from '../../host/records.js';
-import { createDedup, type DedupOptions, type DedupOperator } from '../../host/operators/dedup.js';
+import { createDedup, type DedupOptions, type DedupOperator } from '../../host/operators/dedup/dedup.js';
 import type { Engine } from '../../host/operators/operator.js';
 import { STRIDE, T0, mulberry32 } from './region_parity.js';
 

@@ -5,11 +5,11 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { AGG, OUT_LATE, OUT_REVISION, inputStride, type AggregateName } from '../../host/records.js';
 import type { Engine } from '../../host/operators/operator.js';
-import type { EnrichSpec, WindowOperator } from '../../host/operators/event_time.js';
-import { TumblingWindow } from '../../host/operators/tumbling_window.js';
-import { SlidingWindow } from '../../host/operators/sliding_window.js';
-import { SessionWindow } from '../../host/operators/session_window.js';
-import { CountWindow } from '../../host/operators/count_window.js';
+import type { EnrichSpec, WindowOperator } from '../../host/operators/window/event_time.js';
+import { TumblingWindow } from '../../host/operators/window/tumbling_window.js';
+import { SlidingWindow } from '../../host/operators/window/sliding_window.js';
+import { SessionWindow } from '../../host/operators/window/session_window.js';
+import { CountWindow } from '../../host/operators/window/count_window.js';
 import { runtime, put, drainBytes, rng, randomStream, sameBytes, type Ev, type Rt } from '../host/operators/window_harness.js';
 
 const S = 1_000_000_000n;

@@ -6,7 +6,7 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { createPartitionRuntime } from '../../host/wasm/module.js';
 import { FLAG_CONTROL, writeInput } from '../../host/records.js';
-import { createLimitCheck, type LimitCheckOptions } from '../../host/operators/limit_check.js';
+import { createLimitCheck, type LimitCheckOptions } from '../../host/operators/limit/limit_check.js';
 import { STRIDE, T0, assertParity, drain, mulberry32, runBoth as runBothEngines } from './region_parity.js';
 
 /** Per-key random walks around 100 (limits in the cases sit near 90 and 110), with jumps, NaN, ±Inf, control records. */

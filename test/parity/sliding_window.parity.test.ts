@@ -2,7 +2,7 @@
 // and hold the same snapshots on seeded out-of-order streams.
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { SlidingWindow } from '../../host/operators/sliding_window.js';
+import { SlidingWindow } from '../../host/operators/window/sliding_window.js';
 import { OUT_LATE, OUT_REVISION, OUT_WINDOW } from '../../host/records.js';
 import type { Engine } from '../../host/operators/operator.js';
 import { randomStream, type Rt } from '../host/operators/window_harness.js';

@@ -3,7 +3,7 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { parseXgboostModel } from '../../host/model/xgboost.js';
-import { createTreeEnsemble, scoreAll } from '../../host/operators/tree_ensemble.js';
+import { createTreeEnsemble, scoreAll } from '../../host/operators/model/tree_ensemble.js';
 import { tinyModel, tinyTree } from '../fixtures/xgb/tiny.js';
 
 const ENGINES = ['wasm', 'js'] as const;

@@ -3,7 +3,7 @@
 // snapshot of one engine continues in the other.
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { TumblingWindow } from '../../host/operators/tumbling_window.js';
+import { TumblingWindow } from '../../host/operators/window/tumbling_window.js';
 import { OUT_LATE, OUT_REVISION, OUT_WINDOW } from '../../host/records.js';
 import type { Engine } from '../../host/operators/operator.js';
 import { runtime, put, drain, randomStream, type Rt } from '../host/operators/window_harness.js';

@@ -3,7 +3,7 @@
 // WASM engine and the JS twin in the same batch cuts.
 import * as assert from 'uvu/assert';
 import type { OutputRecord } from '../../host/records.js';
-import type { WindowOperator } from '../../host/operators/event_time.js';
+import type { WindowOperator } from '../../host/operators/window/event_time.js';
 import type { Engine } from '../../host/operators/operator.js';
 import { drainBytes, put, rng, runtime, sameBytes, type Ev, type Rt } from '../host/operators/window_harness.js';
 

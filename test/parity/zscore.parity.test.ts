@@ -5,7 +5,7 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { createPartitionRuntime } from '../../host/wasm/module.js';
 import { FLAG_CONTROL, writeInput } from '../../host/records.js';
-import { createZScore, type ZScoreOptions } from '../../host/operators/zscore.js';
+import { createZScore, type ZScoreOptions } from '../../host/operators/zscore/zscore.js';
 import { STRIDE, T0, assertParity, drain, mulberry32, runBoth as runBothEngines } from './region_parity.js';
 
 /** Writes `n` events into memory at `at`: per-key random walks, ~0.5% spikes, some NaN and control records. */

@@ -1,12 +1,12 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { TumblingWindow } from '../../../host/operators/tumbling_window.js';
-import { SlidingWindow } from '../../../host/operators/sliding_window.js';
-import { aggMaskOf, W_AGG_MASK, W_LAYOUT, WindowConfigError } from '../../../host/operators/event_time.js';
+import { TumblingWindow } from '../../../host/operators/window/tumbling_window.js';
+import { SlidingWindow } from '../../../host/operators/window/sliding_window.js';
+import { aggMaskOf, W_AGG_MASK, W_LAYOUT, WindowConfigError } from '../../../host/operators/window/event_time.js';
 import { AGG, OUT_LATE, OUT_REVISION, OUT_WINDOW, type OutputRecord } from '../../../host/records.js';
 import type { Engine } from '../../../host/operators/operator.js';
 import { createOperator } from '../../../host/operators/registry.js';
-import { WindowOperator } from '../../../host/operators/event_time.js';
+import { WindowOperator } from '../../../host/operators/window/event_time.js';
 import { createPartitionRuntime } from '../../../host/wasm/module.js';
 import { inputStride } from '../../../host/records.js';
 import { runtime, put, drain, randomStream, type Rt } from './window_harness.js';

@@ -1,6 +1,6 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { CountWindow } from '../../../host/operators/count_window.js';
+import { CountWindow } from '../../../host/operators/window/count_window.js';
 import { OUT_LATE, OUT_WINDOW } from '../../../host/records.js';
 import type { Engine } from '../../../host/operators/operator.js';
 import { runtime, put, drain, vals, T0, type Rt } from './window_harness.js';

@@ -1,6 +1,6 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { TumblingWindow } from '../../../host/operators/tumbling_window.js';
+import { TumblingWindow } from '../../../host/operators/window/tumbling_window.js';
 import { OUT_LATE, OUT_REVISION, OUT_WINDOW } from '../../../host/records.js';
 import type { Engine } from '../../../host/operators/operator.js';
 import { runtime, put, drain, randomStream, vals, T0, type Rt } from './window_harness.js';

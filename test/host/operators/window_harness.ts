@@ -4,7 +4,7 @@
 import * as assert from 'uvu/assert';
 import { createPartitionRuntime } from '../../../host/wasm/module.js';
 import { inputStride, writeInput, OUT_BYTES, type OutputRecord } from '../../../host/records.js';
-import type { WindowOperator } from '../../../host/operators/event_time.js';
+import type { WindowOperator } from '../../../host/operators/window/event_time.js';
 
 export interface Ev { ts: bigint; key: number; seq?: bigint; f: number[] }
 

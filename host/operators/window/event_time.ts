@@ -5,9 +5,9 @@
 // event) and the JS engines' common pieces (input offsets, output emission,
 // late side output, firing order, the watermark step and the idle rule)
 // mirroring assembly/event_time.ts.
-import { OUT_BYTES, OUT_LATE, OUT_VALUES, IN_FIELDS, IN_HEADER_BYTES, readOutput, type OutputRecord } from '../records.js';
-import type { GanglionExports, RegionAllocator } from '../wasm/module.js';
-import type { Engine, Operator } from './operator.js';
+import { OUT_BYTES, OUT_LATE, OUT_VALUES, IN_FIELDS, IN_HEADER_BYTES, readOutput, type OutputRecord } from '../../records.js';
+import type { GanglionExports } from '../../wasm/module.js';
+import type { Engine, Operator, OperatorRuntime } from '../operator.js';
 import { aggFinish, aggValue, aggNeeds, ALL_AGGS, A_MAX_SEQ, type Mem, memViews } from './aggregates.js';
 
 export const W_HEADER = 256;
@@ -203,11 +203,6 @@ export function wasmWindowEngine(exports: GanglionExports, prefix: string): Wind
   };
 }
 
-export interface Runtime {
-  memory: WebAssembly.Memory;
-  exports: GanglionExports;
-  alloc: RegionAllocator;
-}
 
 /**
  * The Operator lifecycle for every window type. Subclasses only provide the
@@ -221,7 +216,7 @@ export abstract class WindowOperator implements Operator {
   /** Outputs one window state or one event can cause at most (sliding: windows per pane). */
   protected fanout = 1;
 
-  constructor(readonly op: number, readonly engineName: Engine, protected readonly rt: Runtime,
+  constructor(readonly op: number, readonly engineName: Engine, protected readonly rt: OperatorRuntime,
     protected readonly common: ResolvedCommon, protected readonly engine: WindowEngine,
     bytes: number, readonly outCap: number, size: bigint, slide: bigint, pane: bigint, offset: bigint, perKey = 0) {
     if (!Number.isInteger(op) || op < 0 || op > 0xffffffff) throw new WindowConfigError(`operator index must be a u32, got ${op}`);

@@ -2,16 +2,16 @@
 // owns the layout and explains the merging and the per-key bound; this JS
 // engine is its twin on the same bytes (times as BigInt: sessions do more
 // work per event than a probe and an update, so the twin keeps it simple).
-import { OUT_BYTES, OUT_REVISION, OUT_WINDOW } from '../records.js';
-import { MAX_SESSIONS_PER_KEY } from '../config/window_sizing.js';
-import type { Engine } from './operator.js';
+import { OUT_BYTES, OUT_REVISION, OUT_WINDOW } from '../../records.js';
+import { MAX_SESSIONS_PER_KEY } from '../../config/window_sizing.js';
+import type { Engine, OperatorRuntime } from '../operator.js';
 import { aggUpdate, aggMerge } from './aggregates.js';
-import { JsStateTable, stateTableBytes, ST_HEADER } from './state_table.js';
+import { JsStateTable, stateTableBytes, ST_HEADER } from '../state_table.js';
 import {
   W_HEADER, W_TABLE_OFF, W_SCRATCH_OFF, W_OUT_OFF, W_ACTIVITY,
   W_SIZE, W_OOO, W_LATENESS, W_MAX_TS, W_WATERMARK, W_NEXT_FIRE, W_NEXT_PURGE, W_CAPACITY, W_PER_KEY, W_ENRICH_N, etEnrich,
   LATE_TOO_LATE, LATE_STATE_FULL, NEVER, WindowOperator, WindowConfigError, type WindowCommonConfig,
-  type Runtime, resolveCommon, positiveNs, wasmWindowEngine, etInit, emitWindow, emitLate, sortFire,
+   resolveCommon, positiveNs, wasmWindowEngine, etInit, emitWindow, emitLate, sortFire,
   i64, setI64, memViews, scratchBytes, type FireEntry, JsEventTimeEngine, etInputs,
 } from './event_time.js';
 
@@ -171,7 +171,7 @@ export class JsSessionEngine extends JsEventTimeEngine {
 
 /** Keyed session window operator (Flink: EventTimeSessionWindows.withGap(gap)). */
 export class SessionWindow extends WindowOperator {
-  constructor(engine: Engine, rt: Runtime, op: number, config: SessionWindowConfig) {
+  constructor(engine: Engine, rt: OperatorRuntime, op: number, config: SessionWindowConfig) {
     const c = resolveCommon(config);
     const gap = positiveNs('gapNs', config.gapNs);
     if (c.capacity > 1 << 22) throw new WindowConfigError(`session windows support capacity ≤ ${1 << 22} keys, got ${c.capacity}`);

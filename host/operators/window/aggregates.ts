@@ -2,7 +2,7 @@
 // diagram). Same operations in the same order, so the bits agree. 64-bit times
 // and sequence numbers are handled as (hi, lo) u32 halves: BigInt would
 // allocate per event.
-import { OUT_VALUES } from '../records.js';
+import { OUT_VALUES } from '../../records.js';
 
 export const AGG_BYTES = 104, AGG_LEAN_BYTES = 56;
 export const A_COUNT = 0, A_SUM = 8, A_MIN = 16, A_MAX = 24, A_PQ = 32, A_Q = 40, A_MAX_SEQ = 48;

@@ -14,16 +14,20 @@
 //   - jumping straight from above to below (or back) is a new crossing;
 //   - NaN values are skipped and counted; ±Infinity are values like any other;
 //     control records are ignored.
-// Output: OUT_ANOMALY, aux LIMIT_ABOVE (0) / LIMIT_BELOW (1) of
-// host/output/format.ts, values [value, limit crossed, crossing 1|0, run].
-import { FLAG_CONTROL, IN_FIELDS, IN_FLAGS, IN_KEY, IN_SEQ, IN_TS, OUT_ANOMALY, OUT_BYTES, OUT_VALUES } from '../records.js';
-import { type GanglionExports, type RegionAllocator } from '../wasm/module.js';
-import { ST_HEADER, SLOT_VALUE, stateTableBytes, stSlotBytes } from './state_table.js';
-import type { Engine, Operator } from './operator.js';
-import { RegionOperator, RegionOutputFullError, regionEngine, regionOutOffset, type RegionHeader, type RegionRuntime } from './region_operator.js';
-import { RegionOptions } from './region_options.js';
+// Output: OUT_ANOMALY, aux LIMIT_ABOVE (0) / LIMIT_BELOW (1) below,
+// values [value, limit crossed, crossing 1|0, run].
+import { FLAG_CONTROL, IN_FIELDS, IN_FLAGS, IN_KEY, IN_SEQ, IN_TS, OUT_ANOMALY, OUT_BYTES, OUT_VALUES } from '../../records.js';
+import { type GanglionExports, type RegionAllocator } from '../../wasm/module.js';
+import { ST_HEADER, SLOT_VALUE, stateTableBytes, stSlotBytes } from '../state_table.js';
+import type { Engine, Operator, OperatorRuntime } from '../operator.js';
+import { RegionOperator, RegionOutputFullError, regionEngine, regionOutOffset, type RegionHeader } from '../region_operator.js';
+import { RegionOptions } from '../region_options.js';
 
 export type LimitEmit = 'crossing' | 'every';
+
+/** `aux` of a limit anomaly record: which bound was crossed. */
+export const LIMIT_ABOVE = 0;
+export const LIMIT_BELOW = 1;
 
 /** What a pipeline config says: `field` and at least one of `above`/`below`. */
 export interface LimitCheckOptions {
@@ -168,10 +172,9 @@ export interface LimitCheckOperator extends Operator {
   breaches(): Map<number, 'above' | 'below'>;
 }
 
-export type LimitCheckRuntime = RegionRuntime;
 
 /** One limit-check operator in its own region of `rt.memory`. */
-export function createLimitCheck(engine: Engine, rt: LimitCheckRuntime, options: LimitCheckOptions): LimitCheckOperator {
+export function createLimitCheck(engine: Engine, rt: OperatorRuntime, options: LimitCheckOptions): LimitCheckOperator {
   const config = limitCheckConfig(options);
   return regionEngine<LimitCheckOperator>(engine, rt, 'limit', LimitCheckConfigError, {
     wasm: (exports) => new WasmLimitCheck(rt.memory, rt.alloc, exports, config),

@@ -3,15 +3,15 @@
 // engine is its twin on the same bytes: the per-event fast path (the event's
 // pane only feeds windows still open) uses (hi, lo) u32 time halves, the rest
 // (window boundaries, firing rounds, late events) uses BigInt.
-import { OUT_BYTES, OUT_REVISION, OUT_WINDOW } from '../records.js';
-import type { Engine } from './operator.js';
+import { OUT_BYTES, OUT_REVISION, OUT_WINDOW } from '../../records.js';
+import type { Engine, OperatorRuntime } from '../operator.js';
 import { AGG_BYTES, aggUpdate, aggMerge, lt64 } from './aggregates.js';
-import { JsStateTable, stateTableBytes, ST_HEADER, SLOT_USED, SLOT_VALUE, SLOT_KEY } from './state_table.js';
+import { JsStateTable, stateTableBytes, ST_HEADER, SLOT_USED, SLOT_VALUE, SLOT_KEY } from '../state_table.js';
 import {
   W_HEADER, W_OUT_COUNT, W_TABLE_OFF, W_SCRATCH_OFF, W_OUT_OFF, W_ACTIVITY,
   W_SIZE, W_SLIDE, W_PANE, W_OFFSET, W_OOO, W_LATENESS, W_MAX_TS, W_WATERMARK, W_NEXT_FIRE, W_NEXT_PURGE, W_CAPACITY,
   W_PER_KEY, W_SIDE_OFF, W_REFUSED, W_ENRICH_N, etEnrich, LATE_TOO_LATE, LATE_STATE_FULL, NEVER, NO_TIME, WindowOperator, WindowConfigError,
-  type WindowCommonConfig, type Runtime, resolveCommon, positiveNs, wasmWindowEngine, etInit, floorDiv,
+  type WindowCommonConfig,  resolveCommon, positiveNs, wasmWindowEngine, etInit, floorDiv,
   emitWindow, emitLate, sortFire, i64, setI64, memViews, scratchBytes, type FireEntry, JsEventTimeEngine, etInputs,
 } from './event_time.js';
 
@@ -297,7 +297,7 @@ export class JsSlidingEngine extends JsEventTimeEngine {
 
 /** Keyed sliding window operator (Flink: SlidingEventTimeWindows.of(size, slide, offset)). */
 export class SlidingWindow extends WindowOperator {
-  constructor(engine: Engine, rt: Runtime, op: number, config: SlidingWindowConfig) {
+  constructor(engine: Engine, rt: OperatorRuntime, op: number, config: SlidingWindowConfig) {
     const c = resolveCommon(config);
     const size = positiveNs('sizeNs', config.sizeNs);
     const slide = positiveNs('slideNs', config.slideNs);

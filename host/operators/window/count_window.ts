@@ -2,13 +2,13 @@
 // semantics are explained in assembly/count_window.ts; this JS engine is its
 // twin on the same bytes. Start/end of an output are the earliest and latest
 // event times among its n events; watermarks do not apply.
-import { OUT_BYTES, OUT_WINDOW } from '../records.js';
-import type { Engine } from './operator.js';
+import { OUT_BYTES, OUT_WINDOW } from '../../records.js';
+import type { Engine, OperatorRuntime } from '../operator.js';
 import { AGG_BYTES, A_FIRST_TS, A_LAST_TS, aggUpdate, type Mem } from './aggregates.js';
-import { JsStateTable, stateTableBytes } from './state_table.js';
+import { JsStateTable, stateTableBytes } from '../state_table.js';
 import {
   W_HEADER, W_TABLE_OFF, W_SCRATCH_OFF, W_OUT_OFF, W_ACTIVITY, W_SIZE, W_CAPACITY,
-  W_ENRICH_N, etEnrich, LATE_STATE_FULL, WindowOperator, WindowConfigError, type WindowCommonConfig, type WindowEngine, type Runtime, resolveCommon,
+  W_ENRICH_N, etEnrich, LATE_STATE_FULL, WindowOperator, WindowConfigError, type WindowCommonConfig, type WindowEngine,  resolveCommon,
   wasmWindowEngine, etInit, emitWindow, emitLate, i64, memViews, etInputs,
 } from './event_time.js';
 
@@ -70,7 +70,7 @@ export class JsCountEngine implements WindowEngine {
 
 /** Keyed count window operator: one output per `size` events of a key. */
 export class CountWindow extends WindowOperator {
-  constructor(engine: Engine, rt: Runtime, op: number, config: CountWindowConfig) {
+  constructor(engine: Engine, rt: OperatorRuntime, op: number, config: CountWindowConfig) {
     const c = resolveCommon(config);
     if (!Number.isInteger(config.size) || config.size < 1 || config.size > 2 ** 50) throw new WindowConfigError(`size must be a positive integer number of events, got ${config.size}`);
     const outCap = c.capacity + 2 * c.maxBatch;

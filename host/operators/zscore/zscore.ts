@@ -14,12 +14,12 @@
 // moved more than epsilon from the mean and z crosses the threshold in the
 // configured direction — or for every scored event with emitAll.
 // stddev 0: z is ±Infinity when |value − mean| > epsilon, else 0.
-import { FLAG_CONTROL, IN_FIELDS, IN_FLAGS, IN_KEY, IN_SEQ, IN_TS, OUT_ANOMALY, OUT_BYTES, OUT_VALUES } from '../records.js';
-import { type GanglionExports, type RegionAllocator } from '../wasm/module.js';
-import { stateTableBytes } from './state_table.js';
-import type { Engine, Operator } from './operator.js';
-import { RegionOperator, RegionOutputFullError, regionEngine, regionOutOffset, type RegionHeader, type RegionRuntime } from './region_operator.js';
-import { RegionOptions } from './region_options.js';
+import { FLAG_CONTROL, IN_FIELDS, IN_FLAGS, IN_KEY, IN_SEQ, IN_TS, OUT_ANOMALY, OUT_BYTES, OUT_VALUES } from '../../records.js';
+import { type GanglionExports, type RegionAllocator } from '../../wasm/module.js';
+import { stateTableBytes } from '../state_table.js';
+import type { Engine, Operator, OperatorRuntime } from '../operator.js';
+import { RegionOperator, RegionOutputFullError, regionEngine, regionOutOffset, type RegionHeader } from '../region_operator.js';
+import { RegionOptions } from '../region_options.js';
 
 export type ZScoreMode = 'ewma' | 'window';
 export type ZScoreDirection = 'both' | 'above' | 'below';
@@ -42,7 +42,7 @@ export interface ZScoreOptions {
   window?: number;
   /** |z| (or z, −z with a direction) at or above this is an anomaly. Default 3. */
   threshold?: number;
-  /** A key is scored only once its statistics cover this many values (≥ 1; with 1 the stddev is 0). Default: window mode the window size, ewma 10. */
+  /** A key is scored only once its statistics cover this many values (≥ 1; with 1 the stddev is 0). Default: zscoreMinSamples(). */
   minSamples?: number;
   /** Default 'both'. */
   direction?: ZScoreDirection;
@@ -76,6 +76,17 @@ export interface ZScoreConfig {
   capacity: number;
   ttlNs: bigint;
   outputCapacity: number;
+}
+
+/**
+ * The one default of `minSamples` (`min_samples` in a pipeline file, whose
+ * schema uses this function too): 30 values, the usual rule of thumb before a
+ * sample mean and stddev mean much, and never more than a window-mode
+ * operator's window (it cannot hold more).
+ */
+export const ZSCORE_MIN_SAMPLES = 30;
+export function zscoreMinSamples(mode: ZScoreMode, window: number): number {
+  return mode === 'window' ? Math.min(ZSCORE_MIN_SAMPLES, window) : ZSCORE_MIN_SAMPLES;
 }
 
 export class ZScoreConfigError extends Error {
@@ -128,7 +139,7 @@ export function zscoreConfig(options: ZScoreOptions): ZScoreConfig {
   } else {
     window = r.int('window', 2, ZSCORE_MAX_WINDOW);
   }
-  const minSamples = r.int('minSamples', 1, mode === 'window' ? window : 0xffffffff, mode === 'window' ? window : 10);
+  const minSamples = r.int('minSamples', 1, mode === 'window' ? window : 0xffffffff, zscoreMinSamples(mode, window));
   const threshold = num('threshold', (x) => x > 0, 'a positive number', 3);
   const direction = oneOf('direction', ['both', 'above', 'below'] as const, 'both');
   const emitAll = o.emitAll ?? false;
@@ -190,10 +201,9 @@ export interface ZScoreOperator extends Operator {
   counters(): ZScoreCounters;
 }
 
-export type ZScoreRuntime = RegionRuntime;
 
 /** One z-score operator in its own region of `rt.memory`. */
-export function createZScore(engine: Engine, rt: ZScoreRuntime, options: ZScoreOptions): ZScoreOperator {
+export function createZScore(engine: Engine, rt: OperatorRuntime, options: ZScoreOptions): ZScoreOperator {
   const config = zscoreConfig(options);
   return regionEngine<ZScoreOperator>(engine, rt, 'zscore', ZScoreConfigError, {
     wasm: (exports) => new WasmZScore(rt.memory, rt.alloc, exports, config),

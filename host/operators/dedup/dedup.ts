@@ -7,12 +7,12 @@
 // many events remain; the partition runner hands only those to the operators
 // after it. Nothing it drops is unaccounted for: every dropped event was
 // proven a repeat of a remembered one and is counted (`duplicates`).
-import { FLAG_CONTROL, IN_FIELDS, IN_FLAGS, IN_KEY, IN_TS } from '../records.js';
-import type { GanglionExports, RegionAllocator } from '../wasm/module.js';
-import { ST_HEADER, SLOT_VALUE, stateTableBytes, stSlotBytes } from './state_table.js';
-import type { Engine, Operator } from './operator.js';
-import { RegionOperator, regionEngine, regionOutOffset, type RegionHeader, type RegionRuntime } from './region_operator.js';
-import { RegionOptions } from './region_options.js';
+import { FLAG_CONTROL, IN_FIELDS, IN_FLAGS, IN_KEY, IN_TS } from '../../records.js';
+import type { GanglionExports, RegionAllocator } from '../../wasm/module.js';
+import { ST_HEADER, SLOT_VALUE, stateTableBytes, stSlotBytes } from '../state_table.js';
+import type { Engine, Operator, OperatorRuntime } from '../operator.js';
+import { RegionOperator, regionEngine, regionOutOffset, type RegionHeader } from '../region_operator.js';
+import { RegionOptions } from '../region_options.js';
 
 export interface DedupOptions {
   /** Operator index within the pipeline. Default 0. */
@@ -99,7 +99,7 @@ export interface DedupOperator extends Operator {
 }
 
 /** One dedup operator in its own region of `rt.memory`. */
-export function createDedup(engine: Engine, rt: RegionRuntime, options: DedupOptions): DedupOperator {
+export function createDedup(engine: Engine, rt: OperatorRuntime, options: DedupOptions): DedupOperator {
   const config = dedupConfig(options);
   return regionEngine<DedupOperator>(engine, rt, 'dedup', DedupConfigError, {
     wasm: (exports) => new WasmDedup(rt.memory, rt.alloc, exports, config),
@@ -148,6 +148,11 @@ abstract class DedupBase extends RegionOperator implements DedupOperator {
   override onWatermark(watermarkNs: bigint): void {
     const at = this.base + H_WATERMARK;
     if (watermarkNs > this.dv.getBigInt64(at, true)) this.dv.setBigInt64(at, BigInt.asIntN(64, watermarkNs), true);
+  }
+
+  /** The drops are the metrics' `ganglion_dropped_events_total` for this operator. */
+  override stats(): { keys: number; bytes: number; evictions: number; late: number; dropped: number } {
+    return { ...super.stats(), dropped: this.counters().duplicates };
   }
 
   counters(): DedupCounters {

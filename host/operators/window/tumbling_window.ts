@@ -3,14 +3,14 @@
 // bytes. Times in the hot loop are (signed hi, unsigned lo) u32 halves: exact
 // nanoseconds without BigInt; BigInt only where a window boundary is computed
 // (once per window change) or a window fires.
-import { OUT_BYTES, OUT_REVISION, OUT_WINDOW } from '../records.js';
-import type { Engine } from './operator.js';
+import { OUT_BYTES, OUT_REVISION, OUT_WINDOW } from '../../records.js';
+import type { Engine, OperatorRuntime } from '../operator.js';
 import { aggBytesFor, aggUpdate, lt64, NEED_VWAP } from './aggregates.js';
-import { JsSplitTable, splitTableBytes, stHash, spTag, LINE_VALUE } from './state_table.js';
+import { JsSplitTable, splitTableBytes, stHash, spTag, LINE_VALUE } from '../state_table.js';
 import {
   W_HEADER, W_OUT_COUNT, W_TABLE_OFF, W_SCRATCH_OFF, W_OUT_OFF, W_ACTIVITY,
   W_SIZE, W_OFFSET, W_OOO, W_LATENESS, W_MAX_TS, W_WATERMARK, W_NEXT_FIRE, W_NEXT_PURGE, W_CAPACITY, W_ENRICH_N, W_AGG_MASK, etEnrich, etNeeds,
-  LATE_TOO_LATE, LATE_STATE_FULL, NEVER, WindowOperator, WindowConfigError, type WindowCommonConfig, type Runtime,
+  LATE_TOO_LATE, LATE_STATE_FULL, NEVER, WindowOperator, WindowConfigError, type WindowCommonConfig, 
   resolveCommon, positiveNs, wasmWindowEngine, etInit, floorDiv, emitWindow, emitLate, sortFire, i64, setI64,
   memViews, scratchBytes, type FireEntry, JsEventTimeEngine, etInputs,
 } from './event_time.js';
@@ -209,7 +209,7 @@ export class JsTumblingEngine extends JsEventTimeEngine {
 
 /** Keyed tumbling window operator (Flink: TumblingEventTimeWindows.of(size, offset)). */
 export class TumblingWindow extends WindowOperator {
-  constructor(engine: Engine, rt: Runtime, op: number, config: TumblingWindowConfig) {
+  constructor(engine: Engine, rt: OperatorRuntime, op: number, config: TumblingWindowConfig) {
     const c = resolveCommon(config);
     const size = positiveNs('sizeNs', config.sizeNs);
     const offset = config.offsetNs ?? 0n;

@@ -15,20 +15,15 @@
 //   stored column by column (2F columns of 64 f32), then one byte per row and
 //   tree of a 16-tree chunk (where each row stands after the SIMD tree tops),
 //   then one byte per row and top node (that node's compare).
-import type { Engine, Operator } from './operator.js';
-import { applyLink, COLUMN_BYTES, DEFAULT_LEFT, type TreeModel } from '../model/xgboost.js';
-import { createPartitionRuntime, createSharedMemory, type GanglionExports } from '../wasm/module.js';
-import { loadXgboostModel } from '../model/xgboost.js';
-import type { OperatorConfig, OperatorContext } from './registry.js';
+import type { Engine, Operator, OperatorRuntime } from '../operator.js';
+import { applyLink, COLUMN_BYTES, DEFAULT_LEFT, type TreeModel } from '../../model/xgboost.js';
+import { createPartitionRuntime, type GanglionExports } from '../../wasm/module.js';
+import { loadXgboostModel } from '../../model/xgboost.js';
+import type { OperatorConfig, OperatorContext } from '../descriptor.js';
 import {
   FLAG_CONTROL, IN_FIELDS, IN_FLAGS, IN_KEY, IN_SEQ, IN_TS, OUT_BYTES, OUT_SCORE, OUT_VALUE_COUNT, OUT_VALUES, inputStride,
-} from '../records.js';
+} from '../../records.js';
 
-export interface Runtime {
-  memory: ReturnType<typeof createSharedMemory>;
-  exports: GanglionExports;
-  alloc: { alloc(bytes: number, alignment?: number): number };
-}
 
 export interface TreeEnsembleEngine {
   readonly model: TreeModel;
@@ -52,7 +47,7 @@ export interface TreeEnsembleOptions {
   /** Rows per call; default 4096. */
   capacity?: number;
   /** Partition runtime for the WASM engine; a private one is made when absent. */
-  runtime?: Runtime;
+  runtime?: OperatorRuntime;
 }
 
 export function createTreeEnsemble(model: TreeModel, opts: TreeEnsembleOptions = {}): TreeEnsembleEngine {
@@ -81,7 +76,7 @@ function regionBytes(model: TreeModel, capacity: number, outputs = 0): number {
     + scratchBytes(model) + OUT_BYTES * outputs + 1024;
 }
 
-function privateRuntime(model: TreeModel, capacity: number): Runtime {
+function privateRuntime(model: TreeModel, capacity: number): OperatorRuntime {
   return createPartitionRuntime(regionBytes(model, capacity) + (2 << 20));
 }
 
@@ -115,7 +110,7 @@ class WasmTreeEnsemble implements TreeEnsembleEngine {
   readonly scratchPtr: number;
   private readonly x: GanglionExports;
 
-  constructor(readonly model: TreeModel, readonly capacity: number, readonly runtime: Runtime) {
+  constructor(readonly model: TreeModel, readonly capacity: number, readonly runtime: OperatorRuntime) {
     const { alloc, memory } = runtime;
     this.x = runtime.exports;
     if (typeof this.x.tree_score !== 'function') throw new Error('build/ganglion.wasm has no tree_score export: rebuild with `npm run build:wasm`');
@@ -245,7 +240,7 @@ export class TreeEnsembleOperator implements Operator {
   private readonly alertsOnly: boolean;
   private readonly threshold: number;
 
-  constructor(readonly config: TreeEnsembleOperatorConfig, readonly engine: Engine, readonly runtime: Runtime) {
+  constructor(readonly config: TreeEnsembleOperatorConfig, readonly engine: Engine, readonly runtime: OperatorRuntime) {
     const { model, features, op } = config;
     this.op = op;
     if (!Array.isArray(features) || features.length !== model.numFeature) {
