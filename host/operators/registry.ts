@@ -7,7 +7,6 @@
 // (or call registerOperator from a module the worker imports).
 import type { Engine, Operator } from './operator.js';
 import type { GanglionExports, RegionAllocator } from '../wasm/module.js';
-import { createKeySum } from '../partition/keysum.js';
 import { createTreeEnsembleOperator } from './tree_ensemble.js';
 import { TumblingWindow, type TumblingWindowConfig } from './tumbling_window.js';
 import { SlidingWindow, type SlidingWindowConfig } from './sliding_window.js';
@@ -192,7 +191,6 @@ function createDedupOperator(config: OperatorConfig, ctx: OperatorContext) {
 }
 
 const BUILTIN: Array<[string, OperatorFactory]> = [
-  ['keysum', createKeySum],
   ['tumbling', createTumbling],
   ['sliding', createSliding],
   ['session', createSession],
