@@ -127,12 +127,6 @@ export const EVENT_TYPES: Readonly<Record<string, EventType>> = Object.freeze({
   trade: TRADE, trades: TRADE, quote: QUOTE, quotes: QUOTE, payment: PAYMENT, payments: PAYMENT,
 });
 
-export function eventTypeByName(name: string): EventType {
-  const t = EVENT_TYPES[name];
-  if (!t) throw new Error(`unknown event type "${name}" (built-in: trade, quote, payment)`);
-  return t;
-}
-
 /** Record-field index of a field name (or alias); -1 when the type has none. */
 export function fieldIndex(type: EventType, name: string): number {
   return type.fields.findIndex((f) => f.name === name || (f.aliases?.includes(name) ?? false));
