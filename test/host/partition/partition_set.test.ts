@@ -240,6 +240,39 @@ test('inline: a barrier snapshots after the outputs before it, synchronously', a
   await set.drain();
 });
 
+test('inline: input pushed from an output listener waits in staging while the partition runs, then is processed (pause, resume, nothing lost)', async () => {
+  const set = await startSet({ inline: true, partitions: 1, program: { fieldCount: FIELDS, operators: [{ kind: 'keysum', field: 0, slots: 1024 }], inputCapacity: 16, outputCapacity: 64, maxBatch: 4 }, memoryBytes: 2 << 20 });
+  const counts = new Map<number, number>();
+  const pending: number[] = [];
+  let pauses = 0;
+  set.on('pause', () => pauses++);
+  const followUp = (key: number) => set.push(20_000n + BigInt(key), BigInt(1000 + key), key, [1]);
+  // Every window of a first-generation key (< 100) pushes one event for key + 100, from inside the partition's run.
+  set.on('output', (b: OutputBatch) => {
+    for (const o of decodeOutputs(b.bytes, b.count)) {
+      if (o.kind !== OUT_WINDOW) continue;
+      counts.set(o.key, (counts.get(o.key) ?? 0) + o.values[0]);
+      if (o.key < 100) { if (set.paused) pending.push(o.key + 100); else followUp(o.key + 100); }
+    }
+  });
+  for (let k = 0; k < 30; k++) set.push(1000n + BigInt(k), BigInt(k), k, [1]);
+  set.watermark(10_000n);
+  await Promise.resolve();
+  // 30 follow-ups into a 16-record ring while it runs: it cannot run again inside its own run, so the 17th is staged and the set pauses.
+  assert.ok(pauses >= 1, 'the set paused');
+  while (pending.length > 0) {
+    if (set.paused) await new Promise<void>((r) => set.once('resume', r));
+    else followUp(pending.shift()!);
+  }
+  set.watermark(30_000n);
+  await set.drain();
+  for (let k = 0; k < 30; k++) {
+    assert.is(counts.get(k), 1, `key ${k}`);
+    assert.is(counts.get(k + 100), 1, `follow-up key ${k + 100}`);
+  }
+  assert.is(set.metrics()[0].accepted, 30 + 30 + 2);
+});
+
 test('inline: an operator that throws fails the partition with its id; drain rejects', async () => {
   const { message } = await overflowPartition1(true);
   assert.match(message, /partition 1 failed: keysum \(op 0\): key table full \(slots=2\)/);
