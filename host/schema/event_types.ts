@@ -100,7 +100,7 @@ export const QUOTE = eventType({
   ],
 });
 
-export const PAYMENT_FEATURES = 8;
+const PAYMENT_FEATURES = 8;
 
 export const PAYMENT = eventType({
   name: 'payment',
