@@ -150,7 +150,7 @@ export const LATENCY_BUCKETS_SECONDS: readonly number[] = [
 const BUCKET_BOUNDS_NS = Float64Array.from(LATENCY_BUCKETS_SECONDS, (s) => Math.round(s * 1e9));
 
 /** Quantiles exported as `ganglion_latency_seconds{quantile=...}`. */
-export const LATENCY_QUANTILES: readonly number[] = [0.5, 0.95, 0.99, 0.999];
+const LATENCY_QUANTILES: readonly number[] = [0.5, 0.95, 0.99, 0.999];
 
 /** prom-client's process collectors we export (its processCpuTotal is replaced, see the top of this file). */
 const PROCESS_COLLECTORS = [

@@ -4,7 +4,7 @@
 // the header fields every region has (laid out fresh by the JS engine, checked
 // on restore), counters, stats, and snapshots as a byte copy of header + table
 // + pending outputs. Each operator brings its header offsets, its own header
-// fields and tunables, and processChunk(). assembly/region_operator.ts is the
+// fields and tunables, and processChunk(). assembly/shared/region_operator.ts is the
 // WASM side of the same.
 import { IN_FIELDS, OUT_BYTES } from '../records.js';
 import type { GanglionExports, RegionAllocator } from '../wasm/module.js';

@@ -4,10 +4,9 @@
 // the worker's memory, instance and RegionAllocator.
 //
 // The table is the operator list's (host/operators/index.ts: each descriptor
-// brings its kinds and factories), plus `keysum`, a kernel for tests and
-// benches that no pipeline file names; registerOperator adds more (tests).
+// brings its kinds and factories); registerOperator adds more (tests register
+// `keysum` by importing test/helpers/keysum.ts).
 import type { Operator } from './operator.js';
-import { createKeySum } from '../partition/keysum.js';
 import { OPERATORS } from './index.js';
 import type { OperatorConfig, OperatorContext, OperatorFactory } from './descriptor.js';
 
@@ -30,5 +29,4 @@ export function createOperator(config: OperatorConfig, ctx: OperatorContext): Op
   return factory(config, ctx);
 }
 
-registerOperator('keysum', createKeySum);
 for (const d of OPERATORS) for (const [kind, factory] of Object.entries(d.kinds)) registerOperator(kind, factory);

@@ -1,7 +1,8 @@
 // Single-producer single-consumer ring of fixed-size records inside a shared
 // WebAssembly.Memory (or any SharedArrayBuffer), at a 64-byte-aligned offset.
-// assembly/ring.ts mirrors this layout so a WASM operator can consume (or
-// produce) records in place; test/assembly/ring.test.ts checks they agree.
+// assembly/bench/ring.ts (bench build) mirrors this layout so WASM code can
+// consume (or produce) records in place; test/assembly/ring.test.ts checks
+// they agree.
 //
 //   base+0    producer line (written only by the producer)
 //   ┌──────────┬──────────────────┬──────────┬──────────── … 64 B

@@ -1,7 +1,7 @@
 // Dedup (drop repeats of a (key, id) within an event-time TTL), both engines
-// behind one Operator: `wasm` calls assembly/dedup.ts, `js` is a line-by-line
+// behind one Operator: `wasm` calls assembly/operators/dedup.ts, `js` is a line-by-line
 // port over the very same region bytes (layout and semantics in
-// assembly/dedup.ts), so a snapshot from either engine restores into either.
+// assembly/operators/dedup.ts), so a snapshot from either engine restores into either.
 //
 // Dedup is a filter: process() compacts the batch in place and returns how
 // many events remain; the partition runner hands only those to the operators
@@ -51,7 +51,7 @@ export function dedupConfig(options: DedupOptions): DedupConfig {
   return { op, field, ttlNs, capacity };
 }
 
-// Mirrors of assembly/dedup.ts (which owns the layout diagram).
+// Mirrors of assembly/operators/dedup.ts (which owns the layout diagram).
 export const DD_MAGIC = 0x31504444;
 export const DD_VERSION = 1;
 export const DD_HEADER_BYTES = 128;

@@ -1,7 +1,7 @@
 // Limit check (threshold alerts), both engines behind one Operator
-// (HdrHistogramJS style): `wasm` calls assembly/limit_check.ts, `js` is a
+// (HdrHistogramJS style): `wasm` calls assembly/operators/limit_check.ts, `js` is a
 // line-by-line port over the very same region bytes (layout diagram in
-// assembly/limit_check.ts), so a snapshot from either engine restores into
+// assembly/operators/limit_check.ts), so a snapshot from either engine restores into
 // either and parity tests compare output records byte for byte.
 //
 // Alerting-rule semantics (what a Flink CEP / eKuiper rule user expects):
@@ -124,7 +124,7 @@ export function limitCheckConfig(options: LimitCheckOptions): LimitCheckConfig {
   };
 }
 
-// Mirrors of assembly/limit_check.ts (which owns the layout diagram).
+// Mirrors of assembly/operators/limit_check.ts (which owns the layout diagram).
 export const LC_MAGIC = 0x314d494c;
 export const LC_VERSION = 1;
 export const LC_HEADER_BYTES = 128;

@@ -1,5 +1,5 @@
 // Tree-ensemble scoring, one interface and two engines (HdrHistogramJS style):
-// the WASM engine runs assembly/tree_ensemble.ts on a partition memory, the
+// the WASM engine runs assembly/operators/tree_ensemble.ts on a partition memory, the
 // JS twin below is the same algorithm hand-written in TypeScript. Both read the
 // flat model of host/model/xgboost.ts (which owns that layout) and both sum
 // leaves in float32 in tree order, so they agree bit for bit with each other
@@ -58,7 +58,7 @@ export function createTreeEnsemble(model: TreeModel, opts: TreeEnsembleOptions =
     : new JsTreeEnsemble(model, capacity);
 }
 
-/** Rows per block of assembly/tree_ensemble.ts: one column of its scratch (COLUMN_BYTES) holds a block's f32s. */
+/** Rows per block of assembly/operators/tree_ensemble.ts: one column of its scratch (COLUMN_BYTES) holds a block's f32s. */
 const SCRATCH_ROWS = COLUMN_BYTES / 4;
 /** Trees per chunk there: the scratch keeps a byte per row and tree of a chunk. */
 const SCRATCH_TREES = 16;

@@ -1,4 +1,4 @@
-// TypeScript twin of assembly/aggregates.ts (which owns the accumulator layout
+// TypeScript twin of assembly/shared/aggregates.ts (which owns the accumulator layout
 // diagram). Same operations in the same order, so the bits agree. 64-bit times
 // and sequence numbers are handled as (hi, lo) u32 halves: BigInt would
 // allocate per event.
@@ -9,7 +9,7 @@ export const A_COUNT = 0, A_SUM = 8, A_MIN = 16, A_MAX = 24, A_PQ = 32, A_Q = 40
 export const A_MEAN = 56, A_M2 = 64, A_FIRST_TS = 72, A_FIRST = 80, A_LAST_TS = 88, A_LAST = 96;
 
 /** Aggregate mask (bit i = AGG i of host/records.ts) and the per-event work
- *  it needs: see assembly/aggregates.ts. */
+ *  it needs: see assembly/shared/aggregates.ts. */
 export const ALL_AGGS = 0x3ff;
 export const NEED_WELFORD = 1, NEED_FIRST_LAST = 2, NEED_VWAP = 4, NEED_ALL = 7;
 export const NEED_TAIL = NEED_WELFORD | NEED_FIRST_LAST;

@@ -1,5 +1,5 @@
 // Count windows per key (Flink: countWindow(n)), both engines. The layout and
-// semantics are explained in assembly/count_window.ts; this JS engine is its
+// semantics are explained in assembly/operators/count_window.ts; this JS engine is its
 // twin on the same bytes. Start/end of an output are the earliest and latest
 // event times among its n events; watermarks do not apply.
 import { OUT_BYTES, OUT_WINDOW } from '../../records.js';

@@ -88,7 +88,7 @@ function outOfOrderFor(kind: string, config: OperatorConfig, ctx: OperatorContex
 /**
  * What every window kind takes from a config (unknown keys such as `name`
  * are ignored). Only the `aggregates` listed are maintained (see
- * assembly/aggregates.ts); the others come out as NaN. Enrichment fields must exist in this pipeline's records:
+ * assembly/shared/aggregates.ts); the others come out as NaN. Enrichment fields must exist in this pipeline's records:
  * a window writes them in place.
  */
 function windowCommon(kind: string, config: OperatorConfig, ctx: OperatorContext): WindowCommonConfig {
@@ -197,7 +197,7 @@ export const windowDescriptor = defineOperator<WindowYaml>({
   check(w, ctx) {
     if (w.window === 'session' && w.gap !== undefined && w.gap > 0n) {
       // A key holds up to (out_of_orderness + allowed_lateness) / gap + 2 open
-      // sessions at once (assembly/session_window.ts); each gets room up
+      // sessions at once (assembly/operators/session_window.ts); each gets room up
       // front so no in-order event is ever refused, up to MAX_OPEN_SESSIONS.
       const span = ctx.eventTime.out_of_orderness + ctx.eventTime.allowed_lateness;
       const open = span / w.gap + 2n;

@@ -1,10 +1,10 @@
 // Host side of the window operators: configuration (validated, with precise
 // errors), the region every window owns (layout diagram in
-// assembly/event_time.ts), the Operator lifecycle shared by all window types,
+// assembly/shared/event_time.ts), the Operator lifecycle shared by all window types,
 // the WASM engine (numbers across the boundary once per batch, never per
 // event) and the JS engines' common pieces (input offsets, output emission,
 // late side output, firing order, the watermark step and the idle rule)
-// mirroring assembly/event_time.ts.
+// mirroring assembly/shared/event_time.ts.
 import { OUT_BYTES, OUT_LATE, OUT_VALUES, IN_FIELDS, IN_HEADER_BYTES, readOutput, type OutputRecord } from '../../records.js';
 import type { GanglionExports } from '../../wasm/module.js';
 import type { Engine, Operator, OperatorRuntime } from '../operator.js';
@@ -366,7 +366,7 @@ export abstract class WindowOperator implements Operator {
   close(): void { this.closed = true; }
 }
 
-// ---- pieces of the JS engines (mirror assembly/event_time.ts) ----
+// ---- pieces of the JS engines (mirror assembly/shared/event_time.ts) ----
 
 export function floorDiv(a: bigint, b: bigint): bigint {
   const q = a / b;
@@ -421,7 +421,7 @@ export function etNeeds(m: Mem, base: number): number {
   return aggNeeds(m.u32[(base + W_AGG_MASK) >>> 2]);
 }
 
-/** Feature enrichment (see assembly/event_time.ts etEnrich): acc = 0 writes NaN. */
+/** Feature enrichment (see assembly/shared/event_time.ts etEnrich): acc = 0 writes NaN. */
 export function etEnrich(m: Mem, base: number, rec: number, acc: number): void {
   const u32 = m.u32, f64 = m.f64, n = u32[(base + W_ENRICH_N) >>> 2];
   for (let i = 0; i < n; i++) {
@@ -444,7 +444,7 @@ export function emitLate(m: Mem, base: number, rec: number, stride: number, reas
   for (let i = 0; i < 11; i++) m.f64[((o + OUT_VALUES) >>> 3) + i] = i < fields ? m.f64[((rec + IN_FIELDS) >>> 3) + i] : 0;
 }
 
-/** Bytes of the firing scratch (assembly/event_time.ts: two entry arrays + radix counts). */
+/** Bytes of the firing scratch (assembly/shared/event_time.ts: two entry arrays + radix counts). */
 export function scratchBytes(capacity: number): number {
   return capacity * 32 + 12 * 256 * 4;
 }

@@ -1,4 +1,4 @@
-// Session windows per key (gap-based), both engines. assembly/session_window.ts
+// Session windows per key (gap-based), both engines. assembly/operators/session_window.ts
 // owns the layout and explains the merging and the per-key bound; this JS
 // engine is its twin on the same bytes (times as BigInt: sessions do more
 // work per event than a probe and an update, so the twin keeps it simple).
@@ -175,7 +175,7 @@ export class SessionWindow extends WindowOperator {
     const c = resolveCommon(config);
     const gap = positiveNs('gapNs', config.gapNs);
     if (c.capacity > 1 << 22) throw new WindowConfigError(`session windows support capacity ≤ ${1 << 22} keys, got ${c.capacity}`);
-    // Live sessions per key are bounded by (outOfOrder + lateness) / gap + 2 (see assembly/session_window.ts).
+    // Live sessions per key are bounded by (outOfOrder + lateness) / gap + 2 (see assembly/operators/session_window.ts).
     let perKey = (c.outOfOrderNs + c.allowedLatenessNs) / gap + 2n;
     if (config.maxSessionsPerKey !== undefined) {
       const k = config.maxSessionsPerKey;

@@ -1,5 +1,5 @@
 // Sliding (hopping) event-time windows per key, pane-based, both engines.
-// assembly/sliding_window.ts owns the layout and explains the design; this JS
+// assembly/operators/sliding_window.ts owns the layout and explains the design; this JS
 // engine is its twin on the same bytes: the per-event fast path (the event's
 // pane only feeds windows still open) uses (hi, lo) u32 time halves, the rest
 // (window boundaries, firing rounds, late events) uses BigInt.
@@ -167,7 +167,7 @@ export class JsSlidingEngine extends JsEventTimeEngine {
     const wm = i64(m, base + W_WATERMARK), lateness = i64(m, base + W_LATENESS), g = i64(m, base + W_PANE), size = i64(m, base + W_SIZE);
     const kl = this.lastK(base, ps);
     if (wm > this.endOf(base, kl) + lateness) { emitLate(m, base, r, stride, LATE_TOO_LATE); return; }
-    // As assembly/sliding_window.ts swLate: windows of this pane past their
+    // As assembly/operators/sliding_window.ts swLate: windows of this pane past their
     // lateness that no firing round reached fire before the event joins it.
     const lastRound = i64(m, base + W_LAST_ROUND);
     let kLo = this.firstK(base, ps + g);

@@ -1,4 +1,4 @@
-// Tumbling event-time windows per key, both engines. assembly/tumbling_window.ts
+// Tumbling event-time windows per key, both engines. assembly/operators/tumbling_window.ts
 // owns the value layout; this JS engine is its line-by-line twin on the same
 // bytes. Times in the hot loop are (signed hi, unsigned lo) u32 halves: exact
 // nanoseconds without BigInt; BigInt only where a window boundary is computed
@@ -17,7 +17,7 @@ import {
 
 // Split table: line = key + accumulator (sized by the mask), cold = window
 // start i64 at 0, flags at 8 (bit 31 fired, revision below), key at 12: see
-// assembly/tumbling_window.ts, which owns the layout.
+// assembly/operators/tumbling_window.ts, which owns the layout.
 const FIRED = 0x80000000;
 export const TW_COLD_BYTES = 16;
 const C_START = 0, C_FLAGS = 8, C_KEY = 12;
@@ -42,7 +42,7 @@ function sub64Lo(aLo: number, bLo: number): number {
 function hiOf(v: bigint): number { return Number(BigInt.asIntN(32, v >> 32n)); }
 function loOf(v: bigint): number { return Number(BigInt.asUintN(32, v)); }
 
-/** The JS engine: a port of assembly/tumbling_window.ts. */
+/** The JS engine: a port of assembly/operators/tumbling_window.ts. */
 export class JsTumblingEngine extends JsEventTimeEngine {
 
   private table(base: number): JsSplitTable {
@@ -83,7 +83,7 @@ export class JsTumblingEngine extends JsEventTimeEngine {
       m.u32[(c + C_FLAGS) >>> 2] = (m.u32[(c + C_FLAGS) >>> 2] | FIRED) >>> 0;
       emitWindow(m, base, OUT_WINDOW, e.key, 0, i64(m, c + C_START), e.end, table.slotValue(e.ref));
     }
-    // Purge: mark, then one repair pass (assembly/tumbling_window.ts).
+    // Purge: mark, then one repair pass (assembly/operators/tumbling_window.ts).
     let nextFire = NEVER, nextPurge = NEVER, removed = false;
     for (let s = table.next(-1); s >= 0; s = table.next(s)) {
       const c = table.slotCold(s);

@@ -1,6 +1,6 @@
 // Z-score anomaly check, both engines behind one Operator (HdrHistogramJS
-// style): `wasm` calls assembly/zscore.ts, `js` is a line-by-line port over the
-// very same region bytes (layout diagram in assembly/zscore.ts). Same bytes
+// style): `wasm` calls assembly/operators/zscore.ts, `js` is a line-by-line port over the
+// very same region bytes (layout diagram in assembly/operators/zscore.ts). Same bytes
 // means a snapshot from either engine restores into either, and parity tests
 // can compare output records byte for byte.
 //
@@ -153,7 +153,7 @@ export function zscoreConfig(options: ZScoreOptions): ZScoreConfig {
   return { op, field, mode, alpha, window, threshold, minSamples, direction, emitAll: emitAll as boolean, epsilon, capacity, ttlNs, outputCapacity };
 }
 
-// Mirrors of assembly/zscore.ts (which owns the layout diagram).
+// Mirrors of assembly/operators/zscore.ts (which owns the layout diagram).
 export const ZS_MAGIC = 0x3143535a;
 export const ZS_VERSION = 1;
 export const ZS_HEADER_BYTES = 128;

@@ -21,29 +21,25 @@
 // allowed lateness of the merged session) re-emits it at once; a session is
 // freed when watermark > end + lateness, a key when it has no session left.
 
-import { stBytes, stNextUsed, stInit, stUpsert, stRemoveSlot, stCount, ST_HEADER, SLOT_KEY, SLOT_VALUE } from './state_table';
-import { AGG_BYTES, aggUpdate, aggMerge } from './aggregates';
-import { OUT_BYTES, OUT_WINDOW, OUT_REVISION, FLAG_CONTROL } from './records';
+import { stBytes, stNextUsed, stInit, stUpsert, stRemoveSlot, stCount, ST_HEADER, SLOT_KEY, SLOT_VALUE } from '../shared/state_table';
+import { AGG_BYTES, aggUpdate, aggMerge } from '../shared/aggregates';
+import { OUT_BYTES, OUT_WINDOW, OUT_REVISION, FLAG_CONTROL } from '../shared/records';
 import {
   W_HEADER, W_VALUE_FIELD, W_PRICE_FIELD, W_QTY_FIELD, W_OUT_COUNT, W_TABLE_OFF, W_SCRATCH_OFF, W_OUT_OFF, W_ACTIVITY,
   W_SIZE, W_OOO, W_LATENESS, W_MAX_TS, W_WATERMARK, W_NEXT_FIRE, W_NEXT_PURGE, W_CAPACITY, W_PER_KEY, W_ENRICH_N,
   LATE_TOO_LATE, LATE_STATE_FULL, NEVER, etInit, etEnrich, emitWindow, emitLate, sortEntries, etIdleWatermark, scratchBytes,
   scratchPut, etDue, etAdvance, etTable, etFieldAt, etHasVwap,
-} from './event_time';
+} from '../shared/event_time';
 
-export const SS_BYTES: usize = 128;
+const SS_BYTES: usize = 128;
 const SS_START: usize = 0;
 const SS_LAST: usize = 8;
 const SS_EMITS: usize = 16;
 const SS_DIRTY: usize = 20;
 const SS_ACC: usize = 24;
 
-export function session_value_bytes(perKey: u32): u32 {
+function session_value_bytes(perKey: u32): u32 {
   return 8 + perKey * <u32>SS_BYTES;
-}
-
-export function session_bytes(capacity: u32, perKey: u32, outCap: u32): usize {
-  return W_HEADER + stBytes(capacity, session_value_bytes(perKey)) + scratchBytes(capacity * perKey) + <usize>outCap * OUT_BYTES;
 }
 
 export function session_init(base: usize): void {

@@ -9,17 +9,13 @@
 // windows stay until completed (they are state: snapshots carry them); when
 // the table is full a new key's events go to the late output with aux 2.
 
-import { stBytes, stInit, stUpsert, stCount } from './state_table';
-import { AGG_BYTES, aggUpdate, A_COUNT, A_FIRST_TS, A_LAST_TS } from './aggregates';
-import { OUT_BYTES, OUT_WINDOW, FLAG_CONTROL } from './records';
+import { stBytes, stInit, stUpsert, stCount } from '../shared/state_table';
+import { AGG_BYTES, aggUpdate, A_COUNT, A_FIRST_TS, A_LAST_TS } from '../shared/aggregates';
+import { OUT_BYTES, OUT_WINDOW, FLAG_CONTROL } from '../shared/records';
 import {
   W_HEADER, W_VALUE_FIELD, W_PRICE_FIELD, W_QTY_FIELD, W_OUT_COUNT, W_TABLE_OFF, W_SCRATCH_OFF, W_OUT_OFF, W_ACTIVITY,
   W_SIZE, W_CAPACITY, W_ENRICH_N, LATE_STATE_FULL, etInit, emitWindow, emitLate, etEnrich, etTable, etFieldAt, etHasVwap,
-} from './event_time';
-
-export function count_bytes(capacity: u32, outCap: u32): usize {
-  return W_HEADER + stBytes(capacity, <u32>AGG_BYTES) + <usize>outCap * OUT_BYTES;
-}
+} from '../shared/event_time';
 
 export function count_init(base: usize): void {
   const capacity = load<u32>(base + W_CAPACITY);

@@ -317,7 +317,7 @@ export function stSlotValue(base: usize, slot: i32): usize {
   return slotAt(base, <u32>slot) + SLOT_VALUE;
 }
 
-// Thin exports for tests and the host twin's parity checks. u64 keys cross the
+// Thin exports for the parity tests against the host twin (bench build only: assembly/bench.ts). u64 keys cross the
 // boundary as BigInt (i64 in WASM); i64 times likewise.
 export function st_bytes(capacity: u32, valueBytes: u32): usize { return stBytes(capacity, valueBytes); }
 export function st_init(base: usize, capacity: u32, valueBytes: u32, ttlNs: i64): void { stInit(base, capacity, valueBytes, ttlNs); }
@@ -604,7 +604,7 @@ export function spNext(base: usize, slot: i32): i32 {
   return -1;
 }
 
-// Thin exports for the parity tests (sp_ prefix, same conventions as st_).
+// Thin exports for the parity tests (sp_ prefix, same conventions as st_; bench build only).
 export function sp_bytes(capacity: u32, valueBytes: u32, coldBytes: u32): usize { return spBytes(capacity, valueBytes, coldBytes); }
 export function sp_init(base: usize, capacity: u32, valueBytes: u32, coldBytes: u32): void { spInit(base, capacity, valueBytes, coldBytes); }
 export function sp_upsert(base: usize, key: u64): usize { return spUpsert(base, key); }

@@ -38,9 +38,9 @@
 // Output record: kind OUT_ANOMALY, aux 0 above / 1 below, start = end = event
 // ts, values: 0 value, 1 the limit crossed, 2 crossing (1 on the event that
 // entered the breach, 0 on later breaching events with emit every), 3 run.
-import { stFind, stSlotValue, stRemoveSlot, stUpsert, SLOT_TOUCHED, SLOT_VALUE } from './state_table';
-import { IN_TS, IN_SEQ, IN_KEY, IN_FLAGS, IN_FIELDS, FLAG_CONTROL, OUT_BYTES, OUT_ANOMALY } from './records';
-import { regionBytes, regionInit, writePointOutput } from './region_operator';
+import { stFind, stSlotValue, stRemoveSlot, stUpsert, SLOT_TOUCHED, SLOT_VALUE } from '../shared/state_table';
+import { IN_TS, IN_SEQ, IN_KEY, IN_FLAGS, IN_FIELDS, FLAG_CONTROL, OUT_BYTES, OUT_ANOMALY } from '../shared/records';
+import { regionBytes, regionInit, writePointOutput } from '../shared/region_operator';
 
 const LC_MAGIC: u32 = 0x314d494c; // 'LIM1' little-endian
 const LC_VERSION: u32 = 1;
@@ -101,10 +101,6 @@ export function limit_init(
   store<f64>(base + H_REARM_BELOW, rearmBelow);
   store<i64>(base + H_TTL, ttlNs);
 }
-
-export function limit_out_ptr(base: usize): usize { return base + load<u32>(base + H_OUT); }
-export function limit_out_count(base: usize): u32 { return load<u32>(base + H_OUT_COUNT); }
-export function limit_clear_output(base: usize): void { store<u32>(base + H_OUT_COUNT, 0); }
 
 // @ts-ignore: decorator
 @inline

@@ -30,28 +30,24 @@
 // when the watermark crosses the earliest pending window end or purge time,
 // i.e. once per window period, not per batch.
 
-import { spLineBytes, spBytes, spInit, spUpsert, spInsertAt, spLastInserted, spMarkRemoved, spRepair, spCount, spSlotOf, spTag, stHash, SP_CTRL, LINE_VALUE } from './state_table';
-import { aggUpdate, aggBytesFor, ALL_AGGS, NEED_VWAP, NEED_TAIL } from './aggregates';
-import { OUT_BYTES, OUT_WINDOW, OUT_REVISION, FLAG_CONTROL, IN_FIELDS } from './records';
+import { spLineBytes, spBytes, spInit, spUpsert, spInsertAt, spLastInserted, spMarkRemoved, spRepair, spCount, spSlotOf, spTag, stHash, SP_CTRL, LINE_VALUE } from '../shared/state_table';
+import { aggUpdate, aggBytesFor, ALL_AGGS, NEED_VWAP, NEED_TAIL } from '../shared/aggregates';
+import { OUT_BYTES, OUT_WINDOW, OUT_REVISION, FLAG_CONTROL, IN_FIELDS } from '../shared/records';
 import {
   W_HEADER, W_VALUE_FIELD, W_PRICE_FIELD, W_QTY_FIELD, W_OUT_COUNT, W_TABLE_OFF, W_SCRATCH_OFF, W_OUT_OFF, W_ACTIVITY,
   W_SIZE, W_OFFSET, W_OOO, W_LATENESS, W_MAX_TS, W_WATERMARK, W_NEXT_FIRE, W_NEXT_PURGE, W_CAPACITY, W_ENRICH_N, W_AGG_MASK,
   LATE_TOO_LATE, LATE_STATE_FULL, NEVER, etInit, etEnrich, etNeeds, floorDiv, emitWindow, emitLate, sortEntries, etIdleWatermark, scratchBytes,
   scratchPut, etDue, etAdvance, etTable, etHasVwap,
-} from './event_time';
+} from '../shared/event_time';
 
 const FIRED: u32 = 0x80000000;
 const CTRL_USED: u64 = 0x8080808080808080; // the high bit of each ctrl byte of a group
-export const TW_COLD_BYTES: u32 = 16;
+const TW_COLD_BYTES: u32 = 16;
 const C_START: usize = 0;
 const C_FLAGS: usize = 8;
 const C_KEY: usize = 12;
 // Split table header words read by the loops below (see state_table.ts).
 const T_MASK: usize = 4, T_LINE_BYTES: usize = 12, T_LAST_INSERTED: usize = 20, T_COLD_BYTES: usize = 24, T_LINES_OFF: usize = 28, T_COLD_OFF: usize = 32;
-
-export function tumbling_bytes(capacity: u32, outCap: u32, aggMask: u32): usize {
-  return W_HEADER + spBytes(capacity, aggBytesFor(aggMask), TW_COLD_BYTES) + scratchBytes(capacity) + <usize>outCap * OUT_BYTES;
-}
 
 /** Lays out the region after the host wrote the config fields (capacity, outCap, aggMask, ...). */
 export function tumbling_init(base: usize): void {

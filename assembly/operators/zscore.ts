@@ -36,9 +36,9 @@
 // +Infinity). Knowing the window is all one value makes stddev exactly 0; a
 // full two-pass recompute every N updates bounds the drift otherwise, at O(1)
 // amortised cost.
-import { stUpsert } from './state_table';
-import { IN_TS, IN_SEQ, IN_KEY, IN_FLAGS, IN_FIELDS, FLAG_CONTROL, OUT_BYTES, OUT_ANOMALY } from './records';
-import { regionBytes, regionInit, writePointOutput } from './region_operator';
+import { stUpsert } from '../shared/state_table';
+import { IN_TS, IN_SEQ, IN_KEY, IN_FLAGS, IN_FIELDS, FLAG_CONTROL, OUT_BYTES, OUT_ANOMALY } from '../shared/records';
+import { regionBytes, regionInit, writePointOutput } from '../shared/region_operator';
 
 const ZS_MAGIC: u32 = 0x3143535a; // 'ZSC1' little-endian
 const ZS_VERSION: u32 = 1;
@@ -83,7 +83,7 @@ const V_RUN: usize = 24;
 const V_RING: usize = 32;
 
 /** Bytes of one key's statistics in the state table. */
-export function zscore_value_bytes(mode: u32, window: u32): u32 {
+function zscore_value_bytes(mode: u32, window: u32): u32 {
   return mode == ZS_MODE_WINDOW ? 32 + 8 * window : 24;
 }
 
@@ -114,10 +114,6 @@ export function zscore_init(
   store<f64>(base + H_EPSILON, epsilon);
   store<i64>(base + H_TTL, ttlNs);
 }
-
-export function zscore_out_ptr(base: usize): usize { return base + load<u32>(base + H_OUT); }
-export function zscore_out_count(base: usize): u32 { return load<u32>(base + H_OUT_COUNT); }
-export function zscore_clear_output(base: usize): void { store<u32>(base + H_OUT_COUNT, 0); }
 
 /** Exact two-pass mean and m2 of the `n` ring samples: resets rounding drift. */
 function recompute(v: usize, n: u32): void {

@@ -19,26 +19,21 @@
 // Lifetimes: a pane is freed when watermark > (last end containing it) +
 // lateness; a revision entry when watermark > its end + lateness.
 
-import { stBytes, stNextUsed, stInit, stUpsert, stLastInserted, stGet, stRemoveSlot, stCount, ST_HEADER, SLOT_KEY, SLOT_VALUE } from './state_table';
-import { AGG_BYTES, aggUpdate, aggMerge } from './aggregates';
-import { OUT_BYTES, OUT_WINDOW, OUT_REVISION, FLAG_CONTROL } from './records';
+import { stBytes, stNextUsed, stInit, stUpsert, stLastInserted, stGet, stRemoveSlot, stCount, ST_HEADER, SLOT_KEY, SLOT_VALUE } from '../shared/state_table';
+import { AGG_BYTES, aggUpdate, aggMerge } from '../shared/aggregates';
+import { OUT_BYTES, OUT_WINDOW, OUT_REVISION, FLAG_CONTROL } from '../shared/records';
 import {
   W_HEADER, W_VALUE_FIELD, W_PRICE_FIELD, W_QTY_FIELD, W_OUT_COUNT, W_TABLE_OFF, W_SCRATCH_OFF, W_OUT_OFF, W_ACTIVITY,
   W_SIZE, W_SLIDE, W_PANE, W_OFFSET, W_OOO, W_LATENESS, W_MAX_TS, W_WATERMARK, W_NEXT_FIRE, W_NEXT_PURGE, W_CAPACITY,
   W_PER_KEY, W_SIDE_OFF, W_REFUSED, W_ENRICH_N, LATE_TOO_LATE, LATE_STATE_FULL, NEVER, NO_TIME, etInit, etEnrich, floorDiv, emitWindow, emitLate, sortEntries,
   etIdleWatermark, scratchBytes, scratchPut, etDue, etAdvance, etTable, etFieldAt, etHasVwap,
-} from './event_time';
+} from '../shared/event_time';
 
 const W_LAST_ROUND: usize = 176;
-export const SW_START: usize = 0;
-export const SW_ACC: usize = 16;
-export const SW_VALUE_BYTES: u32 = 16 + <u32>AGG_BYTES;
+const SW_START: usize = 0;
+const SW_ACC: usize = 16;
+const SW_VALUE_BYTES: u32 = 16 + <u32>AGG_BYTES;
 const REV_VALUE_BYTES: u32 = 16;
-
-export function sliding_bytes(capacity: u32, windowsPerPane: u32, outCap: u32): usize {
-  return W_HEADER + stBytes(capacity, SW_VALUE_BYTES) + stBytes(capacity, REV_VALUE_BYTES)
-    + scratchBytes(capacity * windowsPerPane) + AGG_BYTES + <usize>outCap * OUT_BYTES;
-}
 
 export function sliding_init(base: usize): void {
   const capacity = load<u32>(base + W_CAPACITY);

@@ -42,9 +42,9 @@
 //
 // The id field: -0 is the same id as 0; NaN (a missing id) passes, counted as
 // skipped: an event without an identity cannot be shown to repeat.
-import { stFind, stSlotValue, stUpsert, SLOT_TOUCHED, SLOT_VALUE } from './state_table';
-import { IN_TS, IN_KEY, IN_FLAGS, IN_FIELDS, FLAG_CONTROL } from './records';
-import { regionBytes, regionInit } from './region_operator';
+import { stFind, stSlotValue, stUpsert, SLOT_TOUCHED, SLOT_VALUE } from '../shared/state_table';
+import { IN_TS, IN_KEY, IN_FLAGS, IN_FIELDS, FLAG_CONTROL } from '../shared/records';
+import { regionBytes, regionInit } from '../shared/region_operator';
 
 const DD_MAGIC: u32 = 0x31504444; // 'DDP1' little-endian
 const DD_VERSION: u32 = 1;

@@ -17,7 +17,7 @@
 // so no gather is needed. Below the tops the descent is scalar: WASM SIMD
 // has no gather, and lane extracts and lane loads cost more than they save.
 // Variants measured and dropped: docs/perf/2026-11-24-tree-kernel.md.
-import { IN_FIELDS, IN_FLAGS, IN_KEY, IN_SEQ, IN_TS, FLAG_CONTROL, OUT_BYTES, OUT_SCORE, OUT_VALUES, writeOutHeader } from './records';
+import { IN_FIELDS, IN_FLAGS, IN_KEY, IN_SEQ, IN_TS, FLAG_CONTROL, OUT_BYTES, OUT_SCORE, OUT_VALUES, writeOutHeader } from '../shared/records';
 
 const M_NFEAT: usize = 4;
 const M_NGROUP: usize = 8;

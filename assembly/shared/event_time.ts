@@ -281,9 +281,3 @@ export function etIdleWatermark(base: usize, nowProc: i64): i64 {
   if (idle <= 0 || quiet < idle || maxTs == NO_TIME) return NO_TIME;
   return maxTs - load<i64>(base + W_OOO) + quiet;
 }
-
-// Thin accessors shared by all window operators (prefix: window_).
-export function window_out_ptr(base: usize): usize { return base + <usize>load<u32>(base + W_OUT_OFF); }
-export function window_out_count(base: usize): u32 { return load<u32>(base + W_OUT_COUNT); }
-export function window_clear_output(base: usize): void { store<u32>(base + W_OUT_COUNT, 0); }
-export function window_watermark(base: usize): i64 { return load<i64>(base + W_WATERMARK); }

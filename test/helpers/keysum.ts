@@ -1,12 +1,18 @@
 // keysum: per-key running count and sum of one field, emitted for every key
 // that changed when the watermark advances; events at or behind the watermark
-// go to the late side output. The WASM engine lives in assembly/ring.ts (its
-// region layout is drawn there); KeySumJs is its hand-written twin.
-// It is the partition runtime's own operator: small, exact, and sensitive to
-// watermark placement, which is what the N-partition equivalence tests need.
-import type { Operator } from '../operators/operator.js';
-import type { OperatorConfig, OperatorContext } from '../operators/registry.js';
-import { FLAG_CONTROL, IN_FIELDS, IN_FLAGS, IN_KEY, IN_SEQ, IN_TS, OUT_BYTES, OUT_LATE, OUT_WINDOW, writeOutput } from '../records.js';
+// go to the late side output. The WASM engine is in the bench build
+// (assembly/bench/keysum.ts draws its region); KeySumJs is its hand-written twin.
+// A test operator: small, exact, and sensitive to watermark placement, which
+// is what the partition and N-partition equivalence tests need. No pipeline
+// can name it. Importing this module registers the kind 'keysum'; a worker
+// imports it through PartitionProgram.modules (KEYSUM_MODULE), and its WASM
+// engine needs the bench module (bench/wasm.ts compileBenchModule).
+import type { Operator } from '../../host/operators/operator.js';
+import { registerOperator, type OperatorConfig, type OperatorContext } from '../../host/operators/registry.js';
+import { FLAG_CONTROL, IN_FIELDS, IN_FLAGS, IN_KEY, IN_SEQ, IN_TS, OUT_BYTES, OUT_LATE, OUT_WINDOW, writeOutput } from '../../host/records.js';
+
+/** For PartitionProgram.modules: registers 'keysum' in a partition worker. */
+export const KEYSUM_MODULE = import.meta.url;
 
 export interface KeySumConfig {
   /** Index of the summed field. */
@@ -45,28 +51,29 @@ export class KeySumWasm implements Operator {
     this.x = ctx.exports;
     this.mem = ctx.memory;
     this.slots = slots;
+    if (typeof this.x.keysum_bytes !== 'function') throw new Error('keysum: this module has no keysum_* exports: load the bench module (bench/wasm.ts compileBenchModule)');
     const outCap = slots + ctx.maxBatch;
-    this.bytes = this.x.ring_keysum_bytes(slots, outCap);
+    this.bytes = this.x.keysum_bytes(slots, outCap);
     this.region = ctx.alloc.alloc(this.bytes);
-    this.x.ring_keysum_init(this.region, slots, ctx.op, field, outCap);
+    this.x.keysum_init(this.region, slots, ctx.op, field, outCap);
   }
   process(ptr: number, count: number, stride: number): void {
-    this.x.ring_keysum_process(this.region, ptr, count, stride);
+    this.x.keysum_process(this.region, ptr, count, stride);
     this.check();
   }
   onWatermark(watermarkNs: bigint): void {
-    (this.x.ring_keysum_watermark as unknown as (r: number, w: bigint) => void)(this.region, watermarkNs);
+    (this.x.keysum_watermark as unknown as (r: number, w: bigint) => void)(this.region, watermarkNs);
     this.check();
   }
   private check(): void {
-    if (this.x.ring_keysum_overflow(this.region) !== 0) {
+    if (this.x.keysum_overflow(this.region) !== 0) {
       throw new Error(`keysum (op ${this.op}): key table full (slots=${this.slots}); raise 'slots'`);
     }
   }
   output(): { ptr: number; count: number } {
-    return { ptr: this.x.ring_keysum_out_ptr(this.region), count: this.x.ring_keysum_out_count(this.region) };
+    return { ptr: this.x.keysum_out_ptr(this.region), count: this.x.keysum_out_count(this.region) };
   }
-  clearOutput(): void { this.x.ring_keysum_clear(this.region); }
+  clearOutput(): void { this.x.keysum_clear(this.region); }
   snapshot(): Uint8Array {
     return new Uint8Array(this.mem.buffer, this.region, this.bytes).slice();
   }
@@ -75,7 +82,7 @@ export class KeySumWasm implements Operator {
     new Uint8Array(this.mem.buffer, this.region, this.bytes).set(bytes);
   }
   stats() {
-    return { keys: this.x.ring_keysum_live(this.region), bytes: this.bytes, evictions: 0, late: this.x.ring_keysum_late(this.region) };
+    return { keys: this.x.keysum_live(this.region), bytes: this.bytes, evictions: 0, late: this.x.keysum_late(this.region) };
   }
   close(): void {}
 }
@@ -165,3 +172,5 @@ export class KeySumJs implements Operator {
   stats() { return { keys: this.keys.size, bytes: 32 * this.keys.size, evictions: 0, late: this.late }; }
   close(): void {}
 }
+
+registerOperator('keysum', createKeySum);
