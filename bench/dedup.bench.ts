@@ -6,7 +6,7 @@
 // untimed and only process() is timed; the figure is the median batch.
 import { compared, percentile, type BenchContext, type BenchResult } from './lib.js';
 import { createPartitionRuntime } from '../host/wasm/module.js';
-import { createDedup } from '../host/operators/dedup.js';
+import { createDedup } from '../host/operators/dedup/dedup.js';
 import { inputStride, writeInput } from '../host/records.js';
 import { lcg } from './keyed_input.js';
 

@@ -2,7 +2,7 @@
 // output on the way to a sink), each against the straightforward alternative
 // measured in the same run.
 import { compared, medianHz, type BenchContext, type BenchResult } from './lib.js';
-import { SyntheticFeed, type SyntheticOptions } from '../host/feed/synthetic.js';
+import { SyntheticFeed, type SyntheticOptions } from '../host/sources/synthetic_feed.js';
 import { EVENT_TYPES } from '../host/schema/event_types.js';
 import { formatOutput, serializeOutput, type FormatContext } from '../host/output/format.js';
 import { OUT_WINDOW, readOutput, writeOutput } from '../host/records.js';

@@ -14,9 +14,9 @@
 import { spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { compared, type BenchContext, type BenchResult } from './lib.js';
-import { WsSource } from '../host/ingest/ws_source.js';
-import { MqttSource } from '../host/ingest/mqtt_source.js';
-import type { FrameSink, Source } from '../host/ingest/source.js';
+import { WsSource } from '../host/sources/ws_source.js';
+import { MqttSource } from '../host/sources/mqtt_source.js';
+import type { FrameSink, Source } from '../host/sources/source.js';
 import { startMosquitto } from '../test/helpers/mosquitto.js';
 import type { LoadgenSummary } from './loadgen.js';
 

@@ -4,7 +4,7 @@
 // side by side in one run.
 import { compared, medianHz, type BenchContext, type BenchResult } from './lib.js';
 import { createPartitionRuntime } from '../host/wasm/module.js';
-import { createLimitCheck, type LimitCheckOperator, type LimitCheckOptions } from '../host/operators/limit_check.js';
+import { createLimitCheck, type LimitCheckOperator, type LimitCheckOptions } from '../host/operators/limit/limit_check.js';
 import { BATCH, KEYS, STRIDE, lcg, writeKeyedBatch } from './keyed_input.js';
 
 function fill(view: DataView, at: number): void {

@@ -10,7 +10,8 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { compared, percentile, type BenchContext, type BenchResult } from './lib.js';
 import { initRing, ringBytes, RingReader, RingWriter } from '../host/ring/ring.js';
 import { inputStride, writeInput } from '../host/records.js';
-import { compileModule, createSharedMemory } from '../host/wasm/module.js';
+import { createSharedMemory } from '../host/wasm/module.js';
+import { compileBenchModule } from './wasm.js';
 import { spawnWorker } from '../host/partition/spawn.js';
 
 const STRIDE = inputStride(1); // 32-byte records
@@ -41,7 +42,7 @@ export async function ringRate(total: number, batch: number): Promise<number> {
   const base = 65536;
   initRing(memory, base, CAPACITY, STRIDE);
   const table = base + ringBytes(CAPACITY, STRIDE) + 4096;
-  const { w, next } = startWorker({ mode: 'drain', memory, module: compileModule(), base, table });
+  const { w, next } = startWorker({ mode: 'drain', memory, module: compileBenchModule(), base, table });
   await next();
   const writer = new RingWriter(memory, base);
   const src = batchOf(Math.max(batch, 4096));

@@ -5,7 +5,7 @@
 //
 // The headline rows never repeat: a branch predictor that has seen a row's
 // path before walks it again for free, so 1,000 fixture rows repeated ten
-// times flatter every engine (a compiled if/else model by ~1.6×). Each unique
+// times flatter every engine, a compiled if/else model most. Each unique
 // row draws every feature from that feature's column in the fixture (missing
 // values included, at their own rate) and jitters it, so the rows follow the
 // fixture's marginals without any two being alike. The repeated set is still
@@ -17,7 +17,7 @@ import { join } from 'node:path';
 import { parse } from 'csv-parse/sync';
 import { compared, medianHz, type BenchContext, type BenchResult } from './lib.js';
 import { loadXgboostModel } from '../host/model/xgboost.js';
-import { createTreeEnsemble, TreeEnsembleOperator } from '../host/operators/tree_ensemble.js';
+import { createTreeEnsemble, TreeEnsembleOperator } from '../host/operators/model/tree_ensemble.js';
 import { createPartitionRuntime } from '../host/wasm/module.js';
 import { inputStride, writeInput } from '../host/records.js';
 

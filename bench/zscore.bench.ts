@@ -3,7 +3,7 @@
 // well past the caches), measured side by side in one run.
 import { compared, medianHz, type BenchContext, type BenchResult } from './lib.js';
 import { createPartitionRuntime } from '../host/wasm/module.js';
-import { createZScore, type ZScoreOperator, type ZScoreOptions } from '../host/operators/zscore.js';
+import { createZScore, type ZScoreOperator, type ZScoreOptions } from '../host/operators/zscore/zscore.js';
 import { BATCH, KEYS, STRIDE, lcg, writeKeyedBatch } from './keyed_input.js';
 
 function fill(view: DataView, at: number): void {

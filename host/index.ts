@@ -14,6 +14,6 @@ export { planPipeline, type PipelinePlan } from './pipeline/plan.js';
 export { loadPipeline, parsePipeline, ConfigError } from './config/load.js';
 export type { PipelineConfig, InputEvent } from './config/types.js';
 export type { OutputEvent, WindowOutput, AnomalyOutput, ScoreOutput, LateOutput, DeadLetterOutput } from './output/format.js';
-export type { Frame, Source, FrameSink, Ack } from './ingest/source.js';
+export type { Frame, Source, FrameSink, Ack } from './sources/source.js';
 export { loadXgboostModel } from './model/xgboost.js';
-export { createTreeEnsemble } from './operators/tree_ensemble.js';
+export { createTreeEnsemble } from './operators/model/tree_ensemble.js';

@@ -1,5 +1,5 @@
 // Binary records shared by the host, the rings and the WASM operators.
-// assembly/records.ts mirrors these offsets; a test checks they agree.
+// assembly/shared/records.ts mirrors these offsets; a test checks they agree.
 //
 // Input record (one event in a partition's input ring), stride = 24 + 8·F,
 // where F is the field count of the record's stream (see below):

@@ -34,7 +34,7 @@ function oldest(files) {
 
 const common = ['package.json', 'package-lock.json'];
 const steps = [
-  { script: 'build:wasm', inputs: [...common, 'assembly', 'asconfig.json'], outputs: ['build/ganglion.wasm', 'build/ganglion.debug.wasm'] },
+  { script: 'build:wasm', inputs: [...common, 'assembly', 'asconfig.json'], outputs: ['build/ganglion.wasm', 'build/ganglion.debug.wasm', 'build/ganglion-bench.wasm'] },
   {
     script: 'build:host',
     inputs: [...common, 'host', 'schemas', 'tsconfig.json', 'tsconfig.build.json', 'scripts/bundle-config-worker.mjs'],

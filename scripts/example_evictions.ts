@@ -12,7 +12,7 @@ import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { loadPipeline } from '../host/config/load.js';
 import { RecordBatch } from '../host/codec/record_batch.js';
-import { SyntheticFeed } from '../host/feed/synthetic.js';
+import { SyntheticFeed } from '../host/sources/synthetic_feed.js';
 import { createPipeline } from '../host/pipeline/pipeline.js';
 
 const args = process.argv.slice(2);

@@ -1,5 +1,6 @@
 // Regenerates the golden end-to-end fixtures of test/examples.golden.test.ts:
-// for each example pipeline, a pinned input (its own synthetic source's
+// for each example pipeline, a pinned input (the recorded file an example
+// reads, or else its own synthetic source's
 // settings at a fixed start, over at most GOLDEN_KEYS keys and slowed to
 // GOLDEN_RATE events/s, so each key has history enough for its z-scores,
 // limits and model features to fire, and anomalies at 1 % at least so alerts
@@ -13,7 +14,7 @@ import { spawnSync } from 'node:child_process';
 import { readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { basename, join } from 'node:path';
 import { loadPipeline } from '../host/config/load.js';
-import { SyntheticFeed, isoToNs, type FeedKind } from '../host/feed/synthetic.js';
+import { SyntheticFeed, isoToNs, type FeedKind } from '../host/sources/synthetic_feed.js';
 
 export const GOLDEN_EVENTS = 5000;
 const GOLDEN_RATE = 500;
@@ -28,7 +29,13 @@ export function goldenExamples(): string[] {
 
 export function goldenPaths(example: string): { input: string; expected: string } {
   const name = basename(example, '.yaml');
-  return { input: join(GOLDEN_DIR, `${name}.input.jsonl`), expected: join(GOLDEN_DIR, `${name}.expected.jsonl`) };
+  return { input: recordedInput(example) ?? join(GOLDEN_DIR, `${name}.input.jsonl`), expected: join(GOLDEN_DIR, `${name}.expected.jsonl`) };
+}
+
+/** An example that reads a recorded file (its `file` source, relative to the repository root) is pinned by that file. */
+function recordedInput(example: string): string | undefined {
+  const src = loadPipeline(example).sources.find((s) => s.type === 'file');
+  return src && src.type === 'file' ? join(root, src.path) : undefined;
 }
 
 function input(example: string): string {
@@ -68,7 +75,7 @@ export function replayGolden(example: string, output: string): void {
 if (process.argv[1] && import.meta.url.endsWith(basename(process.argv[1]))) {
   for (const example of goldenExamples()) {
     const { input: inPath, expected } = goldenPaths(example);
-    writeFileSync(inPath, input(example));
+    if (!recordedInput(example)) writeFileSync(inPath, input(example));
     replayGolden(example, expected);
     process.stdout.write(`${basename(example)}: ${inPath}, ${expected}\n`);
   }

@@ -63,7 +63,7 @@ function fileName(id: number): string {
   return `chk-${String(id).padStart(20, '0')}.ckpt`;
 }
 
-export function encodeCheckpoint(meta: CheckpointMeta, sections: Map<string, Uint8Array>): Buffer[] {
+function encodeCheckpoint(meta: CheckpointMeta, sections: Map<string, Uint8Array>): Buffer[] {
   const metaBytes = Buffer.from(JSON.stringify(meta));
   const head = Buffer.alloc(16 + metaBytes.length + 4);
   MAGIC.copy(head, 0);

@@ -26,7 +26,7 @@ import type { OutputSink } from '../sinks/output_sink.js';
 import { StdoutSink } from '../sinks/stdout_sink.js';
 import { pipelineFileFailed } from './config_error.js';
 import { createPipeline } from '../pipeline/pipeline.js';
-import { FileInputError, readFrames } from '../pipeline/file_source.js';
+import { FileInputError, readFrames } from '../sources/file_source.js';
 
 export interface ReplayOptions {
   pipeline: string;

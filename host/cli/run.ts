@@ -24,6 +24,7 @@ import { DEAD_LETTER_TOPIC, type TopicOutput } from '../sinks/ws_topic_sink.js';
 import { pipelineFileFailed } from './config_error.js';
 import { StatusLine, type StatusSample } from './status_line.js';
 import { releaseYoungGeneration } from './young_generation.js';
+import { ALERT_KINDS } from '../operators/outputs.js';
 
 export interface RunOptions {
   /** Pipeline file; absent: the built-in market-surveillance pipeline. */
@@ -190,7 +191,7 @@ export async function runCommand(opts: RunOptions = {}): Promise<number> {
     // client subscribes to its operator (dead letters: to `dead_letter` or `*`).
     pipeline.subscribe(
       (out, json) => s.publish(out as unknown as TopicOutput, json),
-      (op, kind) => kind === 'anomaly' || kind === 'score' || s.topics.subscribers(kind === 'dead_letter' ? DEAD_LETTER_TOPIC : op) > 0,
+      (op, kind) => ALERT_KINDS.has(kind) || s.topics.subscribers(kind === 'dead_letter' ? DEAD_LETTER_TOPIC : op) > 0,
     );
     s.setReady(true);
   }

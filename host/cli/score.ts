@@ -7,7 +7,7 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { setFlagsFromString } from 'node:v8';
 import { parse } from 'csv-parse/sync';
 import { loadXgboostModel, type TreeModel } from '../model/xgboost.js';
-import { createTreeEnsemble, scoreAll } from '../operators/tree_ensemble.js';
+import { createTreeEnsemble, scoreAll } from '../operators/model/tree_ensemble.js';
 import type { Engine } from '../operators/operator.js';
 
 export interface ScoreOptions {

@@ -1,12 +1,10 @@
 // V8 doubles the young generation (new space) of a heap when much of it
 // survives scavenges, and starting a service looks exactly like that: loading
-// the modules and building the pipeline allocates a few MB that all live on.
-// The main thread of `ganglion run` used to end its start-up with a 7.6 MB
-// new space of which 2.4 MB was in use, sized for an allocation rate that an
-// idle service never has. While `ganglion run` starts, the growth factor is 1
-// (no growth); once the service is ready V8's own default is back, so under
-// load the young generation grows exactly as before (throughput is unchanged,
-// see docs/ARCHITECTURE.md, "Startup time and idle memory").
+// the modules and building the pipeline allocates a few MB that all live on,
+// so an idle service would keep a new space sized for an allocation rate it
+// never has. While `ganglion run` starts, the growth factor is 1 (no growth);
+// once the service is ready V8's own default is back, so under load the young
+// generation grows exactly as before (figures: docs/perf/2026-11-24-startup-memory.md).
 //
 // The flag is read by V8 each time it considers growing a new space, so
 // changing it at run time takes effect at once, on every isolate of the

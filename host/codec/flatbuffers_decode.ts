@@ -243,7 +243,7 @@ export class FlatBuffersDecoder {
 }
 
 /** A one-record struct batch holding `record` (for the dead-letter queue). */
-export function structFrame(type: EventType, record: Uint8Array): Uint8Array {
+function structFrame(type: EventType, record: Uint8Array): Uint8Array {
   const b = new Builder(record.length + 64);
   b.startVector(record.length, 1, 8);
   for (let i = record.length - 1; i >= 0; i--) b.writeInt8(record[i]);
@@ -255,7 +255,7 @@ export function structFrame(type: EventType, record: Uint8Array): Uint8Array {
 }
 
 /** Re-encodes the verified event table at `t` as a one-event table batch, slot values copied raw. */
-export function tableFrame(type: EventType, view: DataView, bytes: Uint8Array, t: number): Uint8Array {
+function tableFrame(type: EventType, view: DataView, bytes: Uint8Array, t: number): Uint8Array {
   const b = new Builder(256);
   const slots = type.tableSlots;
   const offsets: number[] = [];

@@ -31,7 +31,7 @@ export interface KeyLimits {
   maxBytes: number;
 }
 
-export const DEFAULT_KEY_LIMITS: Readonly<KeyLimits> = { maxKeys: 1_000_000, maxKeyBytes: 256, maxBytes: 64 * 1024 * 1024 };
+const DEFAULT_KEY_LIMITS: Readonly<KeyLimits> = { maxKeys: 1_000_000, maxKeyBytes: 256, maxBytes: 64 * 1024 * 1024 };
 
 /** admit() refusals (negative, so they cannot be ids). */
 export const TOO_MANY_KEYS = -1;

@@ -277,8 +277,3 @@ export class RecordWriter {
     return id;
   }
 }
-
-/** A copy of `bytes[from, to)` for a reject (the frame buffer may be reused). */
-export function rawSlice(bytes: Uint8Array, from: number, to: number): Uint8Array {
-  return bytes.slice(from, to);
-}

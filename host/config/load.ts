@@ -4,13 +4,15 @@
 // source range, so a zod path maps back to the exact place in either format;
 // JSON.parse runs first only so JSON files get strict JSON syntax errors.
 import { readFileSync } from 'node:fs';
-import { dirname, extname, isAbsolute, resolve } from 'node:path';
+import { dirname, extname, resolve } from 'node:path';
 import { isMap, isPair, isScalar, isSeq, LineCounter, parseDocument, type Document, type Node } from 'yaml';
 import type { z } from 'zod';
 import { ConfigError, didYouMean, pathString, type ConfigIssue } from './errors.js';
 import * as S from './schema.js';
 import { pipelineIssues } from './stream_semantic.js';
 import type { PipelineConfig } from './types.js';
+import { descriptorOf } from '../operators/index.js';
+
 
 export { ConfigError, formatIssue, type ConfigIssue } from './errors.js';
 
@@ -79,7 +81,7 @@ export function parsePipeline(text: string, file: string, options: LoadOptions =
   if (!options.schemaOnly) {
     const problems = semantic(config);
     if (problems.length > 0) throw new ConfigError(problems.sort(byPosition));
-    for (const op of config.operators) if (op.type === 'model' && !isAbsolute(op.model)) op.model = resolve(baseDir, op.model);
+    for (const op of config.operators) descriptorOf(op.type).resolvePaths?.(op, baseDir);
   }
   return config;
 }

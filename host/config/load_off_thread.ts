@@ -1,7 +1,7 @@
 // `ganglion run` validates its pipeline file on a short-lived worker thread.
 // The validator (zod, with every locale it ships, and yaml) is the largest
-// thing the service loads: ~100–150 ms of module loading and ~20 MB of
-// memory that would stay resident in the main isolate for the life of the
+// thing the service loads: its module loading would sit on the path to ready
+// and its memory would stay resident in the main isolate for the life of the
 // process, for a check done once. On a worker it runs while this thread
 // loads the runtime, and its isolate is freed when it ends. The config comes back by structured clone
 // (plain data and bigints); errors are the same ConfigError, issue for issue.

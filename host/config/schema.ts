@@ -6,40 +6,15 @@
 // was found. Cross-field checks that need the whole file (unknown fields,
 // missing model files, references between operators) live in semantic.ts.
 import { z } from 'zod';
-import { AGGREGATE_NAMES } from '../records.js';
+import { OPERATORS, type OperatorYamlConfig } from '../operators/index.js';
+import { OUTPUT_KINDS } from '../operators/outputs.js';
 import { BUILTIN_TYPE_NAMES } from './builtin.js';
-import { DURATION_HINT, parseDuration, parseSize, SIZE_HINT } from './units.js';
+import { duration, name, positiveInt, size } from './primitives.js';
 
-const NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
-const NAME_HINT = 'a name of letters, digits and _ that does not start with a digit';
-
-export const name = z.string({ error: `expected ${NAME_HINT}` }).regex(NAME, `expected ${NAME_HINT}`);
-
-/** An event field (`price`) or an aggregate of an earlier window operator of the same key (`vol_1m.sum`). */
-export const fieldRef = z
-  .string({ error: 'expected a field name or <window operator>.<aggregate>' })
-  .regex(/^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)?$/, 'expected a field name or <window operator>.<aggregate>');
-
-export const duration = z.string({ error: `expected ${DURATION_HINT}` }).transform((text, ctx) => {
-  const ns = parseDuration(text);
-  if (ns === undefined) {
-    ctx.addIssue({ code: 'custom', message: `expected ${DURATION_HINT}` });
-    return z.NEVER;
-  }
-  return ns;
-});
-
-export const size = z.union([z.string(), z.number()], { error: `expected ${SIZE_HINT}` }).transform((input, ctx) => {
-  const bytes = parseSize(input);
-  if (bytes === undefined) {
-    ctx.addIssue({ code: 'custom', message: `expected ${SIZE_HINT}` });
-    return z.NEVER;
-  }
-  return bytes;
-});
+export { duration, fieldRef, name, positiveInt, size } from './primitives.js';
+export { OUTPUT_KINDS };
 
 const port = z.number().int().min(0).max(65535);
-const positiveInt = z.number().int().min(1);
 const qos = z.union([z.literal(0), z.literal(1), z.literal(2)], { error: 'expected a QoS of 0, 1 or 2' });
 
 const tls = z.strictObject({
@@ -213,116 +188,28 @@ export const keyDictionary = z
 
 // ── operators ───────────────────────────────────────────────────────────────
 
-/** The input stream an operator reads (a name under `streams:`); absent: the first stream. */
-const operatorInput = { input: name.optional() };
-
-export const WINDOW_TYPES = ['tumbling', 'sliding', 'session', 'count'] as const;
-
-export const windowOperator = z
-  .strictObject({
-    type: z.literal('window'),
-    name,
-    ...operatorInput,
-    window: z.enum(WINDOW_TYPES),
-    size: duration.optional(),
-    slide: duration.optional(),
-    gap: duration.optional(),
-    /** count windows: events per window (and `count_slide` events between starts; default = count). */
-    count: positiveInt.optional(),
-    count_slide: positiveInt.optional(),
-    field: name.optional(),
-    /** VWAP's volume: the aggregate is Σ(field·weight)/Σ(weight). */
-    weight: name.optional(),
-    aggregates: z.array(z.enum(AGGREGATE_NAMES)).min(1, 'expected at least one aggregate'),
-    /** Most live (key, window) states per partition; past it events go to the late output (reason state_evicted). */
-    capacity: positiveInt.default(16384),
-  })
-  .superRefine((w, ctx) => {
-    const need = (key: 'size' | 'slide' | 'gap' | 'count', why: string) => {
-      if (w[key] === undefined) ctx.addIssue({ code: 'custom', path: [key], message: `expected ${key} (${why})`, params: { missing: true } });
-    };
-    const forbid = (key: 'size' | 'slide' | 'gap' | 'count' | 'count_slide') => {
-      if (w[key] !== undefined) ctx.addIssue({ code: 'custom', path: [key], message: `expected no ${key}: ${w.window} windows do not use it` });
-    };
-    if (w.window === 'tumbling') { need('size', 'a tumbling window needs a size'); forbid('slide'); forbid('gap'); forbid('count'); forbid('count_slide'); }
-    if (w.window === 'sliding') {
-      need('size', 'a sliding window needs a size'); need('slide', 'a sliding window needs a slide'); forbid('gap'); forbid('count'); forbid('count_slide');
-      if (w.size !== undefined && w.slide !== undefined) {
-        if (w.slide <= 0n || w.slide > w.size) ctx.addIssue({ code: 'custom', path: ['slide'], message: 'expected a slide greater than 0 and at most the size' });
-        else if (w.size % w.slide !== 0n) ctx.addIssue({ code: 'custom', path: ['slide'], message: 'expected a slide that divides the size evenly (sliding windows are built from panes of one slide)' });
-      }
-    }
-    if (w.window === 'session') { need('gap', 'a session window closes after a gap'); forbid('size'); forbid('slide'); forbid('count'); forbid('count_slide'); }
-    if (w.window === 'count') { need('count', 'a count window needs a count'); forbid('size'); forbid('slide'); forbid('gap'); }
-    if ((w.window === 'tumbling' || w.window === 'sliding') && w.size === 0n) ctx.addIssue({ code: 'custom', path: ['size'], message: 'expected a size greater than 0' });
-    if (w.window === 'session' && w.gap === 0n) ctx.addIssue({ code: 'custom', path: ['gap'], message: 'expected a gap greater than 0' });
-    const needsField = w.aggregates.some((a) => a !== 'count');
-    if (needsField && w.field === undefined) ctx.addIssue({ code: 'custom', path: ['field'], message: `expected field (the value that ${w.aggregates.filter((a) => a !== 'count').join(', ')} aggregate)`, params: { missing: true } });
-    if (w.aggregates.includes('vwap') && w.weight === undefined) ctx.addIssue({ code: 'custom', path: ['weight'], message: 'expected weight (vwap needs the volume field, e.g. weight: qty)', params: { missing: true } });
-  });
-
-export const zscoreOperator = z
-  .strictObject({
-    type: z.literal('zscore'),
-    name,
-    ...operatorInput,
-    field: fieldRef,
-    /** ewma: exponentially weighted mean/variance; window: the last `window` samples. */
-    mode: z.enum(['ewma', 'window']).default('ewma'),
-    alpha: z.number().gt(0, 'expected alpha in (0, 1]').max(1, 'expected alpha in (0, 1]').default(0.05),
-    window: z.number().int().min(2, 'expected a window of at least 2 samples').max(1024, 'expected a window of at most 1024 samples').default(100),
-    threshold: z.number().gt(0).default(3),
-    min_samples: z.number().int().min(1).default(30),
-    direction: z.enum(['both', 'above', 'below']).default('both'),
-    /** Moves of at most this much from the mean never alert, whatever z is (flat series). */
-    epsilon: z.number().min(0).default(0),
-    /** Emit every scored event (dashboards), not only anomalies. */
-    emit_all: z.boolean().default(false),
-    /** Most keys tracked per partition. */
-    capacity: positiveInt.optional(),
-  });
-
-export const limitOperator = z
-  .strictObject({
-    type: z.literal('limit'),
-    name,
-    ...operatorInput,
-    field: fieldRef,
-    above: z.number().optional(),
-    below: z.number().optional(),
-    /** crossing: one alert when a key goes beyond the limit (re-armed when it comes back); every: each breaching event. */
-    emit: z.enum(['crossing', 'every']).default('crossing'),
-    /** Re-arm only this fraction back inside the limit (no alert storms at the edge). */
-    hysteresis: z.number().min(0, 'expected hysteresis as a fraction in [0, 1)').lt(1, 'expected hysteresis as a fraction in [0, 1)').default(0),
-  })
-  .refine((l) => l.above !== undefined || l.below !== undefined, { message: 'expected above or below (the limit)' });
-
-export const modelOperator = z.strictObject({
-  type: z.literal('model'),
-  name,
-  ...operatorInput,
-  /** XGBoost JSON model (save_model("m.json")); relative paths are relative to the pipeline file. */
-  model: z.string().min(1),
-  /** One per model feature, in the model's order. */
-  features: z.array(fieldRef).min(1, 'expected at least one feature'),
-  /** Scores at or above this are alerts. */
-  threshold: z.number().default(0.5),
-  /** alerts: emit only scores at or above the threshold; all: every scored event. */
-  emit: z.enum(['alerts', 'all']).default('alerts'),
-  output: z.enum(['probability', 'margin']).default('probability'),
-  /** Scoring engine for this model; absent: the pipeline's (wasm, or js under `run --engine js`). */
-  engine: z.enum(['wasm', 'js']).optional(),
-});
-
-export const operator = z.discriminatedUnion('type', [windowOperator, zscoreOperator, limitOperator, modelOperator]);
+/**
+ * One entry per operator type of the operator list (host/operators/index.ts);
+ * each descriptor owns its entry's schema and defaults.
+ */
+export const operator = z.discriminatedUnion(
+  'type',
+  // Every entry may name the input stream it reads (`input: quotes`, a name under `streams:`; absent: the
+  // first stream); a two-input operator names both (`inputs: [trades, quotes]`).
+  OPERATORS.map((d) => {
+    const entry = d.schema as unknown as z.ZodObject;
+    return d.inputs === 2
+      ? entry.safeExtend({ inputs: z.tuple([name, name], { error: 'expected the two input streams, like [trades, quotes]' }) })
+      : entry.safeExtend({ input: name.optional() });
+  }) as unknown as [z.ZodObject, ...z.ZodObject[]],
+) as unknown as z.ZodType<OperatorYamlConfig & { input?: string; inputs?: [string, string] }>;
 
 // ── sinks ───────────────────────────────────────────────────────────────────
 
-export const OUTPUT_KINDS = ['window', 'revision', 'anomaly', 'score', 'late', 'dead_letter'] as const;
 
 const selection = {
   /** Output kinds this sink receives (default: all). */
-  kinds: z.array(z.enum(OUTPUT_KINDS)).min(1).optional(),
+  kinds: z.array(z.enum(OUTPUT_KINDS as [string, ...string[]])).min(1).optional(),
   /** Operators whose outputs this sink receives (default: all). */
   operators: z.array(name).min(1).optional(),
 };

@@ -1,17 +1,17 @@
 // Checks that need the whole pipeline: names referenced by operators, rules and
 // sinks must exist; a feature like `vol_1m.sum` must name an earlier window
-// operator that computes `sum`; a model file must exist, parse and take as many
-// features as listed. Each problem carries the document path it is about, so
-// the loader can point at the exact line.
-import { existsSync, readFileSync } from 'node:fs';
-import { resolve } from 'node:path';
+// operator that computes `sum`. What an operator reads and its own checks (a
+// model file that must exist and take as many features as listed, a window's
+// capacity for the keys a synthetic source feeds) come from its descriptor
+// (host/operators/<op>/descriptor.ts). Each problem carries the document path
+// it is about, so the loader can point at the exact line.
 import { builtinType } from './builtin.js';
 import { didYouMean } from './errors.js';
 import { bindProblem } from '../server/request_guard.js';
 import type { PipelineConfig } from './types.js';
 import { eventFields, parseRef } from './types.js';
-import { capacityFor, MAX_SESSIONS_PER_KEY, statesPerKey } from './window_sizing.js';
-import { syntheticCardinality } from '../feed/synthetic.js';
+import { descriptorOf } from '../operators/index.js';
+import { syntheticCardinality } from '../sources/synthetic_feed.js';
 
 export interface SemanticIssue {
   path: (string | number)[];
@@ -19,53 +19,23 @@ export interface SemanticIssue {
   found?: string;
 }
 
-/** Reads an XGBoost JSON model's feature count; a string is the reason it could not. */
-export function modelFeatureCount(file: string): number | string {
-  if (!existsSync(file)) return `model file not found: ${file}`;
-  let doc: unknown;
-  try {
-    doc = JSON.parse(readFileSync(file, 'utf8'));
-  } catch (e) {
-    return `model file is not valid JSON (${(e as Error).message}): ${file}`;
-  }
-  const n = (doc as { learner?: { learner_model_param?: { num_feature?: string } } })?.learner?.learner_model_param?.num_feature;
-  if (n === undefined || !/^\d+$/.test(String(n))) return `model file is not an XGBoost JSON model (no learner.learner_model_param.num_feature): ${file}`;
-  return Number(n);
-}
-
-const MAX_OPEN_SESSIONS = BigInt(MAX_SESSIONS_PER_KEY);
-
-function fmtNs(ns: bigint): string {
-  return ns % 1_000_000n === 0n ? `${ns / 1_000_000n}ms` : `${ns}ns`;
-}
-
 /**
- * A synthetic source says how many keys the pipeline sees: every window
- * operator must then hold all of them (window_sizing.ts), or it refuses live
- * keys' events as late (state_evicted) and the shipped numbers are wrong.
+ * A synthetic source says how many keys the pipeline sees (window operators
+ * size their state from it): the count and a sentence saying where it comes from.
  */
-function windowCapacityIssues(config: PipelineConfig, key: string[], add: (path: (string | number)[], message: string, found?: string) => void): void {
-  if (config.schema.type === 'custom') return;
+function syntheticKeys(config: PipelineConfig, key: string[]): { count: number; from: string; partitions: number } | undefined {
+  if (config.schema.type === 'custom') return undefined;
   const kind = config.schema.type;
   let keys = 0, from = '';
   for (const s of config.sources) {
     if (!s || s.type !== 'synthetic') continue;
     let n = 1;
     for (const k of key) n *= syntheticCardinality(kind, s.instruments, k) ?? NaN;
-    if (Number.isNaN(n)) return; // a key the feed does not set as an id: unknown
+    if (Number.isNaN(n)) return undefined; // a key the feed does not set as an id: unknown
     if (n > keys) { keys = n; from = `the synthetic source${s.name ? ` "${s.name}"` : ''} feeds ${n} keys (${key.join(', ')})`; }
   }
-  if (keys === 0) return;
-  const partitions = typeof config.partitions === 'number' ? config.partitions : 1;
-  config.operators.forEach((op, i) => {
-    if (!op || op.type !== 'window') return;
-    const per = statesPerKey(op, config.event_time);
-    const need = capacityFor(keys, per, partitions);
-    if (op.capacity < need) {
-      const what = op.window === 'sliding' ? `${per} panes ((size + allowed_lateness + out_of_orderness) / pane + 2)` : op.window === 'tumbling' ? `${per} windows ((size + allowed_lateness + out_of_orderness) / size + 2)` : 'one state';
-      add(['operators', i, 'capacity'], `expected a capacity of at least ${need}: ${from}${partitions > 1 ? ` over ${partitions} partitions` : ''} and each key holds up to ${what}; with less, live keys' events are refused as late (state_evicted)`, String(op.capacity));
-    }
-  });
+  if (keys === 0) return undefined;
+  return { count: keys, from, partitions: typeof config.partitions === 'number' ? config.partitions : 1 };
 }
 
 /**
@@ -140,39 +110,23 @@ export function semanticIssues(config: PipelineConfig, baseDir: string, unparsed
     }
     if (!aggs.has(r.aggregate)) add(path, `expected one of the aggregates window "${r.op}" computes (${list(aggs)})${didYouMean(r.aggregate, aggs)}`, JSON.stringify(ref));
   };
+  const keys = syntheticKeys(config, f.key);
   config.operators.forEach((op, i) => {
     if (opNames.has(op.name)) add(['operators', i, 'name'], `expected a unique operator name: "${op.name}" is used twice`, JSON.stringify(op.name));
     opNames.add(op.name);
-    switch (op.type) {
-      case 'window':
-        if (op.field !== undefined && !numeric.has(op.field)) unknown(['operators', i, 'field'], op.field, numeric, 'a numeric field');
-        if (op.weight !== undefined && !numeric.has(op.weight)) unknown(['operators', i, 'weight'], op.weight, numeric, 'a numeric field');
-        windows.set(op.name, new Set(op.aggregates));
-        if (op.window === 'session' && op.gap !== undefined && op.gap > 0n) {
-          // A key holds up to (out_of_orderness + allowed_lateness) / gap + 2 open
-          // sessions at once (assembly/session_window.ts); each gets room up
-          // front so no in-order event is ever refused, up to MAX_OPEN_SESSIONS.
-          const span = config.event_time.out_of_orderness + config.event_time.allowed_lateness;
-          const open = span / op.gap + 2n;
-          if (open > MAX_OPEN_SESSIONS) {
-            // Smallest gap with span / gap < MAX - 1, rounded up to a millisecond.
-            const least = ((span / (MAX_OPEN_SESSIONS - 1n) + 1n + 999_999n) / 1_000_000n) * 1_000_000n;
-            add(['operators', i, 'gap'], `expected a gap of at least ${fmtNs(least)} with out_of_orderness + allowed_lateness = ${fmtNs(span)}: a key could hold ${open} open sessions at once, at most ${MAX_OPEN_SESSIONS} are supported (or lower allowed_lateness)`, fmtNs(op.gap));
-          }
-        }
-        break;
-      case 'zscore':
-      case 'limit':
-        checkRef(['operators', i, 'field'], op.field);
-        break;
-      case 'model': {
-        op.features.forEach((ref, j) => checkRef(['operators', i, 'features', j], ref));
-        const count = modelFeatureCount(resolve(baseDir, op.model));
-        if (typeof count === 'string') add(['operators', i, 'model'], `expected an XGBoost JSON model: ${count}`, JSON.stringify(op.model));
-        else if (count !== op.features.length) add(['operators', i, 'features'], `expected ${count} features (the model takes ${count})`, `${op.features.length}`);
-        break;
-      }
+    const d = descriptorOf(op.type);
+    for (const r of d.reads(op)) {
+      const path = ['operators', i, ...r.path];
+      if (r.accepts === 'number_or_enrichment') checkRef(path, r.ref);
+      else if (r.accepts === 'number') { if (!numeric.has(r.ref)) unknown(path, r.ref, numeric, 'a numeric field'); }
+      else if (!(numeric.has(r.ref) || strings.has(r.ref))) unknown(path, r.ref, new Set([...f.numbers, ...f.strings]), 'a field (a number or a string id)');
     }
+    const offered = d.enrichment?.(op);
+    if (offered) windows.set(op.name, new Set(offered));
+    d.check?.(op, {
+      index: i, eventTime: config.event_time, baseDir, keys,
+      add: (path, message, found) => add(['operators', i, ...path], message, found),
+    });
   });
 
   // Sources and sinks.
@@ -190,7 +144,6 @@ export function semanticIssues(config: PipelineConfig, baseDir: string, unparsed
       if (bad) add(['sources', i, bad.field === 'host' ? 'host' : 'auth_token'], bad.message, bad.field === 'host' ? JSON.stringify(s.host) : undefined);
     }
   });
-  windowCapacityIssues(config, f.key, add);
   const sinkNames = new Set<string>();
   config.sinks.forEach((s, i) => {
     if (s.name !== undefined) {

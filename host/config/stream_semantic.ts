@@ -8,7 +8,7 @@
 import { didYouMean } from './errors.js';
 import { operatorRefs } from './operator_refs.js';
 import { semanticIssues, type SemanticIssue } from './semantic.js';
-import { operatorInputs, sourceStream, streamsOf } from './streams.js';
+import { keyTypeProblem, operatorInputs, sourceStream, streamFields, streamsOf } from './streams.js';
 import type { PipelineConfig } from './types.js';
 
 export function pipelineIssues(config: PipelineConfig, baseDir: string, unparsed: ReadonlySet<string> = new Set()): SemanticIssue[] {
@@ -32,7 +32,17 @@ export function pipelineIssues(config: PipelineConfig, baseDir: string, unparsed
     if (opNames.has(o.name)) add(['operators', i, 'name'], `expected a unique operator name: "${o.name}" is used twice`, JSON.stringify(o.name));
     opNames.add(o.name);
     const inputs = operatorInputs(config, o);
-    if (inputs.some((s) => s < 0)) { unknownStream(['operators', i, 'input'], (o as { input: string }).input); return; }
+    const named = (o as { inputs?: string[] }).inputs;
+    const bad = inputs.findIndex((s) => s < 0);
+    if (bad >= 0) {
+      if (named) unknownStream(['operators', i, 'inputs', bad], named[bad]);
+      else unknownStream(['operators', i, 'input'], (o as { input: string }).input);
+      return;
+    }
+    if (inputs.length === 2) {
+      const problem = keyTypeProblem({ name: streams[inputs[0]].name, fields: streamFields(config, inputs[0]) }, { name: streams[inputs[1]].name, fields: streamFields(config, inputs[1]) });
+      if (problem) add(['operators', i, 'inputs'], `expected two streams keyed alike (both sides of a key meet in one partition): ${problem}`, JSON.stringify(named));
+    }
     operatorsOf[inputs[0]].push(i);
   });
 

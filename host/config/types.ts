@@ -15,11 +15,7 @@ export type PipelineInput = z.input<typeof S.pipeline>;
 export type SourceConfig = PipelineConfig['sources'][number];
 export type OperatorConfig = PipelineConfig['operators'][number];
 export type WindowOperatorConfig = Extract<OperatorConfig, { type: 'window' }>;
-export type ZscoreOperatorConfig = Extract<OperatorConfig, { type: 'zscore' }>;
-export type LimitOperatorConfig = Extract<OperatorConfig, { type: 'limit' }>;
-export type ModelOperatorConfig = Extract<OperatorConfig, { type: 'model' }>;
 export type SinkConfig = PipelineConfig['sinks'][number];
-export type OutputKindName = (typeof S.OUTPUT_KINDS)[number];
 
 /**
  * One event on the library path (`pipeline.push`) and from the synthetic feed:

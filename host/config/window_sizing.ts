@@ -17,12 +17,12 @@ import type { PipelineConfig, WindowOperatorConfig } from './types.js';
 
 /**
  * Most open sessions one key of a session window may hold: the region sizes a
- * per-key session list for it (host/operators/session_window.ts), and
+ * per-key session list for it (host/operators/window/session_window.ts), and
  * `validate` refuses a gap that would need more.
  */
 export const MAX_SESSIONS_PER_KEY = 64;
 
-export function statesPerKey(op: WindowOperatorConfig, et: PipelineConfig['event_time']): number {
+export function statesPerKey(op: WindowOperatorConfig, et: Pick<PipelineConfig['event_time'], 'out_of_orderness' | 'allowed_lateness'>): number {
   const hold = et.allowed_lateness + et.out_of_orderness;
   if (op.window === 'tumbling') return Number((op.size! + hold) / op.size!) + 2;
   if (op.window === 'sliding') {

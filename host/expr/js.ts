@@ -10,7 +10,7 @@ type Num = (rec: number) => number;
 type Big = (rec: number) => bigint;
 
 /** SQL ROUND: half away from zero, on |v| (the sign put back after). */
-export function roundHalfAway(v: number): number {
+function roundHalfAway(v: number): number {
   const a = Math.abs(v), t = Math.floor(a);
   const r = a - t >= 0.5 ? t + 1 : t;
   return v < 0 || Object.is(v, -0) ? -r : r;

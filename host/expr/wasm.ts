@@ -296,7 +296,7 @@ export function emitProgram(program: ExprProgram): Uint8Array<ArrayBuffer> {
 }
 
 /** What a partition instantiates the module with: its memory, and JS's own math (the twin's bits). */
-export function programImports(memory: WebAssembly.Memory): WebAssembly.Imports {
+function programImports(memory: WebAssembly.Memory): WebAssembly.Imports {
   return { env: { memory }, math: { log: Math.log, exp: Math.exp, pow: Math.pow, fmod: (a: number, b: number) => a % b } };
 }
 

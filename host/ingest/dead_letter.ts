@@ -22,7 +22,7 @@
 // fsyncs at most every fsyncIntervalMs; 'never' leaves flushing to the OS.
 import { closeSync, fstatSync, fsyncSync, ftruncateSync, mkdirSync, openSync, readSync, writeSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
-import type { Frame } from './source.js';
+import type { Frame } from '../sources/source.js';
 import type { Reject } from '../codec/record_batch.js';
 import { formatDeadLetter, serializeOutput, type DeadLetterInput, type DeadLetterOutput } from '../output/format.js';
 

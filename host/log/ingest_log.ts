@@ -63,11 +63,11 @@ import { aligned, planPack, packInto, packedBytes, unpack, type PackPlan } from 
 export const ENTRY_RECORDS = 1;
 export const ENTRY_KEYS = 2;
 export const ENTRY_WATERMARK = 3;
-export const ENTRY_PACKED_RECORDS = 4;
+const ENTRY_PACKED_RECORDS = 4;
 export const ENTRY_PRODUCER = 5;
 export const FLAG_PRODUCER = 1;
 /** Longest producer id in bytes (the trailer's length field is a u16; ids are validated far below this). */
-export const MAX_PRODUCER_ID_BYTES = 1024;
+const MAX_PRODUCER_ID_BYTES = 1024;
 const MAGIC = Buffer.from('GNGLLOG1');
 const HEADER = 32;
 const SLAB_BYTES = 1 << 20;
@@ -717,7 +717,7 @@ function truncateFile(path: string, bytes: number): void {
   } finally { closeSync(fd); }
 }
 
-export function fsyncDir(dir: string): void {
+function fsyncDir(dir: string): void {
   const fd = openSync(dir, 'r');
   try { fsyncSync(fd); } finally { closeSync(fd); }
 }

@@ -141,8 +141,8 @@ export function planPack(records: Uint8Array, count: number, stride: number): Pa
 
 // Column writers, one per mode and width, over records [i0, i1), each false
 // at the first record the mode cannot hold. Separate small functions keep
-// every loop monomorphic (a loop over a union of array types ran several
-// times slower).
+// every loop monomorphic: V8 optimises a loop over one array type, not over a
+// union of them.
 
 /** Every word of column c in records [i0, i1) equals record 0's. */
 function isConst(u32: Uint32Array, c: number, i0: number, i1: number, words: number): boolean {

@@ -3,7 +3,7 @@
 //
 // The hot path touches only plain numbers: `addEvents` / `addOutputs` add a
 // batch count to a Map entry, `recordLatencyNs` records one value into an HDR
-// histogram (WASM engine of hdr-histogram-js, ~35 ns) and bumps one bucket of a
+// histogram (the WASM engine of hdr-histogram-js) and bumps one bucket of a
 // fixed Prometheus bucket array. Gauges (ring fill, state keys and bytes,
 // backpressure) are not pushed at all: the runtime installs one collector
 // callback, called at scrape time and by the one-second tick.
@@ -21,7 +21,7 @@
 // two families that would both expose `ganglion_latency_seconds_sum`.
 
 // Deep imports: the package index also loads the log reader/writer and codecs
-// we never use (~8 MB of RSS and ~60 ms at startup).
+// we never use, paid in RSS and start-up time.
 import { build as buildHistogram } from 'hdr-histogram-js/dist/HistogramBuilder.js';
 import { initWebAssemblySync } from 'hdr-histogram-js/dist/wasm/index.js';
 import type * as HistogramModule from 'hdr-histogram-js/dist/Histogram.js';
@@ -29,8 +29,8 @@ import { createRequire } from 'node:module';
 import type { Registry } from 'prom-client';
 
 // prom-client's index also loads the Pushgateway client and, through the
-// default process collectors, @opentelemetry/api: ~40 ms and ~8 MB before the
-// service is ready. The registry comes from its own module; the process
+// default process collectors, @opentelemetry/api: start-up time and memory
+// before the service is ready. The registry comes from its own module; the process
 // collectors are loaded at the first scrape (see `exposition`), all but
 // prom-client's CPU counter, which counts from its own registration and so
 // would read ~0 at the first scrape of a busy process: the CPU counters here
@@ -61,6 +61,8 @@ export interface OperatorState {
   evictions: number;
   /** Cumulative late events sent to the side output. */
   late: number;
+  /** Cumulative events a filter operator dropped (dedup: repeats within its TTL). */
+  dropped?: number;
 }
 
 export interface SourceState {
@@ -148,7 +150,7 @@ export const LATENCY_BUCKETS_SECONDS: readonly number[] = [
 const BUCKET_BOUNDS_NS = Float64Array.from(LATENCY_BUCKETS_SECONDS, (s) => Math.round(s * 1e9));
 
 /** Quantiles exported as `ganglion_latency_seconds{quantile=...}`. */
-export const LATENCY_QUANTILES: readonly number[] = [0.5, 0.95, 0.99, 0.999];
+const LATENCY_QUANTILES: readonly number[] = [0.5, 0.95, 0.99, 0.999];
 
 /** prom-client's process collectors we export (its processCpuTotal is replaced, see the top of this file). */
 const PROCESS_COLLECTORS = [
@@ -216,8 +218,8 @@ export class Metrics {
 
   // The HDR histograms are built on first use or right after the service is
   // ready (setImmediate after setReady(true)), whichever comes first: starting
-  // hdr-histogram-js's WASM engine costs ~35 ms, which would otherwise sit on
-  // the path to ready (partitions that run inline leave nothing to overlap).
+  // hdr-histogram-js's WASM engine takes long enough to matter on the path
+  // to ready (partitions that run inline leave nothing to overlap).
   private hdr: { engine: HistogramEngine; second: Histogram; scratch: Histogram; ages: Histogram[] } | undefined;
   private readonly wantEngine: HistogramEngine;
   private readonly ageBuckets: number;
@@ -521,6 +523,7 @@ export class Metrics {
     m('ganglion_state_keys', 'Live keys (for windows: live key-window states) in operator state, all partitions', 'gauge', () => ops().map((o) => ({ labels: { operator: o.name }, value: o.keys })));
     m('ganglion_state_bytes', 'Bytes of partition memory reserved for operator state (fixed-capacity tables: set at start)', 'gauge', () => ops().map((o) => ({ labels: { operator: o.name }, value: o.bytes })));
     m('ganglion_state_evictions_total', 'State entries evicted (TTL) or refused (window state at capacity: the event goes to the late output, reason state_evicted)', 'counter', () => ops().map((o) => ({ labels: { operator: o.name }, value: o.evictions })));
+    m('ganglion_dropped_events_total', 'Events a filter operator dropped on purpose (dedup: repeats of a (key, id) within its TTL)', 'counter', () => ops().map((o) => ({ labels: { operator: o.name }, value: o.dropped ?? 0 })));
     m('ganglion_late_events_total', 'Events sent to the late side output', 'counter', () => ops().map((o) => ({ labels: { operator: o.name }, value: o.late })));
 
     m('ganglion_backpressure_paused', '1 while a source is paused because a ring is full', 'gauge', () =>

@@ -48,12 +48,12 @@
 import { readFileSync } from 'node:fs';
 
 export const MODEL_MAGIC = 0x54424758; // 'XGBT'
-export const MODEL_HEADER_BYTES = 64;
-export const TREE_BYTES = 16;
-export const NODE_BYTES = 16;
+const MODEL_HEADER_BYTES = 64;
+const TREE_BYTES = 16;
+const NODE_BYTES = 16;
 export const DEFAULT_LEFT = 0x80000000;
 /** Deeper trees fall back to the node-array layout (a complete tree doubles per level). */
-export const COMPLETE_MAX_DEPTH = 10;
+const COMPLETE_MAX_DEPTH = 10;
 /** Bytes of one column of the WASM kernel's 64-row block (64 × f32): complete-tree nodes address columns. */
 export const COLUMN_BYTES = 256;
 
@@ -90,7 +90,7 @@ const OBJECTIVES: Record<string, ObjectiveSpec> = {
   'multi:softmax': { link: LINK.argmax, base: 'identity', multiclass: true },
 };
 
-export const SUPPORTED_OBJECTIVES = Object.keys(OBJECTIVES);
+const SUPPORTED_OBJECTIVES = Object.keys(OBJECTIVES);
 
 export interface TreeModel {
   /** File name (or label) used in every error message about this model. */

@@ -4,8 +4,21 @@
 // the JS twin reads the very same bytes, so parity tests feed both engines the
 // identical input.
 import type { OutputRecord } from '../records.js';
+import type { GanglionExports, RegionAllocator } from '../wasm/module.js';
 
 export type Engine = 'wasm' | 'js';
+
+/**
+ * Where an operator lives, the one runtime type of every operator: the
+ * partition's memory, the allocator that hands out its region, and the
+ * partition's WASM instance (the wasm engine calls its exports; the JS twin
+ * reads and writes the same memory without them).
+ */
+export interface OperatorRuntime {
+  memory: WebAssembly.Memory;
+  alloc: RegionAllocator;
+  exports: GanglionExports;
+}
 
 export interface Operator {
   /** Operator index within the pipeline; written into every output record. */
@@ -38,8 +51,8 @@ export interface Operator {
   snapshotSize?(): number;
   snapshotInto?(dst: Uint8Array): number;
   restore(bytes: Uint8Array): void;
-  /** Live keys and state bytes, for the metrics. */
-  stats(): { keys: number; bytes: number; evictions: number; late: number };
+  /** Live keys and state bytes, for the metrics; a filter adds the events it dropped (cumulative). */
+  stats(): { keys: number; bytes: number; evictions: number; late: number; dropped?: number };
   close(): void;
 }
 

@@ -4,20 +4,13 @@
 // the header fields every region has (laid out fresh by the JS engine, checked
 // on restore), counters, stats, and snapshots as a byte copy of header + table
 // + pending outputs. Each operator brings its header offsets, its own header
-// fields and tunables, and processChunk(). assembly/region_operator.ts is the
+// fields and tunables, and processChunk(). assembly/shared/region_operator.ts is the
 // WASM side of the same.
 import { IN_FIELDS, OUT_BYTES } from '../records.js';
 import type { GanglionExports, RegionAllocator } from '../wasm/module.js';
-import type { Engine } from './operator.js';
+import type { Engine, OperatorRuntime } from './operator.js';
 import { JsStateTable } from './state_table.js';
 
-/** Where a region operator lives: the partition memory, its allocator, and (wasm engine) the instance. */
-export interface RegionRuntime {
-  memory: WebAssembly.Memory;
-  alloc: RegionAllocator;
-  /** Required for the wasm engine. */
-  exports?: GanglionExports;
-}
 
 /**
  * Where an operator's header keeps what every region has (byte offsets). Every
@@ -70,7 +63,7 @@ export function regionOutOffset(headerBytes: number, tableBytes: number): number
  * instance's exports, from a module that has `<name>_process`) or `js`.
  * Errors name the operator and use its config error class.
  */
-export function regionEngine<O>(engine: Engine, rt: RegionRuntime, name: string, configError: new (message: string) => Error,
+export function regionEngine<O>(engine: Engine, rt: OperatorRuntime, name: string, configError: new (message: string) => Error,
   make: { wasm(exports: GanglionExports): O; js(): O }): O {
   if (engine === 'wasm') {
     if (!rt.exports) throw new configError(`${name}: the wasm engine needs the partition instance exports`);

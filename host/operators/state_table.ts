@@ -1,4 +1,4 @@
-// The keyed state table, twice: the WASM engine calls assembly/state_table.ts
+// The keyed state table, twice: the WASM engine calls assembly/shared/state_table.ts
 // (which owns the region layout diagram), the JS engine is a line-by-line port
 // working on the very same bytes, so either engine can read, snapshot or
 // continue the other's table.
@@ -48,7 +48,7 @@ export function stateTableBytes(capacity: number, valueBytes: number): number {
   return ST_HEADER + slots * stSlotBytes(valueBytes) + stBitmapBytes(slots);
 }
 
-// MurmurHash3's finaliser over lo ^ hi·φ (assembly/state_table.ts stHash). It
+// MurmurHash3's finaliser over lo ^ hi·φ (assembly/shared/state_table.ts stHash). It
 // is fmix32 of host/partition/hash.ts, written out again: V8 does not inline
 // the extra call level, which slows every probe of the JS engines.
 export function stHash(lo: number, hi: number): number {
@@ -87,7 +87,7 @@ export class JsStateTable implements StateTable {
 
   init(capacity: number, valueBytes: number, ttlNs: bigint): void {
     const b = this.base;
-    // Fresh memory (zero header) is zero already: see stInit in assembly/state_table.ts.
+    // Fresh memory (zero header) is zero already: see stInit in assembly/shared/state_table.ts.
     if (this.u32[(b + H_MASK) >>> 2] !== 0) this.u8.fill(0, b, b + stateTableBytes(capacity, valueBytes));
     this.u32[(b + H_LIMIT) >>> 2] = capacity;
     this.u32[(b + H_MASK) >>> 2] = stSlots(capacity) - 1;
@@ -232,7 +232,7 @@ export class JsStateTable implements StateTable {
     return ((b + ST_HEADER + (this.u32[(b + H_MASK) >>> 2] + 1) * this.u32[(b + H_SLOT_BYTES) >>> 2]) >>> 2) + (i >>> 5);
   }
 
-  /** The first used slot ≥ from, or the slot count when there is none (assembly/state_table.ts stNextUsed). */
+  /** The first used slot ≥ from, or the slot count when there is none (assembly/shared/state_table.ts stNextUsed). */
   nextUsed(from: number): number {
     const u32 = this.u32, n = u32[(this.base + H_MASK) >>> 2] + 1;
     if (from >= n) return n;
@@ -257,7 +257,7 @@ export class JsStateTable implements StateTable {
 }
 
 // ───────────────────────────────────────────────────────────────────────────
-// Split table (layout diagram and reasons in assembly/state_table.ts): ctrl
+// Split table (layout diagram and reasons in assembly/shared/state_table.ts): ctrl
 // bytes (0 empty, 0x80 | hash >>> 25), lines of key u64 + value rounded up to
 // 64 bytes, and a cold array. No TTL.
 export const SP_CTRL = 64, LINE_VALUE = 8, SP_PENDING = 1;
@@ -320,7 +320,7 @@ export class JsSplitTable implements SplitTable {
   /** Lays the table out; returns a handle that has read the new header. */
   static init(memory: WebAssembly.Memory, base: number, capacity: number, valueBytes: number, coldBytes: number): JsSplitTable {
     const u32 = new Uint32Array(memory.buffer);
-    // Fresh memory (mask 0) is zero already: see spInit in assembly/state_table.ts.
+    // Fresh memory (mask 0) is zero already: see spInit in assembly/shared/state_table.ts.
     if (new Uint32Array(memory.buffer)[(base + SP_MASK) >>> 2] !== 0) new Uint8Array(memory.buffer).fill(0, base, base + splitTableBytes(capacity, valueBytes, coldBytes));
     const slots = stSlots(capacity), linesOff = SP_CTRL + Math.max(slots, 64);
     u32[(base + SP_LIMIT) >>> 2] = capacity;

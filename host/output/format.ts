@@ -13,30 +13,20 @@
 // `-r${n}`). Every part is a pure function of the input log, so a sink or a
 // downstream consumer can de-duplicate outputs replayed after a recovery.
 import { isUtf8 } from 'node:buffer';
-import { AGG, OUT_ANOMALY, OUT_LATE, OUT_REVISION, OUT_SCORE, OUT_WINDOW, type AggregateName, type OutputRecord } from '../records.js';
+import type { OutputRecord } from '../records.js';
 import type { PipelineConfig } from '../config/types.js';
 import { eventFields } from '../config/types.js';
+import type { OperatorMeta } from '../operators/descriptor.js';
+import { descriptorOf } from '../operators/index.js';
+import { KIND_NAMES } from '../operators/outputs.js';
+import { isoNs } from './json.js';
 
-export type OutputKind = 'window' | 'revision' | 'anomaly' | 'score' | 'late' | 'dead_letter';
+export { KIND_NAMES } from '../operators/outputs.js';
+export { isoNs, outputId } from './json.js';
+export type { OperatorMeta } from '../operators/descriptor.js';
 
-export const KIND_NAMES: Record<number, OutputKind> = {
-  [OUT_WINDOW]: 'window',
-  [OUT_REVISION]: 'revision',
-  [OUT_ANOMALY]: 'anomaly',
-  [OUT_SCORE]: 'score',
-  [OUT_LATE]: 'late',
-};
-
-/** `aux` of a late record: why the event was not counted. */
-export const LATE_REASONS: Record<number, string> = {
-  0: 'beyond_allowed_lateness',
-  1: 'beyond_allowed_lateness',
-  2: 'state_evicted',
-};
-
-/** `aux` of a limit operator's anomaly record: which bound was crossed. */
-export const LIMIT_ABOVE = 0;
-export const LIMIT_BELOW = 1;
+/** An output kind: one an operator declares (host/operators/index.ts), or dead_letter. */
+export type OutputKind = string;
 
 export interface TimeBounds {
   start: string;
@@ -126,17 +116,6 @@ export interface DeadLetterOutput {
 
 export type OutputEvent = WindowOutput | AnomalyOutput | ScoreOutput | LateOutput | DeadLetterOutput;
 
-export interface OperatorMeta {
-  name: string;
-  type: 'window' | 'zscore' | 'limit' | 'model';
-  /** window: the aggregates to publish, in order. */
-  aggregates?: readonly AggregateName[];
-  /** zscore threshold / model alert threshold. */
-  threshold?: number;
-  /** The record fields of the stream it reads, when not the first stream's (FormatContext.fields): what a late event carries. */
-  fields?: readonly string[];
-}
-
 export interface FormatContext {
   /** Operators by index (the record's `op`). */
   operators: readonly OperatorMeta[];
@@ -148,41 +127,8 @@ export interface FormatContext {
 
 /** The format context of a pipeline; keyName comes from the runtime's key dictionary. */
 export function formatContext(config: PipelineConfig, keyName: (id: number) => string): FormatContext {
-  const operators = config.operators.map((o): OperatorMeta => {
-    switch (o.type) {
-      case 'window': return { name: o.name, type: o.type, aggregates: o.aggregates };
-      case 'zscore': return { name: o.name, type: o.type, threshold: o.threshold };
-      case 'limit': return { name: o.name, type: o.type };
-      case 'model': return { name: o.name, type: o.type, threshold: o.threshold };
-    }
-  });
+  const operators = config.operators.map((o) => descriptorOf(o.type).meta(o));
   return { operators, fields: eventFields(config).numbers, keyName };
-}
-
-const NS_PER_S = 1_000_000_000n;
-
-/** Epoch ns → `2026-01-05T14:30:00.123456789Z` (always 9 fraction digits). */
-export function isoNs(ns: bigint): string {
-  let s = ns / NS_PER_S;
-  let frac = ns % NS_PER_S;
-  if (frac < 0n) { frac += NS_PER_S; s -= 1n; }
-  const base = new Date(Number(s) * 1000).toISOString();
-  return `${base.slice(0, 19)}.${frac.toString().padStart(9, '0')}Z`;
-}
-
-/** JSON has no NaN/Infinity: they become null (and -0 becomes 0). */
-function num(v: number): number | null {
-  return Number.isFinite(v) ? v + 0 : null;
-}
-
-export function outputId(op: string, kind: OutputKind, key: string, startNs: bigint, seq: bigint, revision?: number): string {
-  const base = `${op}-${kind}-${key}-${startNs}-${seq}`;
-  return revision === undefined ? base : `${base}-r${revision}`;
-}
-
-/** The fields an output about one event (anomaly, score, late) starts with. */
-function eventHead<K extends 'anomaly' | 'score' | 'late'>(op: string, kind: K, key: string, r: OutputRecord) {
-  return { id: outputId(op, kind, key, r.start, r.seq), kind, op, key, ts: isoNs(r.start), ts_ns: r.start.toString() };
 }
 
 export interface FormatOptions {
@@ -190,74 +136,19 @@ export interface FormatOptions {
   latencyNs?: number;
 }
 
-/** The JSON object of one output record. Throws on a kind or operator it does not know (a runtime bug, not user input). */
+/**
+ * The JSON object of one output record: the operator's descriptor builds it
+ * (host/operators/<op>/descriptor.ts), latency goes last. Throws on a kind or
+ * operator it does not know (a runtime bug, not user input).
+ */
 export function formatOutput(r: OutputRecord, ctx: FormatContext, options: FormatOptions = {}): OutputEvent {
   const kind = KIND_NAMES[r.kind];
   const meta = ctx.operators[r.op];
   if (kind === undefined) throw new Error(`output record with unknown kind ${r.kind}`);
   if (meta === undefined) throw new Error(`output record from unknown operator index ${r.op}`);
-  const key = ctx.keyName(r.key);
-  const latency = options.latencyNs === undefined ? {} : { latency_ns: Math.round(options.latencyNs) };
-  const seq = r.seq.toString();
-  switch (kind) {
-    case 'window':
-    case 'revision': {
-      const values: Record<string, number | null> = {};
-      for (const a of meta.aggregates ?? []) values[a] = num(r.values[AGG[a]]);
-      const revision = kind === 'revision' ? r.aux : undefined;
-      return {
-        id: outputId(meta.name, kind, key, r.start, r.seq, revision),
-        kind,
-        op: meta.name,
-        key,
-        window: { start: isoNs(r.start), end: isoNs(r.end), start_ns: r.start.toString(), end_ns: r.end.toString() },
-        ...(revision === undefined ? {} : { revision }),
-        values,
-        seq,
-        ...latency,
-      };
-    }
-    case 'anomaly': {
-      const head = eventHead(meta.name, kind, key, r);
-      if (meta.type === 'limit') {
-        return { ...head, value: num(r.values[0]), limit: num(r.values[1]), direction: r.aux === LIMIT_BELOW ? 'below' : 'above', seq, ...latency };
-      }
-      return {
-        ...head,
-        value: num(r.values[0]), mean: num(r.values[1]), stddev: num(r.values[2]), z: num(r.values[3]), count: num(r.values[4]),
-        threshold: meta.threshold ?? 0,
-        seq,
-        ...latency,
-      };
-    }
-    case 'score': {
-      const threshold = meta.threshold ?? 0.5;
-      const score = num(r.values[0]);
-      const classes = Math.min(r.aux, r.values.length);
-      return {
-        ...eventHead(meta.name, kind, key, r),
-        score,
-        ...(classes > 1 ? { scores: Array.from(r.values.subarray(0, classes), num) } : {}),
-        threshold,
-        alert: score !== null && score >= threshold,
-        seq,
-        ...latency,
-      };
-    }
-    case 'late': {
-      const fields: Record<string, number | null> = {};
-      (meta.fields ?? ctx.fields).forEach((f, i) => { if (i < r.values.length) fields[f] = num(r.values[i]); });
-      return {
-        ...eventHead(meta.name, kind, key, r),
-        reason: LATE_REASONS[r.aux] ?? `code_${r.aux}`,
-        fields,
-        seq,
-        ...latency,
-      };
-    }
-    default:
-      throw new Error(`output kind ${kind} is not made from output records`);
-  }
+  const out = descriptorOf(meta.type).format(r, kind, meta, { key: ctx.keyName(r.key), fields: meta.fields ?? ctx.fields });
+  if (options.latencyNs !== undefined) out.latency_ns = Math.round(options.latencyNs);
+  return out as unknown as OutputEvent;
 }
 
 export interface DeadLetterInput {

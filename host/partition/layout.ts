@@ -45,8 +45,8 @@ export interface PartitionProgram {
   checkpoints?: boolean;
 }
 
-/** Numbers per operator in a partition's shared stats view (PartitionRunner.publishStats): keys, bytes, evictions. */
-export const OPERATOR_STATS_FIELDS = 3;
+/** Numbers per operator in a partition's shared stats view (PartitionRunner.publishStats): keys, bytes, evictions, dropped. */
+export const OPERATOR_STATS_FIELDS = 4;
 
 export interface PartitionLayout {
   input: number;

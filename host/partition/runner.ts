@@ -216,6 +216,7 @@ export class PartitionRunner {
       out[at] = s.keys;
       out[at + 1] = s.bytes;
       out[at + 2] = s.evictions;
+      out[at + 3] = s.dropped ?? 0;
     });
   }
 

@@ -11,7 +11,7 @@
 //   { type: 'barrier', snapshot }             at each barrier (states transferred)
 //   { type: 'done', consumed, produced }      after the output ring is closed
 // Errors are not caught here: the worker dies and the host's 'error' handler
-// reports it with the partition id (host/partition/partition_set.ts).
+// reports it with the partition id (host/partition/worker_partition.ts).
 import { parentPort, workerData } from 'node:worker_threads';
 import { PartitionRunner } from './runner.js';
 import type { PartitionProgram } from './layout.js';

@@ -1,57 +1,51 @@
-// A running pipeline: sources → decode + validate (rejects to the dead-letter
-// queue) → the durable ingest log (exactly/at-least-once) → partitions (one
-// worker, one shared memory and one WASM instance each) → epoch merge →
-// output JSON → sinks, subscribers, metrics. Checkpoints are barriers through
-// the partitions; recovery restores the newest one and replays the log.
+// A running pipeline: sources → the ingest path (decode, validate, the
+// durable ingest log, dispatch) → partitions (one worker, one shared memory
+// and one WASM instance each) → epoch merge → the output router (alerts,
+// formatting, sinks, subscribers, dead letters). The event clock closes an
+// epoch per batch; the checkpoint coordinator takes barriers through the
+// partitions. This class is the lifecycle: start (open the log and
+// checkpoints, restore the newest checkpoint, replay the log after it), the
+// public input and output calls, drain, finish and close.
 //
-//   frame ─► EventDecoder ─► widen/derive ─► IngestLog.appendRecords (seq) ─► PartitionSet.pushRecords
-//                 │ rejects                                                   │ watermark(epoch e) after each batch
-//                 ▼                                                           ▼
-//           DeadLetterQueue                               worker: operators, marker(e) ─► output ring
-//                                                                             │
-//        sinks ◄─ formatOutput ◄─ EpochMerger (partition order within epoch e) ◄┘
-//
-// Acks: at_most_once acks on receipt; the other modes ack once the frame's
-// records are durable in the log. Backpressure: when a partition ring fills,
-// every source is paused; batches already received wait in a bounded queue.
+//   frame ─► IngestPath: EventDecoder ─► widen ─► IngestLog (seq) ─► PartitionSet.pushRecords
+//                 │ rejects                                        │ EventClock: watermark(epoch e) after each batch
+//                 ▼                                                ▼
+//           dead letters                        worker: operators, marker(e) ─► output ring
+//                                                                  │
+//        sinks ◄─ OutputRouter ◄─ EpochMerger (partition order within epoch e) ◄┘
 import { makeDataDir } from '../config/data_dir.js';
 import { join, resolve } from 'node:path';
 import type { PipelineConfig, InputEvent } from '../config/types.js';
-import { validationRules } from '../config/types.js';
-import { EventDecoder } from '../codec/decoder.js';
 import { RecordBatch } from '../codec/record_batch.js';
 import { KeyDictionary, type KeyLimits } from '../codec/key_dictionary.js';
-import { DeadLetterQueue, readDeadLetters, type AddedDeadLetter } from '../ingest/dead_letter.js';
-import type { Ack, Frame, FrameSink, RefusedFrame, Source } from '../ingest/source.js';
-import { IngestLog, ENTRY_KEYS, ENTRY_RECORDS, ENTRY_WATERMARK, ENTRY_PRODUCER, readWatermark, type ProducerMark } from '../log/ingest_log.js';
+import type { Ack, Frame, FrameSink, RefusedFrame, Source } from '../sources/source.js';
+import { IngestLog, ENTRY_RECORDS } from '../log/ingest_log.js';
 import { ProducerTable } from '../ingest/producers.js';
 import { CheckpointStore, type Checkpoint } from '../checkpoint/checkpoint_store.js';
 import { PartitionSet } from '../partition/partition_set.js';
 import type { PartitionMetrics } from '../partition/partition_metrics.js';
 import { autoPartitions } from '../partition/hash.js';
-import { formatOutput, serializeOutput, KIND_NAMES, type FormatContext, type OutputEvent, type OutputKind } from '../output/format.js';
+import type { FormatContext } from '../output/format.js';
+import { canAlert } from '../operators/outputs.js';
 import type { OutputSink } from '../sinks/output_sink.js';
-import { IN_TS, IN_SEQ, IN_FIELDS, IN_FLAGS, OUT_BYTES, OUT_KIND, OUT_OP, OUT_VALUES, readOutput, streamFlags, streamOfFlags } from '../records.js';
-import { StreamClocks, type StreamClockState } from './stream_clock.js';
-import { streamsOf } from '../config/streams.js';
 import type { Engine } from '../operators/operator.js';
 import { receiveNowNs as nowNs } from '../ingest/receive_clock.js';
-import { EpochMerger, type EpochRelease } from './epochs.js';
+import { EpochMerger } from './epochs.js';
 import { planPipeline, type PipelinePlan } from './plan.js';
-import { SyntheticSource } from './synthetic_source.js';
+import type { SyntheticSource } from '../sources/synthetic_source.js';
 import { damageLines, refusal, sinkOutput, startOver } from './recovery_guard.js';
 import type { Metrics } from '../metrics/metrics.js';
-import type { JsonlSink } from '../sinks/jsonl_sink.js';
+import { CLOCK_START, EventClock } from './event_clock.js';
+import { IngestPath } from './ingest_path.js';
+import { OutputRouter, type OutputFilter, type OutputListener } from './output_router.js';
+import { CheckpointCoordinator, deadLettersToResend, restoredClock, restoredStates, restoredStreamEvents, restoreSinks } from './checkpoint_coordinator.js';
+import type { LogLevel, RunState } from './run_state.js';
+
+export type { LogLevel } from './run_state.js';
+export type { OutputFilter, OutputListener } from './output_router.js';
 
 /** Far enough in the future to close every window, small enough for i64 arithmetic. */
 export const FINAL_WATERMARK = 1n << 62n;
-const MIN_TS = -(1n << 63n);
-/**
- * Most records dispatched before checking backpressure. A slice lands whole
- * even on a ring that just filled: with a catch-up watermark per record at
- * worst, 2 × 2048 + the epoch's fit the partitions' staging (8192 by default).
- */
-const DISPATCH_SLICE = 2048;
 
 export interface PipelineOptions {
   /** Where the ingest log, checkpoints and dead letters live (default ./ganglion-data/<name>). */
@@ -80,8 +74,6 @@ export interface PipelineOptions {
   startOver?: boolean;
 }
 
-export type LogLevel = 'error' | 'warn' | 'info';
-
 export interface RecoveryProgress {
   /** The checkpoint restored (its id), or null: the log is replayed from its start. */
   checkpoint: number | null;
@@ -90,9 +82,6 @@ export interface RecoveryProgress {
   total: number;
   done: boolean;
 }
-
-export type OutputListener = (out: OutputEvent, json: string) => void;
-export type OutputFilter = (op: string, kind: OutputKind) => boolean;
 
 export interface PipelineStats {
   eventsIn: number;
@@ -109,12 +98,6 @@ export interface PipelineStats {
   partitions: PartitionMetrics[];
 }
 
-interface Queued {
-  bytes: Uint8Array; count: number; receivedAtNs: bigint;
-  /** Replayed from the log at recovery: the original receive time is gone, so no latency is recorded. */
-  untimed?: boolean;
-}
-
 export async function createPipeline(config: PipelineConfig, options: PipelineOptions = {}): Promise<Pipeline> {
   const p = new Pipeline(config, options);
   await p.start();
@@ -126,53 +109,22 @@ export class Pipeline implements FrameSink {
   readonly dictionary: KeyDictionary;
   readonly mode: PipelineConfig['delivery']['mode'];
   readonly dataDir: string;
+  /** Per producer id, the highest producer seq in the log: resends at or below it are duplicates. */
+  readonly producers = new ProducerTable();
   private partitions!: PartitionSet;
-  private merger!: EpochMerger;
-  /** Per input stream: its decoder and decode batch (in the stream's own record layout). */
-  private decoders!: EventDecoder[];
-  private readonly batches: RecordBatch[];
-  private readonly wide: RecordBatch;
-  private dlq!: DeadLetterQueue;
+  private clock!: EventClock;
+  private ingest!: IngestPath;
+  private readonly router: OutputRouter;
+  private checkpoints: CheckpointCoordinator | null = null;
   private ingestLog: IngestLog | null = null;
   private store: CheckpointStore | null = null;
-  private readonly sinks: Array<{ sink: OutputSink; wants: OutputFilter }> = [];
-  private readonly listeners = new Map<OutputListener, OutputFilter | undefined>();
   private readonly sources: Array<Source | SyntheticSource> = [];
-  private readonly fmt: FormatContext;
   private readonly log: (line: string, level?: LogLevel) => void;
-  private seq = 1n;
-  /** Event time per input stream (max, watermark, idleness). */
-  private readonly clock: StreamClocks;
-  /** Events in the ingest log per input stream (a synthetic source, the only one of its stream, resumes after them). */
-  private readonly streamEvents: number[];
-  private epoch = 1n;
-  private idleTimer: NodeJS.Timeout | null = null;
-  private checkpointTimer: NodeJS.Timeout | null = null;
-  private checkpointing: Promise<void> | null = null;
-  private checkpointId = 0;
-  private loggedKeys = 0;
-  private queue: Queued[] = [];
-  private queuedRecords = 0;
-  private paused = false;
-  /** Backpressure time: total while not paused, plus since `pausedSince` while paused (performance.now ms). */
-  private pausedMs = 0;
-  private pausedSince = 0;
-  /** Late outputs released, per operator index (the late side output, as the sinks see it). */
-  private lateByOp: number[] = [];
+  private readonly run: RunState;
   private closed = false;
   private failure: Error | null = null;
   private endedSources = 0;
   private endWaiters: Array<() => void> = [];
-  /** Sink write errors already reported (on_failure: continue reports each once). */
-  private readonly sinkErrors = new Set<string>();
-  private readonly stats_ = { eventsIn: 0, rejected: 0, duplicates: 0, outputs: 0, alerts: 0, checkpoints: 0 } as { eventsIn: number; rejected: number; duplicates: number; outputs: number; alerts: number; checkpoints: number; lastCheckpoint?: PipelineStats['lastCheckpoint'] };
-  /** Per producer id, the highest producer seq in the log: resends at or below it are duplicates. */
-  readonly producers = new ProducerTable();
-  /** Callbacks run synchronously when an epoch is released (before any later epoch is). */
-  private readonly epochWaiters = new Map<bigint, Array<() => void>>();
-  private released = 0n;
-  /** Offset in the dead-letter file after the last dead letter emitted to the sinks. */
-  private deadLettersEmitted = 0;
 
   constructor(readonly config: PipelineConfig, readonly options: PipelineOptions = {}) {
     this.plan = planPipeline(config, options.baseDir ?? process.cwd());
@@ -180,89 +132,41 @@ export class Pipeline implements FrameSink {
     this.log = options.log ?? ((l) => process.stderr.write(`ganglion: ${l}\n`));
     this.dataDir = resolve(options.dataDir ?? join('ganglion-data', config.name));
     this.dictionary = new KeyDictionary(keyLimits(config));
-    this.batches = this.plan.streams.map((st) => new RecordBatch(st.fields.type.stride, 4096));
-    this.wide = new RecordBatch(this.plan.stride, 4096);
-    this.clock = new StreamClocks(this.plan.streams);
-    this.streamEvents = this.plan.streams.map(() => 0);
-    this.fmt = {
+    const pipeline = this;
+    this.run = { get failure() { return pipeline.failure; }, fail: (e) => this.fail(e), log: this.log };
+    const format: FormatContext = {
       operators: this.plan.meta,
       fields: this.plan.fields.all,
       keyName: (id) => this.dictionary.name(id) ?? `#${id}`,
     };
+    this.router = new OutputRouter({ plan: this.plan, config, format, run: this.run, ...(options.metrics ? { metrics: options.metrics } : {}) });
   }
 
   // ───────────────────────────── lifecycle ─────────────────────────────
 
   async start(): Promise<void> {
     const cfg = this.config;
-    let restored: Checkpoint | null = null;
-    if (this.mode !== 'at_most_once') {
-      makeDataDir(this.dataDir);
-      const logDir = resolve(this.dataDir, cfg.delivery.log.dir);
-      const checkpointDir = resolve(this.dataDir, cfg.delivery.checkpoint.dir);
-      if (this.options.startOver) startOver(cfg, this.dataDir, [logDir, checkpointDir], this.log);
-      this.store = new CheckpointStore(checkpointDir, cfg.delivery.checkpoint.keep);
-      this.store.checkWritable();
-      const skipped: string[] = [];
-      restored = this.store.loadLatest((why) => { skipped.push(why); this.log(`skipping checkpoint: ${why}`); });
-      this.ingestLog = IngestLog.open(logDir, {
-        segmentBytes: cfg.delivery.log.segment_size,
-        retentionMs: Number(cfg.delivery.log.retention / 1_000_000n),
-        retentionBytes: cfg.delivery.log.retention_bytes ?? 0,
-        truncateCorrupt: this.options.truncateCorrupt || cfg.delivery.log.truncate_corrupt,
-        committedSeq: restored ? BigInt(restored.meta.logSeq) : 1n,
-      });
-      for (const line of damageLines(this.ingestLog.recovery.damage, restored?.path)) this.log(line);
-      const refused = refusal({
-        dataDir: this.dataDir, logDir, skipped,
-        restored: restored ? { path: restored.path, logSeq: BigInt(restored.meta.logSeq) } : null,
-        logSegments: this.ingestLog.recovery.segments, firstRetainedSeq: this.ingestLog.firstRetainedSeq,
-        sinkOutput: sinkOutput(cfg),
-      });
-      if (refused) { await this.ingestLog.close(); throw new Error(refused); }
-    }
+    const restored = this.mode === 'at_most_once' ? null : await this.openDurableState();
     if (restored) {
       const d = restored.sections.get('dictionary');
       if (d) this.adoptDictionary(KeyDictionary.restore(d, keyLimits(cfg)));
       const pt = restored.sections.get('producers');
       if (pt) this.producers.restore(pt, `checkpoint ${restored.path}`);
-      this.seq = BigInt(restored.meta.logSeq);
-      this.clock.restore((restored.meta.streams as StreamClockState[] | undefined) ?? [{ maxTs: restored.meta.maxTs as string, watermark: restored.meta.watermark as string, idle: false }]);
-      ((restored.meta.streamEvents as number[] | undefined) ?? [Number(BigInt(restored.meta.logSeq) - 1n)]).forEach((n, s) => { if (s < this.streamEvents.length) this.streamEvents[s] = n; });
-      this.epoch = BigInt(restored.meta.epoch as string) + 1n;
-      this.checkpointId = restored.meta.id;
-      this.loggedKeys = this.dictionary.size;
-    } else if (this.ingestLog && this.ingestLog.nextSeq > 1n) {
-      // A log without a checkpoint: everything in it is replayed from the start.
-      this.seq = 1n;
     }
+    // A log without a checkpoint: everything in it is replayed from the start (seq 1).
+    const seq = restored ? BigInt(restored.meta.logSeq) : 1n;
+    const clock = restored ? restoredClock(restored) : CLOCK_START;
 
-    // One dictionary for every stream: a key string has one id, so both sides of a key hash to one partition.
-    this.decoders = this.plan.streams.map((st, i) => new EventDecoder({
-      type: st.fields.type,
-      keyFields: st.fields.key,
-      dictionary: this.dictionary,
-      rules: validationRules(streamValidation(cfg, i)),
-      tsUnit: st.eventTime.unit,
-    }));
     this.options.metrics?.setKeyDictionary(() => this.dictionary);
-    this.dlq = new DeadLetterQueue({ path: this.deadLetterPath });
-    if (this.dlq.tornBytes > 0) this.log(`dead-letter file: cut a torn last line of ${this.dlq.tornBytes} bytes`);
+    this.router.openDeadLetters(this.deadLetterPath);
 
     const auto = autoPartitions();
     const inline = this.options.partitions === undefined && (cfg.partitions === 'inline' || (cfg.partitions === 'auto' && auto.inline));
     const partitionCount = this.options.partitions ?? (cfg.partitions === 'auto' ? auto.count : cfg.partitions === 'inline' ? 1 : cfg.partitions);
-    const states = restored ? Array.from({ length: partitionCount }, (_, p) => this.plan.operators.map((_, o) => {
-      const s = restored!.sections.get(`p${p}/op${o}`);
-      if (!s) throw new Error(`checkpoint ${restored!.path} has no state for partition ${p} operator ${o}: was it written with another partition count or pipeline?`);
-      return s;
-    })) : undefined;
-    if (restored && (restored.meta.partitions as number) !== partitionCount) {
-      throw new Error(`checkpoint ${restored.path} was taken with ${restored.meta.partitions as number} partitions, the pipeline now has ${partitionCount}: keys would move between partitions; restore with the same partition count`);
-    }
+    const states = restored ? restoredStates(restored, partitionCount, this.plan.operators.length) : undefined;
     // The sink and source modules load while the partition workers boot.
     void import('./sinks.js').then((m) => m.preloadSinks(cfg)).catch(() => undefined);
-    if (!this.options.noSources) void import('./sources.js').then((m) => m.preloadSources(cfg)).catch(() => undefined);
+    if (!this.options.noSources) void import('../sources/open_sources.js').then((m) => m.preloadSources(cfg)).catch(() => undefined);
     this.partitions = await PartitionSet.start({
       partitions: partitionCount,
       inline,
@@ -279,30 +183,76 @@ export class Pipeline implements FrameSink {
       },
     });
     this.partitions.on('error', (e: Error) => this.fail(e));
-    this.partitions.onPressure((paused) => this.onPressure(paused));
     // Epochs up to the checkpoint's were released before it was taken: a
     // drain with nothing new since must not wait for them (it would hang, and
     // with inline partitions Node exits 13 with the shutdown unfinished).
-    this.released = this.epoch - 1n;
-    this.merger = new EpochMerger(partitionCount, this.epoch, (r) => this.release(r));
-    this.partitions.on('output', (b: { partition: number; bytes: Uint8Array; count: number }) => this.merger.push(b.partition, b.bytes, b.count));
-    // Restored with several streams: every partition learns each stream's watermark (and idleness) as it stood at the checkpoint.
-    if (restored && this.plan.streams.length > 1) this.plan.streams.forEach((_, s) => this.partitions.watermark(this.clock.watermark[s], 0n, s, this.clock.idle[s]));
-    this.lateByOp = this.plan.meta.map(() => 0);
+    this.router.releasedThrough(clock.nextEpoch - 1n);
+    const merger = new EpochMerger(partitionCount, clock.nextEpoch, (r) => this.router.release(r));
+    this.clock = new EventClock(this.plan.streams, { merger, partitions: this.partitions, log: this.ingestLog }, clock);
+    if (restored) this.clock.announceRestored();
+    this.ingest = new IngestPath({
+      config: cfg, plan: this.plan, dictionary: this.dictionary, producers: this.producers, log: this.ingestLog,
+      partitions: this.partitions, clock: this.clock, router: this.router, sources: this.sources, run: this.run, seq,
+      ...(restoredStreamEvents(restored) ? { streamEvents: restoredStreamEvents(restored) } : {}),
+      ...(this.options.metrics ? { metrics: this.options.metrics } : {}),
+    });
+    this.partitions.onPressure((paused) => this.ingest.onPressure(paused));
+    this.partitions.on('output', (b: { partition: number; bytes: Uint8Array; count: number }) => merger.push(b.partition, b.bytes, b.count));
+    if (this.store && this.ingestLog) {
+      this.checkpoints = new CheckpointCoordinator({
+        config: cfg, store: this.store, log: this.ingestLog, partitions: this.partitions, clock: this.clock, router: this.router,
+        ingest: this.ingest, dictionary: this.dictionary, producers: this.producers, run: this.run, lastId: restored?.meta.id ?? 0,
+        ...(this.options.metrics ? { metrics: this.options.metrics } : {}),
+      });
+    }
     if (this.options.metrics) this.installCollector(this.options.metrics);
 
     await this.openSinks(restored);
-    if (this.ingestLog) this.reemitDeadLetters(restored);
-    if (this.ingestLog) await this.replayLog();
-    this.installTimers();
+    if (this.ingestLog) this.router.reemitDeadLetters(deadLettersToResend(restored, this.ingestLog.nextSeq > 1n));
+    if (this.ingestLog) await this.recover(restored?.meta.id ?? 0);
+    this.clock.startIdleTimer();
+    this.checkpoints?.startTimer();
     if (!this.options.noSources) await this.startSources();
+  }
+
+  /**
+   * The ingest log and the checkpoint store (exactly/at-least-once): opens
+   * both and loads the newest usable checkpoint, or refuses to start when
+   * what is on disk would lose acknowledged events (recovery_guard.ts).
+   */
+  private async openDurableState(): Promise<Checkpoint | null> {
+    const cfg = this.config;
+    makeDataDir(this.dataDir);
+    const logDir = resolve(this.dataDir, cfg.delivery.log.dir);
+    const checkpointDir = resolve(this.dataDir, cfg.delivery.checkpoint.dir);
+    if (this.options.startOver) startOver(cfg, this.dataDir, [logDir, checkpointDir], this.log);
+    this.store = new CheckpointStore(checkpointDir, cfg.delivery.checkpoint.keep);
+    this.store.checkWritable();
+    const skipped: string[] = [];
+    const restored = this.store.loadLatest((why) => { skipped.push(why); this.log(`skipping checkpoint: ${why}`); });
+    this.ingestLog = IngestLog.open(logDir, {
+      segmentBytes: cfg.delivery.log.segment_size,
+      retentionMs: Number(cfg.delivery.log.retention / 1_000_000n),
+      retentionBytes: cfg.delivery.log.retention_bytes ?? 0,
+      truncateCorrupt: this.options.truncateCorrupt || cfg.delivery.log.truncate_corrupt,
+      committedSeq: restored ? BigInt(restored.meta.logSeq) : 1n,
+    });
+    for (const line of damageLines(this.ingestLog.recovery.damage, restored?.path)) this.log(line);
+    const refused = refusal({
+      dataDir: this.dataDir, logDir, skipped,
+      restored: restored ? { path: restored.path, logSeq: BigInt(restored.meta.logSeq) } : null,
+      logSegments: this.ingestLog.recovery.segments, firstRetainedSeq: this.ingestLog.firstRetainedSeq,
+      sinkOutput: sinkOutput(cfg),
+    });
+    if (refused) { await this.ingestLog.close(); throw new Error(refused); }
+    return restored;
   }
 
   /** Pushes every event accepted so far through, fires what the watermark allows, flushes sinks. */
   async drain(): Promise<void> {
-    await this.flushQueue();
-    await this.waitEpoch(this.epoch - 1n);
-    await Promise.all(this.sinks.map(({ sink }) => sink.flush()));
+    await this.ingest?.flushQueue();
+    await this.router.waitEpoch(this.clock?.lastClosed ?? 0n);
+    await this.router.flushSinks();
   }
 
   /**
@@ -310,42 +260,70 @@ export class Pipeline implements FrameSink {
    * time so every open window fires, then everything drains.
    */
   async finish(): Promise<void> {
-    await this.flushQueue();
-    for (let s = 0; s < this.plan.streams.length; s++) this.advanceWatermark(FINAL_WATERMARK, true, s);
+    await this.ingest.flushQueue();
+    this.clock.advanceAll(FINAL_WATERMARK);
     await this.drain();
   }
 
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
-    if (this.idleTimer) clearInterval(this.idleTimer);
-    if (this.checkpointTimer) clearInterval(this.checkpointTimer);
+    this.clock?.stop();
+    this.checkpoints?.stop();
     await Promise.all(this.sources.map((s) => s.close().catch((e: Error) => this.log(`closing source ${s.name}: ${e.message}`))));
     if (!this.failure) {
       // Outputs that never reached a sink: the run failed (exit non-zero), whatever stopped it.
       await this.drain().catch((e: Error) => this.fail(e));
-      await this.checkpointing?.catch(() => undefined);
+      await this.checkpoints?.inFlight?.catch(() => undefined);
       // A final checkpoint: a clean restart then replays nothing.
-      if (this.store && !this.failure) {
+      const checkpoints = this.checkpoints;
+      if (checkpoints && !this.failure) {
         await this.checkpoint().then(
-          () => { if (!this.failure) this.log(`final checkpoint ${this.checkpointId} at seq ${this.ingestLog!.nextSeq}: a restart replays nothing`, 'info'); },
+          () => { if (!this.failure) this.log(`final checkpoint ${checkpoints.lastId} at seq ${this.ingestLog!.nextSeq}: a restart replays nothing`, 'info'); },
           (e: Error) => this.log(`final checkpoint: ${e.message}`),
         );
       }
     }
     await this.partitions?.drain().catch((e: Error) => this.log(`partitions: ${e.message}`));
-    await Promise.all(this.sinks.map(({ sink }) => sink.close().catch((e: Error) => (this.failure ? this.log(`closing sink ${sink.name}: ${e.message}`) : this.fail(e)))));
-    this.dlq?.close();
+    await this.router.closeSinks();
+    this.router.closeDeadLetters();
     await this.ingestLog?.close();
   }
 
-  // ───────────────────────────── input ─────────────────────────────
+  // ───────────────────────────── recovery ─────────────────────────────
 
-  /** `wants`: which outputs this listener takes (default all); others are never even formatted for it. */
-  subscribe(listener: OutputListener, wants?: OutputFilter): () => void {
-    this.listeners.set(listener, wants);
-    return () => this.listeners.delete(listener);
+  private adoptDictionary(d: KeyDictionary): void {
+    (this as unknown as { dictionary: KeyDictionary }).dictionary = d;
   }
+
+  /** Replays the log from the checkpoint's seq (or its start) exactly as it was first processed. */
+  private async recover(checkpointId: number): Promise<void> {
+    const log = this.ingestLog!, ingest = this.ingest;
+    const from = ingest.seq;
+    const total = Number(log.nextSeq - from);
+    const progress = (done: boolean) => this.options.onRecovery?.({ checkpoint: checkpointId || null, replayed, total, done });
+    let replayed = 0;
+    if (total > 0) this.log(`recovering: replaying ${total} events from the ingest log (seq ${from} on, ${checkpointId ? `after checkpoint ${checkpointId}` : 'no checkpoint'})`, 'info');
+    progress(false);
+    // The event loop gets a turn now and then, so /health and /ready answer during a long replay.
+    let yielded = performance.now();
+    for (const e of log.read(from)) {
+      replayed += ingest.replayEntry(e);
+      // Backpressure, and the rest of a big entry that dispatch queued, before the next entry.
+      if (e.kind === ENTRY_RECORDS && (ingest.backlogged || this.failure)) await ingest.catchUp();
+      if (performance.now() - yielded > 250) {
+        progress(false);
+        await new Promise((r) => setImmediate(r));
+        yielded = performance.now();
+      }
+    }
+    ingest.seq = log.nextSeq;
+    progress(true);
+    if (replayed) this.log(`recovered: replayed ${replayed} events from seq ${from}`, 'info');
+    else if (checkpointId) this.log(`resumed from checkpoint ${checkpointId}: nothing to replay`, 'info');
+  }
+
+  // ───────────────────────────── input ─────────────────────────────
 
   /** Library path: events as objects (field names as in the schema; ts as bigint ns or per event_time.unit). */
   push(events: InputEvent | InputEvent[], stream?: string): Promise<void> {
@@ -359,18 +337,18 @@ export class Pipeline implements FrameSink {
     });
   }
 
+  /** A raw frame, as a network source would deliver it (to `stream`, default the first). */
+  pushFrame(frame: Frame, stream?: string): Promise<{ accepted: number; rejected: number }> {
+    const index = this.streamIndex(stream);
+    return new Promise((res) => this.onFrame(frame, (_ok, info) => res({ accepted: info?.count ?? 0, rejected: info?.rejected ?? 0 }), 'library', index));
+  }
+
   /** Index of the input stream called `name` (absent: the first); throws on an unknown name. */
   streamIndex(name: string | undefined): number {
     if (name === undefined) return 0;
     const i = this.plan.streams.findIndex((s) => s.name === name);
     if (i < 0) throw new Error(`pipeline ${this.config.name} has no input stream '${name}' (streams: ${this.plan.streams.map((s) => s.name).join(', ')})`);
     return i;
-  }
-
-  /** A raw frame, as a network source would deliver it. */
-  pushFrame(frame: Frame, stream?: string): Promise<{ accepted: number; rejected: number }> {
-    const index = this.streamIndex(stream);
-    return new Promise((res) => this.onFrame(frame, (_ok, info) => res({ accepted: info?.count ?? 0, rejected: info?.rejected ?? 0 }), 'library', index));
   }
 
   /**
@@ -380,66 +358,17 @@ export class Pipeline implements FrameSink {
    * `stream`: the input stream the source feeds (its index; 0: the first).
    */
   onFrame(frame: Frame, ack: Ack, source = 'library', stream = 0): void {
-    if (this.failure) { ack(false, { reason: this.failure.message, retry: true }); return; }
-    if (frame.invalid) {
-      this.deadLetter(frame, { ...frame.invalid, index: -1, raw: frame.data });
-      this.stats_.rejected++;
-      ack(false, { count: 0, rejected: 0, reason: frame.invalid.reason });
-      return;
-    }
-    const producer: ProducerMark | undefined = frame.producer !== undefined && frame.producerSeq !== undefined ? { id: frame.producer, seq: frame.producerSeq } : undefined;
-    if (producer && this.producers.isDuplicate(producer.id, producer.seq)) { this.duplicate(frame, ack); return; }
-    const batch = this.batches[stream];
-    batch.reset();
-    const { accepted, rejects } = this.decoders[stream].decode(frame.data, frame.binary, batch, frame.receivedAtNs);
-    if (rejects.length > 0 && this.config.validation.on_invalid === 'reject') {
-      // validation.on_invalid: reject: the frame goes back to its producer whole,
-      // with the first problem; nothing of it is ingested or dead-lettered.
-      this.stats_.rejected += rejects.length;
-      ack(false, { count: 0, rejected: accepted + rejects.length, reason: `${rejects.length} of ${accepted + rejects.length} events invalid (validation.on_invalid: reject), first: ${rejects[0].reason}` });
-      return;
-    }
-    for (const r of rejects) this.deadLetter(frame, r);
-    this.stats_.rejected += rejects.length;
-    if (accepted === 0) {
-      const answer = () => ack(rejects.length === 0, { count: 0, rejected: rejects.length, ...(rejects[0] ? { reason: rejects[0].reason } : {}) });
-      if (!producer) { answer(); return; }
-      // Nothing to log, but the producer's mark moves all the same (its own
-      // entry), so a resend of this frame is not dead-lettered a second time.
-      this.producers.record(producer.id, producer.seq, Date.now());
-      if (!this.ingestLog) { answer(); return; }
-      this.ingestLog.appendProducer(producer).then(answer, (e: Error) => { ack(false, { count: 0, rejected: rejects.length, reason: e.message, retry: true }); this.fail(e); });
-      return;
-    }
-    this.accept(source, batch, frame.receivedAtNs, (refused) => (refused
-      // Not durable (a full disk): refused, so the producer keeps the frame and resends it.
-      ? ack(false, { count: 0, rejected: accepted + rejects.length, reason: refused.message, retry: true })
-      : ack(true, { count: accepted, rejected: rejects.length })), producer, stream);
-  }
-
-  /** A resend of a frame already logged: acknowledged again once the original is durable, never ingested twice. */
-  private duplicate(frame: Frame, ack: Ack): void {
-    this.stats_.duplicates++;
-    this.options.metrics?.addDuplicateFrames(1);
-    const again = () => ack(true, { count: 0, rejected: 0, duplicate: true });
-    if (!this.ingestLog) { again(); return; }
-    // Not durable after all (a full disk): refused, so the producer resends it.
-    this.ingestLog.settled().then(again, (e: Error) => { ack(false, { count: 0, rejected: 0, reason: e.message, retry: true }); this.fail(e); });
+    this.ingest.onFrame(frame, ack, source, stream);
   }
 
   /** A frame a source refused unread (too large, not UTF-8): a dead letter and a count, like any rejected frame. */
   onRefused(r: RefusedFrame): void {
-    this.stats_.rejected++;
-    const raw = r.data ?? new Uint8Array(0);
-    // Bad UTF-8 is kept as bytes (base64), not decoded into replacement characters.
-    const binary = r.binary || r.reason === 'invalid_utf8';
-    this.deadLetter({ data: raw, binary, origin: r.origin, receivedAtNs: r.receivedAtNs }, { code: r.reason, reason: r.detail, index: -1, raw });
+    this.ingest.onRefused(r);
   }
 
-  /** Records already in ring layout (the synthetic feed, file replays of records). */
+  /** Records already in ring layout (the synthetic feed, file replays of records). false: paused, stop producing. */
   ingestRecords(origin: string, batch: RecordBatch, receivedAtNs: bigint, stream = 0): boolean {
-    this.accept(origin, batch, receivedAtNs, () => undefined, undefined, stream);
-    return !this.paused;
+    return this.ingest.ingestRecords(origin, batch, receivedAtNs, stream);
   }
 
   /**
@@ -448,18 +377,12 @@ export class Pipeline implements FrameSink {
    * outputs carry the ids they had the first time. Never logged again.
    */
   replayRecords(batch: RecordBatch, receivedAtNs: bigint): void {
-    if (batch.stride !== this.plan.stride) throw new Error(`replayed records are ${batch.stride} bytes, this pipeline's are ${this.plan.stride}: was the log written by another pipeline?`);
-    if (this.ingestLog) throw new Error('replayRecords is for pipelines without an ingest log (at_most_once)');
-    this.stats_.eventsIn += batch.count;
-    const item: Queued = { bytes: batch.records().slice(), count: batch.count, receivedAtNs };
-    if (this.paused || this.queue.length) { this.queue.push(item); this.queuedRecords += item.count; }
-    else this.dispatch(item);
+    this.ingest.replayRecords(batch, receivedAtNs);
   }
 
   /** Resolves once backpressure lets more input in. */
   whenAccepting(): Promise<void> {
-    if (this.failure) return Promise.reject(this.failure);
-    return this.paused || this.queue.length ? this.flushQueue() : Promise.resolve();
+    return this.ingest.whenAccepting();
   }
 
   sourceEnded(origin: string): void {
@@ -486,411 +409,23 @@ export class Pipeline implements FrameSink {
     });
   }
 
-  private accept(origin: string, batch: RecordBatch, receivedAtNs: bigint, acked: (refused?: Error) => void, producer?: ProducerMark, stream = 0): void {
-    const records = this.widen(batch, stream);
-    const count = batch.count;
-    this.stats_.eventsIn += count;
-    this.options.metrics?.addEvents(origin, count);
-    this.clock.touched(stream);
-    if (this.ingestLog) this.streamEvents[stream] += count;
-    let durable: Promise<void> | null = null;
-    if (producer) this.producers.record(producer.id, producer.seq, Date.now());
-    if (this.ingestLog) {
-      this.logNewKeys();
-      durable = this.ingestLog.appendRecords(records, count, this.plan.stride, producer).durable;
-      this.seq = this.ingestLog.nextSeq;
-    } else {
-      const view = new DataView(records.buffer, records.byteOffset, records.byteLength);
-      for (let i = 0; i < count; i++) view.setBigUint64(i * this.plan.stride + IN_SEQ, this.seq++, true);
-    }
-    if (this.mode === 'at_most_once' || !durable) acked();
-    else durable.then(() => acked(), (e: Error) => { acked(e); this.fail(e); });
-    const item: Queued = { bytes: this.paused || this.queue.length ? records.slice() : records, count, receivedAtNs };
-    if (this.paused || this.queue.length) {
-      this.queue.push(item);
-      this.queuedRecords += count;
-      return;
-    }
-    this.dispatch(item);
-  }
-
-  /**
-   * Copies decoded records into the pipeline's wider layout (enrichment slots;
-   * the ring slot of the widest stream, NaN past the stream's own fields),
-   * fills derived fields and marks each record with its stream.
-   */
-  private widen(batch: RecordBatch, stream = 0): Uint8Array {
-    const derived = this.plan.streams[stream].fields.derived;
-    const from = batch.stride, to = this.plan.stride;
-    if (from === to && derived.length === 0 && stream === 0) return batch.records();
-    let out: Uint8Array, view: DataView;
-    if (from === to) {
-      out = batch.records();
-      view = new DataView(out.buffer, out.byteOffset, out.byteLength);
-    } else {
-      this.wide.reset();
-      this.wide.ensure(batch.count);
-      out = this.wide.bytes.subarray(0, batch.count * to);
-      // Word copy: set() per record costs more than the copy for records this small.
-      const src = new Float64Array(batch.bytes.buffer, batch.bytes.byteOffset, (batch.count * from) >> 3);
-      const dst = new Float64Array(out.buffer, out.byteOffset, (batch.count * to) >> 3);
-      const fw = from >> 3, tw = to >> 3;
-      for (let i = 0; i < batch.count; i++) {
-        let s = i * fw, d = i * tw;
-        for (let w = 0; w < fw; w++) dst[d++] = src[s++];
-        for (let w = fw; w < tw; w++) dst[d++] = NaN;
-      }
-      view = new DataView(out.buffer, out.byteOffset, out.byteLength);
-      this.wide.count = batch.count;
-    }
-    for (let i = 0; i < batch.count; i++) {
-      const at = i * to + IN_FIELDS;
-      for (const d of derived) view.setFloat64(at + 8 * d.field, view.getFloat64(at + 8 * d.multiply[0], true) * view.getFloat64(at + 8 * d.multiply[1], true), true);
-    }
-    if (stream !== 0) for (let i = 0; i < batch.count; i++) view.setUint32(i * to + IN_FLAGS, streamFlags(stream), true);
-    return out;
-  }
-
-  private logNewKeys(): void {
-    const size = this.dictionary.size;
-    if (size === this.loggedKeys) return;
-    const keys: Array<[number, string]> = [];
-    for (let id = this.loggedKeys + 1; id <= size; id++) keys.push([id, this.dictionary.name(id)!]);
-    this.loggedKeys = size;
-    this.ingestLog!.appendKeys(keys).catch((e: Error) => this.fail(e));
-  }
-
-  /**
-   * Into the partitions, then the epoch-closing watermark; at most
-   * DISPATCH_SLICE records at a time, so a big frame never overruns the
-   * partitions' staging: once they push back, the rest waits in the queue.
-   * A partition refusing records is a failure of the pipeline, never a drop.
-   */
-  private dispatch(item: Queued): void {
-    try {
-      if (item.count <= DISPATCH_SLICE) { this.dispatchSlice(item); return; }
-      const stride = this.plan.stride;
-      for (let from = 0; from < item.count; from += DISPATCH_SLICE) {
-        const n = Math.min(DISPATCH_SLICE, item.count - from);
-        this.dispatchSlice({ bytes: item.bytes.subarray(from * stride, (from + n) * stride), count: n, receivedAtNs: item.receivedAtNs });
-        if (this.paused && from + n < item.count) {
-          const rest = item.bytes.slice((from + n) * stride, item.count * stride);
-          this.queue.unshift({ bytes: rest, count: item.count - from - n, receivedAtNs: item.receivedAtNs });
-          this.queuedRecords += item.count - from - n;
-          return;
-        }
-      }
-    } catch (e) {
-      this.fail(e instanceof Error ? e : new Error(String(e)));
-    }
-  }
-
-  private dispatchSlice(item: Queued): void {
-    const view = new DataView(item.bytes.buffer, item.bytes.byteOffset, item.bytes.byteLength);
-    const stride = this.plan.stride;
-    // Max event time of the batch, compared as (hi, lo) words: one BigInt per batch, not per event.
-    let hi = -0x80000000, lo = 0, at = -1;
-    for (let i = 0; i < item.count; i++) {
-      const h = view.getInt32(i * stride + IN_TS + 4, true);
-      if (h < hi) continue;
-      const l = view.getUint32(i * stride + IN_TS, true);
-      if (h > hi || l > lo) { hi = h; lo = l; at = i; }
-    }
-    // A batch is one stream's (one source, or one log entry): its first record says which.
-    const stream = item.count > 0 ? streamOfFlags(view.getUint32(IN_FLAGS, true)) : 0;
-    let watermark = this.clock.maxTs[stream] - this.plan.streams[stream].eventTime.out_of_orderness;
-    if (at >= 0) watermark = this.clock.observe(stream, view.getBigInt64(at * stride + IN_TS, true));
-    this.partitions.pushRecords(item.bytes, item.count);
-    this.closeEpoch(item.receivedAtNs, watermark, item.untimed ? 0 : item.count, stream);
-  }
-
-  /** `events`: input events of the batch this epoch closes, each recorded with the epoch's latency. `stream`: whose watermark moves. */
-  private closeEpoch(receivedAtNs: bigint, watermark: bigint, events = 0, stream = 0, idle = false): void {
-    const wm = this.clock.advance(stream, watermark, idle);
-    const e = this.epoch++;
-    this.merger.opened(e, receivedAtNs, events);
-    this.partitions.watermark(wm, e, stream, idle);
-  }
-
-  /** Idle timeout and end of input: the watermark moves without events; logged so a replay moves it identically. */
-  private advanceWatermark(to: bigint, final = false, stream = 0, idle = false): void {
-    if (to <= this.clock.watermark[stream] && !final && idle === this.clock.idle[stream]) return;
-    if (this.ingestLog) this.ingestLog.appendWatermark(to, this.plan.streams.length > 1 ? { index: stream, idle } : undefined);
-    this.closeEpoch(nowNs(), to, 0, stream, idle);
-  }
-
-  private onPressure(paused: boolean): void {
-    if (paused && !this.paused) this.pausedSince = performance.now();
-    if (!paused && this.paused) this.pausedMs += performance.now() - this.pausedSince;
-    this.paused = paused;
-    for (const s of this.sources) (paused ? s.pause() : s.resume());
-    if (!paused) void this.flushQueue();
-  }
-
-  private async flushQueue(): Promise<void> {
-    while (this.queue.length && !this.paused && !this.failure) {
-      const item = this.queue.shift()!;
-      this.queuedRecords -= item.count;
-      this.dispatch(item);
-    }
-    if (this.failure) throw this.failure;
-    if (this.queue.length) await this.resumedOrFailed().then(() => this.flushQueue());
-  }
-
-  /** Resolves on the partitions' next 'resume', or at once when the pipeline fails (waiters must not hang). */
-  private resumedOrFailed(): Promise<void> {
-    return new Promise<void>((r) => {
-      const done = () => { this.partitions.off('resume', done); this.failWaiters.delete(done); r(); };
-      this.partitions.once('resume', done);
-      this.failWaiters.add(done);
-    });
-  }
-  private readonly failWaiters = new Set<() => void>();
-
   // ───────────────────────────── output ─────────────────────────────
 
-  private release(r: EpochRelease): void {
-    const latencyNs = r.receivedAtNs === undefined ? undefined : Number(nowNs() - r.receivedAtNs);
-    // One value per input event: each event of the batch waited exactly this long.
-    if (latencyNs !== undefined && r.events > 0) this.options.metrics?.recordLatencyNs(latencyNs, r.events);
-    for (const bytes of r.records) {
-      const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-      for (let at = 0; at < bytes.length; at += OUT_BYTES) {
-        const kind = KIND_NAMES[view.getUint32(at + OUT_KIND, true)];
-        const opIndex = view.getUint32(at + OUT_OP, true);
-        const meta = this.plan.meta[opIndex];
-        if (kind === 'late') this.lateByOp[opIndex]++;
-        const alert = kind === 'anomaly' || (kind === 'score' && view.getFloat64(at + OUT_VALUES, true) >= (meta.threshold ?? 0.5));
-        if (kind === 'score' && !alert && this.plan.alertsOnly.has(meta.name)) continue;
-        this.stats_.outputs++;
-        if (alert) this.stats_.alerts++;
-        if (this.options.metrics) {
-          this.options.metrics.addOutputs(meta.name, 1);
-          if (alert) this.options.metrics.addAlerts(meta.name, 1);
-        }
-        // Never format an output nobody takes (a window result with no sink
-        // or subscriber for it): at a window boundary that is most of them.
-        if (!this.wanted(meta.name, kind)) continue;
-        this.emit(formatOutput(readOutput(view, at), this.fmt), latencyNs);
-      }
-    }
-    this.released = r.epoch;
-    const waiters = [...this.epochWaiters.entries()].filter(([e]) => e <= r.epoch);
-    for (const [e, ws] of waiters) { this.epochWaiters.delete(e); for (const w of ws) w(); }
-  }
-
-  private wanted(op: string, kind: OutputKind): boolean {
-    for (const s of this.sinks) if (s.wants(op, kind)) return true;
-    for (const w of this.listeners.values()) if (!w || w(op, kind)) return true;
-    return false;
-  }
-
-  /**
-   * Latency is a wall-clock figure: live consumers get it, but the file sinks
-   * of an exactly-once pipeline do not, so a recovered run writes the very
-   * same bytes as an uninterrupted one.
-   */
-  private emit(plain: OutputEvent, latencyNs: number | undefined): void {
-    const out = latencyNs === undefined ? plain : ({ ...plain, latency_ns: Math.round(latencyNs) } as OutputEvent);
-    const op = 'op' in plain ? plain.op : '';
-    const deterministic = this.mode === 'exactly_once';
-    for (const { sink, wants } of this.sinks) {
-      if (!wants(op, plain.kind)) continue;
-      try { sink.write(deterministic && isPositioned(sink) ? plain : out); } catch (e) { this.sinkFailed(e as Error); }
-    }
-    let json: string | undefined;
-    for (const [l, w] of this.listeners) if (!w || w(op, plain.kind)) l(out, (json ??= serializeOutput(out)));
-  }
-
-  private deadLetter(frame: Frame, r: Parameters<DeadLetterQueue['reject']>[1]): void {
-    const added = this.dlq.reject(frame, r, this.seq);
-    this.options.metrics?.addDeadLetters(r.code, 1);
-    // After the outputs of the last closed epoch, like any output of this
-    // frame would be: a replay emits dead letters at the same place.
-    this.atEpoch(this.epoch - 1n, () => this.emitDeadLetter(added));
-  }
-
-  /** Dead letters go to the sinks and subscribers like every other output; `deadLettersEmitted` is what a checkpoint commits. */
-  private emitDeadLetter(added: AddedDeadLetter): void {
-    this.deadLettersEmitted = added.end;
-    if (this.wanted('', 'dead_letter')) this.emit(added.entry, undefined);
-  }
-
-  /**
-   * The file sinks were cut back to the checkpoint, which also lost the dead
-   * letters written to them after it; those are not in the ingest log, so
-   * they are sent again from the dead-letter file (same ids).
-   */
-  private reemitDeadLetters(restored: Checkpoint | null): void {
-    const from = restored ? (restored.meta.deadLetters as number | undefined) : this.ingestLog!.nextSeq > 1n ? 0 : undefined;
-    if (from === undefined || !this.deadLetterPath) return;
-    let n = 0;
-    for (const added of readDeadLetters(this.deadLetterPath, from)) { this.emitDeadLetter(added); n++; }
-    if (n > 0) this.log(`recovered: sent ${n} dead letters again (after the checkpoint)`);
+  /** `wants`: which outputs this listener takes (default all); others are never even formatted for it. */
+  subscribe(listener: OutputListener, wants?: OutputFilter): () => void {
+    return this.router.subscribe(listener, wants);
   }
 
   private get deadLetterPath(): string | undefined {
     return this.mode === 'at_most_once' && !this.options.dataDir ? undefined : resolve(this.dataDir, 'dead-letters.jsonl');
   }
 
-  private waitEpoch(epoch: bigint): Promise<void> {
-    if (this.failure) return Promise.reject(this.failure);
-    return new Promise((res, rej) => this.atEpoch(epoch, () => (this.failure ? rej(this.failure) : res())));
-  }
-
-  /** Runs `fn` synchronously once `epoch` is released: at once if it already was. */
-  private atEpoch(epoch: bigint, fn: () => void): void {
-    if (epoch <= this.released) { fn(); return; }
-    const list = this.epochWaiters.get(epoch) ?? [];
-    list.push(fn);
-    this.epochWaiters.set(epoch, list);
-  }
-
   // ───────────────────────────── checkpoints ─────────────────────────────
 
   /** Takes a checkpoint now (also on the configured interval). Resolves when it is durable. */
   checkpoint(): Promise<void> {
-    if (!this.store || !this.ingestLog) return Promise.reject(new Error(`pipeline ${this.config.name} runs at_most_once: it takes no checkpoints`));
-    if (this.checkpointing) return this.checkpointing;
-    this.checkpointing = this.takeCheckpoint().finally(() => { this.checkpointing = null; });
-    return this.checkpointing;
-  }
-
-  private async takeCheckpoint(): Promise<void> {
-    await this.flushQueue();
-    const id = ++this.checkpointId;
-    const started = performance.now();
-    const epoch = this.epoch - 1n;
-    const meta = {
-      id, createdAt: new Date().toISOString(), logSeq: this.ingestLog!.nextSeq.toString(),
-      maxTs: this.clock.maxTs[0].toString(), watermark: this.clock.watermark[0].toString(), epoch: epoch.toString(),
-      ...(this.plan.streams.length > 1 ? { streams: this.clock.snapshot(), streamEvents: [...this.streamEvents] } : {}),
-      partitions: this.partitions.count, pipeline: this.config.name, sinks: {} as Record<string, unknown>, deadLetters: 0,
-    };
-    const dictionary = this.dictionary.snapshot();
-    // Taken with logSeq, so it covers exactly the frames logged before it.
-    const expiry = this.config.delivery.producer_expiry;
-    if (expiry > 0n) this.producers.expire(Date.now() - Number(expiry / 1_000_000n));
-    const producers = this.producers.snapshot();
-    // The sinks' committed positions are exactly the outputs of epochs ≤
-    // `epoch`: taken synchronously as that epoch is released, before any later.
-    // position() flushes: a sink that cannot write (a full disk) fails this checkpoint, never commits a position past its file.
-    const positioned = new Promise<Error | null>((res) => this.atEpoch(epoch, () => {
-      try {
-        for (const { sink } of this.sinks) if (isPositioned(sink)) meta.sinks[sink.name] = sink.position();
-        meta.deadLetters = this.deadLettersEmitted;
-        res(null);
-      } catch (e) { res(e as Error); }
-    }));
-    const snaps = await this.partitions.barrier(id, this.clock.watermark[0]);
-    const pauseMs = Math.max(...snaps.map((s) => s.pauseMs));
-    const sinkError = await positioned;
-    if (this.failure) throw this.failure;
-    const sections = new Map<string, Uint8Array>([['dictionary', dictionary], ['producers', producers]]);
-    for (const snap of snaps) snap.states.forEach((st, o) => sections.set(`p${snap.partition}/op${o}`, st));
-    try {
-      if (sinkError) throw sinkError;
-      await this.ingestLog!.sync();
-      const w = await this.store!.write(meta, sections);
-      this.stats_.checkpoints++;
-      this.stats_.lastCheckpoint = { id, ms: performance.now() - started, bytes: w.bytes, pauseMs };
-      this.options.metrics?.recordCheckpoint({ durationMs: performance.now() - started, bytes: w.bytes, ok: true });
-      this.ingestLog!.applyRetention(BigInt(meta.logSeq));
-    } catch (e) {
-      this.options.metrics?.recordCheckpoint({ durationMs: performance.now() - started, bytes: 0, ok: false });
-      this.checkpointFailed(e as Error);
-    }
-  }
-
-  /** A checkpoint that could not be taken: delivery.checkpoint.on_failure decides. */
-  private checkpointFailed(e: Error): void {
-    if (this.failure) return;
-    if (this.config.delivery.checkpoint.on_failure === 'stop') {
-      this.fail(new Error(`${e.message}; stopping (delivery.checkpoint.on_failure: stop)`));
-    } else {
-      this.log(`${e.message}; continuing without this checkpoint (on_failure: continue)`);
-    }
-  }
-
-  /**
-   * A sink write failed (the sink keeps what it could not write and retries
-   * on its next flush). on_failure: stop ends the run with the error; continue
-   * goes on, and no checkpoint commits until the sink writes again.
-   */
-  private sinkFailed(e: Error): void {
-    if (this.failure) return;
-    if ((e as { fatal?: boolean }).fatal) this.fail(e);
-    else if (this.config.delivery.checkpoint.on_failure === 'stop') {
-      this.fail(new Error(`${e.message}; stopping (delivery.checkpoint.on_failure: stop)`));
-    } else if (!this.sinkErrors.has(e.message.split(';')[0])) {
-      this.sinkErrors.add(e.message.split(';')[0]);
-      this.log(`${e.message}; continuing, the sink retries on its next flush (on_failure: continue)`);
-    }
-  }
-
-  private installTimers(): void {
-    const idleMs = this.clock.minIdleMs();
-    if (idleMs > 0) {
-      this.idleTimer = setInterval(() => {
-        // Quiet stream: its watermark follows the wall clock past its last event (stream_clock.ts).
-        for (const m of this.clock.idleMoves()) this.advanceWatermark(m.to, false, m.stream, m.mark);
-      }, Math.max(10, Math.min(1000, idleMs / 4)));
-      this.idleTimer.unref();
-    }
-    const interval = this.config.delivery.checkpoint.interval;
-    if (this.store && interval > 0n) {
-      this.checkpointTimer = setInterval(() => { this.checkpoint().catch((e: Error) => this.checkpointFailed(e)); }, Number(interval / 1_000_000n));
-      this.checkpointTimer.unref();
-    }
-  }
-
-  // ───────────────────────────── recovery ─────────────────────────────
-
-  private adoptDictionary(d: KeyDictionary): void {
-    (this as unknown as { dictionary: KeyDictionary }).dictionary = d;
-  }
-
-  /** Replays the log from the checkpoint's seq (or its start) exactly as it was first processed. */
-  private async replayLog(): Promise<void> {
-    const from = this.seq;
-    const total = Number(this.ingestLog!.nextSeq - from);
-    const progress = (done: boolean) => this.options.onRecovery?.({ checkpoint: this.checkpointId || null, replayed, total, done });
-    let replayed = 0;
-    if (total > 0) this.log(`recovering: replaying ${total} events from the ingest log (seq ${from} on, ${this.checkpointId ? `after checkpoint ${this.checkpointId}` : 'no checkpoint'})`, 'info');
-    progress(false);
-    // The event loop gets a turn now and then, so /health and /ready answer during a long replay.
-    let yielded = performance.now();
-    for (const e of this.ingestLog!.read(from)) {
-      if (e.kind === ENTRY_KEYS) {
-        for (const [id, key] of JSON.parse(Buffer.from(e.payload).toString('utf8')) as Array<[number, string]>) {
-          const got = this.dictionary.intern(key);
-          if (got !== id) throw new Error(`ingest log: key '${key}' was id ${id} when logged but ${got} on replay (dictionary and log disagree)`);
-        }
-        this.loggedKeys = this.dictionary.size;
-      } else if (e.kind === ENTRY_RECORDS) {
-        if (e.producer) this.producers.record(e.producer.id, e.producer.seq, Number(e.appendedNs / 1_000_000n));
-        this.streamEvents[streamOfFlags(new DataView(e.payload.buffer, e.payload.byteOffset, e.payload.byteLength).getUint32(IN_FLAGS, true))] += e.count;
-        this.dispatch({ bytes: e.payload.slice(), count: e.count, receivedAtNs: nowNs(), untimed: true });
-        replayed += e.count;
-        // Backpressure, and the rest of a big entry that dispatch queued, before the next entry.
-        while ((this.paused || this.queue.length) && !this.failure) await (this.queue.length ? this.flushQueue() : this.resumedOrFailed());
-        if (this.failure) throw this.failure;
-      } else if (e.kind === ENTRY_PRODUCER) {
-        if (e.producer) this.producers.record(e.producer.id, e.producer.seq, Number(e.appendedNs / 1_000_000n));
-      } else if (e.kind === ENTRY_WATERMARK) {
-        const w = readWatermark(e.payload);
-        this.closeEpoch(nowNs(), w.ns, 0, w.stream, w.idle);
-      }
-      if (performance.now() - yielded > 250) {
-        progress(false);
-        await new Promise((r) => setImmediate(r));
-        yielded = performance.now();
-      }
-    }
-    this.seq = this.ingestLog!.nextSeq;
-    progress(true);
-    if (replayed) this.log(`recovered: replayed ${replayed} events from seq ${from}`, 'info');
-    else if (this.checkpointId) this.log(`resumed from checkpoint ${this.checkpointId}: nothing to replay`, 'info');
+    if (!this.checkpoints) return Promise.reject(new Error(`pipeline ${this.config.name} runs at_most_once: it takes no checkpoints`));
+    return this.checkpoints.checkpoint();
   }
 
   // ───────────────────────────── sources and sinks ─────────────────────────────
@@ -898,25 +433,19 @@ export class Pipeline implements FrameSink {
   private async openSinks(restored: Checkpoint | null): Promise<void> {
     const { openSinks } = await import('./sinks.js');
     const sinks = await openSinks(this.config, this.dataDir);
-    this.sinks.push(...sinks, ...(this.options.sinks ?? []).map((sink) => ({ sink, wants: () => true })));
-    const positions = (restored?.meta.sinks ?? {}) as Record<string, unknown>;
-    for (const { sink: s } of this.sinks) {
-      if (!isPositioned(s)) continue;
-      const pos = positions[s.name];
-      if (restored && pos) s.truncate(pos as ReturnType<JsonlSink['position']>);
-      else if (restored === null && this.ingestLog && this.ingestLog.nextSeq > 1n) s.truncate({ segment: 0, bytes: 0 });
-    }
+    this.router.addSinks([...sinks, ...(this.options.sinks ?? []).map((sink) => ({ sink, wants: () => true }))]);
+    restoreSinks(this.router.positionedSinks(), restored, this.ingestLog !== null && this.ingestLog.nextSeq > 1n);
   }
 
   private async startSources(): Promise<void> {
-    const { openSources } = await import('./sources.js');
+    const { openSources } = await import('../sources/open_sources.js');
     // Replayable sources (the synthetic feed) resume after what the log holds.
     // Each source joins this.sources as it starts, so backpressure reaches it
     // even while later sources are still starting.
-    await openSources(this.config, this, Number(this.seq - 1n), (s) => {
+    await openSources(this.config, this, Number(this.ingest.seq - 1n), (s) => {
       this.sources.push(s);
       this.options.metrics?.addEvents(s.name, 0);
-      if (this.paused) s.pause();
+      if (this.ingest.isPaused) s.pause();
     });
   }
 
@@ -929,29 +458,36 @@ export class Pipeline implements FrameSink {
     // Per-operator counters exist from the start, at 0 (Prometheus' rate() needs a first sample).
     for (const o of this.config.operators) {
       metrics.addOutputs(o.name, 0);
-      if (o.type === 'zscore' || o.type === 'limit' || o.type === 'model') metrics.addAlerts(o.name, 0);
+      if (canAlert(o.type)) metrics.addAlerts(o.name, 0);
     }
     metrics.setCollector(() => {
-      const operators = this.plan.meta.map((m, i) => ({ name: m.name, keys: 0, bytes: 0, evictions: 0, late: this.lateByOp[i] }));
+      const late = this.router.lateCounts();
+      const operators = this.plan.meta.map((m, i) => ({ name: m.name, keys: 0, bytes: 0, evictions: 0, late: late[i], dropped: 0 }));
       for (const s of this.partitions.operatorStats()) {
         const o = operators[s.op];
         o.keys += s.keys;
         o.bytes += s.bytes;
         o.evictions += s.evictions;
+        o.dropped += s.dropped;
       }
-      const pausedSeconds = (this.pausedMs + (this.paused ? performance.now() - this.pausedSince : 0)) / 1000;
+      const paused = this.ingest.isPaused;
+      const pausedSeconds = this.ingest.pausedSeconds();
       return {
         rings: this.partitions.metrics().map((p) => ({ partition: p.partition, capacity: p.inputCapacity, used: p.inputFill, blockedNs: p.blockedMs * 1e6 })),
         operators,
-        sources: this.sources.map((s) => ({ name: s.name, paused: this.paused, pausedSeconds })),
+        sources: this.sources.map((s) => ({ name: s.name, paused, pausedSeconds })),
       };
     });
   }
 
   stats(): PipelineStats {
+    const cp = this.checkpoints?.stats;
     return {
-      ...this.stats_, paused: this.paused, queuedBatches: this.queue.length,
-      logSeq: (this.ingestLog?.nextSeq ?? this.seq).toString(),
+      eventsIn: this.ingest.eventsIn, rejected: this.ingest.rejected, duplicates: this.ingest.duplicates,
+      outputs: this.router.outputs, alerts: this.router.alerts, checkpoints: cp?.checkpoints ?? 0,
+      ...(cp?.lastCheckpoint ? { lastCheckpoint: cp.lastCheckpoint } : {}),
+      paused: this.ingest.isPaused, queuedBatches: this.ingest.queuedBatches,
+      logSeq: (this.ingestLog?.nextSeq ?? this.ingest.seq).toString(),
       partitions: this.partitions.metrics(),
     };
   }
@@ -966,36 +502,25 @@ export class Pipeline implements FrameSink {
     this.failure = e;
     this.log(e.message, 'error');
     for (const s of this.sources) s.pause();
-    for (const ws of this.epochWaiters.values()) for (const w of ws) w();
-    this.epochWaiters.clear();
+    this.router.releaseWaiters();
     for (const w of this.endWaiters.splice(0)) w();
-    for (const w of [...this.failWaiters]) w();
+    this.ingest?.releaseWaiters();
     this.onFailure?.(e);
   }
 
   /** Set by the CLI to exit non-zero when the pipeline cannot go on. */
   onFailure?: (e: Error) => void;
 
-  /** Internal: sources.ts needs the pipeline's decoding view. */
+  /** Internal: open_sources.ts needs the pipeline's decoding view. */
   get recordType() { return this.plan.fields.type; }
-  /** Events of input stream `index` in the ingest log so far. */
-  loggedEvents(index: number): number { return this.streamEvents[index]; }
   /** The decoding view of input stream `index` (synthetic sources of a later stream). */
   streamRecordType(index: number) { return this.plan.streams[index].fields.type; }
+  /** Events of input stream `index` in the ingest log so far (a synthetic source alone on its stream resumes after them). */
+  loggedEvents(index: number): number { return this.ingest.streamEvents[index]; }
   intern(s: string): number { return this.dictionary.intern(s); }
 }
 
 function keyLimits(cfg: PipelineConfig): Partial<KeyLimits> {
   const k = (cfg as Partial<PipelineConfig>).key_dictionary; // absent in hand-built configs: the defaults
   return k ? { maxKeys: k.max_keys, maxKeyBytes: k.max_key_bytes, maxBytes: k.max_bytes } : {};
-}
-
-function isPositioned(s: OutputSink): s is OutputSink & Pick<JsonlSink, 'position' | 'truncate'> {
-  return typeof (s as Partial<JsonlSink>).position === 'function' && typeof (s as Partial<JsonlSink>).truncate === 'function';
-}
-
-
-/** The validation rules of input stream `index`. */
-function streamValidation(cfg: PipelineConfig, index: number): Pick<PipelineConfig, 'validation'> {
-  return { validation: streamsOf(cfg)[index].validation };
 }

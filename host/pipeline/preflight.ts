@@ -6,7 +6,7 @@
 // WebSocket sources constructed (not started), and the data directory
 // (the same check Pipeline.start makes before creating it).
 import { planPipeline } from './plan.js';
-import { wsSourceOptions } from './sources.js';
+import { wsSourceOptions } from '../sources/open_sources.js';
 import { dataDirProblem } from '../config/data_dir.js';
 import type { PipelineConfig } from '../config/types.js';
 
@@ -40,7 +40,7 @@ export async function preflight(config: PipelineConfig, options: { baseDir: stri
       else problems.push({ path: ['operators'], message: `the partition cannot be built: ${msg}` });
     }
   }
-  const { WsSource } = await import('../ingest/ws_source.js');
+  const { WsSource } = await import('../sources/ws_source.js');
   config.sources.forEach((s, i) => {
     if (s.type !== 'ws') return;
     try { new WsSource(wsSourceOptions(s, i)); } catch (e) { problems.push({ path: ['sources', i], message: (e as Error).message }); }

@@ -14,10 +14,11 @@
 // (`<window>.<aggregate>`, the key's current window including the event).
 // The physical layout (record stride, slots, partitions) stays in
 // host/pipeline/plan.ts; this is the view a user reasons about.
-import { relative } from 'node:path';
 import { formatDuration } from '../config/units.js';
 import type { PipelineConfig, SinkConfig, SourceConfig } from '../config/types.js';
 import type { PipelinePlan } from '../pipeline/plan.js';
+import { descriptorOf } from '../operators/index.js';
+import { OUTPUT_KINDS } from '../operators/outputs.js';
 import { operatorInputs, sourceStream, streamsOf } from '../config/streams.js';
 
 export type FieldType = 'timestamp' | 'f64' | 'string' | 'side';
@@ -87,13 +88,6 @@ export interface LogicalPlan {
   edges: PlanEdge[];
 }
 
-const KINDS_BY_TYPE: Record<string, string[]> = {
-  window: ['window', 'revision', 'late'],
-  zscore: ['anomaly'],
-  limit: ['anomaly'],
-  model: ['score'],
-};
-
 const d = (ns: bigint) => formatDuration(ns);
 
 export function logicalPlan(config: PipelineConfig, physical: PipelinePlan): LogicalPlan {
@@ -126,6 +120,7 @@ export function logicalPlan(config: PipelineConfig, physical: PipelinePlan): Log
   const edges: PlanEdge[] = [];
   const operators: OperatorNode[] = [];
   config.operators.forEach((o) => {
+    const desc = descriptorOf(o.type);
     const inputs = operatorInputs(config, o);
     const chain = chains[inputs[0]];
     const writes: PlanField[] = chain.recordFields
@@ -133,8 +128,8 @@ export function logicalPlan(config: PipelineConfig, physical: PipelinePlan): Log
       .map((n) => ({ name: n, type: 'f64' as const, from: o.name }));
     const node: OperatorNode = {
       id: `op:${o.name}`, kind: 'operator', name: o.name, type: o.type,
-      summary: operatorSummary(o), reads: operatorReads(o), writes, state: operatorState(o, chain.stream.key, physical.streams[inputs[0]].eventTime.allowed_lateness),
-      outputs: KINDS_BY_TYPE[o.type] ?? [],
+      summary: desc.summary(o), reads: desc.reads(o).map((r) => r.ref), writes, state: desc.state(o, `per ${chain.stream.key.join('|')}`, physical.streams[inputs[0]].eventTime.allowed_lateness),
+      outputs: desc.outputs.map((k) => k.kind),
     };
     for (const i of inputs) {
       edges.push({ from: chains[i].upstream, to: node.id, carries: 'records', fields: chains[i].fields });
@@ -172,43 +167,8 @@ function sourceDetail(s: SourceConfig): string {
   return '';
 }
 
-type Op = PipelineConfig['operators'][number];
-
-function operatorSummary(o: Op): string {
-  switch (o.type) {
-    case 'window': {
-      const shape = o.window === 'tumbling' ? `tumbling ${d(o.size!)}`
-        : o.window === 'sliding' ? `sliding ${d(o.size!)} every ${d(o.slide!)}`
-          : o.window === 'session' ? `session, gap ${d(o.gap!)}`
-            : `count ${o.count}${o.count_slide && o.count_slide !== o.count ? ` every ${o.count_slide}` : ''}`;
-      return `${shape}: ${o.aggregates.join(', ')}${o.field ? ` of ${o.field}` : ''}${o.weight ? ` weighted by ${o.weight}` : ''}`;
-    }
-    case 'zscore': return `z-score of ${o.field} (${o.mode === 'ewma' ? `ewma α=${o.alpha}` : `last ${o.window}`}), |z| ≥ ${o.threshold} after ${o.min_samples} samples, ${o.direction}`;
-    case 'limit': return `${o.field}${o.above !== undefined ? ` > ${o.above}` : ''}${o.above !== undefined && o.below !== undefined ? ' or' : ''}${o.below !== undefined ? ` < ${o.below}` : ''}, alert on ${o.emit}${o.hysteresis ? `, hysteresis ${o.hysteresis}` : ''}`;
-    case 'model': return `XGBoost ${relative(process.cwd(), o.model) || o.model} (${o.features.length} features), ${o.output} ≥ ${o.threshold} is an alert, emit ${o.emit}`;
-  }
-}
-
-function operatorReads(o: Op): string[] {
-  switch (o.type) {
-    case 'window': return [o.field, o.weight].filter((x): x is string => x !== undefined);
-    case 'zscore': case 'limit': return [o.field];
-    case 'model': return [...o.features];
-  }
-}
-
-function operatorState(o: Op, key: string[], lateness: bigint): string {
-  const per = `per ${key.join('|')}`;
-  switch (o.type) {
-    case 'window': return `${per}: open windows, at most ${o.capacity} (key, window) states per partition, kept until watermark > end + ${d(lateness)}`;
-    case 'zscore': return `${per}: ${o.mode === 'ewma' ? 'running mean and variance' : `the last ${o.window} samples`}${o.capacity ? `, at most ${o.capacity} keys per partition` : ''}`;
-    case 'limit': return `${per}: keys in breach only`;
-    case 'model': return 'none (stateless)';
-  }
-}
-
 function sinkNode(s: SinkConfig, i: number): SinkNode {
-  const kinds = s.kinds ? [...s.kinds] : ['window', 'revision', 'anomaly', 'score', 'late', 'dead_letter'];
+  const kinds = s.kinds ? [...s.kinds] : [...OUTPUT_KINDS];
   const target = s.type === 'jsonl' ? s.path : s.type === 'mqtt' ? `${s.url} ${s.topic}` : s.type === 'ws' ? `/topics ${s.topic}` : 'stdout';
   return { id: `sink:${s.name ?? `${s.type}${i}`}`, kind: 'sink', name: s.name ?? `${s.type}${i}`, type: s.type, target, kinds, operators: s.operators ? [...s.operators] : [] };
 }
@@ -232,7 +192,7 @@ export function planText(p: LogicalPlan): string {
     out.push(`  ◄ records from ${into.map((e) => e.from.replace(/^\w+:/, '')).join(' and ') || '?'}: reads ${o.reads.join(', ') || '(key and time only)'}`);
     if (o.writes.length) out.push(`  writes ${fieldList(o.writes)}`);
     out.push(`  state ${o.state}`);
-    out.push(`  outputs ${o.outputs.join(', ')}`);
+    out.push(`  outputs ${o.outputs.join(', ') || 'none (a filter: what it drops is counted, ganglion_dropped_events_total)'}`);
     out.push('');
   }
   for (const s of p.sinks) {

@@ -1,7 +1,8 @@
 // Single-producer single-consumer ring of fixed-size records inside a shared
 // WebAssembly.Memory (or any SharedArrayBuffer), at a 64-byte-aligned offset.
-// assembly/ring.ts mirrors this layout so a WASM operator can consume (or
-// produce) records in place; test/assembly/ring.test.ts checks they agree.
+// assembly/bench/ring.ts (bench build) mirrors this layout so WASM code can
+// consume (or produce) records in place; test/assembly/ring.test.ts checks
+// they agree.
 //
 //   base+0    producer line (written only by the producer)
 //   ┌──────────┬──────────────────┬──────────┬──────────── … 64 B
@@ -212,7 +213,7 @@ export class RingWriter extends RingEnd {
     const slot = this.pending & this.mask;
     const first = Math.min(n, this.capacity - slot);
     if (n * stride <= SMALL_COPY && ((src.byteOffset + srcOffset) & 7) === 0) {
-      // A few records: a word loop beats set(), which costs ~100 ns per call into shared memory.
+      // A few records: a word loop, because set() into shared memory has a fixed cost per call larger than copying them.
       const from = this.f64Of(src);
       let s = (src.byteOffset + srcOffset) >> 3;
       let d = (this.data + slot * stride) >> 3;

@@ -100,7 +100,7 @@ export const QUOTE = eventType({
   ],
 });
 
-export const PAYMENT_FEATURES = 8;
+const PAYMENT_FEATURES = 8;
 
 export const PAYMENT = eventType({
   name: 'payment',
@@ -126,12 +126,6 @@ export const PAYMENT = eventType({
 export const EVENT_TYPES: Readonly<Record<string, EventType>> = Object.freeze({
   trade: TRADE, trades: TRADE, quote: QUOTE, quotes: QUOTE, payment: PAYMENT, payments: PAYMENT,
 });
-
-export function eventTypeByName(name: string): EventType {
-  const t = EVENT_TYPES[name];
-  if (!t) throw new Error(`unknown event type "${name}" (built-in: trade, quote, payment)`);
-  return t;
-}
 
 /** Record-field index of a field name (or alias); -1 when the type has none. */
 export function fieldIndex(type: EventType, name: string): number {

@@ -32,6 +32,7 @@ import { WebSocketServer, type WebSocket } from 'ws';
 import type { Metrics } from '../metrics/metrics.js';
 import { WsTopicSink, serializeOutput, type TopicOutput } from '../sinks/ws_topic_sink.js';
 import { RequestGuard } from './request_guard.js';
+import { isAlertOutput } from '../operators/outputs.js';
 
 export interface ServerOptions {
   /** Default 127.0.0.1: metrics and dashboard are not for the open network unless asked. */
@@ -71,8 +72,9 @@ export interface RunningServer {
   close(): Promise<void>;
 }
 
+/** The pipeline's alert rule (host/operators/outputs.ts) on a formatted output. */
 export function isAlert(out: TopicOutput): boolean {
-  return out.kind === 'anomaly' || out.alert === true;
+  return isAlertOutput(out);
 }
 
 const JSON_TYPE = 'application/json; charset=utf-8';

@@ -110,7 +110,7 @@ export class RequestGuard {
 const EXAMPLE_TOKENS = new Set(['change-me', 'changeme', 'change_me', 'changeit', 'secret', 'password', 'token', 'test', 'example', 'default', 'admin', 'ganglion', 'your-token', 'your_token', 'replace-me', 'xxx']);
 
 /** A token guarding a listener reachable from the network is at least this long. */
-export const MIN_NETWORK_TOKEN_LENGTH = 16;
+const MIN_NETWORK_TOKEN_LENGTH = 16;
 
 /**
  * Why a listener on `host` with `token` must not start, or undefined. A

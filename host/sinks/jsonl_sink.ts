@@ -18,7 +18,7 @@
 import { closeSync, existsSync, fstatSync, fsyncSync, ftruncateSync, mkdirSync, openSync, readdirSync, renameSync, statSync, unlinkSync, writeSync } from 'node:fs';
 import { basename, dirname, extname, join } from 'node:path';
 import { serializeOutput, type OutputEvent } from '../output/format.js';
-import { selector, type OutputSink, type Selection } from './output_sink.js';
+import { selector, type PositionedSink, type Selection } from './output_sink.js';
 
 export interface JsonlPosition {
   segment: number;
@@ -41,7 +41,7 @@ const FLUSH_AT = 1 << 20;
 /** Outputs held in memory while the file cannot be written (on_failure: continue) before the run stops. */
 const MAX_BACKLOG = 256 << 20;
 
-export class JsonlSink implements OutputSink {
+export class JsonlSink implements PositionedSink<JsonlPosition> {
   readonly name: string;
   private readonly path: string;
   private readonly stem: string;
@@ -210,6 +210,11 @@ export class JsonlSink implements OutputSink {
     fsyncSync(this.fd);
     this.written = pos.bytes;
     this.openedAt = this.now();
+  }
+
+  /** Drops every output: back to the first segment, empty. */
+  truncateAll(): void {
+    this.truncate({ segment: 0, bytes: 0 });
   }
 
   async close(): Promise<void> {

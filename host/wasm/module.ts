@@ -7,7 +7,7 @@ import { dirname, join } from 'node:path';
 
 export const PAGE = 65536;
 
-/** Exports every operator file adds to assembly/index.ts; numbers only. */
+/** Exports of the module (assembly/index.ts re-exports each operator's); numbers only. */
 export type GanglionExports = Record<string, (...args: number[]) => number> & {
   heapBase(): number;
 };

@@ -2,16 +2,17 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { initRing, ringBytes, RingReader, RingWriter, RING_CONSUMER_SLEEPS, RING_HEADER_BYTES, RING_MAGIC, RING_TAIL } from '../../host/ring/ring.js';
 import { inputStride, IN_FIELDS, IN_KEY, IN_SEQ, OUT_BYTES, readOutput, writeInput } from '../../host/records.js';
-import { compileModule, createPartitionRuntime, createSharedMemory, type GanglionExports } from '../../host/wasm/module.js';
+import { createSharedMemory, type GanglionExports } from '../../host/wasm/module.js';
+import { compileBenchModule, createBenchRuntime } from '../../bench/wasm.js';
 import { spawnWorker } from '../../host/partition/spawn.js';
-import { KeySumJs, KeySumWasm } from '../../host/partition/keysum.js';
+import { KeySumJs, KeySumWasm } from '../helpers/keysum.js';
 import type { OperatorContext } from '../../host/operators/registry.js';
 import type { ConsumerInit } from '../host/ring/consumer.worker.js';
 
 const STRIDE = inputStride(1);
 
 test('the AssemblyScript mirror agrees with the TS layout', () => {
-  const rt = createPartitionRuntime(1 << 20);
+  const rt = createBenchRuntime(1 << 20);
   const packed = rt.exports.ring_layout_check();
   assert.is(packed >>> 24, RING_TAIL);
   assert.is((packed >>> 16) & 0xff, RING_MAGIC);
@@ -24,7 +25,7 @@ test('the AssemblyScript mirror agrees with the TS layout', () => {
 });
 
 test('WASM producer (ring_push) → TS reader, and TS writer → WASM reader, across the wrap', () => {
-  const rt = createPartitionRuntime(1 << 20);
+  const rt = createBenchRuntime(1 << 20);
   const x = rt.exports;
   const ring = rt.alloc.alloc(ringBytes(16, STRIDE));
   initRing(rt.memory, ring, 16, STRIDE, -5);
@@ -64,7 +65,7 @@ test('1 M records from a TS producer into the WASM reader in a worker: none lost
   const capacity = 512;
   initRing(memory, base, capacity, STRIDE);
   const table = base + ringBytes(capacity, STRIDE) + 1024;
-  const init: ConsumerInit = { mode: 'wasm', memory, module: compileModule(), base, table, waitTimeoutMs: 3000, seed: 3, pauseEvery: 64 };
+  const init: ConsumerInit = { mode: 'wasm', memory, module: compileBenchModule(), base, table, waitTimeoutMs: 3000, seed: 3, pauseEvery: 64 };
   const worker = spawnWorker(new URL('../host/ring/consumer.worker.ts', import.meta.url), { workerData: init });
   const result = new Promise<{ count: number; errors: number }>((resolve, reject) => { worker.once('message', resolve); worker.once('error', reject); });
   const w = new RingWriter(memory, base);
@@ -98,12 +99,12 @@ test('1 M records from a TS producer into the WASM reader in a worker: none lost
   assert.is(sums.reduce((a, b) => a + b, 0), expectedSum);
 });
 
-function ctxFor(rt: ReturnType<typeof createPartitionRuntime>, engine: 'wasm' | 'js'): OperatorContext {
+function ctxFor(rt: ReturnType<typeof createBenchRuntime>, engine: 'wasm' | 'js'): OperatorContext {
   return { op: 2, partition: 0, engine, memory: rt.memory, exports: rt.exports as GanglionExports, alloc: rt.alloc, fieldCount: 1, stride: STRIDE, maxBatch: 256 };
 }
 
 test('keysum: WASM engine and JS twin give the same outputs (late events included)', () => {
-  const rt = createPartitionRuntime(8 << 20);
+  const rt = createBenchRuntime(8 << 20);
   const wasm = new KeySumWasm(ctxFor(rt, 'wasm'), 0, 64);
   const js = new KeySumJs(ctxFor(rt, 'js'), 0, 64);
   const batch = rt.alloc.alloc(256 * STRIDE);
@@ -140,7 +141,7 @@ test('keysum: WASM engine and JS twin give the same outputs (late events include
 });
 
 test('keysum: a full key table is an error, not silent loss', () => {
-  const rt = createPartitionRuntime(8 << 20);
+  const rt = createBenchRuntime(8 << 20);
   const view = new DataView(rt.memory.buffer);
   const batch = rt.alloc.alloc(8 * STRIDE);
   for (let i = 0; i < 3; i++) writeInput(view, batch + i * STRIDE, 1n, BigInt(i), i, [1]);
@@ -151,8 +152,8 @@ test('keysum: a full key table is an error, not silent loss', () => {
 });
 
 test('keysum: snapshot into a fresh instance continues identically', () => {
-  const rt1 = createPartitionRuntime(8 << 20);
-  const rt2 = createPartitionRuntime(8 << 20);
+  const rt1 = createBenchRuntime(8 << 20);
+  const rt2 = createBenchRuntime(8 << 20);
   const a = new KeySumWasm(ctxFor(rt1, 'wasm'), 0, 64);
   const b = new KeySumWasm(ctxFor(rt2, 'wasm'), 0, 64);
   const v1 = new DataView(rt1.memory.buffer);

@@ -1,6 +1,6 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { createPartitionRuntime } from '../../host/wasm/module.js';
+import { createBenchRuntime } from '../../bench/wasm.js';
 import { createStateTable, stateTableBytes, createSplitTable, splitTableBytes, spLineBytes } from '../../host/operators/state_table.js';
 
 // Seeded xorshift so a failure replays exactly.
@@ -23,7 +23,7 @@ function assertBitmapMirrorsUsed(mem: Uint8Array, base: number, step: number): v
 
 test('WASM and JS engines agree byte for byte on random insert/update/remove/evict sequences', () => {
   for (const seed of [1, 7, 42]) {
-    const rt = createPartitionRuntime(8 << 20);
+    const rt = createBenchRuntime(8 << 20);
     const cap = 200, vb = 16, ttl = 1000n;
     const bytes = stateTableBytes(cap, vb);
     const wb = rt.alloc.alloc(bytes), jb = rt.alloc.alloc(bytes);
@@ -81,7 +81,7 @@ test('WASM and JS engines agree byte for byte on random insert/update/remove/evi
 });
 
 test('a full table without TTL refuses inserts, counts them and keeps live state', () => {
-  const rt = createPartitionRuntime(1 << 20);
+  const rt = createBenchRuntime(1 << 20);
   for (const engine of ['wasm', 'js'] as const) {
     const base = rt.alloc.alloc(stateTableBytes(4, 8));
     const t = createStateTable(engine, rt, base, 4, 8, 0n);
@@ -97,7 +97,7 @@ test('a full table without TTL refuses inserts, counts them and keeps live state
 });
 
 test('a full table with TTL evicts expired entries to make room', () => {
-  const rt = createPartitionRuntime(1 << 20);
+  const rt = createBenchRuntime(1 << 20);
   for (const engine of ['wasm', 'js'] as const) {
     const t = createStateTable(engine, rt, rt.alloc.alloc(stateTableBytes(3, 8)), 3, 8, 100n);
     t.upsert(1n, 0n); t.upsert(2n, 50n); t.upsert(3n, 60n);
@@ -110,14 +110,14 @@ test('a full table with TTL evicts expired entries to make room', () => {
 });
 
 test('bad configuration is rejected with a precise message', () => {
-  const rt = createPartitionRuntime(1 << 20);
+  const rt = createBenchRuntime(1 << 20);
   assert.throws(() => createStateTable('js', rt, 0, 0, 8), /capacity must be an integer/);
   assert.throws(() => createStateTable('js', rt, 0, 10, 8, -1n), /TTL must be/);
 });
 
 test('split table: WASM and JS agree byte for byte; values and cold words move with their keys', () => {
   for (const seed of [3, 11]) {
-    const rt = createPartitionRuntime(8 << 20);
+    const rt = createBenchRuntime(8 << 20);
     const cap = 300, vb = 56, cb = 16;
     const bytes = splitTableBytes(cap, vb, cb);
     const wb = rt.alloc.alloc(bytes, 64), jb = rt.alloc.alloc(bytes, 64);
@@ -178,7 +178,7 @@ test('split table: WASM and JS agree byte for byte; values and cold words move w
 test('split table: marking many entries removed then one repair equals in both engines and keeps every survivor reachable', () => {
   const r = rng(5);
   for (const [cap, fill, dropP] of [[48, 48, 0.9], [48, 40, 0.3], [600, 590, 0.5], [600, 300, 0.97], [600, 600, 0.05]] as const) {
-    const rt = createPartitionRuntime(8 << 20);
+    const rt = createBenchRuntime(8 << 20);
     const bytes = splitTableBytes(cap, 56, 16);
     const wb = rt.alloc.alloc(bytes, 64), jb = rt.alloc.alloc(bytes, 64);
     const w = createSplitTable('wasm', rt, wb, cap, 56, 16), j = createSplitTable('js', rt, jb, cap, 56, 16);
@@ -216,7 +216,7 @@ test('split table lines: key + a 56-byte value is one 64-byte line, 64-byte alig
   assert.is(spLineBytes(56), 64);
   assert.is(spLineBytes(57), 128);
   assert.is(spLineBytes(104), 128);
-  const rt = createPartitionRuntime(1 << 20);
+  const rt = createBenchRuntime(1 << 20);
   for (const engine of ['wasm', 'js'] as const) {
     const base = rt.alloc.alloc(splitTableBytes(100, 56, 16), 64);
     const t = createSplitTable(engine, rt, base, 100, 56, 16);

@@ -4,7 +4,8 @@ import * as assert from 'uvu/assert';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { DuckDBConnection } from '@duckdb/node-api';
-import { finalSessions, finalWindows, ganglion, readOutputs, type Out } from './ganglion_cli.js';
+import { ganglionExit } from './ganglion.js';
+import { finalSessions, finalWindows, readOutputs, type Out } from './outputs.js';
 
 export const OOO = 500, LATENESS = 1000, TUM = 1000, HOP_SIZE = 4000, HOP_SLIDE = 1000, GAP = 2000;
 const AGGS = '[count, sum, min, max, mean, vwap]';
@@ -27,15 +28,15 @@ async function throughGanglion(dir: string, name: string, input: string): Promis
   const p = join(dir, `${name}.yaml`);
   writeFileSync(p, `name: ${name}\n${OPERATORS}partitions: 1\n`);
   const one = join(dir, `${name}-replay1.jsonl`), three = join(dir, `${name}-replay3.jsonl`);
-  let r = await ganglion(['replay', p, '--input', input, '--output', one]);
+  let r = await ganglionExit(['replay', p, '--input', input, '--output', one]);
   assert.is(r.code, 0, r.stderr);
-  r = await ganglion(['replay', p, '--input', input, '--output', three, '--partitions', '3']);
+  r = await ganglionExit(['replay', p, '--input', input, '--output', three, '--partitions', '3']);
   assert.is(r.code, 0, r.stderr);
   const runOut = join(dir, `${name}-run.jsonl`);
   const rp = join(dir, `${name}-run.yaml`);
   writeFileSync(rp, `name: ${name}_run\nsources: [{ type: file, path: ${JSON.stringify(input)} }]\n${OPERATORS}partitions: 1\n`
     + `sinks: [{ type: jsonl, path: ${JSON.stringify(runOut)}, kinds: [window, revision, late] }]\ndelivery: { mode: exactly_once, checkpoint: { interval: 0s } }\n`);
-  r = await ganglion(['run', rp, '--data-dir', join(dir, `${name}-data`), '--no-status']);
+  r = await ganglionExit(['run', rp, '--data-dir', join(dir, `${name}-data`), '--no-status']);
   assert.is(r.code, 0, r.stderr);
 
   const outs = readOutputs(one);

@@ -3,12 +3,12 @@
 // byte-identical to an uninterrupted run. At-least-once: nothing missing.
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { spawn, type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { tempDir } from '../../helpers/tmp.js';
+import { spawnRun } from '../../helpers/ganglion.js';
 
-const BIN = new URL('../../../bin/ganglion.js', import.meta.url).pathname;
 // Enough that 20 lives of 0.25–1.15 s (each restart replays from its checkpoint) do not finish the input.
 const EVENTS = 2_500_000;
 
@@ -31,10 +31,7 @@ memory: 64MiB
 }
 
 function start(file: string, dataDir: string): ChildProcess {
-  return spawn(process.execPath, [BIN, 'run', file, '--data-dir', dataDir, '--no-status'], {
-    // The compiled CLI (npm test builds it first): ~25 restarts must not each pay tsx's loader and transpiles.
-    env: (({ GANGLION_FROM_SOURCE: _, ...env }) => env)(process.env), stdio: ['ignore', 'ignore', 'pipe'],
-  });
+  return spawnRun(file, dataDir).child;
 }
 
 function exit(child: ChildProcess): Promise<number | null> {

@@ -5,15 +5,15 @@
 // uninterrupted run) or refuse to start, naming what is lost.
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { spawn, execFileSync, type ChildProcess } from 'node:child_process';
+import { execFileSync, type ChildProcess } from 'node:child_process';
 import { existsSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import WebSocket from 'ws';
 import { tempDir, smallDisk } from '../../helpers/tmp.js';
+import { BIN, CLI_ENV, killAll, spawnRun } from '../../helpers/ganglion.js';
 import { freePort } from '../../../bench/free_port.js';
 import { decodeCheckpoint } from '../../../host/checkpoint/checkpoint_store.js';
 
-const BIN = new URL('../../../bin/ganglion.js', import.meta.url).pathname;
 // DAMAGE_EVENTS scales the synthetic scenarios up for a figure run (the suite keeps them small).
 const EVENTS = Number(process.env.DAMAGE_EVENTS ?? 300_000);
 
@@ -37,20 +37,8 @@ memory: 32MiB
 }
 
 function start(file: string, dataDir: string, args: string[] = []): { child: ChildProcess; stderr: () => string } {
-  const child = spawn(process.execPath, [BIN, 'run', file, '--data-dir', dataDir, '--no-status', ...args], {
-    env: (({ GANGLION_FROM_SOURCE: _, ...env }) => env)(process.env), stdio: ['ignore', 'ignore', 'pipe'],
-  });
-  let err = '';
-  child.stderr!.on('data', (d) => (err += d));
-  live.add(child);
-  child.once('exit', () => live.delete(child));
-  return { child, stderr: () => err };
-}
-
-/** Children still running when a test fails: killed before its disk is unmounted. */
-const live = new Set<ChildProcess>();
-async function killAll(): Promise<void> {
-  await Promise.all([...live].map((c) => { c.kill('SIGKILL'); return exit(c); }));
+  const g = spawnRun(file, dataDir, { args });
+  return { child: g.child, stderr: () => g.stderr };
 }
 
 function exit(child: ChildProcess): Promise<number | null> {
@@ -371,7 +359,7 @@ test('a flipped byte in acknowledged entries no checkpoint covers: refused namin
 
   // The config key is real too: validate accepts it.
   const keyed = pipeline(dir.path, { out, log: '{ truncate_corrupt: true }' });
-  const v = execFileSync(process.execPath, [BIN, 'validate', keyed], { encoding: 'utf8' });
+  const v = execFileSync(process.execPath, [BIN, 'validate', keyed], { encoding: 'utf8', env: CLI_ENV });
   assert.match(v, /ok/);
   dir.remove();
 });

@@ -9,10 +9,11 @@ import { join } from 'node:path';
 import { loadPipeline } from '../../../host/config/load.js';
 import type { LogicalPlan } from '../../../host/plan/logical_plan.js';
 import { tempDir } from '../../helpers/tmp.js';
+import { BIN, CLI_ENV } from '../../helpers/ganglion.js';
 
 const root = new URL('../../../', import.meta.url).pathname;
 const examples = readdirSync(join(root, 'examples')).filter((f) => f.endsWith('.yaml')).map((f) => join(root, 'examples', f));
-const ganglion = (...args: string[]) => spawnSync(process.execPath, ['--import', 'tsx', join(root, 'bin/ganglion.js'), ...args], { cwd: root, encoding: 'utf8' });
+const ganglion = (...args: string[]) => spawnSync(process.execPath, [BIN, ...args], { cwd: root, encoding: 'utf8', env: CLI_ENV });
 
 test('there are examples to explain', () => {
   assert.ok(examples.length >= 3);

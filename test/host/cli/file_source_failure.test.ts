@@ -8,7 +8,7 @@ import * as assert from 'uvu/assert';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { tempDir } from '../../helpers/tmp.js';
-import { ganglion } from '../../helpers/ganglion_cli.js';
+import { ganglionExit } from '../../helpers/ganglion.js';
 
 function pipeline(dir: string, input: string): string {
   const p = join(dir, `p-${Math.random().toString(36).slice(2)}.yaml`);
@@ -30,7 +30,7 @@ test('run: a truncated FlatBuffers file exits non-zero naming the file and byte'
   const input = join(dir.path, 'events.fb');
   // A length prefix promising 16 bytes, then 3.
   writeFileSync(input, Buffer.from([16, 0, 0, 0, 1, 2, 3]));
-  const r = await ganglion(['run', pipeline(dir.path, input), '--data-dir', join(dir.path, 'data'), '--no-status'], 30_000);
+  const r = await ganglionExit(['run', pipeline(dir.path, input), '--data-dir', join(dir.path, 'data'), '--no-status'], 30_000);
   assert.is(r.timedOut, false, `run ended by itself (stderr: ${r.stderr})`);
   assert.is(r.code, 1, r.stderr);
   assert.match(r.stderr, `${input}: truncated FlatBuffers batch at byte 0`);
@@ -42,7 +42,7 @@ test('run: an input path that cannot be read exits non-zero with the reason', as
   const dir = tempDir();
   const input = join(dir.path, 'a-directory');
   mkdirSync(input);
-  const r = await ganglion(['run', pipeline(dir.path, input), '--data-dir', join(dir.path, 'data'), '--no-status'], 30_000);
+  const r = await ganglionExit(['run', pipeline(dir.path, input), '--data-dir', join(dir.path, 'data'), '--no-status'], 30_000);
   assert.is(r.timedOut, false, `run ended by itself (stderr: ${r.stderr})`);
   assert.is(r.code, 1, r.stderr);
   assert.match(r.stderr, `file source ${input}: EISDIR`);
@@ -53,7 +53,7 @@ test('replay: an input that cannot be read exits non-zero and says the output is
   const dir = tempDir();
   const input = join(dir.path, 'a-directory');
   mkdirSync(input);
-  const r = await ganglion(['replay', pipeline(dir.path, input), '--input', input, '--output', join(dir.path, 'r.jsonl')], 30_000);
+  const r = await ganglionExit(['replay', pipeline(dir.path, input), '--input', input, '--output', join(dir.path, 'r.jsonl')], 30_000);
   assert.is(r.code, 1, r.stderr);
   assert.match(r.stderr, /failed, the output is incomplete: EISDIR/);
   dir.remove();

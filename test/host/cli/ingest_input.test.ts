@@ -13,7 +13,8 @@ import { join } from 'node:path';
 import { freePort } from '../../../bench/free_port.js';
 import { CheckpointStore } from '../../../host/checkpoint/checkpoint_store.js';
 import { tempDir } from '../../helpers/tmp.js';
-import { deadLetters, producer, scrape, startRun } from '../../helpers/ganglion_ingest.js';
+import { BIN, CLI_ENV, startRun } from '../../helpers/ganglion.js';
+import { deadLetters, producer, scrape } from '../../helpers/ingest_client.js';
 import { startMosquitto } from '../../helpers/mosquitto.js';
 
 async function pipeline(dir: string, extra = '', schema = 'schema: { type: trades }'): Promise<{ file: string; ws: number; http: number; data: string }> {
@@ -34,7 +35,6 @@ ${extra}
   return { file, ws, http, data: join(dir, 'data') };
 }
 
-const BIN = new URL('../../../bin/ganglion.js', import.meta.url).pathname;
 const trade = (instrument: string, qty: number, ts = 1_767_623_400_000 + qty) => JSON.stringify({ ts, instrument, price: 100, qty, side: 'buy' });
 
 test('NDJSON: an unterminated line is one dead letter; the lines around it are all accepted', async () => {
@@ -48,7 +48,7 @@ test('NDJSON: an unterminated line is one dead letter; the lines around it are a
     assert.equal([ack.ok, ack.accepted, ack.rejected], [true, 3, 1]);
     prod.close();
   } finally {
-    assert.is(await run.stop(), 0, run.stderr());
+    assert.is(await run.stop(), 0, run.stderr);
   }
   const dl = deadLetters(p.data);
   assert.equal(dl.map((d) => [d.code, d.raw.toString()]), [['json_syntax', '{"ts":1,"instrument":"BAD",']]);
@@ -85,7 +85,7 @@ server: { host: 127.0.0.1, port: ${http}, dashboard: false }
     assert.is(accepted, 3);
   } finally {
     await client.endAsync();
-    assert.is(await run.stop(), 0, run.stderr());
+    assert.is(await run.stop(), 0, run.stderr);
     await broker.stop();
   }
   assert.equal(deadLetters(data).map((d) => [d.code, d.raw.toString()]), [['json_syntax', '{"ts":1,"instrument":"BAD",']]);
@@ -102,7 +102,7 @@ test('NDJSON in a replayed file: the damaged line is one dead letter, the window
 schema: { type: trades }
 operators: [{ name: vol, type: window, window: tumbling, size: 1s, field: qty, aggregates: [count, sum] }]
 `);
-  const r = spawnSync(process.execPath, [BIN, 'replay', file, '--input', input, '--output', out], { encoding: 'utf8', env: (({ GANGLION_FROM_SOURCE: _, ...env }) => env)(process.env) });
+  const r = spawnSync(process.execPath, [BIN, 'replay', file, '--input', input, '--output', out], { encoding: 'utf8', env: CLI_ENV });
   assert.is(r.status, 0, r.stderr);
   const outs = readFileSync(out, 'utf8').split('\n').filter(Boolean).map((l) => JSON.parse(l));
   assert.equal(outs.filter((o) => o.kind === 'window').map((o) => o.values), [{ count: 3, sum: 6 }]);
@@ -156,7 +156,7 @@ test('the key dictionary is bounded: long and surplus new keys are dead letters,
     const sizes = readdirSync(cps).map((f) => statSync(join(cps, f)).size);
     assert.ok(Math.max(...sizes) < 4 * 1024 * 1024, `checkpoint sizes ${sizes.join(', ')} (the operator state is ~2.6 MB)`);
   } finally {
-    assert.is(await run.stop(), 0, run.stderr());
+    assert.is(await run.stop(), 0, run.stderr);
   }
   const dl = deadLetters(p.data);
   assert.is(dl.length, rejected);
@@ -203,7 +203,7 @@ test('market-surveillance example: epoch ms trades land at their date, and max_f
     while (!(existsSync(p.out) && readFileSync(p.out, 'utf8').includes('"vwap_1s-window-AAPL')) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
     prod.close();
   } finally {
-    assert.is(await run.stop(), 0, run.stderr());
+    assert.is(await run.stop(), 0, run.stderr);
   }
   const outs = readFileSync(p.out, 'utf8').split('\n').filter(Boolean).map((l) => JSON.parse(l));
   const windows = outs.filter((o) => o.kind === 'window' && o.key === 'AAPL');
@@ -229,7 +229,7 @@ test('a declared unit rejects implausible epoch values into the dead-letter queu
     assert.equal([ack.accepted, ack.rejected], [1, 2]);
     prod.close();
   } finally {
-    assert.is(await run.stop(), 0, run.stderr());
+    assert.is(await run.stop(), 0, run.stderr);
   }
   const dl = deadLetters(p.data);
   assert.equal(dl.map((d) => d.code), ['bad_timestamp', 'bad_timestamp']);

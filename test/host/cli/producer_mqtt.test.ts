@@ -12,7 +12,8 @@ import mqtt from 'mqtt';
 import { freePort } from '../../../bench/free_port.js';
 import { startMosquitto, type Mosquitto } from '../../helpers/mosquitto.js';
 import { tempDir } from '../../helpers/tmp.js';
-import { killAll, startGanglion, windowLines } from '../../helpers/ganglion_process.js';
+import { killAll, spawnRun } from '../../helpers/ganglion.js';
+import { windowLines } from '../../helpers/outputs.js';
 
 const T0 = 1767623400000000000n;
 
@@ -93,7 +94,7 @@ for (const withProps of [true, false]) {
   test(`a redelivery after a lost PUBACK is ${withProps ? 'counted once with producer/seq user properties' : 'counted twice without them (QoS 1 is at-least-once)'}`, async () => {
     const dir = tempDir();
     const px = await proxy(broker.port);
-    const g = startGanglion(pipeline(dir.path, `mqtt://127.0.0.1:${px.port}`), join(dir.path, 'data'));
+    const g = spawnRun(pipeline(dir.path, `mqtt://127.0.0.1:${px.port}`), join(dir.path, 'data'));
     await g.waitFor('running producer_mqtt');
     px.swallow(true); // ganglion's PUBACK never reaches the broker
     await publish(broker.url, [{ payload: trades(1000), props: withProps ? { producer: 'pm', seq: '1' } : undefined }]);
@@ -105,7 +106,7 @@ for (const withProps of [true, false]) {
     const c = await counts(dir.path, 0);
     assert.is(await g.stop(), 0);
     assert.is(c.get(0), withProps ? 1000 : 2000);
-    assert.match(g.stderr(), withProps ? /stopped: 1001 events/ : /stopped: 2001 events/);
+    assert.match(g.stderr, withProps ? /stopped: 1001 events/ : /stopped: 2001 events/);
     await px.close();
     dir.remove();
   });
@@ -113,7 +114,7 @@ for (const withProps of [true, false]) {
 
 test('a DUP republish with the same producer/seq is counted once', async () => {
   const dir = tempDir();
-  const g = startGanglion(pipeline(dir.path, broker.url), join(dir.path, 'data'));
+  const g = spawnRun(pipeline(dir.path, broker.url), join(dir.path, 'data'));
   await g.waitFor('running producer_mqtt');
   const props = { producer: 'pd', seq: '7' };
   await publish(broker.url, [{ payload: trades(500), props }, { payload: trades(500), props, dup: true }, { payload: trades(1, 5000), props: { producer: 'pd', seq: '8' } }]);
@@ -125,7 +126,7 @@ test('a DUP republish with the same producer/seq is counted once', async () => {
 
 test('malformed producer/seq properties send the message to the dead-letter queue, naming the property', async () => {
   const dir = tempDir();
-  const g = startGanglion(pipeline(dir.path, broker.url), join(dir.path, 'data'));
+  const g = spawnRun(pipeline(dir.path, broker.url), join(dir.path, 'data'));
   await g.waitFor('running producer_mqtt');
   await publish(broker.url, [{ payload: trades(3), props: { producer: 'pd', seq: 'x1' } }, { payload: trades(1) }, { payload: trades(1, 5000) }]);
   const c = await counts(dir.path, 0);
@@ -147,12 +148,12 @@ for (const retained of ['ignore', 'process']) {
     const c0 = await mqtt.connectAsync(broker.url, { protocolVersion: 5 });
     await c0.publishAsync(t, trades(1), { qos: 1, retain: true });
     for (let i = 0; i < 3; i++) {
-      const g = startGanglion(file, join(dir.path, 'data'));
+      const g = spawnRun(file, join(dir.path, 'data'));
       await g.waitFor('running producer_mqtt');
       await new Promise((r) => setTimeout(r, 300));
       assert.is(await g.stop(), 0);
     }
-    const g = startGanglion(file, join(dir.path, 'data'));
+    const g = spawnRun(file, join(dir.path, 'data'));
     await g.waitFor('running producer_mqtt');
     await c0.publishAsync(t, trades(1, 1500), { qos: 1 });
     await c0.publishAsync(t, trades(1, 5000), { qos: 1 });
@@ -170,7 +171,7 @@ test('after a broker restart without persistence ganglion subscribes again: 10 o
   const own = await startMosquitto();
   const dir = tempDir();
   const file = pipeline(dir.path, own.url, { partitions: 'inline' });
-  const g = startGanglion(file, join(dir.path, 'data'));
+  const g = spawnRun(file, join(dir.path, 'data'));
   await g.waitFor('running producer_mqtt');
   await own.restart(); // sessions and subscriptions are gone
   await g.waitFor(/no session for client "ganglion-test".*subscribing again to t/, 15_000);
@@ -187,7 +188,7 @@ test('restarts with nothing new since the last checkpoint exit 0 on SIGTERM (the
   const dir = tempDir();
   const file = pipeline(dir.path, broker.url, { partitions: 'inline', topic: 'quiet' });
   const data = join(dir.path, 'data');
-  let g = startGanglion(file, data);
+  let g = spawnRun(file, data);
   await g.waitFor('running producer_mqtt');
   const c = await mqtt.connectAsync(broker.url, { protocolVersion: 5 });
   await c.publishAsync('quiet', trades(5), { qos: 1 });
@@ -195,10 +196,10 @@ test('restarts with nothing new since the last checkpoint exit 0 on SIGTERM (the
   await new Promise((r) => setTimeout(r, 500)); // logged and checkpointed (interval 100ms)
   assert.is(await g.stop(), 0);
   for (let i = 0; i < 2; i++) {
-    g = startGanglion(file, data);
+    g = spawnRun(file, data);
     await g.waitFor('running producer_mqtt');
     await new Promise((r) => setTimeout(r, 300));
-    assert.is(await g.stop(10_000), 0, `restart ${i + 1} exits 0 on SIGTERM: ${g.stderr()}`);
+    assert.is(await g.stop(10_000), 0, `restart ${i + 1} exits 0 on SIGTERM: ${g.stderr}`);
   }
   dir.remove();
 });

@@ -9,7 +9,8 @@ import { join } from 'node:path';
 import WebSocket from 'ws';
 import { freePort } from '../../../bench/free_port.js';
 import { tempDir } from '../../helpers/tmp.js';
-import { killAll, startGanglion, windowLines, type Ganglion } from '../../helpers/ganglion_process.js';
+import { killAll, spawnRun, type Ganglion } from '../../helpers/ganglion.js';
+import { windowLines } from '../../helpers/outputs.js';
 
 const T0 = 1767623400000000000n; // a whole second
 
@@ -98,7 +99,7 @@ for (const native of [true, false]) {
   test(`${engine}: a frame resent after its ack was lost is acknowledged as a duplicate and counted once`, async () => {
     const dir = tempDir();
     const port = await freePort();
-    const g = startGanglion(pipeline(dir.path, port, native, '1h'), join(dir.path, 'data'));
+    const g = spawnRun(pipeline(dir.path, port, native, '1h'), join(dir.path, 'data'));
     await g.waitFor('running producer_ws');
     await sendAndLoseAck(port, 'producer=p-1&seq=1', trades(1000));
     const again = await connect(port, 'producer=p-1&seq=1');
@@ -107,14 +108,14 @@ for (const native of [true, false]) {
     assert.equal(ack, { ack: 1, ok: true, duplicate: true, accepted: 0, rejected: 0 });
     again.ws.close();
     assert.is(await closeAndCount(g, port, 'producer=p-1', 2, dir.path), 1000, 'the 1 s window counts 1,000, not 2,000');
-    assert.match(g.stderr(), /stopped: 1001 events/);
+    assert.match(g.stderr, /stopped: 1001 events/);
     dir.remove();
   });
 
   test(`${engine}: without a producer id a resend is at-least-once (ingested again), as the README says`, async () => {
     const dir = tempDir();
     const port = await freePort();
-    const g = startGanglion(pipeline(dir.path, port, native, '1h'), join(dir.path, 'data'));
+    const g = spawnRun(pipeline(dir.path, port, native, '1h'), join(dir.path, 'data'));
     await g.waitFor('running producer_ws');
     await sendAndLoseAck(port, 'seq=1', trades(1000));
     const again = await connect(port, 'seq=1');
@@ -131,7 +132,7 @@ for (const native of [true, false]) {
       const data = join(dir.path, 'data');
       // uWS cannot bind a port with connections in TIME_WAIT: each life gets its own port.
       const port1 = await freePort();
-      let g = startGanglion(pipeline(dir.path, port1, native, checkpoint), data);
+      let g = spawnRun(pipeline(dir.path, port1, native, checkpoint), data);
       await g.waitFor('running producer_ws');
       const p = await connect(port1, 'producer=kill-me&seq=1');
       p.ws.send(trades(1000));
@@ -139,7 +140,7 @@ for (const native of [true, false]) {
       if (checkpoint !== '1h') await new Promise((r) => setTimeout(r, 400)); // checkpoints taken after the frame
       await g.kill();
       const port2 = native ? await freePort() : port1;
-      g = startGanglion(pipeline(dir.path, port2, native, checkpoint), data);
+      g = spawnRun(pipeline(dir.path, port2, native, checkpoint), data);
       await g.waitFor('running producer_ws');
       // The producer does as the contract says: every frame again, same id and seqs.
       const again = await connect(port2, 'producer=kill-me&seq=1');
@@ -156,7 +157,7 @@ test('a resent frame whose events were all rejected is dead-lettered once, also 
   const dir = tempDir();
   const data = join(dir.path, 'data');
   const port = await freePort();
-  let g = startGanglion(pipeline(dir.path, port, false, '1h'), data);
+  let g = spawnRun(pipeline(dir.path, port, false, '1h'), data);
   await g.waitFor('running producer_ws');
   const bad = '[{"ts":"soon","instrument":"A","price":1,"qty":1,"side":"buy"}]';
   const p = await connect(port, 'producer=dl&seq=1');
@@ -168,7 +169,7 @@ test('a resent frame whose events were all rejected is dead-lettered once, also 
   assert.is((await ackOf(again, 1)).duplicate, true);
   again.ws.close();
   await g.kill();
-  g = startGanglion(pipeline(dir.path, port, false, '1h'), data);
+  g = spawnRun(pipeline(dir.path, port, false, '1h'), data);
   await g.waitFor('running producer_ws');
   const third = await connect(port, 'producer=dl&seq=1');
   third.ws.send(bad);
@@ -183,7 +184,7 @@ test('a resent frame whose events were all rejected is dead-lettered once, also 
 for (const native of [true, false]) test(`${native ? 'uws' : 'ws'}: a second connection with the same producer id fences the first (close 4001); bad ids are refused with 400`, async () => {
   const dir = tempDir();
   const port = await freePort();
-  const g = startGanglion(pipeline(dir.path, port, native, '1h'), join(dir.path, 'data'));
+  const g = spawnRun(pipeline(dir.path, port, native, '1h'), join(dir.path, 'data'));
   await g.waitFor('running producer_ws');
   const first = await connect(port, 'producer=twin&seq=1');
   const closed = new Promise<[number, string]>((r) => first.ws.once('close', (code, reason) => r([code, String(reason)])));
@@ -209,7 +210,7 @@ for (const native of [true, false]) test(`${native ? 'uws' : 'ws'}: a second con
 test('a producer id silent for longer than delivery.producer_expiry is forgotten at a checkpoint: its old seq is ingested again', async () => {
   const dir = tempDir();
   const port = await freePort();
-  const g = startGanglion(pipeline(dir.path, port, false, '50ms', '300ms'), join(dir.path, 'data'));
+  const g = spawnRun(pipeline(dir.path, port, false, '50ms', '300ms'), join(dir.path, 'data'));
   await g.waitFor('running producer_ws');
   const p = await connect(port, 'producer=brief&seq=1');
   p.ws.send(trades(10));

@@ -7,7 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { canonicalOrder, replayCommand, replayConfig } from '../../../host/cli/replay.js';
 import { parsePipeline } from '../../../host/config/load.js';
-import { SyntheticFeed } from '../../../host/feed/synthetic.js';
+import { SyntheticFeed } from '../../../host/sources/synthetic_feed.js';
 import type { OutputEvent } from '../../../host/output/format.js';
 
 const PIPELINE = `name: replay_test

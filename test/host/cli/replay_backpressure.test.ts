@@ -11,7 +11,8 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { tempDir } from '../../helpers/tmp.js';
 import { tradesLines } from '../../helpers/trades_file.js';
-import { finalWindows, ganglion, readOutputs, type Out } from '../../helpers/ganglion_cli.js';
+import { ganglionExit } from '../../helpers/ganglion.js';
+import { finalWindows, readOutputs, type Out } from '../../helpers/outputs.js';
 
 const LINES = 200_000;
 const dir = tempDir('ganglion-bp-');
@@ -44,7 +45,7 @@ test('replay: every line is counted, late or a dead letter; exit 0; terminates',
   const p = join(dir.path, 'replay.yaml');
   writeFileSync(p, `name: bp_replay\nschema: { type: trades }\n${OPERATORS}`);
   const out = join(dir.path, 'replay-out.jsonl');
-  const r = await ganglion(['replay', p, '--input', input, '--output', out], 120_000);
+  const r = await ganglionExit(['replay', p, '--input', input, '--output', out], 120_000);
   assert.is(r.timedOut, false, 'replay terminates');
   assert.is(r.code, 0, r.stderr);
   const outs = readOutputs(out);
@@ -56,7 +57,7 @@ test('run with a file source: the same accounting, through the ingest log and a 
   const out = join(dir.path, 'run-out.jsonl');
   writeFileSync(p, `name: bp_run\nsources: [{ type: file, path: ${JSON.stringify(input)} }]\nschema: { type: trades }\n${OPERATORS}sinks: [{ type: jsonl, path: ${JSON.stringify(out)}, kinds: [window, revision, late] }]\ndelivery: { mode: exactly_once, checkpoint: { interval: 0s } }\n`);
   const data = join(dir.path, 'data');
-  const r = await ganglion(['run', p, '--data-dir', data, '--no-status'], 120_000);
+  const r = await ganglionExit(['run', p, '--data-dir', data, '--no-status'], 120_000);
   assert.is(r.timedOut, false, 'run ends with its file');
   assert.is(r.code, 0, r.stderr);
   const dead = readFileSync(join(data, 'dead-letters.jsonl'), 'utf8').trimEnd().split('\n').length;

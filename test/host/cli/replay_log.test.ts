@@ -4,9 +4,7 @@ import { execFileSync } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { tempDir } from '../../helpers/tmp.js';
-
-const BIN = new URL('../../../bin/ganglion.js', import.meta.url).pathname;
-const env = { ...process.env, GANGLION_FROM_SOURCE: '1' };
+import { BIN, CLI_ENV as env } from '../../helpers/ganglion.js';
 
 function pipeline(dir: string): string {
   const file = join(dir, 'p.yaml');

@@ -8,7 +8,7 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { tempDir } from '../../helpers/tmp.js';
 import { tradesLines } from '../../helpers/trades_file.js';
-import { ganglion } from '../../helpers/ganglion_cli.js';
+import { ganglionExit } from '../../helpers/ganglion.js';
 
 test('replaying twice to the same --output gives the same bytes', async () => {
   const dir = tempDir();
@@ -26,11 +26,11 @@ operators:
   const out = join(dir.path, 'out.jsonl');
   // A stale file from something else is replaced too.
   writeFileSync(out, '{"stale":true}\n');
-  let r = await ganglion(['replay', p, '--input', input, '--output', out]);
+  let r = await ganglionExit(['replay', p, '--input', input, '--output', out]);
   assert.is(r.code, 0, r.stderr);
   const first = readFileSync(out);
   assert.not.match(first.toString(), /stale/);
-  r = await ganglion(['replay', p, '--input', input, '--output', out]);
+  r = await ganglionExit(['replay', p, '--input', input, '--output', out]);
   assert.is(r.code, 0, r.stderr);
   const second = readFileSync(out);
   assert.ok(first.length > 1000);
@@ -38,7 +38,7 @@ operators:
   assert.ok(second.equals(first), 'same input, same bytes');
   // The operators' TypeScript twins run at another speed: dead letters still land in the same places.
   const js = join(dir.path, 'js.jsonl');
-  r = await ganglion(['replay', p, '--input', input, '--output', js, '--engine', 'js']);
+  r = await ganglionExit(['replay', p, '--input', input, '--output', js, '--engine', 'js']);
   assert.is(r.code, 0, r.stderr);
   assert.ok(readFileSync(js).equals(first), 'the same bytes with --engine js');
   const ids = second.toString().trimEnd().split('\n').map((l) => JSON.parse(l).id as string);

@@ -25,7 +25,7 @@ import * as assert from 'uvu/assert';
 import { DuckDBInstance, type DuckDBConnection } from '@duckdb/node-api';
 import { tempDir } from '../../helpers/tmp.js';
 import { tradesLines } from '../../helpers/trades_file.js';
-import { finalWindows, type Out } from '../../helpers/ganglion_cli.js';
+import { finalWindows, type Out } from '../../helpers/outputs.js';
 import { checkAgainstDuckDb as check } from '../../helpers/sql_reference.js';
 
 const dir = tempDir('ganglion-sql-');

@@ -7,13 +7,14 @@ import { join } from 'node:path';
 import { parse } from 'csv-parse/sync';
 import { parseCell, readFeatures, scoreCommand } from '../../../host/cli/score.js';
 import { loadXgboostModel } from '../../../host/model/xgboost.js';
+import { BIN, CLI_ENV } from '../../helpers/ganglion.js';
 
 const ROOT = new URL('../../../', import.meta.url).pathname;
 const FIX = join(ROOT, 'test/fixtures/xgb/');
 const dir = mkdtempSync(join(tmpdir(), 'ganglion-score-'));
 
 function cli(...args: string[]) {
-  const r = spawnSync(process.execPath, [join(ROOT, 'bin/ganglion.js'), 'score', ...args], { cwd: ROOT, encoding: 'utf8', env: { ...process.env, GANGLION_FROM_SOURCE: '1' } });
+  const r = spawnSync(process.execPath, [BIN, 'score', ...args], { cwd: ROOT, encoding: 'utf8', env: CLI_ENV });
   return { code: r.status, out: r.stdout, err: r.stderr };
 }
 const csv = (text: string) => parse(text, { columns: true }) as Record<string, string>[];

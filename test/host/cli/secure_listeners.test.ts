@@ -20,7 +20,7 @@ import { join } from 'node:path';
 import WebSocket from 'ws';
 import { freePort } from '../../../bench/free_port.js';
 import { ConfigError, parsePipeline } from '../../../host/config/load.js';
-import { BIN, CLI_ENV } from '../../helpers/ganglion_cli.js';
+import { BIN, CLI_ENV } from '../../helpers/ganglion.js';
 
 const ENV = CLI_ENV;
 const LONG_TOKEN = 'k7Qw2mZr9xLp4VbN8sTd';

@@ -11,7 +11,7 @@ import * as assert from 'uvu/assert';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { BIN, CLI_ENV } from '../../helpers/ganglion_cli.js';
+import { BIN, CLI_ENV } from '../../helpers/ganglion.js';
 import { tempDir } from '../../helpers/tmp.js';
 
 const TRADES = 800_000, QUOTES = 500_000;

@@ -10,7 +10,8 @@ import * as assert from 'uvu/assert';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { DuckDBInstance, type DuckDBConnection } from '@duckdb/node-api';
-import { finalWindows, ganglion, readOutputs, type Out } from '../../helpers/ganglion_cli.js';
+import { BIN, CLI_ENV, ganglionExit } from '../../helpers/ganglion.js';
+import { finalWindows, readOutputs, type Out } from '../../helpers/outputs.js';
 import { tradesLines } from '../../helpers/trades_file.js';
 import { tempDir } from '../../helpers/tmp.js';
 
@@ -86,7 +87,7 @@ function compare(op: string, outs: Out[], want: Awaited<ReturnType<typeof refere
 }
 
 test('trades and quotes from two files, each through its own window: what DuckDB computes per stream', async () => {
-  const r = await ganglion(['run', yaml, '--data-dir', join(dir.path, 'data'), '--no-status', '--port', '0']);
+  const r = await ganglionExit(['run', yaml, '--data-dir', join(dir.path, 'data'), '--no-status', '--port', '0']);
   assert.is(r.code, 0, r.stderr);
   assert.match(r.stderr, /stopped: 32000 events/);
   const outs = readOutputs(out);
@@ -102,7 +103,6 @@ test('trades and quotes from two files, each through its own window: what DuckDB
 
 test('explain shows both streams, their sources and their operators', async () => {
   const { spawnSync } = await import('node:child_process');
-  const { BIN, CLI_ENV } = await import('../../helpers/ganglion_cli.js');
   const r = spawnSync(process.execPath, [BIN, 'explain', yaml], { env: CLI_ENV, encoding: 'utf8' });
   assert.is(r.status, 0, r.stderr);
   assert.match(r.stdout, /stream trades {2}schema trades, key instrument/);

@@ -7,7 +7,7 @@ import * as assert from 'uvu/assert';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { tempDir } from '../../helpers/tmp.js';
-import { ganglion } from '../../helpers/ganglion_cli.js';
+import { ganglionExit } from '../../helpers/ganglion.js';
 
 function file(dir: string, gap: string): string {
   const p = join(dir, `gap-${gap}.yaml`);
@@ -22,10 +22,10 @@ operators:
 
 test('a gap too small for the lateness is a validation error naming the smallest gap', async () => {
   const dir = tempDir();
-  let r = await ganglion(['validate', file(dir.path, '100ms')]);
+  let r = await ganglionExit(['validate', file(dir.path, '100ms')]);
   assert.is(r.code, 1);
   assert.match(r.stderr + '', /operators\[0\]\.gap: expected a gap of at least 175ms .* 112 open sessions .* found 100ms/);
-  r = await ganglion(['validate', file(dir.path, '175ms')]);
+  r = await ganglionExit(['validate', file(dir.path, '175ms')]);
   assert.is(r.code, 0, r.stderr);
   dir.remove();
 });

@@ -6,6 +6,7 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { ConfigError, parsePipeline, type ConfigIssue } from '../../../host/config/load.js';
 import { keyTypeProblem, streamFields, streamsOf } from '../../../host/config/streams.js';
+import { pipelineIssues } from '../../../host/config/stream_semantic.js';
 import { planPipeline } from '../../../host/pipeline/plan.js';
 import { logicalPlan, planText } from '../../../host/plan/logical_plan.js';
 import { inputStride } from '../../../host/records.js';
@@ -109,6 +110,11 @@ test('two streams with incompatible keys cannot feed one two-input operator', ()
   // The plan refuses an operator listing both.
   const joined = { ...c, operators: [{ ...c.operators[0], inputs: ['trades', 'quotes'] }] } as unknown as typeof c;
   assert.throws(() => planPipeline(joined), /operator tvol reads trades and quotes: incompatible keys/);
+  // The checks of a file with a two-input entry (`inputs:`, which a two-input operator's descriptor accepts).
+  const issues = pipelineIssues(joined, '/nonexistent').map((i) => `${i.path.join('.')}: ${i.message}`);
+  assert.ok(issues.includes('operators.0.inputs: expected two streams keyed alike (both sides of a key meet in one partition): incompatible keys: trades is keyed by instrument (string), quotes is keyed by bid (number)'), issues.join('\n'));
+  const typo = { ...same, operators: [{ ...same.operators[0], inputs: ['trades', 'qoutes'] }] } as unknown as typeof c;
+  assert.equal(pipelineIssues(typo, '/nonexistent').map((i) => `${i.path.join('.')}: ${i.message}`), ['operators.0.inputs.1: expected a stream declared under streams (one of: trades, quotes) (did you mean "quotes"?)']);
 });
 
 test.run();

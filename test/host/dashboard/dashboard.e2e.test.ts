@@ -8,7 +8,7 @@ import { chromium, type Browser, type Page } from 'playwright-core';
 import { Metrics } from '../../../host/metrics/metrics.js';
 import { startServer, type RunningServer } from '../../../host/server/http_server.js';
 import { freePort } from '../../../bench/free_port.js';
-import { startRun } from '../../helpers/ganglion_run.js';
+import { startRunHttp } from '../../helpers/ganglion.js';
 import { tempDir } from '../../helpers/tmp.js';
 
 const CHROMIUM = '/usr/bin/chromium';
@@ -208,7 +208,7 @@ test('a real `ganglion run`: late events, backpressure and alerts on the page ar
   const port = await freePort();
   // A steady feed with late events and anomalies, and a bounded surge at full
   // speed into one partition that fills its ring for a moment (backpressure).
-  const run = await startRun(dir.path, `name: dashboard_run
+  const run = await startRunHttp(dir.path, `name: dashboard_run
 sources:
   - { name: steady, type: synthetic, rate: 5000, instruments: 40, seed: 11, late: 0.01, anomalies: 0.002 }
   - { name: surge, type: synthetic, rate: 0, events: 600000, instruments: 40, seed: 12, late: 0 }
@@ -225,7 +225,7 @@ server: { host: 127.0.0.1, port: ${port}, dashboard: true }
   const errors: string[] = [];
   p.on('pageerror', (e) => errors.push(e.message));
   try {
-    await until('the surge to end', async () => (run.stderr().includes('source surge ended') ? true : undefined));
+    await until('the surge to end', async () => (run.stderr.includes('source surge ended') ? true : undefined));
     await p.goto(run.http + '/');
     await p.waitForFunction(`/^[1-9][\\d,]* late events$/.test(document.getElementById('k-late').textContent)`, undefined, { timeout: 10_000 });
     await p.waitForFunction(`document.querySelectorAll('#alerts tr[data-id]').length >= 3`, undefined, { timeout: 10_000 });
@@ -250,7 +250,7 @@ server: { host: 127.0.0.1, port: ${port}, dashboard: true }
     mkdirSync('test-output', { recursive: true });
     await p.screenshot({ path: 'test-output/dashboard-run.png', fullPage: true });
     assert.equal(errors, []);
-    assert.is(await run.stop(), 0, run.stderr());
+    assert.is(await run.stop(), 0, run.stderr);
   } finally {
     await p.close();
     run.kill();

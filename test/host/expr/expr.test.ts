@@ -12,7 +12,7 @@ import { ExprError } from '../../../host/expr/parse.js';
 import { exprProgram } from '../../../host/expr/program.js';
 import { JsExprProgram } from '../../../host/expr/js.js';
 import { WasmExprProgram, emitProgram } from '../../../host/expr/wasm.js';
-import { mulberry32 } from '../../helpers/region_parity.js';
+import { mulberry32 } from '../../parity/region_parity.js';
 
 const NAMES = ['AAPL', 'MSFT', 'XOM', 'BRK.B', "O'NEIL"];
 const ids = new Map(NAMES.map((n, i) => [n, i + 1]));

@@ -11,7 +11,7 @@ import { execFileSync } from 'node:child_process';
 import WebSocket from 'ws';
 import { freePort } from '../../../bench/free_port.js';
 import { smallDisk, tempDir } from '../../helpers/tmp.js';
-import { startRun, type GanglionRun } from '../../helpers/ganglion_run.js';
+import { startRunHttp } from '../../helpers/ganglion.js';
 
 // ── exposition parsing ─────────────────────────────────────────────────────
 
@@ -72,12 +72,12 @@ const PAGE_SIZE = Number(execFileSync('getconf', ['PAGESIZE'], { encoding: 'utf8
 
 // ── a running `ganglion run` ────────────────────────────────────────────────
 
-type Running = GanglionRun;
-const run = (dir: string, yaml: string) => startRun(dir, yaml, Number(/port: (\d+), dashboard/.exec(yaml)![1]));
+type Running = Awaited<ReturnType<typeof startRunHttp>>;
+const run = (dir: string, yaml: string) => startRunHttp(dir, yaml, Number(/port: (\d+), dashboard/.exec(yaml)![1]));
 
 async function stop(r: Running): Promise<void> {
   const code = await r.stop();
-  assert.is(code, 0, r.stderr());
+  assert.is(code, 0, r.stderr);
 }
 
 function jsonLines(file: string): unknown[] {
@@ -186,7 +186,7 @@ server: { host: 127.0.0.1, port: ${httpPort}, dashboard: false }
     const m = await until('the latency count to reach the accepted events', async () => {
       const s = await scrape(r!.http);
       return value(s, 'ganglion_latency_seconds_count') === accepted ? s : undefined;
-    }, 10_000, () => r!.stderr().slice(-2000));
+    }, 10_000, () => r!.stderr.slice(-2000));
 
     // 7: one series per configured source, not one per connection.
     assert.equal(samples(m, 'ganglion_events_in_total'), [['ganglion_events_in_total{source="gateway"}', accepted]]);
@@ -206,7 +206,7 @@ server: { host: 127.0.0.1, port: ${httpPort}, dashboard: false }
       const lines = jsonLines(join(dir.path, 'late.jsonl')) as Array<{ op: string; reason: string }>;
       lateLines = lines.length;
       return lines.length === lateTotal ? lines : undefined;
-    }, 10_000, () => `${lateLines} lines in late.jsonl, ${lateTotal} late events counted\n${r!.stderr().slice(-1500)}`);
+    }, 10_000, () => `${lateLines} lines in late.jsonl, ${lateTotal} late events counted\n${r!.stderr.slice(-1500)}`);
     const lateBy = (op: string, reason?: string) => lateOut.filter((o) => o.op === op && (reason === undefined || o.reason === reason)).length;
     assert.is(value(m, 'ganglion_late_events_total{operator="vol_1s"}'), 5);
     assert.is(lateBy('vol_1s'), 5);
@@ -248,7 +248,7 @@ server: { host: 127.0.0.1, port: ${httpPort}, dashboard: false }
     assert.is(snap.alertsTotal, sum(final, 'ganglion_alerts_total'));
     assert.is(snap.deadLettersTotal, sum(final, 'ganglion_dead_letters_total'));
     const line = await until('a status line printed after the load', async () => {
-      const lines = r!.stderr().split('\n').filter((l) => l.startsWith('ganglion  '));
+      const lines = r!.stderr.split('\n').filter((l) => l.startsWith('ganglion  '));
       const last = lines[lines.length - 1];
       return last && new RegExp(`late ${snap.lateTotal} `).test(last) ? last : undefined;
     }, 8000);
@@ -291,8 +291,8 @@ server: { host: 127.0.0.1, port: ${httpPort}, dashboard: false }
       if (value(s, 'ganglion_backpressure_paused{source="surge"}') === 1) sawPaused = true;
       sawFill = Math.max(sawFill, value(s, 'ganglion_ring_fill_ratio{partition="0"}') ?? 0);
       sawUsed = Math.max(sawUsed, value(s, 'ganglion_ring_used_records{partition="0"}') ?? 0);
-      return r!.stderr().includes('source surge ended') && value(s, 'ganglion_latency_seconds_count') === 1_500_000 ? s : undefined;
-    }, 120_000, () => r!.stderr().slice(-2000));
+      return r!.stderr.includes('source surge ended') && value(s, 'ganglion_latency_seconds_count') === 1_500_000 ? s : undefined;
+    }, 120_000, () => r!.stderr.slice(-2000));
     const wall = (Date.now() - startedAt) / 1000;
     assert.is(value(m, 'ganglion_events_in_total{source="surge"}'), 1_500_000);
     assert.ok(sawPaused, 'a scrape saw the feed paused');

@@ -1,15 +1,16 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { TumblingWindow } from '../../../host/operators/tumbling_window.js';
-import { SlidingWindow } from '../../../host/operators/sliding_window.js';
-import { aggMaskOf, W_AGG_MASK, W_LAYOUT, WindowConfigError } from '../../../host/operators/event_time.js';
+import { TumblingWindow } from '../../../host/operators/window/tumbling_window.js';
+import { SlidingWindow } from '../../../host/operators/window/sliding_window.js';
+import { aggMaskOf, W_AGG_MASK, W_LAYOUT, WindowConfigError } from '../../../host/operators/window/event_time.js';
 import { AGG, OUT_LATE, OUT_REVISION, OUT_WINDOW, type OutputRecord } from '../../../host/records.js';
 import type { Engine } from '../../../host/operators/operator.js';
 import { createOperator } from '../../../host/operators/registry.js';
-import { WindowOperator } from '../../../host/operators/event_time.js';
+import { WindowOperator } from '../../../host/operators/window/event_time.js';
 import { createPartitionRuntime } from '../../../host/wasm/module.js';
 import { inputStride } from '../../../host/records.js';
-import { runtime, put, drain, parity, randomStream, type Rt } from './window_harness.js';
+import { runtime, put, drain, randomStream, type Rt } from './window_harness.js';
+import { parity } from '../../parity/window_parity.js';
 
 const S = 1_000_000_000n;
 const FIVE = aggMaskOf(['count', 'sum', 'min', 'max', 'vwap']);

@@ -1,6 +1,6 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { aggUpdate, aggMerge, aggFinish, memViews, AGG_BYTES } from '../../../host/operators/aggregates.js';
+import { aggUpdate, aggMerge, aggFinish, memViews, AGG_BYTES } from '../../../host/operators/window/aggregates.js';
 import { OUT_VALUES } from '../../../host/records.js';
 import { runtime, rng } from './window_harness.js';
 

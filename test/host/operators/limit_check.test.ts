@@ -5,9 +5,9 @@ import { FLAG_CONTROL, OUT_ANOMALY, OUT_BYTES, inputStride, readOutput, writeInp
 import {
   createLimitCheck, limitCheckConfig, LimitCheckConfigError, LimitCheckOutputFullError,
   type LimitCheckOperator, type LimitCheckOptions,
-} from '../../../host/operators/limit_check.js';
+  LIMIT_ABOVE, LIMIT_BELOW,
+} from '../../../host/operators/limit/limit_check.js';
 import { createOperator } from '../../../host/operators/registry.js';
-import { LIMIT_ABOVE, LIMIT_BELOW } from '../../../host/output/format.js';
 import type { Engine } from '../../../host/operators/operator.js';
 
 const ENGINES: Engine[] = ['wasm', 'js'];

@@ -8,11 +8,11 @@ import { createPartitionRuntime } from '../../../host/wasm/module.js';
 import { AGG, IN_FIELDS, OUT_WINDOW, inputStride, writeInput } from '../../../host/records.js';
 import { createOperator, operatorKinds, type OperatorConfig } from '../../../host/operators/registry.js';
 import type { Engine } from '../../../host/operators/operator.js';
-import { WindowOperator, W_PER_KEY } from '../../../host/operators/event_time.js';
-import { TumblingWindow } from '../../../host/operators/tumbling_window.js';
-import { SlidingWindow } from '../../../host/operators/sliding_window.js';
-import { SessionWindow } from '../../../host/operators/session_window.js';
-import { CountWindow } from '../../../host/operators/count_window.js';
+import { WindowOperator, W_PER_KEY } from '../../../host/operators/window/event_time.js';
+import { TumblingWindow } from '../../../host/operators/window/tumbling_window.js';
+import { SlidingWindow } from '../../../host/operators/window/sliding_window.js';
+import { SessionWindow } from '../../../host/operators/window/session_window.js';
+import { CountWindow } from '../../../host/operators/window/count_window.js';
 
 const S = 1_000_000_000n;
 const T0 = 1_732_424_400_000_000_000n;
@@ -103,7 +103,7 @@ test('bad window configs fail with precise errors', () => {
 });
 
 test('a model operator scores with the engine its config names, else the partition\'s', async () => {
-  const { TreeEnsembleOperator } = await import('../../../host/operators/tree_ensemble.js');
+  const { TreeEnsembleOperator } = await import('../../../host/operators/model/tree_ensemble.js');
   const model = new URL('../../fixtures/xgb/xgb_fraud_binary.json', import.meta.url).pathname;
   const base: OperatorConfig = { kind: 'tree_ensemble', model, features: [0, 1, 2, 3, 4, 5, 6, 7] };
   const make = (config: OperatorConfig, engine: Engine) => createOperator(config, ctx(engine, 10)) as InstanceType<typeof TreeEnsembleOperator>;

@@ -2,7 +2,7 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { createPartitionRuntime } from '../../../host/wasm/module.js';
 import { FLAG_CONTROL, OUT_ANOMALY, OUT_BYTES, inputStride, readOutput, writeInput, type OutputRecord } from '../../../host/records.js';
-import { createZScore, zscoreConfig, ZScoreConfigError, ZScoreOutputFullError, type ZScoreOperator, type ZScoreOptions } from '../../../host/operators/zscore.js';
+import { createZScore, zscoreConfig, ZScoreConfigError, ZScoreOutputFullError, type ZScoreOperator, type ZScoreOptions } from '../../../host/operators/zscore/zscore.js';
 import type { Engine } from '../../../host/operators/operator.js';
 
 const ENGINES: Engine[] = ['wasm', 'js'];
@@ -139,7 +139,7 @@ for (const engine of ENGINES) {
     const base = vals(1, [10, 11, 9, 10, 11, 9, 10, 11, 9, 10]);
     const spikes = vals(1, [100]).concat(vals(2, [0]));
     const run = (direction: 'above' | 'below' | 'both') => {
-      const { feed } = setup(engine, { field: 1, alpha: 0.2, direction });
+      const { feed } = setup(engine, { field: 1, alpha: 0.2, direction, minSamples: 10 });
       feed([...base, ...base.map((e) => ({ ...e, key: 2 }))]);
       return feed(spikes).map((o) => o.key);
     };
@@ -235,8 +235,10 @@ for (const engine of ENGINES) {
 test('config: defaults and precise errors', () => {
   const c = zscoreConfig({ field: 2, halfLife: 10 });
   assert.equal({ mode: c.mode, threshold: c.threshold, minSamples: c.minSamples, direction: c.direction, emitAll: c.emitAll, epsilon: c.epsilon },
-    { mode: 'ewma', threshold: 3, minSamples: 10, direction: 'both', emitAll: false, epsilon: 0 });
+    { mode: 'ewma', threshold: 3, minSamples: 30, direction: 'both', emitAll: false, epsilon: 0 });
+  // One default (zscoreMinSamples, also the pipeline file's): 30, never more than the window.
   assert.is(zscoreConfig({ field: 0, mode: 'window', window: 20 }).minSamples, 20);
+  assert.is(zscoreConfig({ field: 0, mode: 'window', window: 100 }).minSamples, 30);
   // A pipeline config passes through whole: labels ignored, the other mode's defaults too.
   const passed = zscoreConfig({ kind: 'zscore', name: 'spikes', field: 1, mode: 'window', window: 8, alpha: 0.05 } as ZScoreOptions);
   assert.equal([passed.mode, passed.window, passed.alpha], ['window', 8, 0]);

@@ -56,13 +56,21 @@ test('tumbling window: 1 and 3 partitions equal the single-threaded reference (l
   const sorted = [...ref].sort();
   for (const partitions of [1, 3]) {
     const set = await PartitionSet.start({
-      partitions, memoryBytes: 32 << 20, watermarks: { outOfOrderNs: OOO, every: EVERY },
+      partitions, memoryBytes: 32 << 20,
       program: { fieldCount: FIELDS, operators: [WINDOW], inputCapacity: 4096, outputCapacity: 1024, maxBatch: 256 },
     });
     const out: string[] = [];
     set.on('output', (b: OutputBatch) => out.push(...canon(b.bytes, b.count)));
+    // The same bounded-out-of-orderness watermarks as the reference, broadcast after every EVERY events.
+    let maxTs = -(1n << 63n), lastWm = -(1n << 63n), since = 0;
     for (const e of evs) {
-      if (!set.push(e.ts, e.seq, e.key, e.f)) await new Promise<void>((r) => set.once('resume', r));
+      let go = set.push(e.ts, e.seq, e.key, e.f);
+      if (e.ts > maxTs) maxTs = e.ts;
+      if (++since === EVERY) {
+        since = 0;
+        if (maxTs - OOO > lastWm) { lastWm = maxTs - OOO; set.watermark(lastWm); go = !set.paused; }
+      }
+      if (!go) await new Promise<void>((r) => set.once('resume', r));
     }
     set.watermark(finalWm);
     await set.drain();

@@ -1,7 +1,8 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { PartitionError, PartitionSet, type OutputBatch } from '../../../host/partition/partition_set.js';
-import { KeySumJs } from '../../../host/partition/keysum.js';
+import { PartitionError, PartitionSet, type OutputBatch, type PartitionSetOptions } from '../../../host/partition/partition_set.js';
+import { KEYSUM_MODULE, KeySumJs } from '../../helpers/keysum.js';
+import { compileBenchModule } from '../../../bench/wasm.js';
 import { inputStride, OUT_LATE, OUT_WINDOW, readOutput, writeInput } from '../../../host/records.js';
 import { createPartitionRuntime, type GanglionExports } from '../../../host/wasm/module.js';
 import { decodeOutputs } from '../../../host/partition/outputs.js';
@@ -30,6 +31,11 @@ function stream(seed: number, events: number): Ev[] {
   return out;
 }
 
+/** PartitionSet.start with the keysum test operator: the bench module, and keysum registered in every worker. */
+function startSet(o: PartitionSetOptions): Promise<PartitionSet> {
+  return PartitionSet.start({ module: compileBenchModule(), ...o, program: { ...o.program, modules: [KEYSUM_MODULE, ...(o.program.modules ?? [])] } });
+}
+
 const canon = (bytes: Uint8Array, count: number) => decodeOutputs(bytes, count).map((o) =>
   JSON.stringify([o.kind, o.op, o.key, String(o.start), String(o.end), String(o.seq), o.values[0], o.values[1]]));
 
@@ -46,7 +52,7 @@ function reference(evs: Ev[]): string[] {
 }
 
 async function runPartitioned(evs: Ev[], partitions: number, batched = false, extra: Partial<Parameters<typeof PartitionSet.start>[0]> = {}) {
-  const set = await PartitionSet.start({
+  const set = await startSet({
     partitions, program: { fieldCount: FIELDS, operators: [{ kind: 'keysum', field: 0, slots: 1024 }], inputCapacity: 1024, outputCapacity: 256, maxBatch: 128 },
     memoryBytes: 8 << 20, ...extra,
   });
@@ -100,7 +106,7 @@ test('a deliberately slow consumer pauses the producer; memory stays bounded; ev
   const evs = stream(777, 20_000);
   const ref = reference(evs);
   const staging = 32;
-  const set = await PartitionSet.start({
+  const set = await startSet({
     partitions: 2,
     program: {
       fieldCount: FIELDS, inputCapacity: 256, outputCapacity: 64, maxBatch: 64,
@@ -130,7 +136,7 @@ test('a deliberately slow consumer pauses the producer; memory stays bounded; ev
 });
 
 test('pushing on after pause fails loudly once staging is full (never a silent drop)', async () => {
-  const set = await PartitionSet.start({
+  const set = await startSet({
     partitions: 1,
     program: { fieldCount: FIELDS, inputCapacity: 16, outputCapacity: 64, maxBatch: 16, operators: [{ kind: 'slow_keysum', field: 0, sleepMs: 50 }], modules: [new URL('./fixtures/slow_operator.ts', import.meta.url).href] },
     memoryBytes: 2 << 20, stagingRecords: 4,
@@ -145,7 +151,7 @@ test('pushing on after pause fails loudly once staging is full (never a silent d
 test('barrier: every partition snapshots at the same stream point; outputs before it are before its position', async () => {
   const evs = stream(4242, 6_000);
   const cut = 3_000;
-  const set = await PartitionSet.start({ partitions: 2, program: { fieldCount: FIELDS, operators: [{ kind: 'keysum', field: 0, slots: 1024 }], inputCapacity: 1024, outputCapacity: 256, maxBatch: 100 }, memoryBytes: 8 << 20 });
+  const set = await startSet({ partitions: 2, program: { fieldCount: FIELDS, operators: [{ kind: 'keysum', field: 0, slots: 1024 }], inputCapacity: 1024, outputCapacity: 256, maxBatch: 100 }, memoryBytes: 8 << 20 });
   const outs: Array<{ p: number; pos: number; seq: bigint }> = [];
   set.on('output', (b: OutputBatch) => decodeOutputs(b.bytes, b.count).forEach((o, i) => outs.push({ p: b.partition, pos: b.position + i, seq: o.seq })));
   let barrier: Promise<Awaited<ReturnType<PartitionSet['barrier']>>> | undefined;
@@ -171,7 +177,7 @@ test('barrier: every partition snapshots at the same stream point; outputs befor
 
 /** Two partitions whose keysum table (2 slots) overflows in partition 1: drain() rejects with that partition's error, reported once. */
 async function overflowPartition1(inline: boolean) {
-  const set = await PartitionSet.start({ inline, partitions: 2, program: { fieldCount: FIELDS, operators: [{ kind: 'keysum', field: 0, slots: 2 }], inputCapacity: 64, outputCapacity: 64, maxBatch: 16 }, memoryBytes: 2 << 20 });
+  const set = await startSet({ inline, partitions: 2, program: { fieldCount: FIELDS, operators: [{ kind: 'keysum', field: 0, slots: 2 }], inputCapacity: 64, outputCapacity: 64, maxBatch: 16 }, memoryBytes: 2 << 20 });
   const errors: PartitionError[] = [];
   set.on('error', (e: PartitionError) => errors.push(e));
   const keys = Array.from({ length: 200 }, (_, k) => k).filter((k) => set.partitionOf(k) === 1).slice(0, 5);
@@ -191,7 +197,7 @@ test('a worker that throws is reported with its partition', async () => {
 });
 
 test('a bad operator config fails start with the partition and a precise message', async () => {
-  const err = await PartitionSet.start({ partitions: 1, program: { fieldCount: FIELDS, operators: [{ kind: 'nope' }] }, memoryBytes: 8 << 20 }).then(() => undefined, (e: unknown) => e);
+  const err = await startSet({ partitions: 1, program: { fieldCount: FIELDS, operators: [{ kind: 'nope' }] }, memoryBytes: 8 << 20 }).then(() => undefined, (e: unknown) => e);
   assert.instance(err, PartitionError);
   assert.match(String((err as Error).message), /partition 0 worker died: unknown operator kind 'nope' \(known: .*keysum/);
 });
@@ -210,7 +216,7 @@ test('inline: 1 and 3 partitions equal the single-threaded reference', async () 
 });
 
 test('inline: outputs are out before push returns control to the event loop (same microtask turn)', async () => {
-  const set = await PartitionSet.start({ inline: true, partitions: 1, program: { fieldCount: FIELDS, operators: [{ kind: 'keysum', field: 0, slots: 64 }], inputCapacity: 16, outputCapacity: 8, maxBatch: 4 }, memoryBytes: 2 << 20 });
+  const set = await startSet({ inline: true, partitions: 1, program: { fieldCount: FIELDS, operators: [{ kind: 'keysum', field: 0, slots: 64 }], inputCapacity: 16, outputCapacity: 8, maxBatch: 4 }, memoryBytes: 2 << 20 });
   const out: string[] = [];
   set.on('output', (b: OutputBatch) => out.push(...canon(b.bytes, b.count)));
   // 100 events through a 16-record ring and an 8-record output ring: both wrap many times.
@@ -222,7 +228,7 @@ test('inline: outputs are out before push returns control to the event loop (sam
 });
 
 test('inline: a barrier snapshots after the outputs before it, synchronously', async () => {
-  const set = await PartitionSet.start({ inline: true, partitions: 2, program: { fieldCount: FIELDS, operators: [{ kind: 'keysum', field: 0, slots: 1024 }], inputCapacity: 64, outputCapacity: 64, maxBatch: 16 }, memoryBytes: 4 << 20 });
+  const set = await startSet({ inline: true, partitions: 2, program: { fieldCount: FIELDS, operators: [{ kind: 'keysum', field: 0, slots: 1024 }], inputCapacity: 64, outputCapacity: 64, maxBatch: 16 }, memoryBytes: 4 << 20 });
   let seen = 0;
   set.on('output', (b: OutputBatch) => { seen += b.count; });
   for (let i = 0; i < 500; i++) set.push(BigInt(i * 10), BigInt(i), i % 50, [i]);
@@ -234,13 +240,46 @@ test('inline: a barrier snapshots after the outputs before it, synchronously', a
   await set.drain();
 });
 
+test('inline: input pushed from an output listener waits in staging while the partition runs, then is processed (pause, resume, nothing lost)', async () => {
+  const set = await startSet({ inline: true, partitions: 1, program: { fieldCount: FIELDS, operators: [{ kind: 'keysum', field: 0, slots: 1024 }], inputCapacity: 16, outputCapacity: 64, maxBatch: 4 }, memoryBytes: 2 << 20 });
+  const counts = new Map<number, number>();
+  const pending: number[] = [];
+  let pauses = 0;
+  set.on('pause', () => pauses++);
+  const followUp = (key: number) => set.push(20_000n + BigInt(key), BigInt(1000 + key), key, [1]);
+  // Every window of a first-generation key (< 100) pushes one event for key + 100, from inside the partition's run.
+  set.on('output', (b: OutputBatch) => {
+    for (const o of decodeOutputs(b.bytes, b.count)) {
+      if (o.kind !== OUT_WINDOW) continue;
+      counts.set(o.key, (counts.get(o.key) ?? 0) + o.values[0]);
+      if (o.key < 100) { if (set.paused) pending.push(o.key + 100); else followUp(o.key + 100); }
+    }
+  });
+  for (let k = 0; k < 30; k++) set.push(1000n + BigInt(k), BigInt(k), k, [1]);
+  set.watermark(10_000n);
+  await Promise.resolve();
+  // 30 follow-ups into a 16-record ring while it runs: it cannot run again inside its own run, so the 17th is staged and the set pauses.
+  assert.ok(pauses >= 1, 'the set paused');
+  while (pending.length > 0) {
+    if (set.paused) await new Promise<void>((r) => set.once('resume', r));
+    else followUp(pending.shift()!);
+  }
+  set.watermark(30_000n);
+  await set.drain();
+  for (let k = 0; k < 30; k++) {
+    assert.is(counts.get(k), 1, `key ${k}`);
+    assert.is(counts.get(k + 100), 1, `follow-up key ${k + 100}`);
+  }
+  assert.is(set.metrics()[0].accepted, 30 + 30 + 2);
+});
+
 test('inline: an operator that throws fails the partition with its id; drain rejects', async () => {
   const { message } = await overflowPartition1(true);
   assert.match(message, /partition 1 failed: keysum \(op 0\): key table full \(slots=2\)/);
 });
 
 test('inline: a bad operator config fails start with the partition', async () => {
-  const err = await PartitionSet.start({ inline: true, partitions: 1, program: { fieldCount: FIELDS, operators: [{ kind: 'nope' }] }, memoryBytes: 8 << 20 }).then(() => undefined, (e: unknown) => e);
+  const err = await startSet({ inline: true, partitions: 1, program: { fieldCount: FIELDS, operators: [{ kind: 'nope' }] }, memoryBytes: 8 << 20 }).then(() => undefined, (e: unknown) => e);
   assert.instance(err, PartitionError);
   assert.match(String((err as Error).message), /partition 0 failed: unknown operator kind 'nope'/);
 });
@@ -250,7 +289,7 @@ test('warmMemory faults in the laid-out pages (an atomic add of 0 each) and chan
   const sorted = reference(evs).sort();
   // A window table of 2^17 entries is laid out but, in fresh memory, never cleared: untouched until used.
   const ops = [{ kind: 'keysum', field: 0, slots: 1024 }, { kind: 'tumbling', sizeNs: 10_000, valueField: 0, capacity: 1 << 17 }];
-  const set = await PartitionSet.start({ inline: true, partitions: 1, program: { fieldCount: FIELDS, operators: ops, inputCapacity: 1 << 16, outputCapacity: 1024, maxBatch: 256 }, memoryBytes: 64 << 20 });
+  const set = await startSet({ inline: true, partitions: 1, program: { fieldCount: FIELDS, operators: ops, inputCapacity: 1 << 16, outputCapacity: 1024, maxBatch: 256 }, memoryBytes: 64 << 20 });
   const used = set.partitionInfo(0).layout.used!;
   assert.ok(used > 16 << 20, `a sizeable layout: ${used} bytes`);
   const before = process.memoryUsage().rss;
@@ -266,7 +305,7 @@ test('warmMemory faults in the laid-out pages (an atomic add of 0 each) and chan
 
 test('warmMemory also faults in the snapshot slab of a checkpointed program, so the first barrier only copies', async () => {
   const ops = [{ kind: 'tumbling', sizeNs: 10_000, valueField: 0, capacity: 1 << 17 }];
-  const set = await PartitionSet.start({ inline: true, partitions: 1, program: { fieldCount: FIELDS, operators: ops, inputCapacity: 1 << 12, outputCapacity: 1024, maxBatch: 256, checkpoints: true }, memoryBytes: 64 << 20 });
+  const set = await startSet({ inline: true, partitions: 1, program: { fieldCount: FIELDS, operators: ops, inputCapacity: 1 << 12, outputCapacity: 1024, maxBatch: 256, checkpoints: true }, memoryBytes: 64 << 20 });
   const used = set.partitionInfo(0).layout.used!;
   const slab = set.snapshotSlabBytes(0);
   assert.ok(slab > 8 << 20, `a sizeable snapshot: ${slab} bytes`);

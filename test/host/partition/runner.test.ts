@@ -7,14 +7,16 @@ import { CONTROL_BARRIER, CONTROL_WATERMARK, writeControl } from '../../../host/
 import { decodeOutputs } from '../../../host/partition/outputs.js';
 import { RingReader, RingWriter } from '../../../host/ring/ring.js';
 import { inputStride, OUT_BYTES, OUT_WINDOW, writeInput } from '../../../host/records.js';
-import { compileModule, createSharedMemory } from '../../../host/wasm/module.js';
+import { createSharedMemory } from '../../../host/wasm/module.js';
+import { compileBenchModule } from '../../../bench/wasm.js';
+import '../../helpers/keysum.js';
 
 const STRIDE = inputStride(1);
 
 function setup(outputCapacity = 64) {
   const memory = createSharedMemory(8 << 20);
   const barriers: BarrierSnapshot[] = [];
-  const runner = new PartitionRunner(3, memory, compileModule(), {
+  const runner = new PartitionRunner(3, memory, compileBenchModule(), {
     fieldCount: 1, engine: 'wasm', inputCapacity: 64, outputCapacity, maxBatch: 16,
     operators: [{ kind: 'keysum', field: 0, slots: 64 }, { kind: 'keysum', field: 0, slots: 64 }],
   }, () => { throw new Error('output ring full'); }, (s) => barriers.push(s));

@@ -1,21 +1,24 @@
 // Several input streams through one partition: records carry their stream in
 // their flags; single-input operators see only their stream's runs; a
-// two-input operator (the co_count probe, fixtures/two_input_probe.ts) gets
-// process() for its first input and process2() for its second; each stream has
+// two-input operator (the co_count probe, fixtures/two_input_probe.ts, in both
+// engines: its WASM side exports co_count_process1/2) gets process() for its
+// first input and process2() for its second; each stream has
 // its own watermark and an operator's is the minimum over its inputs, with idle
 // streams left out (host/partition/input_watermarks.ts). With several
 // partitions, both streams of a key meet in one partition.
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import './fixtures/two_input_probe.js';
-import type { CoCount } from './fixtures/two_input_probe.js';
+import type { CoCountJs } from './fixtures/two_input_probe.js';
 import { PartitionRunner, type BarrierSnapshot } from '../../../host/partition/runner.js';
 import { PartitionSet, type OutputBatch } from '../../../host/partition/partition_set.js';
 import { CONTROL_BARRIER, CONTROL_WATERMARK, writeControl } from '../../../host/partition/control.js';
 import { decodeOutputs } from '../../../host/partition/outputs.js';
 import { RingReader, RingWriter } from '../../../host/ring/ring.js';
 import { FLAG_IDLE, inputStride, OUT_BYTES, OUT_WINDOW, streamFlags, writeInput, type OutputRecord } from '../../../host/records.js';
-import { compileModule, createSharedMemory } from '../../../host/wasm/module.js';
+import { createSharedMemory } from '../../../host/wasm/module.js';
+import { compileBenchModule } from '../../../bench/wasm.js';
+import '../../helpers/keysum.js';
 import type { Engine } from '../../../host/operators/operator.js';
 
 const FIELDS = 2;
@@ -31,7 +34,7 @@ function setup(engine: Engine) {
     operators: [{ kind: 'keysum', field: 0, slots: 64 }, { kind: 'keysum', field: 0, slots: 64 }, { kind: 'co_count', keys: 64 }],
     inputs: [[TRADES], [QUOTES], [TRADES, QUOTES]],
   };
-  const runner = new PartitionRunner(0, memory, compileModule(), program, () => { throw new Error('output ring full'); }, (s) => barriers.push(s));
+  const runner = new PartitionRunner(0, memory, compileBenchModule(), program, () => { throw new Error('output ring full'); }, (s) => barriers.push(s));
   const w = new RingWriter(memory, runner.layout.input);
   const r = new RingReader(memory, runner.layout.output);
   const rec = new Uint8Array(STRIDE);
@@ -41,10 +44,10 @@ function setup(engine: Engine) {
   const watermark = (stream: number, ts: number, idle = false) => { writeControl(rec, view, 0, STRIDE, CONTROL_WATERMARK, BigInt(ts), 0n, streamFlags(stream) | (idle ? FLAG_IDLE : 0)); assert.is(w.write(rec, 1), 1); };
   const barrier = (id: number) => { writeControl(rec, view, 0, STRIDE, CONTROL_BARRIER, 0n, BigInt(id)); assert.is(w.write(rec, 1), 1); };
   const drain = (): OutputRecord[] => { runner.step(); const n = r.available(); const out = new Uint8Array(n * OUT_BYTES); r.read(out, n); return decodeOutputs(out, n); };
-  return { runner, barriers, event, watermark, barrier, drain, probe: runner.operators[2] as unknown as CoCount };
+  return { runner, barriers, event, watermark, barrier, drain, probe: runner.operators[2] as unknown as CoCountJs };
 }
 
-const rows = (out: OutputRecord[], op: number) => out.filter((o) => o.op === op).map((o) => [o.key, ...Array.from(o.values.slice(0, op === 2 ? 4 : 2))]);
+const rows = (out: OutputRecord[], op: number) => out.filter((o) => o.op === op).map((o) => [o.key, ...Array.from(o.values.slice(0, op === 2 ? 4 : 2))]).sort((a, b) => a[0] - b[0]);
 
 for (const engine of ['wasm', 'js'] as const) {
   test(`${engine}: each operator sees its own stream; the two-input operator fires at the minimum of both watermarks`, () => {
@@ -103,12 +106,12 @@ for (const engine of ['wasm', 'js'] as const) {
     assert.is(a.barriers.length, 1);
     const states = a.barriers[0].states.map((s) => s.slice());
     const memory = createSharedMemory(8 << 20);
-    const restored = new PartitionRunner(0, memory, compileModule(), {
+    const restored = new PartitionRunner(0, memory, compileBenchModule(), {
       fieldCount: FIELDS, engine, inputCapacity: 64, outputCapacity: 256, maxBatch: 16, streams: 2,
       operators: [{ kind: 'keysum', field: 0, slots: 64 }, { kind: 'keysum', field: 0, slots: 64 }, { kind: 'co_count', keys: 64 }],
       inputs: [[TRADES], [QUOTES], [TRADES, QUOTES]], restore: [states],
     }, () => { throw new Error('full'); }, () => undefined);
-    const probe = restored.operators[2] as unknown as CoCount;
+    const probe = restored.operators[2] as unknown as CoCountJs;
     probe.onWatermark(20n);
     const { ptr, count } = probe.output();
     const out = decodeOutputs(new Uint8Array(memory.buffer, ptr, count * OUT_BYTES).slice(), count);
@@ -117,15 +120,16 @@ for (const engine of ['wasm', 'js'] as const) {
 }
 
 test('a program naming a second input for a one-input operator is refused', () => {
-  assert.throws(() => new PartitionRunner(0, createSharedMemory(8 << 20), compileModule(), {
+  assert.throws(() => new PartitionRunner(0, createSharedMemory(8 << 20), compileBenchModule(), {
     fieldCount: FIELDS, engine: 'js', inputCapacity: 64, outputCapacity: 64, maxBatch: 16, streams: 2,
     operators: [{ kind: 'keysum', field: 0, slots: 64 }], inputs: [[TRADES, QUOTES]],
   }, () => undefined, () => undefined), /operator 0 lists 2 inputs but takes 1/);
 });
 
-test('four worker partitions: both streams of a key meet in one partition (catch-up per stream)', async () => {
+test('four worker partitions, WASM engine: both streams of a key meet in one partition (catch-up per stream)', async () => {
   const set = await PartitionSet.start({
     partitions: 4,
+    module: compileBenchModule(),
     catchUp: { outOfOrderNs: 0n },
     program: {
       fieldCount: FIELDS, inputCapacity: 1024, outputCapacity: 1024, maxBatch: 64, streams: 2,

@@ -3,7 +3,8 @@ import * as assert from 'uvu/assert';
 import { Worker } from 'node:worker_threads';
 import { initRing, ringBytes, RingReader, RingWriter, RING_HEADER_BYTES } from '../../../host/ring/ring.js';
 import { inputStride, IN_FIELDS, IN_KEY, IN_SEQ, writeInput } from '../../../host/records.js';
-import { compileModule, createSharedMemory } from '../../../host/wasm/module.js';
+import { createSharedMemory } from '../../../host/wasm/module.js';
+import { compileBenchModule } from '../../../bench/wasm.js';
 import { spawnWorker } from '../../../host/partition/spawn.js';
 import type { ConsumerInit } from './consumer.worker.js';
 
@@ -121,7 +122,7 @@ async function stress(mode: 'js' | 'wasm', total: number, capacity: number, seed
   u32.fill(CANARY, (base - 256) >> 2, base >> 2);
   u32.fill(CANARY, end >> 2, (end + 256) >> 2);
   const table = end + 1024;
-  const init: ConsumerInit = { mode, memory, module: compileModule(), base, table, waitTimeoutMs: 3000, seed, pauseEvery: 64 };
+  const init: ConsumerInit = { mode, memory, module: compileBenchModule(), base, table, waitTimeoutMs: 3000, seed, pauseEvery: 64 };
   const worker: Worker = spawnWorker(new URL('./consumer.worker.ts', import.meta.url), { workerData: init });
   const result = new Promise<{ count: number; errors: number; timeouts: number }>((resolve, reject) => {
     worker.once('message', resolve);
