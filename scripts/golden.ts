@@ -27,8 +27,9 @@ export function goldenExamples(): string[] {
   return readdirSync(join(root, 'examples')).filter((f) => f.endsWith('.yaml')).sort().map((f) => join(root, 'examples', f));
 }
 
+/** The fixture of an example; `x.sql` shares `x.yaml`'s (the SQL rewrite must give the same outputs). */
 export function goldenPaths(example: string): { input: string; expected: string } {
-  const name = basename(example, '.yaml');
+  const name = basename(example).replace(/\.(yaml|sql)$/, '');
   return { input: recordedInput(example) ?? join(GOLDEN_DIR, `${name}.input.jsonl`), expected: join(GOLDEN_DIR, `${name}.expected.jsonl`) };
 }
 

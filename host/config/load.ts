@@ -12,7 +12,7 @@ import * as S from './schema.js';
 import { pipelineIssues } from './stream_semantic.js';
 import type { PipelineConfig } from './types.js';
 import { descriptorOf } from '../operators/index.js';
-
+import { isSqlFile, parseSqlPipeline, sqlIssuesAt } from '../sql/load.js';
 
 export { ConfigError, formatIssue, type ConfigIssue } from './errors.js';
 
@@ -36,8 +36,9 @@ export function loadPipeline(file: string, options: LoadOptions = {}): PipelineC
   return parsePipeline(text, file, { baseDir: dirname(resolve(file)), ...options });
 }
 
-/** Validates pipeline text; `file` is used in messages and picks JSON for a .json name. */
+/** Validates pipeline text; `file` is used in messages and picks JSON for a .json name, SQL for a .sql one. */
 export function parsePipeline(text: string, file: string, options: LoadOptions = {}): PipelineConfig {
+  if (isSqlFile(file)) return parseSqlPipeline(text, file, options);
   const lines = new LineCounter();
   const at = (offset: number) => {
     const p = lines.linePos(offset);
@@ -90,6 +91,7 @@ export function parsePipeline(text: string, file: string, options: LoadOptions =
 export function issuesAt(file: string, problems: ReadonlyArray<{ path: (string | number)[]; message: string; found?: string }>): ConfigIssue[] {
   let text = '';
   try { text = readFileSync(file, 'utf8'); } catch { /* reported without a position */ }
+  if (isSqlFile(file)) return sqlIssuesAt(text, file, problems);
   const lines = new LineCounter();
   const doc = parseDocument(text, { lineCounter: lines, prettyErrors: false });
   return problems.map((p) => {

@@ -1,0 +1,82 @@
+// A `.sql` job script → a validated PipelineConfig, the same object a YAML
+// pipeline file gives: parse (parser.ts), translate (translate.ts), then the
+// very checks a YAML file goes through (the zod schema and semantic.ts), with
+// each problem placed at the SQL that produced the config value.
+import { isAbsolute, resolve } from 'node:path';
+import { ConfigError, pathString, type ConfigIssue } from '../config/errors.js';
+import * as S from '../config/schema.js';
+import { semanticIssues } from '../config/semantic.js';
+import type { PipelineConfig } from '../config/types.js';
+import type { Pos } from '../expr/parse.js';
+import { SqlError, sqlIssue, sqlIssues } from './errors.js';
+import { parseScript } from './parser.js';
+import { translateScript, type Translation } from './translate.js';
+
+export function isSqlFile(file: string): boolean {
+  return /\.sql$/i.test(file);
+}
+
+/** Parses and translates a script; throws ConfigError with every problem (file:line:col, the line, a caret). */
+export function translateSql(text: string, file: string): Translation {
+  try {
+    return translateScript(parseScript(text), file);
+  } catch (e) {
+    if (e instanceof SqlError) throw new ConfigError(sqlIssues(text, file, e.problems));
+    throw e;
+  }
+}
+
+/** The SQL place of a config path: the path itself or its nearest parent that came from the script. */
+export function placeOf(t: Translation, path: ReadonlyArray<PropertyKey>): Pos {
+  for (let n = path.length; n >= 0; n--) {
+    const p = t.at.get(pathString(path.slice(0, n)));
+    if (p) return p;
+  }
+  return { offset: 0, end: 0 };
+}
+
+function issueAt(text: string, file: string, t: Translation, path: ReadonlyArray<PropertyKey>, message: string, found?: string): ConfigIssue {
+  const where = path.length ? ` (${describePath(t, path)})` : '';
+  return sqlIssue(text, file, { message: `${message}${found !== undefined ? `, found ${found}` : ''}${where}`, pos: placeOf(t, path) });
+}
+
+/** `operators[1].slide` → `view acct_1m: slide`, so a config message reads in the script's terms. */
+function describePath(t: Translation, path: ReadonlyArray<PropertyKey>): string {
+  const [head, i, ...rest] = path;
+  if (head === 'operators' && typeof i === 'number') {
+    const ops = t.data.operators as Array<{ name?: string }> | undefined;
+    return `view ${ops?.[i]?.name ?? i}${rest.length ? `: ${pathString(rest)}` : ''}`;
+  }
+  if (head === 'sinks' && typeof i === 'number') {
+    const sinks = t.data.sinks as Array<{ name?: string }> | undefined;
+    return `sink table ${sinks?.[i]?.name ?? i}${rest.length ? `: ${pathString(rest)}` : ''}`;
+  }
+  if (head === 'sources') return `source table${rest.length ? `: ${pathString(rest)}` : ''}`;
+  return pathString(path);
+}
+
+export interface SqlLoadOptions { baseDir?: string; schemaOnly?: boolean }
+
+/** Validates a SQL script into a pipeline config; throws ConfigError listing every problem. */
+export function parseSqlPipeline(text: string, file: string, options: SqlLoadOptions = {}): PipelineConfig {
+  const t = translateSql(text, file);
+  const parsed = S.pipeline.safeParse(t.data);
+  if (!parsed.success) {
+    throw new ConfigError(parsed.error.issues.map((i) => issueAt(text, file, t, i.path as PropertyKey[], i.message)).sort((a, b) => a.line - b.line || a.column - b.column));
+  }
+  const config = parsed.data;
+  const baseDir = options.baseDir ?? process.cwd();
+  if (!options.schemaOnly) {
+    const problems = semanticIssues(config, baseDir).map((p) => issueAt(text, file, t, p.path, p.message, p.found));
+    if (problems.length > 0) throw new ConfigError(problems.sort((a, b) => a.line - b.line || a.column - b.column));
+    for (const op of config.operators) if (op.type === 'model' && !isAbsolute(op.model)) op.model = resolve(baseDir, op.model);
+  }
+  return config;
+}
+
+/** Problems found at config paths by the runtime's own checks (preflight), placed in the script. */
+export function sqlIssuesAt(text: string, file: string, problems: ReadonlyArray<{ path: (string | number)[]; message: string; found?: string }>): ConfigIssue[] {
+  let t: Translation;
+  try { t = translateSql(text, file); } catch { return problems.map((p) => ({ file, line: 0, column: 0, path: pathString(p.path), message: p.message, found: p.found })); }
+  return problems.map((p) => issueAt(text, file, t, p.path, p.message, p.found));
+}

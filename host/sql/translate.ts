@@ -1,0 +1,1083 @@
+// SQL statements → the pipeline config object the YAML front end produces
+// (host/config/schema.ts, before defaults: durations as text, sizes as text),
+// plus where each config path came from in the script, so the config checks
+// that run afterwards (zod schema, semantic.ts, preflight) report at the SQL's
+// line and column.
+//
+// What maps (docs/design/sql.md has the full table):
+//   CREATE TABLE ... WITH ('connector' = synthetic|file|websocket|mqtt)  → sources + schema + event_time + validation
+//   CREATE TABLE ... WITH ('connector' = jsonl|stdout|websocket|mqtt)    → sinks (routed by INSERT INTO)
+//   GROUP BY key, TUMBLE/HOP/SESSION(ts, ...), FROM TABLE(TUMBLE/HOP/SESSION(...))  → window operators
+//   WHERE [ABS(]ZSCORE(x, ...)[)] >= t                                   → zscore operator
+//   WHERE x > a / x < b, CROSSES_ABOVE(x, a) / CROSSES_BELOW(x, b)       → limit operator
+//   WHERE PREDICT('model', f1, ...) >= t                                 → model operator
+//   view.column in a per-event query                                     → the window's running value (`<op>.<aggregate>`)
+// Everything else is refused at its place with what is missing, never
+// translated into something that computes a different thing.
+import type { Expr, Pos } from '../expr/parse.js';
+import { didYouMean } from '../config/errors.js';
+import { BUILTIN_TYPE_NAMES, builtinType } from '../config/builtin.js';
+import type { CallExpr, Column, CreateModel, CreateTable, FromItem, Name, Options, Query, SelectItem, SetStatement, Statement, WindowTvf } from './ast.js';
+import { SqlError, type SqlProblem } from './errors.js';
+
+export interface Translation {
+  /** The pipeline as the YAML front end would read it from a file (before defaults). */
+  data: Record<string, unknown>;
+  /** Config path (`operators[1].slide`) → the place in the script it came from. */
+  at: Map<string, Pos>;
+}
+
+/** Raised inside the translation of one statement; collected, and the next statement goes on. */
+class Problem extends Error {
+  constructor(readonly problem: SqlProblem) { super(problem.message); }
+}
+const fail = (message: string, pos: Pos): never => { throw new Problem({ message, pos }); };
+const ISSUE = '(issue 17)';
+const notYet = (what: string, pos: Pos): never => fail(`not supported yet: ${what} ${ISSUE}`, pos);
+
+type ColumnKind = 'number' | 'string' | 'time';
+
+interface SourceTable {
+  stmt: CreateTable;
+  columns: Map<string, { col: Column; kind: ColumnKind }>;
+  time: string;
+}
+
+interface WindowView { kind: 'window'; op: number; name: string; key: string[]; keyPos: Pos; aggregates: Map<string, string> }
+interface EventView { kind: 'event'; op: number; name: string }
+type View = WindowView | EventView;
+
+const SOURCE_CONNECTORS = ['synthetic', 'file', 'websocket', 'mqtt'];
+const SINK_CONNECTORS = ['jsonl', 'stdout', 'websocket', 'mqtt'];
+const CONNECTOR_ALIASES: Record<string, string> = { ws: 'websocket', print: 'stdout', filesystem: 'file' };
+const OTHER_CONNECTORS: Record<string, string> = {
+  kafka: 'the kafka connector is not supported: ganglion reads websocket, mqtt, file and synthetic sources',
+  'upsert-kafka': 'the upsert-kafka connector is not supported: ganglion reads websocket, mqtt, file and synthetic sources',
+  datagen: "the datagen connector is not supported; ganglion's generator is 'connector' = 'synthetic'",
+  blackhole: 'the blackhole connector is not supported: a sink writes somewhere (jsonl, stdout, websocket, mqtt)',
+  jdbc: 'the jdbc connector is not supported',
+};
+
+type OptionType = 'string' | 'number' | 'int' | 'bool' | 'duration' | 'size' | 'list';
+
+/** Options per source connector: SQL key → [config key path, type]. Keys compare with '-' and '_' alike. */
+const SOURCE_OPTIONS: Record<string, Record<string, [string, OptionType]>> = {
+  synthetic: {
+    rate: ['rate', 'number'], instruments: ['instruments', 'int'], keys: ['instruments', 'int'], zipf: ['zipf', 'number'], seed: ['seed', 'int'],
+    start: ['start', 'string'], events: ['events', 'int'], out_of_order: ['out_of_order', 'number'], max_delay: ['max_delay', 'duration'],
+    late: ['late', 'number'], anomalies: ['anomalies', 'number'],
+    'burst.every': ['burst.every', 'duration'], 'burst.length': ['burst.length', 'duration'], 'burst.factor': ['burst.factor', 'number'],
+  },
+  file: { path: ['path', 'string'] },
+  websocket: {
+    host: ['host', 'string'], port: ['port', 'int'], path: ['path', 'string'], auth_token: ['auth_token', 'string'],
+    max_frame_bytes: ['max_frame_bytes', 'size'], native: ['native', 'string'], allowed_hosts: ['allowed_hosts', 'list'], allowed_origins: ['allowed_origins', 'list'],
+  },
+  mqtt: {
+    url: ['url', 'string'], topic: ['topics', 'list'], qos: ['qos', 'int'], client_id: ['client_id', 'string'], session_expiry: ['session_expiry', 'duration'],
+    clean: ['clean', 'bool'], retained: ['retained', 'string'], username: ['username', 'string'], password: ['password', 'string'],
+    'tls.ca': ['tls.ca', 'string'], 'tls.cert': ['tls.cert', 'string'], 'tls.key': ['tls.key', 'string'], 'tls.reject_unauthorized': ['tls.reject_unauthorized', 'bool'],
+  },
+};
+
+/** Options every source table takes, placed outside the source (the stream's settings). */
+const STREAM_OPTIONS: Record<string, [string, OptionType]> = {
+  'timestamp.unit': ['event_time.unit', 'string'], 'json.timestamp_unit': ['event_time.unit', 'string'],
+  'source.idle_timeout': ['event_time.idle_timeout', 'duration'],
+  'validation.max_age': ['validation.max_age', 'duration'], 'validation.max_future': ['validation.max_future', 'duration'],
+  'validation.on_invalid': ['validation.on_invalid', 'string'],
+  'key_dictionary.max_keys': ['key_dictionary.max_keys', 'int'], 'key_dictionary.max_key_bytes': ['key_dictionary.max_key_bytes', 'size'],
+  'key_dictionary.max_bytes': ['key_dictionary.max_bytes', 'size'],
+};
+
+const SELECTION_OPTIONS: Record<string, [string, OptionType]> = { kinds: ['kinds', 'list'] };
+const SINK_OPTIONS: Record<string, Record<string, [string, OptionType]>> = {
+  jsonl: { path: ['path', 'string'], 'rotate.size': ['rotate.size', 'size'], 'rotate.age': ['rotate.age', 'duration'], fsync: ['fsync', 'bool'], ...SELECTION_OPTIONS },
+  stdout: { ...SELECTION_OPTIONS },
+  websocket: { topic: ['topic', 'string'], ...SELECTION_OPTIONS },
+  mqtt: {
+    url: ['url', 'string'], topic: ['topic', 'string'], qos: ['qos', 'int'], retain: ['retain', 'bool'], client_id: ['client_id', 'string'],
+    username: ['username', 'string'], password: ['password', 'string'], 'tls.ca': ['tls.ca', 'string'], 'tls.cert': ['tls.cert', 'string'], 'tls.key': ['tls.key', 'string'],
+    'tls.reject_unauthorized': ['tls.reject_unauthorized', 'bool'], ...SELECTION_OPTIONS,
+  },
+};
+
+/** SET keys: Flink's names where Flink has the setting, and ganglion's own (the YAML paths). */
+const SET_KEYS: Record<string, [string, OptionType]> = {
+  'execution.checkpointing.interval': ['delivery.checkpoint.interval', 'duration'],
+  'execution.checkpointing.mode': ['delivery.mode', 'string'],
+  'state.checkpoints.num-retained': ['delivery.checkpoint.keep', 'int'],
+  'state.checkpoints.dir': ['delivery.checkpoint.dir', 'string'],
+  'table.exec.emit.allow-lateness': ['event_time.allowed_lateness', 'duration'],
+  'table.exec.source.idle-timeout': ['event_time.idle_timeout', 'duration'],
+  'parallelism.default': ['partitions', 'string'],
+  'pipeline.name': ['name', 'string'],
+  name: ['name', 'string'], description: ['description', 'string'], partitions: ['partitions', 'string'], memory: ['memory', 'size'],
+  'event_time.unit': ['event_time.unit', 'string'], 'event_time.out_of_orderness': ['event_time.out_of_orderness', 'duration'],
+  'event_time.allowed_lateness': ['event_time.allowed_lateness', 'duration'], 'event_time.idle_timeout': ['event_time.idle_timeout', 'duration'],
+  'delivery.mode': ['delivery.mode', 'string'], 'delivery.checkpoint.interval': ['delivery.checkpoint.interval', 'duration'],
+  'delivery.checkpoint.dir': ['delivery.checkpoint.dir', 'string'], 'delivery.checkpoint.keep': ['delivery.checkpoint.keep', 'int'],
+  'delivery.checkpoint.on_failure': ['delivery.checkpoint.on_failure', 'string'], 'delivery.log.dir': ['delivery.log.dir', 'string'],
+  'delivery.log.segment_size': ['delivery.log.segment_size', 'size'], 'delivery.log.retention': ['delivery.log.retention', 'duration'],
+  'delivery.log.retention_bytes': ['delivery.log.retention_bytes', 'size'], 'delivery.log.truncate_corrupt': ['delivery.log.truncate_corrupt', 'bool'],
+  'delivery.producer_expiry': ['delivery.producer_expiry', 'duration'],
+  'validation.max_age': ['validation.max_age', 'duration'], 'validation.max_future': ['validation.max_future', 'duration'],
+  'validation.on_invalid': ['validation.on_invalid', 'string'],
+  'key_dictionary.max_keys': ['key_dictionary.max_keys', 'int'], 'key_dictionary.max_key_bytes': ['key_dictionary.max_key_bytes', 'size'],
+  'key_dictionary.max_bytes': ['key_dictionary.max_bytes', 'size'],
+  'server.host': ['server.host', 'string'], 'server.port': ['server.port', 'int'], 'server.dashboard': ['server.dashboard', 'bool'],
+  'server.metrics': ['server.metrics', 'bool'], 'server.allowed_hosts': ['server.allowed_hosts', 'list'], 'server.allowed_origins': ['server.allowed_origins', 'list'],
+};
+
+/** Flink-only settings people carry over, refused with why (rather than ignored). */
+const SET_REFUSED: Record<string, string> = {
+  'execution.runtime-mode': "'execution.runtime-mode': ganglion runs streaming only",
+  'table.exec.state.ttl': "'table.exec.state.ttl': state is bounded by the windows themselves; set 'operator.<name>.capacity' for a window's state",
+  'table.exec.mini-batch.enabled': "'table.exec.mini-batch.enabled': ganglion always processes in batches",
+  'sql-client.execution.result-mode': "'sql-client.execution.result-mode' is a SQL client setting; results go to the sink tables",
+};
+
+const AGGREGATES: Record<string, string> = {
+  COUNT: 'count', SUM: 'sum', MIN: 'min', MAX: 'max', AVG: 'mean', VAR_POP: 'variance', STDDEV_POP: 'stddev', FIRST_VALUE: 'first', LAST_VALUE: 'last',
+};
+const AGGREGATES_NOT_YET: Record<string, string> = {
+  VAR_SAMP: 'VAR_SAMP (the window keeps the population variance: VAR_POP)',
+  STDDEV_SAMP: 'STDDEV_SAMP (the window keeps the population standard deviation: STDDEV_POP)',
+  VARIANCE: 'VARIANCE (the sample variance; the window keeps the population variance: VAR_POP)',
+  STDDEV: 'STDDEV (the sample standard deviation; the window keeps the population one: STDDEV_POP)',
+  COLLECT: 'COLLECT', LISTAGG: 'LISTAGG', ARRAY_AGG: 'ARRAY_AGG', MEDIAN: 'MEDIAN', PERCENTILE_CONT: 'PERCENTILE_CONT', APPROX_COUNT_DISTINCT: 'APPROX_COUNT_DISTINCT',
+};
+const ROW_FUNCTIONS_NOT_SUPPORTED: Record<string, string> = {
+  LAG: '`LAG` is not supported; a per-key previous value needs MATCH_RECOGNIZE (next issue)',
+  LEAD: '`LEAD` is not supported: a stream cannot look ahead',
+  ROW_NUMBER: '`ROW_NUMBER` is not supported yet (Top-N and deduplication queries) (issue 17)',
+  RANK: '`RANK` is not supported yet (Top-N queries) (issue 17)',
+  DENSE_RANK: '`DENSE_RANK` is not supported yet (Top-N queries) (issue 17)',
+  PROCTIME: '`PROCTIME()` is not supported: ganglion computes in event time only (declare a WATERMARK)',
+  NOW: '`NOW()` is not supported: results must not depend on the wall clock (replays are byte-identical)',
+  CURRENT_TIMESTAMP: '`CURRENT_TIMESTAMP` is not supported: results must not depend on the wall clock',
+};
+const WINDOW_BOUNDS: Record<string, { family: string; what: 'start' | 'end' }> = {
+  TUMBLE_START: { family: 'TUMBLE', what: 'start' }, TUMBLE_END: { family: 'TUMBLE', what: 'end' }, TUMBLE_ROWTIME: { family: 'TUMBLE', what: 'end' },
+  HOP_START: { family: 'HOP', what: 'start' }, HOP_END: { family: 'HOP', what: 'end' }, HOP_ROWTIME: { family: 'HOP', what: 'end' },
+  SESSION_START: { family: 'SESSION', what: 'start' }, SESSION_END: { family: 'SESSION', what: 'end' }, SESSION_ROWTIME: { family: 'SESSION', what: 'end' },
+};
+const KNOWN_FUNCTIONS = [...Object.keys(AGGREGATES), ...Object.keys(WINDOW_BOUNDS), 'TUMBLE', 'HOP', 'SESSION', 'CUMULATE', 'ZSCORE', 'PREDICT', 'CROSSES_ABOVE', 'CROSSES_BELOW', 'ABS'];
+
+function durationText(ns: bigint): string {
+  for (const [unit, scale] of [['d', 86_400_000_000_000n], ['h', 3_600_000_000_000n], ['m', 60_000_000_000n], ['s', 1_000_000_000n], ['ms', 1_000_000n], ['us', 1_000n]] as const) {
+    if (ns !== 0n && ns % scale === 0n) return `${ns / scale}${unit}`;
+  }
+  return `${ns}ns`;
+}
+
+const norm = (k: string) => k.toLowerCase().replace(/-/g, '_');
+const lower = (s: string) => s.toLowerCase();
+
+/** Translates parsed statements; throws SqlError with every problem found. */
+export function translateScript(statements: Statement[], file: string): Translation {
+  return new Translator(file).run(statements);
+}
+
+class Translator {
+  readonly problems: SqlProblem[] = [];
+  readonly at = new Map<string, Pos>();
+  readonly data: Record<string, unknown> = {};
+  readonly tables = new Map<string, CreateTable>();
+  readonly models = new Map<string, CreateModel>();
+  readonly views = new Map<string, View>();
+  /** View and model names, for "did you mean" and duplicate checks. */
+  readonly names = new Map<string, Pos>();
+  readonly operators: Record<string, unknown>[] = [];
+  readonly operatorSettings: SetStatement[] = [];
+  source?: SourceTable;
+  /** The pipeline key and where it was first decided. */
+  key?: { columns: string[]; pos: Pos; from: string };
+  readonly sinkRoutes = new Map<string, { operators: string[]; pos: Pos }>();
+  readonly sourceUses = new Map<string, Pos>();
+  readonly usedModels = new Set<string>();
+
+  constructor(readonly file: string) {}
+
+  run(statements: Statement[]): Translation {
+    const base = this.file.replace(/^.*[\\/]/, '').replace(/\.sql$/i, '').replace(/[^A-Za-z0-9_]/g, '_');
+    this.data.name = /^[A-Za-z_]/.test(base) ? base : `job_${base}`;
+    for (const s of statements) this.guard(() => this.statement(s));
+    this.guard(() => this.finish(statements));
+    if (this.problems.length > 0) throw new SqlError(this.problems);
+    return { data: this.data, at: this.at };
+  }
+
+  guard(f: () => void): void {
+    try { f(); } catch (e) {
+      if (e instanceof Problem) this.problems.push(e.problem);
+      else if (e instanceof SqlError) this.problems.push(...e.problems);
+      else throw e;
+    }
+  }
+
+  /** Sets `path` (dotted, with [i]) in the config and remembers where it came from. */
+  put(path: string, value: unknown, pos: Pos): void {
+    const parts = path.split('.');
+    let o = this.data as Record<string, unknown>;
+    for (const p of parts.slice(0, -1)) o = (o[p] ??= {}) as Record<string, unknown>;
+    o[parts[parts.length - 1]] = value;
+    this.at.set(path, pos);
+  }
+
+  declare(name: Name, what: string): void {
+    const k = lower(name.v);
+    if (this.tables.has(k) || this.names.has(k)) fail(`${what} "${name.v}" is already declared (names are case-insensitive)`, name.pos);
+  }
+
+  statement(s: Statement): void {
+    switch (s.kind) {
+      case 'create_table': this.declare(s.name, 'a table'); this.tables.set(lower(s.name.v), s); return;
+      case 'create_model': this.declare(s.name, 'a model'); this.names.set(lower(s.name.v), s.name.pos); this.models.set(lower(s.name.v), s); return;
+      case 'create_view': {
+        this.declare(s.name, 'a view');
+        this.names.set(lower(s.name.v), s.name.pos);
+        this.views.set(lower(s.name.v), this.query(s.query, s.name.v, s.name.pos));
+        return;
+      }
+      case 'insert': return this.insert(s.target, s.query);
+      case 'set': return this.set(s);
+    }
+  }
+
+  // ── SET ──────────────────────────────────────────────────────────────────
+
+  set(s: SetStatement): void {
+    const key = s.key;
+    if (/^operator\./i.test(key)) { this.operatorSettings.push(s); return; }
+    if (SET_REFUSED[key]) fail(`${SET_REFUSED[key]}`, s.keyPos);
+    const known = SET_KEYS[key] ?? SET_KEYS[norm(key)];
+    if (!known) {
+      fail(`unknown setting '${key}'${didYouMean(key, Object.keys(SET_KEYS))}; settings are Flink's where Flink has one (${Object.keys(SET_KEYS).filter((k) => k.includes('-') || k.startsWith('execution') || k.startsWith('pipeline') || k.startsWith('parallelism')).join(', ')}), ganglion's pipeline-file paths (delivery.mode, event_time.allowed_lateness, memory, ...) and 'operator.<view>.<setting>'`, s.keyPos);
+    }
+    const [path, type] = known!;
+    let value: unknown = this.coerce(s.value, type, s.valuePos, key);
+    if (path === 'delivery.mode') value = String(value).toLowerCase();
+    if (path === 'partitions' && /^\d+$/.test(String(value))) value = Number(value);
+    // Flink durations may be plain numbers of milliseconds.
+    if (type === 'duration' && /^\d+$/.test(s.value.trim())) value = `${s.value.trim()}ms`;
+    this.put(path, value, s.valuePos);
+  }
+
+  coerce(value: string, type: OptionType, pos: Pos, key: string): unknown {
+    switch (type) {
+      case 'string': case 'duration': case 'size': return value;
+      case 'number': case 'int': {
+        const n = Number(value);
+        if (value.trim() === '' || !Number.isFinite(n) || (type === 'int' && !Number.isInteger(n))) fail(`expected ${type === 'int' ? 'an integer' : 'a number'} for '${key}', found '${value}'`, pos);
+        return n;
+      }
+      case 'bool': {
+        const v = value.trim().toLowerCase();
+        if (v !== 'true' && v !== 'false') fail(`expected 'true' or 'false' for '${key}', found '${value}'`, pos);
+        return v === 'true';
+      }
+      case 'list': return value.split(',').map((x) => x.trim()).filter((x) => x.length > 0);
+    }
+  }
+
+  // ── tables ───────────────────────────────────────────────────────────────
+
+  connector(t: CreateTable): { name: string; pos: Pos } {
+    const e = t.options.entries.find((o) => lower(o.key) === 'connector');
+    if (!e) fail(`table ${t.name.v} has no connector: add WITH ('connector' = ...) (sources: ${SOURCE_CONNECTORS.join(', ')}; sinks: ${SINK_CONNECTORS.join(', ')})`, t.name.pos);
+    const v = lower(e!.value);
+    if (OTHER_CONNECTORS[v]) fail(OTHER_CONNECTORS[v], e!.valuePos);
+    const name = CONNECTOR_ALIASES[v] ?? v;
+    if (![...SOURCE_CONNECTORS, ...SINK_CONNECTORS].includes(name)) {
+      fail(`unknown connector '${e!.value}'${didYouMean(e!.value, [...new Set([...SOURCE_CONNECTORS, ...SINK_CONNECTORS])])} (sources: ${SOURCE_CONNECTORS.join(', ')}; sinks: ${SINK_CONNECTORS.join(', ')})`, e!.valuePos);
+    }
+    return { name, pos: e!.valuePos };
+  }
+
+  table(name: Name, role: 'source' | 'sink'): CreateTable {
+    const t = this.tables.get(lower(name.v));
+    if (!t) {
+      const v = this.views.get(lower(name.v));
+      if (v && role === 'sink') fail(`"${name.v}" is a view; INSERT INTO writes to a sink table (CREATE TABLE ${name.v}_out WITH ('connector' = 'jsonl', ...))`, name.pos);
+      const pool = [...this.tables.values()].map((x) => x.name.v).concat(role === 'source' ? [...this.views.values()].map((x) => x.name) : []);
+      fail(`unknown ${role === 'sink' ? 'sink table' : 'table or view'} "${name.v}"${didYouMean(name.v, pool)}${pool.length ? ` (declared: ${pool.join(', ')})` : ' (declare it with CREATE TABLE first)'}`, name.pos);
+    }
+    return t!;
+  }
+
+  /** The job's one input stream: sources, schema, event time and validation from its CREATE TABLE. */
+  sourceTable(name: Name): SourceTable {
+    const t = this.table(name, 'source');
+    if (this.source) {
+      if (this.source.stmt !== t) notYet(`reading a second source table (${t.name.v}; this job already reads ${this.source.stmt.name.v}): one job reads one input stream`, name.pos);
+      return this.source;
+    }
+    const connector = this.connector(t);
+    if (!SOURCE_CONNECTORS.includes(connector.name)) fail(`table ${t.name.v} is a sink (connector '${connector.name}'): a query reads from a source table (connector ${SOURCE_CONNECTORS.join(', ')})`, name.pos);
+    if (t.columns.length === 0) fail(`source table ${t.name.v} needs its columns: (ts TIMESTAMP(3), instrument STRING, price DOUBLE, ..., WATERMARK FOR ts AS ts - INTERVAL '1' SECOND)`, t.name.pos);
+    this.sourceUses.set(lower(t.name.v), name.pos);
+    const src = this.describeSource(t);
+    this.source = src;
+    this.sourceConfig(t, connector.name);
+    return src;
+  }
+
+  describeSource(t: CreateTable): SourceTable {
+    const columns = new Map<string, { col: Column; kind: ColumnKind }>();
+    let time = t.watermark?.column.v;
+    if (t.watermark && !t.columns.some((c) => c.name.v === time)) {
+      fail(`WATERMARK FOR ${time}: no column ${time}${didYouMean(time!, t.columns.map((c) => c.name.v))}`, t.watermark.column.pos);
+    }
+    for (const c of t.columns) {
+      if (columns.has(c.name.v)) fail(`column ${c.name.v} is declared twice`, c.name.pos);
+      if (c.computed) { columns.set(c.name.v, { col: c, kind: 'number' }); continue; }
+      const ty = c.type!;
+      let kind: ColumnKind;
+      if (['TIMESTAMP', 'TIMESTAMP_LTZ', 'DATETIME'].includes(ty.name)) kind = 'time';
+      else if (['STRING', 'VARCHAR', 'CHAR', 'TEXT'].includes(ty.name)) kind = 'string';
+      else if (['DOUBLE', 'FLOAT', 'REAL', 'DECIMAL', 'NUMERIC', 'DEC', 'INT', 'INTEGER', 'BIGINT', 'SMALLINT', 'TINYINT'].includes(ty.name)) kind = c.name.v === time ? 'time' : 'number';
+      else if (['BOOLEAN', 'BOOL'].includes(ty.name)) return fail(`column ${c.name.v}: BOOLEAN columns are not supported yet; use a number (0/1) ${ISSUE}`, ty.pos);
+      else if (['DATE', 'TIME', 'BYTES', 'BINARY', 'VARBINARY', 'ARRAY', 'MAP', 'ROW', 'MULTISET'].includes(ty.name)) return fail(`column ${c.name.v}: ${ty.name} columns are not supported; columns are numbers (DOUBLE, BIGINT, ...), strings (STRING, VARCHAR(n)) or the event time (TIMESTAMP(3))`, ty.pos);
+      else return fail(`column ${c.name.v}: unknown type ${ty.name}${didYouMean(ty.name, ['STRING', 'VARCHAR', 'DOUBLE', 'BIGINT', 'INT', 'DECIMAL', 'TIMESTAMP', 'TIMESTAMP_LTZ'])}`, ty.pos);
+      if (kind === 'time') {
+        if (time === undefined) time = c.name.v;
+        else if (time !== c.name.v) {
+          if (t.watermark) kind = 'number';
+          if (!t.watermark || ['TIMESTAMP', 'TIMESTAMP_LTZ', 'DATETIME'].includes(ty.name)) fail(`column ${c.name.v}: a second timestamp column; a stream has one event time (${time}), other times are not supported yet ${ISSUE}`, ty.pos);
+        }
+      }
+      columns.set(c.name.v, { col: c, kind });
+    }
+    if (time === undefined) fail(`source table ${t.name.v} has no event time: add WATERMARK FOR <ts column> AS <ts column> - INTERVAL '...' SECOND (ganglion computes in event time only)`, t.name.pos);
+    return { stmt: t, columns, time: time! };
+  }
+
+  sourceConfig(t: CreateTable, connector: string): void {
+    const src: Record<string, unknown> = { type: connector === 'websocket' ? 'ws' : connector, name: t.name.v };
+    const at = (k: string, pos: Pos) => this.at.set(`sources[0]${k ? '.' + k : ''}`, pos);
+    at('', t.name.pos);
+    const table = SOURCE_OPTIONS[connector];
+    let format: { v: string; pos: Pos } | undefined;
+    for (const o of t.options.entries) {
+      const k = norm(o.key);
+      if (k === 'connector') continue;
+      if (k === 'format' || k === 'value.format') { format = { v: lower(o.value), pos: o.valuePos }; continue; }
+      if (k === 'name') { src.name = o.value; at('name', o.valuePos); continue; }
+      const stream = STREAM_OPTIONS[k];
+      if (stream) { this.put(stream[0], this.coerce(o.value, stream[1], o.valuePos, o.key), o.valuePos); continue; }
+      if (k.startsWith('mapping.')) {
+        const col = o.key.slice('mapping.'.length);
+        this.put(`schema.mapping.${col}`, o.value, o.valuePos);
+        continue;
+      }
+      const known = table[k];
+      if (!known) {
+        const keys = ['connector', 'format', 'name', ...Object.keys(table), ...Object.keys(STREAM_OPTIONS), 'mapping.<column>'];
+        fail(`unknown option '${o.key}' for a ${connector} source${didYouMean(k, keys)} (options: ${keys.join(', ')})`, o.keyPos);
+      }
+      const [path, type] = known!;
+      const value = this.coerce(o.value, type, o.valuePos, o.key);
+      const parts = path.split('.');
+      let obj = src;
+      for (const p of parts.slice(0, -1)) obj = (obj[p] ??= {}) as Record<string, unknown>;
+      obj[parts[parts.length - 1]] = value;
+      at(path, o.valuePos);
+    }
+    if (format) {
+      const f = format.v;
+      if (!['json', 'flatbuffers', 'csv', 'jsonl'].includes(f)) fail(`unknown format '${f}'${didYouMean(f, ['json', 'flatbuffers', 'csv'])} (json, flatbuffers${connector === 'file' ? ', csv' : ''})`, format.pos);
+      if (connector === 'file') { src.format = f === 'json' ? 'jsonl' : f; at('format', format.pos); }
+      else if (connector === 'mqtt') { if (f !== 'json' && f !== 'flatbuffers') fail(`an mqtt source reads json or flatbuffers, found '${f}'`, format.pos); }
+      else if (connector === 'websocket') { if (f !== 'json' && f !== 'flatbuffers') fail(`a websocket source reads json (text frames) and flatbuffers (binary frames), found '${f}'`, format.pos); }
+      else if (connector === 'synthetic') fail(`a synthetic source generates events itself: 'format' does not apply`, format.pos);
+    }
+    if (connector === 'mqtt' && Array.isArray(src.topics)) {
+      src.topics = (src.topics as string[]).map((topic) => ({ topic, format: format?.v === 'flatbuffers' ? 'flatbuffers' : 'json', ...(src.qos !== undefined ? { qos: src.qos } : {}) }));
+      delete src.qos;
+    }
+    (this.data.sources = [src]);
+  }
+
+  schemaConfig(src: SourceTable): void {
+    const t = src.stmt;
+    const cols = t.columns.filter((c) => c.name.v !== src.time);
+    const plain = cols.filter((c) => !c.computed);
+    const at = (path: string, pos: Pos) => this.at.set(path, pos);
+    at('schema', t.name.pos);
+    // A built-in type when the columns hold all of its fields (extra columns extend it).
+    let base: (typeof BUILTIN_TYPE_NAMES)[number] | undefined;
+    for (const n of BUILTIN_TYPE_NAMES) {
+      const fields = builtinType(n).fields;
+      if (fields.every((f) => plain.some((c) => c.name.v === f.name))) { base = n; break; }
+    }
+    const schema: Record<string, unknown> = { type: base ?? 'custom' };
+    const builtinFields = new Map((base ? builtinType(base).fields : []).map((f) => [f.name, f.kind]));
+    const numbers: string[] = [], strings: string[] = [];
+    for (const c of plain) {
+      const kind = src.columns.get(c.name.v)!.kind;
+      const bk = builtinFields.get(c.name.v);
+      if (bk !== undefined) {
+        if (bk === 'id' && kind !== 'string') fail(`column ${c.name.v} is an id in the built-in ${base} type: declare it STRING`, c.type!.pos);
+        if (bk === 'number' && kind !== 'number') fail(`column ${c.name.v} is a number in the built-in ${base} type: declare it DOUBLE`, c.type!.pos);
+        if (bk === 'side' && kind === 'time') fail(`column ${c.name.v} is the trade side ('buy'/'sell' or ±1): declare it STRING`, c.type!.pos);
+        continue;
+      }
+      if (kind === 'time') continue;
+      (kind === 'number' ? numbers : strings).push(c.name.v);
+    }
+    if (numbers.length) { schema.fields = numbers; at('schema.fields', t.name.pos); }
+    if (strings.length) { schema.strings = strings; at('schema.strings', t.name.pos); }
+    const derived: Array<{ name: string; multiply: [string, string] }> = [];
+    for (const c of cols.filter((x) => x.computed)) {
+      const e = c.computed!;
+      if (e.k === 'binary' && e.op === '*' && e.left.k === 'ref' && e.right.k === 'ref' && !e.left.qualifier && !e.right.qualifier) {
+        for (const side of [e.left, e.right]) {
+          const sc = src.columns.get(side.name);
+          if (!sc || sc.kind !== 'number' || sc.col.computed) fail(`computed column ${c.name.v}: ${side.name} is not a number column of ${t.name.v}${didYouMean(side.name, [...src.columns.keys()])}`, side.pos);
+        }
+        at(`schema.derived[${derived.length}]`, c.name.pos);
+        derived.push({ name: c.name.v, multiply: [e.left.name, e.right.name] });
+      } else notYet(`computed column ${c.name.v} AS <expression>: only the product of two columns (a * b) is computed on ingest until expressions are wired in`, e.pos);
+    }
+    if (derived.length) schema.derived = derived;
+    if (this.data.schema && typeof this.data.schema === 'object') Object.assign(schema, { mapping: (this.data.schema as Record<string, unknown>).mapping });
+    if (schema.mapping === undefined) delete schema.mapping;
+    this.data.schema = schema;
+
+    // Event time.
+    const tc = src.columns.get(src.time)!;
+    this.put('event_time.field', src.time, tc.col.name.pos);
+    if (t.watermark) {
+      const w = t.watermark.expr;
+      let ooo: bigint | undefined;
+      if (w.k === 'ref' && w.name === src.time) ooo = 0n;
+      else if (w.k === 'binary' && w.op === '-' && w.left.k === 'ref' && w.left.name === src.time && w.right.k === 'interval') ooo = w.right.ns;
+      if (ooo === undefined) fail(`expected the watermark as ${src.time} - INTERVAL '<n>' <unit> (bounded out-of-orderness) or ${src.time}; other watermark expressions are not supported`, w.pos);
+      this.put('event_time.out_of_orderness', durationText(ooo!), w.pos);
+    }
+    if (tc.col.type && ['BIGINT', 'INT', 'INTEGER'].includes(tc.col.type.name) && !(this.data.event_time as Record<string, unknown>)?.unit) {
+      // An epoch number: its unit from the magnitude unless 'timestamp.unit' says.
+    }
+
+    // Validation from the column constraints.
+    const required: string[] = [], ranges: Record<string, { min?: number; max?: number }> = {}, allowed: Record<string, Array<string | number>> = {}, maxLength: Record<string, number> = {};
+    for (const c of plain) {
+      if (c.notNull && c.name.v !== src.time) { at(`validation.required[${required.length}]`, c.notNull); required.push(c.name.v); }
+      if (c.type && ['VARCHAR', 'CHAR'].includes(c.type.name) && c.type.params.length > 0) {
+        maxLength[c.name.v] = c.type.params[0];
+        at(`validation.max_length.${c.name.v}`, c.type.pos);
+      }
+      for (const chk of c.checks) this.check(chk, src, ranges, allowed, c.name.v);
+    }
+    for (const chk of t.checks) this.check(chk, src, ranges, allowed);
+    const v: Record<string, unknown> = (this.data.validation as Record<string, unknown>) ?? {};
+    if (required.length) v.required = required;
+    if (Object.keys(ranges).length) v.ranges = ranges;
+    if (Object.keys(allowed).length) v.allowed = allowed;
+    if (Object.keys(maxLength).length) v.max_length = maxLength;
+    if (Object.keys(v).length) this.data.validation = v;
+  }
+
+  /** CHECK (x BETWEEN a AND b), (x >= a), (x <= b), (x IN (...)), joined by AND: the validation rules. */
+  check(e: Expr, src: SourceTable, ranges: Record<string, { min?: number; max?: number }>, allowed: Record<string, Array<string | number>>, only?: string): void {
+    const column = (x: Expr): string => {
+      if (x.k !== 'ref' || x.qualifier) return notYet('a CHECK on an expression: checks compare a column with constants', x.pos);
+      if (!src.columns.has(x.name)) fail(`unknown column ${x.name} in CHECK${didYouMean(x.name, [...src.columns.keys()])}`, x.pos);
+      if (only !== undefined && x.name !== only) fail(`a column CHECK may only test its own column (${only}); put checks of other columns on them, or after the columns`, x.pos);
+      return x.name;
+    };
+    const num = (x: Expr): number => {
+      if (x.k === 'num') return x.value;
+      if (x.k === 'unary' && x.op === '-' && x.arg.k === 'num') return -x.arg.value;
+      return fail('expected a number in this CHECK', x.pos);
+    };
+    const range = (name: string, pos: Pos) => { this.at.set(`validation.ranges.${name}`, pos); return (ranges[name] ??= {}); };
+    if (e.k === 'binary' && e.op === 'and') { this.check(e.left, src, ranges, allowed, only); this.check(e.right, src, ranges, allowed, only); return; }
+    if (e.k === 'between' && !e.negated) { const n = column(e.arg); const r = range(n, e.pos); r.min = num(e.low); r.max = num(e.high); return; }
+    if (e.k === 'in' && !e.negated) {
+      const n = column(e.arg);
+      allowed[n] = e.list.map((x) => (x.k === 'str' ? x.value : num(x)));
+      this.at.set(`validation.allowed.${n}`, e.pos);
+      return;
+    }
+    if (e.k === 'binary' && ['>=', '<=', '>', '<'].includes(e.op)) {
+      const flip = e.left.k !== 'ref';
+      const col = flip ? e.right : e.left, lit = flip ? e.left : e.right;
+      const op = flip ? ({ '>=': '<=', '<=': '>=', '>': '<', '<': '>' } as Record<string, string>)[e.op] : e.op;
+      if (op === '>' || op === '<') fail(`validation ranges are inclusive: write ${op}= (a value at the bound is valid), or BETWEEN`, e.pos);
+      const n = column(col);
+      const r = range(n, e.pos);
+      if (op === '>=') r.min = num(lit); else r.max = num(lit);
+      return;
+    }
+    if (e.k === 'isnull' && e.negated) { column(e.arg); fail('write NOT NULL after the column type for a required column', e.pos); }
+    notYet('this CHECK: checks are BETWEEN, >=, <= or IN on one column (joined by AND)', e.pos);
+  }
+
+  // ── queries → operators ──────────────────────────────────────────────────
+
+  /** Translates a query into one operator named `name`; returns what later queries can read from it. */
+  query(q: Query, name: string, namePos: Pos): View {
+    if (q.distinct) notYet('SELECT DISTINCT (deduplication)', q.distinct);
+    if (q.from.k === 'subquery') return notYet('subqueries in FROM; declare the inner query as a CREATE VIEW', q.from.pos);
+    if (q.from.k === 'tvf') return this.windowQuery(q, name, namePos);
+    const fromName = q.from.name;
+    const view = this.views.get(lower(fromName.v));
+    if (view) {
+      if (view.kind === 'window') {
+        if (q.groupBy.length > 0) notYet(`aggregating the results of window view ${view.name} (a window over windows)`, q.groupBy[0].pos);
+        if (q.where) notYet(`filtering the results of window view ${view.name}: WHERE on window results (HAVING)`, q.where.pos);
+      } else if (q.where || q.groupBy.length) notYet(`a query over the outputs of ${view.name}`, (q.where ?? q.groupBy[0]).pos);
+      notYet(`a view over view ${view.name} (only INSERT INTO <sink> SELECT * FROM ${view.name} reads a view)`, q.pos);
+    }
+    const src = this.sourceTable(fromName);
+    if (q.groupBy.length > 0) return this.windowQuery(q, name, namePos);
+    return this.eventQuery(q, src, name, namePos);
+  }
+
+  addOperator(op: Record<string, unknown>, pos: Pos, parts: Record<string, Pos>): number {
+    if (this.operators.some((o) => o.name === op.name)) fail(`a second operator named ${String(op.name)}`, pos);
+    const i = this.operators.length;
+    this.operators.push(op);
+    this.at.set(`operators[${i}]`, pos);
+    this.at.set(`operators[${i}].name`, pos);
+    for (const [k, p] of Object.entries(parts)) this.at.set(`operators[${i}].${k}`, p);
+    return i;
+  }
+
+  useKey(columns: string[], pos: Pos, from: string): void {
+    if (!this.key) { this.key = { columns, pos, from }; return; }
+    const same = this.key.columns.length === columns.length && this.key.columns.every((c, i) => c === columns[i]);
+    if (!same) notYet(`keying by (${columns.join(', ')}) when ${this.key.from} keys by (${this.key.columns.join(', ')}): one job has one key, in one column order`, pos);
+  }
+
+  column(src: SourceTable, ref: Expr, what: string): { name: string; kind: ColumnKind } {
+    if (ref.k !== 'ref') return notYet(`${what} of an expression (expressions are not wired into operators yet)`, ref.pos);
+    if (ref.qualifier && lower(ref.qualifier) !== lower(src.stmt.name.v) && !this.isAlias(ref.qualifier)) {
+      return fail(`unknown table "${ref.qualifier}"${didYouMean(ref.qualifier, [src.stmt.name.v])}`, ref.pos);
+    }
+    const c = src.columns.get(ref.name) ?? [...src.columns.entries()].find(([k]) => lower(k) === lower(ref.name))?.[1];
+    if (!c) fail(`unknown column ${ref.name}${didYouMean(ref.name, [...src.columns.keys()])} (columns of ${src.stmt.name.v}: ${[...src.columns.keys()].join(', ')})`, ref.pos);
+    return { name: c!.col.name.v, kind: c!.kind };
+  }
+
+  aliases = new Set<string>();
+  isAlias(q: string): boolean { return this.aliases.has(lower(q)); }
+
+  windowQuery(q: Query, name: string, namePos: Pos): WindowView {
+    let src: SourceTable;
+    let spec: { window: string; size?: bigint; slide?: bigint; gap?: bigint; pos: Pos; family: string; parts: Record<string, Pos> } | undefined;
+    const keyCols: Array<{ name: string; pos: Pos }> = [];
+    const windowColumns = new Set(['window_start', 'window_end', 'window_time']);
+    this.aliases = new Set([q.from.alias?.v].filter((x): x is string => !!x).map(lower));
+    const interval = (e: Expr | undefined, what: string, at: Pos): bigint => {
+      if (!e) return fail(`expected ${what} (an INTERVAL)`, at);
+      if (e.k !== 'interval') return fail(`expected ${what} as an INTERVAL, e.g. INTERVAL '1' SECOND`, e.pos);
+      if (e.ns <= 0n) fail(`expected ${what} greater than 0`, e.pos);
+      return e.ns;
+    };
+    if (q.from.k === 'tvf') {
+      const tvf: WindowTvf = q.from;
+      src = this.sourceTable(tvf.table);
+      const tc = this.column(src, { k: 'ref', name: tvf.timeCol.v, pos: tvf.timeCol.pos }, 'DESCRIPTOR');
+      if (tc.name !== src.time) fail(`windows are over the event time (${src.time}, the WATERMARK column), found DESCRIPTOR(${tc.name})`, tvf.timeCol.pos);
+      const a = tvf.args;
+      if (tvf.fn === 'TUMBLE') {
+        if (a.length > 1) notYet('window offsets (the fourth argument of TUMBLE)', a[1].pos);
+        spec = { window: 'tumbling', size: interval(a[0], 'the window size', tvf.pos), pos: tvf.pos, family: 'TUMBLE', parts: { size: a[0]?.pos ?? tvf.pos } };
+      } else if (tvf.fn === 'HOP') {
+        if (a.length > 2) notYet('window offsets (the fifth argument of HOP)', a[2].pos);
+        spec = { window: 'sliding', slide: interval(a[0], 'the slide', tvf.pos), size: interval(a[1], 'the window size', tvf.pos), pos: tvf.pos, family: 'HOP', parts: { slide: a[0]?.pos ?? tvf.pos, size: a[1]?.pos ?? tvf.pos } };
+      } else if (tvf.fn === 'SESSION') {
+        if (a.length > 1) fail('SESSION takes the table, DESCRIPTOR(ts) and the gap', a[1].pos);
+        spec = { window: 'session', gap: interval(a[0], 'the session gap', tvf.pos), pos: tvf.pos, family: 'SESSION', parts: { gap: a[0]?.pos ?? tvf.pos } };
+      } else if (tvf.fn === 'CUMULATE') {
+        notYet('CUMULATE windows (they need the sliced cumulative window operator)', tvf.fnPos);
+      } else fail(`unknown window function ${tvf.fn}${didYouMean(tvf.fn, ['TUMBLE', 'HOP', 'SESSION', 'CUMULATE'])} (TUMBLE, HOP, SESSION, CUMULATE)`, tvf.fnPos);
+      let sawStart = false, sawEnd = false;
+      for (const g of q.groupBy) {
+        if (g.k === 'ref' && windowColumns.has(lower(g.name))) { if (lower(g.name) === 'window_start') sawStart = true; else if (lower(g.name) === 'window_end') sawEnd = true; continue; }
+        if (g.k === 'call' && (g.name === 'TUMBLE' || g.name === 'HOP' || g.name === 'SESSION')) fail(`${g.name}(...) in GROUP BY and FROM TABLE(${tvf.fn}(...)) are two windows: group by window_start, window_end`, g.pos);
+        const c = this.column(src, g, 'grouping');
+        keyCols.push({ name: c.name, pos: g.pos });
+      }
+      if (!sawStart || !sawEnd) fail(`a windowing table function is aggregated with GROUP BY <keys>, window_start, window_end${!sawStart && !sawEnd ? '' : `: window_${sawStart ? 'end' : 'start'} is missing`}`, q.groupBy.length ? q.groupBy[q.groupBy.length - 1].pos : q.pos);
+      if (tvf.partitionBy.length) {
+        const pk = tvf.partitionBy.map((n) => this.column(src, { k: 'ref', name: n.v, pos: n.pos }, 'PARTITION BY').name);
+        const gk = keyCols.map((k) => k.name);
+        if (pk.join('|') !== gk.join('|')) fail(`PARTITION BY (${pk.join(', ')}) must be the GROUP BY keys (${gk.join(', ')})`, tvf.partitionBy[0].pos);
+      }
+    } else {
+      src = this.sourceTable((q.from as { name: Name }).name);
+      if (q.from.alias) this.aliases.add(lower(q.from.alias.v));
+      for (const g of q.groupBy) {
+        if (g.k === 'call' && ['TUMBLE', 'HOP', 'SESSION', 'CUMULATE'].includes(g.name)) {
+          if (spec) fail('a query groups by one window', g.pos);
+          const tc = g.args[0];
+          if (!tc) fail(`${g.name} needs the time column first: ${g.name}(${src.time}, INTERVAL ...)`, g.pos);
+          const c = this.column(src, tc, g.name);
+          if (c.name !== src.time) fail(`windows are over the event time (${src.time}, the WATERMARK column), found ${c.name}`, tc.pos);
+          if (g.name === 'TUMBLE') {
+            if (g.args.length > 2) notYet('window offsets (the third argument of TUMBLE)', g.args[2].pos);
+            spec = { window: 'tumbling', size: interval(g.args[1], 'the window size', g.pos), pos: g.pos, family: 'TUMBLE', parts: { size: g.args[1]?.pos ?? g.pos } };
+          } else if (g.name === 'HOP') {
+            if (g.args.length > 3) notYet('window offsets (the fourth argument of HOP)', g.args[3].pos);
+            spec = { window: 'sliding', slide: interval(g.args[1], 'the slide (HOP(ts, slide, size))', g.pos), size: interval(g.args[2], 'the window size (HOP(ts, slide, size))', g.pos), pos: g.pos, family: 'HOP', parts: { slide: g.args[1]?.pos ?? g.pos, size: g.args[2]?.pos ?? g.pos } };
+          } else if (g.name === 'SESSION') {
+            spec = { window: 'session', gap: interval(g.args[1], 'the session gap', g.pos), pos: g.pos, family: 'SESSION', parts: { gap: g.args[1]?.pos ?? g.pos } };
+          } else notYet('CUMULATE windows (they need the sliced cumulative window operator)', g.pos);
+          continue;
+        }
+        const c = this.column(src, g, 'grouping');
+        keyCols.push({ name: c.name, pos: g.pos });
+      }
+      if (!spec) notYet('GROUP BY without a window (an ever-growing aggregate per key); group by TUMBLE/HOP/SESSION(ts, ...) too', q.groupBy[0].pos);
+    }
+    if (q.where) notYet('WHERE before a window aggregate (filters are not wired into the runtime yet)', q.where.pos);
+    if (q.having) notYet('HAVING (a filter on window results)', q.having.pos);
+    if (keyCols.length === 0) notYet('a window over the whole stream (no key in GROUP BY)', spec!.pos);
+    for (const k of keyCols) if (src.columns.get(k.name)!.kind !== 'string') notYet(`keying by the number column ${k.name}: keys are string (id) columns`, k.pos);
+    const key = keyCols.map((k) => k.name);
+    this.useKey(key, keyCols[0].pos, `view ${name}`);
+
+    // The select list: keys, window bounds and aggregates over one column.
+    let field: { name: string; pos: Pos } | undefined;
+    let weight: string | undefined;
+    const aggregates: string[] = [];
+    const byAlias = new Map<string, string>();
+    const aggPos: Pos[] = [];
+    const addAgg = (agg: string, alias: string | undefined, pos: Pos) => {
+      if (aggregates.includes(agg)) fail(`${agg} is computed twice in this window; the operator keeps each aggregate once`, pos);
+      aggregates.push(agg);
+      aggPos.push(pos);
+      byAlias.set(lower(alias ?? agg), agg);
+    };
+    const useField = (ref: Expr, what: string) => {
+      const c = this.column(src, ref, what);
+      if (c.kind !== 'number') fail(`${what} of ${c.name}: not a number column`, ref.pos);
+      if (field && field.name !== c.name) notYet(`aggregates over different columns in one window (${field.name} and ${c.name}); write one view per column`, ref.pos);
+      field = { name: c.name, pos: ref.pos };
+    };
+    for (const item of q.items) {
+      const e = item.expr;
+      if (e.k === 'star') fail('SELECT * in a window aggregate: list the keys, the window bounds and the aggregates', e.pos);
+      const alias = item.alias?.v;
+      if (e.k === 'ref') {
+        if (windowColumns.has(lower(e.name)) && q.from.k === 'tvf') continue;
+        const c = this.column(src, e, 'selecting');
+        if (!key.includes(c.name)) fail(`${c.name} is neither a GROUP BY key nor aggregated: aggregate it (e.g. LAST_VALUE(${c.name})) or group by it`, e.pos);
+        continue;
+      }
+      if (e.k === 'call') {
+        const call = e as CallExpr;
+        const bound = WINDOW_BOUNDS[call.name];
+        if (bound) {
+          if (q.from.k === 'tvf') fail(`${call.name} belongs to GROUP BY ${bound.family}(...); with FROM TABLE(...) select window_start and window_end`, call.pos);
+          if (bound.family !== spec!.family) fail(`${call.name} does not match the window: this query groups by ${spec!.family}(...)${didYouMean(call.name, Object.keys(WINDOW_BOUNDS).filter((k) => k.startsWith(spec!.family)))}`, call.pos);
+          continue;
+        }
+        if (call.over) notYet('OVER windows in a GROUP BY query', call.over.pos);
+        if (call.name === 'COUNT' && call.distinct) notYet('COUNT(DISTINCT ...) (it needs a distinct-count operator)', call.pos);
+        if (call.distinct) notYet(`${call.name}(DISTINCT ...)`, call.pos);
+        const agg = AGGREGATES[call.name];
+        if (agg === 'count') {
+          const a = call.args[0];
+          if (call.args.length !== 1) fail('COUNT takes one argument: COUNT(*)', call.pos);
+          if (!(a.k === 'ref' && a.name === '*')) {
+            const c = this.column(src, a, 'COUNT');
+            const col = src.columns.get(c.name)!.col;
+            if (!col.notNull && c.name !== src.time) fail(`COUNT(${c.name}) counts non-NULL values, the window counts events: write COUNT(*), or declare ${c.name} NOT NULL`, a.pos);
+          }
+          addAgg('count', alias, call.pos);
+          continue;
+        }
+        if (agg) {
+          if (call.args.length !== 1) fail(`${call.name} takes one column`, call.pos);
+          useField(call.args[0], call.name);
+          addAgg(agg, alias, call.pos);
+          continue;
+        }
+        if (AGGREGATES_NOT_YET[call.name]) notYet(AGGREGATES_NOT_YET[call.name], call.namePos ?? call.pos);
+        this.unknownFunction(call);
+      }
+      // SUM(p * q) / SUM(q): the volume-weighted average.
+      if (e.k === 'binary' && e.op === '/') {
+        const v = this.vwap(e, src);
+        if (v) {
+          useField({ k: 'ref', name: v.price, pos: v.pricePos }, 'VWAP');
+          if (weight && weight !== v.qty) notYet('two VWAPs with different weights in one window', e.pos);
+          weight = v.qty;
+          addAgg('vwap', alias, e.pos);
+          continue;
+        }
+      }
+      notYet('this select item: a window query selects its keys, the window bounds and aggregates (COUNT, SUM, MIN, MAX, AVG, VAR_POP, STDDEV_POP, FIRST_VALUE, LAST_VALUE, SUM(p*q)/SUM(q)); arithmetic on aggregates needs expressions', e.pos);
+    }
+    if (aggregates.length === 0) fail('a window query needs at least one aggregate (COUNT(*), SUM(x), ...)', q.pos);
+    const op: Record<string, unknown> = { name, type: 'window', window: spec!.window };
+    if (spec!.size !== undefined) op.size = durationText(spec!.size);
+    if (spec!.slide !== undefined) op.slide = durationText(spec!.slide);
+    if (spec!.gap !== undefined) op.gap = durationText(spec!.gap);
+    if (field) op.field = field.name;
+    if (weight) op.weight = weight;
+    op.aggregates = aggregates;
+    const parts: Record<string, Pos> = { ...spec!.parts, window: spec!.pos, ...(field ? { field: field.pos } : {}), aggregates: aggPos[0] };
+    aggPos.forEach((p, i) => (parts[`aggregates[${i}]`] = p));
+    const i = this.addOperator(op, namePos, parts);
+    return { kind: 'window', op: i, name, key, keyPos: keyCols[0].pos, aggregates: byAlias };
+  }
+
+  vwap(e: Extract<Expr, { k: 'binary' }>, src: SourceTable): { price: string; qty: string; pricePos: Pos } | undefined {
+    const sumOf = (x: Expr) => (x.k === 'call' && x.name === 'SUM' && x.args.length === 1 && !(x as CallExpr).distinct && !(x as CallExpr).over ? x.args[0] : undefined);
+    const num = sumOf(e.left), den = sumOf(e.right);
+    if (!num || !den || num.k !== 'binary' || num.op !== '*' || den.k !== 'ref') return undefined;
+    const a = num.left, b = num.right;
+    if (a.k !== 'ref' || b.k !== 'ref') return undefined;
+    const q = this.column(src, den, 'SUM').name;
+    const an = this.column(src, a, 'SUM').name, bn = this.column(src, b, 'SUM').name;
+    if (bn === q) return { price: an, qty: q, pricePos: a.pos };
+    if (an === q) return { price: bn, qty: q, pricePos: b.pos };
+    return undefined;
+  }
+
+  unknownFunction(call: CallExpr): never {
+    const n = call.name;
+    if (ROW_FUNCTIONS_NOT_SUPPORTED[n]) fail(ROW_FUNCTIONS_NOT_SUPPORTED[n], call.namePos ?? call.pos);
+    if (['ABS', 'FLOOR', 'CEIL', 'CEILING', 'ROUND', 'SQRT', 'LN', 'EXP', 'POWER', 'POW', 'COALESCE', 'LEAST', 'GREATEST'].includes(n)) {
+      notYet(`${n}(...) here: row expressions are not wired into the operators yet`, call.pos);
+    }
+    return fail(`unknown function ${n}${didYouMean(n, KNOWN_FUNCTIONS)}`, call.namePos ?? call.pos);
+  }
+
+  /** A per-event query: one check (ZSCORE, a limit, PREDICT) over the source's events. */
+  eventQuery(q: Query, src: SourceTable, name: string, namePos: Pos): EventView {
+    this.aliases = new Set([q.from.alias?.v].filter((x): x is string => !!x).map(lower));
+    if (q.having) fail('HAVING needs GROUP BY', q.having.pos);
+    const calls = (e: Expr, out: CallExpr[] = []): CallExpr[] => {
+      if (e.k === 'call') { out.push(e as CallExpr); e.args.forEach((a) => calls(a, out)); }
+      else if (e.k === 'unary' || e.k === 'isnull') calls(e.arg, out);
+      else if (e.k === 'binary') { calls(e.left, out); calls(e.right, out); }
+      else if (e.k === 'between') { calls(e.arg, out); calls(e.low, out); calls(e.high, out); }
+      else if (e.k === 'in') { calls(e.arg, out); e.list.forEach((x) => calls(x, out)); }
+      else if (e.k === 'case') { if (e.operand) calls(e.operand, out); e.whens.forEach((w) => { calls(w.when, out); calls(w.then, out); }); if (e.otherwise) calls(e.otherwise, out); }
+      return out;
+    };
+    // OVER aggregates anywhere: the bounded-range operator does not exist yet.
+    for (const item of q.items) {
+      if (item.expr.k === 'star') continue;
+      for (const c of calls(item.expr)) {
+        if (c.over && c.name !== 'ZSCORE') {
+          if (AGGREGATES[c.name] || AGGREGATES_NOT_YET[c.name]) notYet(`${c.name}(...) OVER (...) windows (they need the bounded-range OVER operator)`, c.over.pos);
+          this.unknownFunction(c);
+        }
+        if (AGGREGATES[c.name] && !c.over) fail(`${c.name} is an aggregate: group by a window (GROUP BY key, TUMBLE(${src.time}, INTERVAL ...)) or give it an OVER (...) window`, c.pos);
+      }
+    }
+    let op: Record<string, unknown> | undefined;
+    let parts: Record<string, Pos> = {};
+    let checkCall: CallExpr | undefined;
+    if (q.where) {
+      const r = this.checkPredicate(q.where, src);
+      op = { name, ...r.op };
+      parts = r.parts;
+      checkCall = r.call;
+    }
+    // The select list: columns, `*`, and the scoring call itself.
+    for (const item of q.items) {
+      const e = item.expr;
+      if (e.k === 'star') continue;
+      if (e.k === 'ref') { this.valueRef(e, src, 'selecting'); continue; }
+      if (e.k === 'call' && (e.name === 'ZSCORE' || e.name === 'PREDICT')) {
+        if (!op) {
+          // No WHERE: every scored event is emitted.
+          const r = e.name === 'ZSCORE' ? this.zscore(e as CallExpr, src) : this.predict(e as CallExpr, src);
+          op = { name, ...r.op, ...(e.name === 'ZSCORE' ? { emit_all: true } : { emit: 'all' }) };
+          parts = r.parts;
+          checkCall = e as CallExpr;
+        } else if (!checkCall || !sameCall(checkCall, e as CallExpr)) fail(`select the same ${e.name}(...) the WHERE tests (one check per view)`, e.pos);
+        continue;
+      }
+      if (e.k === 'call') {
+        if (ROW_FUNCTIONS_NOT_SUPPORTED[e.name]) fail(ROW_FUNCTIONS_NOT_SUPPORTED[e.name], (e as CallExpr).namePos ?? e.pos);
+        if (!KNOWN_FUNCTIONS.includes(e.name) && !['FLOOR', 'CEIL', 'CEILING', 'ROUND', 'SQRT', 'LN', 'EXP', 'POWER', 'POW', 'COALESCE', 'LEAST', 'GREATEST'].includes(e.name)) this.unknownFunction(e as CallExpr);
+      }
+      notYet('projections (computed select items) until expressions are wired into the runtime; outputs have the shapes in docs/OUTPUTS.md', e.pos);
+    }
+    if (!op) {
+      notYet(`a query without a window, ZSCORE, PREDICT or limit check (a plain ${q.where ? 'filter' : 'projection'}; expressions are not wired into the runtime yet)`, q.where?.pos ?? q.pos);
+    }
+    const i = this.addOperator(op!, namePos, parts);
+    return { kind: 'event', op: i, name };
+  }
+
+  /** A column of the source, or `view.column`: a window view's running aggregate (`<op>.<aggregate>`). */
+  valueRef(e: Expr, src: SourceTable, what: string): { ref: string; pos: Pos } {
+    if (e.k === 'ref' && e.qualifier && !this.isAlias(e.qualifier) && lower(e.qualifier) !== lower(src.stmt.name.v)) {
+      const v = this.views.get(lower(e.qualifier));
+      if (!v) fail(`unknown table or view "${e.qualifier}"${didYouMean(e.qualifier, [src.stmt.name.v, ...[...this.views.values()].map((x) => x.name)])}`, e.pos);
+      if (v!.kind !== 'window') fail(`${e.qualifier} is not a window view: only a window's aggregates can be read per event`, e.pos);
+      const w = v as WindowView;
+      const agg = w.aggregates.get(lower(e.name));
+      if (!agg) fail(`view ${w.name} has no aggregate ${e.name}${didYouMean(e.name, [...w.aggregates.keys()])} (aggregates: ${[...w.aggregates.keys()].join(', ')})`, e.pos);
+      this.useKey(w.key, e.pos, `view ${w.name}`);
+      return { ref: `${w.name}.${agg}`, pos: e.pos };
+    }
+    const c = this.column(src, e, what);
+    if (c.kind !== 'number' && what !== 'selecting') fail(`${what} needs a number, ${c.name} is ${c.kind === 'string' ? 'a string' : 'the event time'}`, e.pos);
+    return { ref: c.name, pos: e.pos };
+  }
+
+  checkPredicate(w: Expr, src: SourceTable): { op: Record<string, unknown>; parts: Record<string, Pos>; call?: CallExpr } {
+    const num = (x: Expr): number | undefined => (x.k === 'num' ? x.value : x.k === 'unary' && x.op === '-' && x.arg.k === 'num' ? -x.arg.value : undefined);
+    const isCall = (x: Expr, n: string): x is CallExpr => x.k === 'call' && x.name === n;
+    // Normalise `t <op> f(...)` to `f(...) <op'> t`.
+    const norm = (x: Expr): Extract<Expr, { k: 'binary' }> | undefined => {
+      if (x.k !== 'binary' || !['>', '>=', '<', '<='].includes(x.op)) return undefined;
+      if (num(x.left) !== undefined && num(x.right) === undefined) return { ...x, op: ({ '>': '<', '>=': '<=', '<': '>', '<=': '>=' } as const)[x.op as '>'], left: x.right, right: x.left };
+      return x;
+    };
+    if (w.k === 'binary' && w.op === 'or') {
+      const l = this.checkPredicate(w.left, src), r = this.checkPredicate(w.right, src);
+      if (l.op.type === 'limit' && r.op.type === 'limit' && l.op.field === r.op.field && l.op.emit === r.op.emit
+        && (l.op.above !== undefined) !== (r.op.above !== undefined)) {
+        return { op: { ...l.op, ...r.op, ...(l.op.hysteresis !== undefined || r.op.hysteresis !== undefined ? { hysteresis: l.op.hysteresis ?? r.op.hysteresis } : {}) }, parts: { ...l.parts, ...r.parts } };
+      }
+      notYet('OR between these checks: a view holds one check (an upper and a lower limit of one value may be joined by OR)', w.pos);
+    }
+    if (isCall(w, 'CROSSES_ABOVE') || isCall(w, 'CROSSES_BELOW')) {
+      const above = w.name === 'CROSSES_ABOVE';
+      if (w.args.length < 2 || w.args.length > 3) fail(`${w.name}(value, limit [, hysteresis])`, w.pos);
+      const v = this.valueRef(w.args[0], src, w.name);
+      const lim = num(w.args[1]);
+      if (lim === undefined) fail(`${w.name}: the limit must be a number`, w.args[1].pos);
+      const h = w.args[2] ? num(w.args[2]) : undefined;
+      if (w.args[2] && h === undefined) fail(`${w.name}: the hysteresis must be a number (a fraction in [0, 1))`, w.args[2].pos);
+      return {
+        op: { type: 'limit', field: v.ref, [above ? 'above' : 'below']: lim, emit: 'crossing', ...(h !== undefined ? { hysteresis: h } : {}) },
+        parts: { field: v.pos, [above ? 'above' : 'below']: w.args[1].pos, ...(w.args[2] ? { hysteresis: w.args[2].pos } : {}) },
+      };
+    }
+    const b = norm(w);
+    if (b) {
+      const t = num(b.right);
+      const inner = b.left;
+      const isZ = isCall(inner, 'ZSCORE') || (isCall(inner, 'ABS') && inner.args.length === 1 && isCall(inner.args[0], 'ZSCORE'));
+      if (isZ) {
+        const abs = isCall(inner, 'ABS');
+        const z = (abs ? (inner as CallExpr).args[0] : inner) as CallExpr;
+        if (t === undefined) fail('the z-score threshold must be a number', b.right.pos);
+        let direction: string, threshold: number;
+        if (b.op === '>' || b.op === '<') fail(`the z-score operator alerts when |z| reaches the threshold: write ${b.op}= (a z exactly at the threshold alerts)`, b.pos);
+        if (abs) {
+          if (b.op !== '>=') fail('ABS(ZSCORE(...)) >= threshold: alerts on large deviations either way', b.pos);
+          direction = 'both'; threshold = t!;
+        } else if (b.op === '>=') { direction = 'above'; threshold = t!; } else { direction = 'below'; threshold = -t!; }
+        if (!(threshold > 0)) fail(`the z-score threshold must be ${direction === 'below' ? 'negative (ZSCORE(x) <= -3)' : 'greater than 0'}`, b.right.pos);
+        const r = this.zscore(z, src);
+        return { op: { ...r.op, threshold, direction }, parts: { ...r.parts, threshold: b.right.pos, direction: b.pos }, call: z };
+      }
+      if (isCall(inner, 'PREDICT')) {
+        if (t === undefined) fail('the score threshold must be a number', b.right.pos);
+        if (b.op !== '>=') fail('PREDICT(...) >= threshold: scores at or above the threshold are alerts (the model operator has no other test)', b.pos);
+        const r = this.predict(inner, src);
+        return { op: { ...r.op, threshold: t, emit: 'alerts' }, parts: { ...r.parts, threshold: b.right.pos }, call: inner };
+      }
+      if (inner.k === 'ref' && t !== undefined) {
+        if (b.op === '>=' || b.op === '<=') fail(`a limit is breached beyond it (a value at the limit is within it): write ${b.op[0]}`, b.pos);
+        const v = this.valueRef(inner, src, 'a limit');
+        return { op: { type: 'limit', field: v.ref, [b.op === '>' ? 'above' : 'below']: t, emit: 'every' }, parts: { field: v.pos, [b.op === '>' ? 'above' : 'below']: b.right.pos } };
+      }
+    }
+    for (const c of collectCalls(w)) {
+      if (c.name === 'ZSCORE' || c.name === 'PREDICT') notYet(`this use of ${c.name}: write ${c.name === 'ZSCORE' ? 'WHERE ABS(ZSCORE(x)) >= 3, ZSCORE(x) >= 3 or ZSCORE(x) <= -3' : "WHERE PREDICT('model', ...) >= 0.8"}`, w.pos);
+      if (ROW_FUNCTIONS_NOT_SUPPORTED[c.name]) fail(ROW_FUNCTIONS_NOT_SUPPORTED[c.name], c.namePos ?? c.pos);
+      if (!KNOWN_FUNCTIONS.includes(c.name) && !['FLOOR', 'CEIL', 'CEILING', 'ROUND', 'SQRT', 'LN', 'EXP', 'POWER', 'POW', 'COALESCE', 'LEAST', 'GREATEST'].includes(c.name)) this.unknownFunction(c);
+    }
+    for (const r of collectRefs(w)) this.valueRef(r, src, 'selecting');
+    return notYet('WHERE filters other than a ZSCORE, PREDICT or limit check (filters are not wired into the runtime yet)', w.pos);
+  }
+
+  zscore(call: CallExpr, src: SourceTable): { op: Record<string, unknown>; parts: Record<string, Pos> } {
+    const a = call.args;
+    if (a.length < 1 || a.length > 3) fail("ZSCORE(x [, 'ewma', alpha]) or ZSCORE(x, 'window', n)", call.pos);
+    if (call.distinct) fail('ZSCORE(DISTINCT ...) has no meaning', call.pos);
+    const v = this.valueRef(a[0], src, 'ZSCORE');
+    const op: Record<string, unknown> = { type: 'zscore', field: v.ref };
+    const parts: Record<string, Pos> = { field: v.pos };
+    if (a[1]) {
+      if (a[1].k !== 'str' || !['ewma', 'window'].includes(a[1].value.toLowerCase())) fail(`expected the mode 'ewma' or 'window' as ZSCORE's second argument`, a[1].pos);
+      const mode = (a[1] as { value: string }).value.toLowerCase();
+      op.mode = mode;
+      parts.mode = a[1].pos;
+      if (a[2]) {
+        const n = a[2].k === 'num' ? a[2].value : undefined;
+        if (n === undefined) fail(`expected ${mode === 'ewma' ? 'alpha (a number in (0, 1])' : 'the window (a number of samples)'}`, a[2].pos);
+        op[mode === 'ewma' ? 'alpha' : 'window'] = n;
+        parts[mode === 'ewma' ? 'alpha' : 'window'] = a[2].pos;
+      }
+    }
+    if (call.over) {
+      const o = call.over;
+      if (o.frame) notYet('a frame in ZSCORE(...) OVER (...): the z-score runs over the whole partition (ewma) or its last n samples (\'window\', n)', o.frame.pos);
+      for (const ob of o.orderBy) if (ob.expr.k !== 'ref' || ob.expr.name !== src.time || ob.desc) fail(`ZSCORE is over the partition in event-time order: ORDER BY ${src.time}`, ob.expr.pos);
+      if (o.partitionBy.length) {
+        const cols = o.partitionBy.map((p) => this.column(src, p, 'PARTITION BY').name);
+        this.useKey(cols, o.partitionBy[0].pos, 'ZSCORE ... OVER (PARTITION BY ...)');
+      }
+    }
+    return { op, parts };
+  }
+
+  predict(call: CallExpr, src: SourceTable): { op: Record<string, unknown>; parts: Record<string, Pos> } {
+    const a = call.args;
+    if (a.length < 2 || a[0].k !== 'str') fail("PREDICT('model', feature1, feature2, ...): the model named in CREATE MODEL, then its features in order", a[0]?.pos ?? call.pos);
+    const mname = (a[0] as { value: string }).value;
+    const m = this.models.get(lower(mname));
+    this.usedModels.add(lower(mname));
+    if (!m) fail(`unknown model '${mname}'${didYouMean(mname, [...this.models.values()].map((x) => x.name.v))} (declare it: CREATE MODEL ${mname} WITH ('path' = 'model.json'))`, a[0].pos);
+    const op: Record<string, unknown> = { type: 'model' };
+    const parts: Record<string, Pos> = { model: a[0].pos };
+    for (const o of m!.options.entries) {
+      const k = norm(o.key);
+      if (k === 'path') { op.model = o.value; parts.model = o.valuePos; } else if (k === 'output' || k === 'engine') { op[k] = o.value.toLowerCase(); parts[k] = o.valuePos; } else if (k === 'type' || k === 'format') {
+        if (!['xgboost', 'json'].includes(o.value.toLowerCase())) fail(`models are XGBoost JSON (save_model("m.json")), found '${o.value}'`, o.valuePos);
+      } else fail(`unknown model option '${o.key}'${didYouMean(o.key, ['path', 'output', 'engine'])} (path, output, engine)`, o.keyPos);
+    }
+    if (op.model === undefined) fail(`model ${m!.name.v} has no 'path': CREATE MODEL ${m!.name.v} WITH ('path' = 'model.json')`, m!.name.pos);
+    const features = a.slice(1).map((f, i) => { const v = this.valueRef(f, src, 'a model feature'); parts[`features[${i}]`] = v.pos; return v.ref; });
+    op.features = features;
+    parts.features = a[1].pos;
+    return { op, parts };
+  }
+
+  // ── INSERT and the end ───────────────────────────────────────────────────
+
+  insert(target: Name, q: Query): void {
+    const t = this.table(target, 'sink');
+    const c = this.connector(t);
+    if (!SINK_CONNECTORS.includes(c.name)) fail(`table ${t.name.v} is a source (connector '${c.name}'): INSERT INTO writes to a sink (connector ${SINK_CONNECTORS.join(', ')})`, target.pos);
+    let opName: string;
+    if (q.from.k === 'table' && this.views.has(lower(q.from.name.v)) && !q.where && q.groupBy.length === 0 && !q.having) {
+      const v = this.views.get(lower(q.from.name.v))!;
+      for (const item of q.items) if (item.expr.k !== 'star') notYet(`selecting columns of view ${v.name}: a sink receives a view's outputs whole (docs/OUTPUTS.md); write SELECT *`, item.pos);
+      opName = v.name;
+    } else if (q.from.k === 'table' && this.tables.has(lower(q.from.name.v)) && q.groupBy.length === 0 && !q.where && q.items.every((i) => i.expr.k === 'star' || i.expr.k === 'ref')) {
+      return notYet('copying source events to a sink unchanged: a sink receives operator outputs (windows, anomalies, scores, late and dead-letter events)', q.pos);
+    } else {
+      // An inline query: its operator is named after the sink.
+      const n = this.sinkRoutes.get(lower(t.name.v))?.operators.length ?? 0;
+      opName = n === 0 ? t.name.v : `${t.name.v}_${n + 1}`;
+      this.query(q, opName, target.pos);
+    }
+    const route = this.sinkRoutes.get(lower(t.name.v)) ?? { operators: [], pos: target.pos };
+    if (!route.operators.includes(opName)) route.operators.push(opName);
+    this.sinkRoutes.set(lower(t.name.v), route);
+  }
+
+  finish(statements: Statement[]): void {
+    if (!this.source) {
+      const first = statements.find((s) => s.kind === 'create_table');
+      fail('the script reads no source table: add CREATE VIEW <name> AS SELECT ... FROM <source table> ... (or INSERT INTO <sink> SELECT ...)', first?.pos ?? { offset: 0, end: 0 });
+    }
+    this.schemaConfig(this.source!);
+    if (this.key) this.put('key', this.key.columns, this.key.pos);
+    else {
+      const pk = this.source!.stmt.primaryKey;
+      if (pk) this.put('key', pk.columns.map((c) => this.column(this.source!, { k: 'ref', name: c.v, pos: c.pos }, 'PRIMARY KEY').name), pk.pos);
+    }
+    if (this.key && this.source!.stmt.primaryKey) {
+      const pk = this.source!.stmt.primaryKey.columns.map((c) => c.v);
+      if (pk.join('|') !== this.key.columns.join('|')) fail(`PRIMARY KEY (${pk.join(', ')}) is not the key the queries use (${this.key.columns.join(', ')}, from ${this.key.from})`, this.source!.stmt.primaryKey.pos);
+    }
+    // Operator settings: SET 'operator.<view>.<setting>' = '...'.
+    for (const s of this.operatorSettings) {
+      const m = /^operator\.([^.]+)\.(.+)$/i.exec(s.key);
+      if (!m) { this.problems.push({ message: `expected 'operator.<view>.<setting>', found '${s.key}'`, pos: s.keyPos }); continue; }
+      const i = this.operators.findIndex((o) => lower(String(o.name)) === lower(m[1]));
+      if (i < 0) { this.problems.push({ message: `no view ${m[1]}${didYouMean(m[1], this.operators.map((o) => String(o.name)))} to apply '${s.key}' to`, pos: s.keyPos }); continue; }
+      const v = s.value.trim();
+      this.operators[i][norm(m[2])] = /^-?\d+(\.\d+)?([eE][+-]?\d+)?$/.test(v) ? Number(v) : v === 'true' || v === 'false' ? v === 'true' : v;
+      this.at.set(`operators[${i}].${norm(m[2])}`, s.valuePos);
+    }
+    this.data.operators = this.operators;
+    // Sinks, in declaration order.
+    const sinks: Record<string, unknown>[] = [];
+    for (const t of this.tables.values()) {
+      if (this.sourceUses.has(lower(t.name.v))) continue;
+      const c = this.guarded(() => this.connector(t));
+      if (!c) continue;
+      const route = this.sinkRoutes.get(lower(t.name.v));
+      if (!route) {
+        if (SINK_CONNECTORS.includes(c.name) && !SOURCE_CONNECTORS.includes(c.name)) this.problems.push({ message: `sink table ${t.name.v} is never written: add INSERT INTO ${t.name.v} SELECT * FROM <view>`, pos: t.name.pos });
+        else if (!SINK_CONNECTORS.includes(c.name)) this.problems.push({ message: `source table ${t.name.v} is never read${this.source ? ` (this job reads ${this.source.stmt.name.v}; one job reads one input stream)` : ''}`, pos: t.name.pos });
+        else this.problems.push({ message: `table ${t.name.v} is neither read nor written: read it in a FROM (a source) or INSERT INTO it (a sink)`, pos: t.name.pos });
+        continue;
+      }
+      const i = sinks.length;
+      const sink: Record<string, unknown> = { type: c.name === 'websocket' ? 'ws' : c.name, name: t.name.v };
+      this.at.set(`sinks[${i}]`, t.name.pos);
+      const table = SINK_OPTIONS[c.name];
+      for (const o of t.options.entries) {
+        const k = norm(o.key);
+        if (k === 'connector') continue;
+        if (k === 'format') {
+          if (lower(o.value) !== 'json') this.problems.push({ message: `sinks write JSON (docs/OUTPUTS.md), found '${o.value}'`, pos: o.valuePos });
+          continue;
+        }
+        const known = table[k];
+        if (!known) { this.problems.push({ message: `unknown option '${o.key}' for a ${c.name} sink${didYouMean(k, Object.keys(table))} (options: connector, format, ${Object.keys(table).join(', ')})`, pos: o.keyPos }); continue; }
+        const value = this.guarded(() => this.coerce(o.value, known[1], o.valuePos, o.key));
+        if (value === undefined) continue;
+        const parts = known[0].split('.');
+        let obj = sink;
+        for (const p of parts.slice(0, -1)) obj = (obj[p] ??= {}) as Record<string, unknown>;
+        obj[parts[parts.length - 1]] = value;
+        this.at.set(`sinks[${i}].${known[0]}`, o.valuePos);
+      }
+      sink.operators = route.operators;
+      this.at.set(`sinks[${i}].operators`, route.pos);
+      sinks.push(sink);
+    }
+    if (sinks.length > 0) this.data.sinks = sinks;
+    for (const m of this.models.values()) {
+      if (!this.usedModels.has(lower(m.name.v))) this.problems.push({ message: `model ${m.name.v} is never used: PREDICT('${m.name.v}', ...)`, pos: m.name.pos });
+    }
+  }
+
+  guarded<T>(f: () => T): T | undefined {
+    try { return f(); } catch (e) {
+      if (e instanceof Problem) { this.problems.push(e.problem); return undefined; }
+      throw e;
+    }
+  }
+}
+
+function collectCalls(e: Expr, out: CallExpr[] = []): CallExpr[] {
+  if (e.k === 'call') { out.push(e as CallExpr); e.args.forEach((a) => collectCalls(a, out)); }
+  else if (e.k === 'unary' || e.k === 'isnull') collectCalls(e.arg, out);
+  else if (e.k === 'binary') { collectCalls(e.left, out); collectCalls(e.right, out); }
+  else if (e.k === 'between') { collectCalls(e.arg, out); collectCalls(e.low, out); collectCalls(e.high, out); }
+  else if (e.k === 'in') { collectCalls(e.arg, out); e.list.forEach((x) => collectCalls(x, out)); }
+  else if (e.k === 'case') { if (e.operand) collectCalls(e.operand, out); e.whens.forEach((w) => { collectCalls(w.when, out); collectCalls(w.then, out); }); if (e.otherwise) collectCalls(e.otherwise, out); }
+  return out;
+}
+
+function collectRefs(e: Expr, out: Array<Extract<Expr, { k: 'ref' }>> = []): Array<Extract<Expr, { k: 'ref' }>> {
+  if (e.k === 'ref') { if (e.name !== '*') out.push(e); }
+  else if (e.k === 'call') e.args.forEach((a) => collectRefs(a, out));
+  else if (e.k === 'unary' || e.k === 'isnull') collectRefs(e.arg, out);
+  else if (e.k === 'binary') { collectRefs(e.left, out); collectRefs(e.right, out); }
+  else if (e.k === 'between') { collectRefs(e.arg, out); collectRefs(e.low, out); collectRefs(e.high, out); }
+  else if (e.k === 'in') { collectRefs(e.arg, out); e.list.forEach((x) => collectRefs(x, out)); }
+  else if (e.k === 'case') { if (e.operand) collectRefs(e.operand, out); e.whens.forEach((w) => { collectRefs(w.when, out); collectRefs(w.then, out); }); if (e.otherwise) collectRefs(e.otherwise, out); }
+  return out;
+}
+
+/** Same call, by its text shape (positions aside). */
+function sameCall(a: CallExpr, b: CallExpr): boolean {
+  const strip = (x: unknown): unknown => JSON.stringify(x, (k, v) => (k === 'pos' || k === 'namePos' ? undefined : typeof v === 'bigint' ? String(v) : v));
+  return strip(a) === strip(b);
+}
+
+export type { Options, SelectItem, FromItem };
