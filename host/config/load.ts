@@ -249,7 +249,7 @@ const KNOWN_KEYS = (() => {
 type IssueFactory = (offset: number, path: string, message: string, found?: string) => ConfigIssue;
 
 /** The keys the object at `path` accepts (unions resolved by the data's `type`), for a precise "did you mean". */
-function keysAt(path: readonly PropertyKey[], data: unknown): string[] | undefined {
+export function keysAt(path: readonly PropertyKey[], data: unknown): string[] | undefined {
   let schema: unknown = S.pipeline;
   let value: unknown = data;
   const def = (s: unknown) => (s as { _zod?: { def?: Record<string, unknown> } })?._zod?.def;

@@ -3,13 +3,14 @@
 // very checks a YAML file goes through (the zod schema and semantic.ts), with
 // each problem placed at the SQL that produced the config value.
 import { isAbsolute, resolve } from 'node:path';
-import { ConfigError, pathString, type ConfigIssue } from '../config/errors.js';
+import { ConfigError, didYouMean, pathString, type ConfigIssue } from '../config/errors.js';
+import { keysAt } from '../config/load.js';
 import * as S from '../config/schema.js';
 import { semanticIssues } from '../config/semantic.js';
 import type { PipelineConfig } from '../config/types.js';
 import type { Pos } from '../expr/parse.js';
 import { SqlError, sqlIssue, sqlIssues } from './errors.js';
-import { parseScript } from './parser.js';
+import { parseScriptPartly } from './parser.js';
 import { translateScript, type Translation } from './translate.js';
 
 export function isSqlFile(file: string): boolean {
@@ -19,7 +20,8 @@ export function isSqlFile(file: string): boolean {
 /** Parses and translates a script; throws ConfigError with every problem (file:line:col, the line, a caret). */
 export function translateSql(text: string, file: string): Translation {
   try {
-    return translateScript(parseScript(text), file);
+    const parsed = parseScriptPartly(text);
+    return translateScript(parsed.statements, file, parsed.unparsed, parsed.problems);
   } catch (e) {
     if (e instanceof SqlError) throw new ConfigError(sqlIssues(text, file, e.problems));
     throw e;
@@ -62,7 +64,13 @@ export function parseSqlPipeline(text: string, file: string, options: SqlLoadOpt
   const t = translateSql(text, file);
   const parsed = S.pipeline.safeParse(t.data);
   if (!parsed.success) {
-    throw new ConfigError(parsed.error.issues.map((i) => issueAt(text, file, t, i.path as PropertyKey[], i.message)).sort((a, b) => a.line - b.line || a.column - b.column));
+    const issues = parsed.error.issues.flatMap((i) => {
+      const path = i.path as PropertyKey[];
+      if (i.code !== 'unrecognized_keys') return [issueAt(text, file, t, path, i.message)];
+      const allowed = keysAt(path, t.data) ?? [];
+      return i.keys.map((k) => issueAt(text, file, t, [...path, k], `unknown setting "${k}"${didYouMean(k, allowed)}${allowed.length ? `; settings here: ${allowed.filter((a) => a !== 'type' && a !== 'name').join(', ')}` : ''}`));
+    });
+    throw new ConfigError(issues.sort((a, b) => a.line - b.line || a.column - b.column));
   }
   const config = parsed.data;
   const baseDir = options.baseDir ?? process.cwd();

@@ -40,11 +40,31 @@ const UNSUPPORTED_STATEMENTS: Record<string, string> = {
   load: 'LOAD MODULE is not supported',
 };
 
+export interface ParsedScript {
+  statements: Statement[];
+  /** A problem for every statement that did not parse (each skipped to its ";"). */
+  problems: SqlProblem[];
+  /** Names the statements that did not parse were declaring, so references to them are not reported again. */
+  unparsed: Set<string>;
+}
+
 /** Parses a whole script; throws SqlError with a problem for every statement that does not parse. */
 export function parseScript(src: string): Statement[] {
-  const toks = tokenize(src);
+  const r = parseScriptPartly(src);
+  if (r.problems.length > 0) throw new SqlError(r.problems);
+  return r.statements;
+}
+
+/** Parses every statement that parses; the others become problems. A lexical error ends the script there. */
+export function parseScriptPartly(src: string): ParsedScript {
+  let toks: Token[];
+  try { toks = tokenize(src); } catch (e) {
+    if (e instanceof SqlError) return { statements: [], problems: e.problems, unparsed: new Set() };
+    throw e;
+  }
   const problems: SqlProblem[] = [];
   const statements: Statement[] = [];
+  const unparsed = new Set<string>();
   let p = 0;
   while (toks[p].t !== 'end') {
     if (isOp(toks[p], ';')) { p++; continue; }
@@ -57,6 +77,16 @@ export function parseScript(src: string): Statement[] {
     } catch (e) {
       if (!(e instanceof SqlError)) throw e;
       problems.push(...e.problems);
+      // CREATE [TEMPORARY] TABLE|VIEW|MODEL [IF NOT EXISTS] name
+      let q = start;
+      if (isKw(toks[q], 'create')) {
+        q++;
+        if (isKw(toks[q], 'temporary')) q++;
+        if (['table', 'view', 'model'].some((w) => isKw(toks[q], w))) q++;
+        if (isKw(toks[q], 'if')) q += 3;
+        const n = toks[q];
+        if (n && n.t === 'name') unparsed.add(n.v.toLowerCase());
+      }
       // Skip to the end of this statement (a ";" outside parentheses) and go on.
       let depth = 0;
       p = Math.max(p, start);
@@ -67,8 +97,7 @@ export function parseScript(src: string): Statement[] {
       }
     }
   }
-  if (problems.length > 0) throw new SqlError(problems);
-  return statements;
+  return { statements, problems, unparsed };
 }
 
 /** Parses one expression on its own (tests, and the translator's option values). */

@@ -174,9 +174,17 @@ function durationText(ns: bigint): string {
 const norm = (k: string) => k.toLowerCase().replace(/-/g, '_');
 const lower = (s: string) => s.toLowerCase();
 
-/** Translates parsed statements; throws SqlError with every problem found. */
-export function translateScript(statements: Statement[], file: string): Translation {
-  return new Translator(file).run(statements);
+/** A reference to something whose statement did not parse: already reported there. */
+class Silent extends Error {}
+
+/**
+ * Translates parsed statements; throws SqlError with every problem found.
+ * `unparsed`: names declared by statements that did not parse (their problems
+ * are reported already): references to them are not reported again, and
+ * neither are the script-wide checks a missing statement would upset.
+ */
+export function translateScript(statements: Statement[], file: string, unparsed: ReadonlySet<string> = new Set(), earlier: readonly SqlProblem[] = []): Translation {
+  return new Translator(file, unparsed, earlier).run(statements);
 }
 
 class Translator {
@@ -196,20 +204,30 @@ class Translator {
   readonly sinkRoutes = new Map<string, { operators: string[]; pos: Pos }>();
   readonly sourceUses = new Map<string, Pos>();
   readonly usedModels = new Set<string>();
+  /** Source tables whose declaration failed (reported once, not again at each use). */
+  readonly broken = new Set<string>();
 
-  constructor(readonly file: string) {}
+  constructor(readonly file: string, readonly unparsed: ReadonlySet<string>, readonly earlier: readonly SqlProblem[]) {
+    this.problems.push(...earlier);
+  }
+
+  /** Stops quietly when `name` was declared by a statement that did not parse. */
+  skipUnparsed(name: string): void {
+    if (this.unparsed.has(lower(name))) throw new Silent();
+  }
 
   run(statements: Statement[]): Translation {
     const base = this.file.replace(/^.*[\\/]/, '').replace(/\.sql$/i, '').replace(/[^A-Za-z0-9_]/g, '_');
     this.data.name = /^[A-Za-z_]/.test(base) ? base : `job_${base}`;
     for (const s of statements) this.guard(() => this.statement(s));
-    this.guard(() => this.finish(statements));
+    if (this.earlier.length === 0) this.guard(() => this.finish(statements));
     if (this.problems.length > 0) throw new SqlError(this.problems);
     return { data: this.data, at: this.at };
   }
 
   guard(f: () => void): void {
     try { f(); } catch (e) {
+      if (e instanceof Silent) return;
       if (e instanceof Problem) this.problems.push(e.problem);
       else if (e instanceof SqlError) this.problems.push(...e.problems);
       else throw e;
@@ -298,6 +316,7 @@ class Translator {
   table(name: Name, role: 'source' | 'sink'): CreateTable {
     const t = this.tables.get(lower(name.v));
     if (!t) {
+      this.skipUnparsed(name.v);
       const v = this.views.get(lower(name.v));
       if (v && role === 'sink') fail(`"${name.v}" is a view; INSERT INTO writes to a sink table (CREATE TABLE ${name.v}_out WITH ('connector' = 'jsonl', ...))`, name.pos);
       const pool = [...this.tables.values()].map((x) => x.name.v).concat(role === 'source' ? [...this.views.values()].map((x) => x.name) : []);
@@ -313,13 +332,23 @@ class Translator {
       if (this.source.stmt !== t) notYet(`reading a second source table (${t.name.v}; this job already reads ${this.source.stmt.name.v}): one job reads one input stream`, name.pos);
       return this.source;
     }
-    const connector = this.connector(t);
-    if (!SOURCE_CONNECTORS.includes(connector.name)) fail(`table ${t.name.v} is a sink (connector '${connector.name}'): a query reads from a source table (connector ${SOURCE_CONNECTORS.join(', ')})`, name.pos);
-    if (t.columns.length === 0) fail(`source table ${t.name.v} needs its columns: (ts TIMESTAMP(3), instrument STRING, price DOUBLE, ..., WATERMARK FOR ts AS ts - INTERVAL '1' SECOND)`, t.name.pos);
+    if (this.broken.has(lower(t.name.v))) throw new Silent();
     this.sourceUses.set(lower(t.name.v), name.pos);
-    const src = this.describeSource(t);
+    let src: SourceTable;
+    try {
+      const declared = t.options.entries.find((o) => lower(o.key) === 'connector')?.value.toLowerCase();
+      const connector = { name: CONNECTOR_ALIASES[declared ?? ''] ?? declared ?? 'synthetic' };
+      if (SINK_CONNECTORS.includes(connector.name) && !SOURCE_CONNECTORS.includes(connector.name)) fail(`table ${t.name.v} is a sink (connector '${connector.name}'): a query reads from a source table (connector ${SOURCE_CONNECTORS.join(', ')})`, name.pos);
+      if (t.columns.length === 0) fail(`source table ${t.name.v} needs its columns: (ts TIMESTAMP(3), instrument STRING, price DOUBLE, ..., WATERMARK FOR ts AS ts - INTERVAL '1' SECOND)`, t.name.pos);
+      src = this.describeSource(t);
+    } catch (e) {
+      // Reported once; the queries over it are still checked when its columns are known.
+      this.broken.add(lower(t.name.v));
+      throw e;
+    }
     this.source = src;
-    this.sourceConfig(t, connector.name);
+    // Option problems are the table's own: reported, and the queries go on.
+    this.guard(() => this.sourceConfig(t, this.connector(t).name));
     return src;
   }
 
@@ -523,6 +552,7 @@ class Translator {
     if (q.from.k === 'subquery') return notYet('subqueries in FROM; declare the inner query as a CREATE VIEW', q.from.pos);
     if (q.from.k === 'tvf') return this.windowQuery(q, name, namePos);
     const fromName = q.from.name;
+    this.skipUnparsed(fromName.v);
     const view = this.views.get(lower(fromName.v));
     if (view) {
       if (view.kind === 'window') {
@@ -715,6 +745,9 @@ class Translator {
       notYet('this select item: a window query selects its keys, the window bounds and aggregates (COUNT, SUM, MIN, MAX, AVG, VAR_POP, STDDEV_POP, FIRST_VALUE, LAST_VALUE, SUM(p*q)/SUM(q)); arithmetic on aggregates needs expressions', e.pos);
     }
     if (aggregates.length === 0) fail('a window query needs at least one aggregate (COUNT(*), SUM(x), ...)', q.pos);
+    if (spec!.slide !== undefined && spec!.size !== undefined && (spec!.slide > spec!.size || spec!.size % spec!.slide !== 0n)) {
+      notYet(`a HOP slide (${durationText(spec!.slide)}) that does not divide the size (${durationText(spec!.size)}) evenly: sliding windows are built from panes of one slide`, spec!.parts.slide);
+    }
     const op: Record<string, unknown> = { name, type: 'window', window: spec!.window };
     if (spec!.size !== undefined) op.size = durationText(spec!.size);
     if (spec!.slide !== undefined) op.slide = durationText(spec!.slide);
@@ -815,6 +848,7 @@ class Translator {
   valueRef(e: Expr, src: SourceTable, what: string): { ref: string; pos: Pos } {
     if (e.k === 'ref' && e.qualifier && !this.isAlias(e.qualifier) && lower(e.qualifier) !== lower(src.stmt.name.v)) {
       const v = this.views.get(lower(e.qualifier));
+      if (!v) this.skipUnparsed(e.qualifier);
       if (!v) fail(`unknown table or view "${e.qualifier}"${didYouMean(e.qualifier, [src.stmt.name.v, ...[...this.views.values()].map((x) => x.name)])}`, e.pos);
       if (v!.kind !== 'window') fail(`${e.qualifier} is not a window view: only a window's aggregates can be read per event`, e.pos);
       const w = v as WindowView;
@@ -935,6 +969,7 @@ class Translator {
     const mname = (a[0] as { value: string }).value;
     const m = this.models.get(lower(mname));
     this.usedModels.add(lower(mname));
+    if (!m) this.skipUnparsed(mname);
     if (!m) fail(`unknown model '${mname}'${didYouMean(mname, [...this.models.values()].map((x) => x.name.v))} (declare it: CREATE MODEL ${mname} WITH ('path' = 'model.json'))`, a[0].pos);
     const op: Record<string, unknown> = { type: 'model' };
     const parts: Record<string, Pos> = { model: a[0].pos };
