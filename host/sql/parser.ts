@@ -421,7 +421,7 @@ class StatementParser {
       const partitionBy: Name[] = [];
       if (this.kw('partition')) {
         this.expectKw('by', 'after PARTITION');
-        do partitionBy.push(this.name('a key column')); while (this.op(','));
+        do partitionBy.push(this.name('a key column')); while (isOp(this.peek(), ',') && !isKw(this.peek(1), 'descriptor') && this.op(','));
       }
       this.expectOp(',', `after TABLE ${table.v}`);
       this.expectKw('descriptor', 'to name the time column (DESCRIPTOR(ts))');
