@@ -1,0 +1,143 @@
+// SQL window queries run by ganglion against the same queries run by DuckDB
+// over the same input file: every window of every key, every aggregate. The
+// queries come from a small seeded generator (window kind and form ×
+// aggregates × column), several per job. The input is in event-time order
+// with distinct timestamps, so no event is late and FIRST_VALUE/LAST_VALUE
+// (by event time in ganglion) have one answer; ganglion's replay fires the
+// windows still open at the end, as a batch engine sees them.
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { DuckDBInstance } from '@duckdb/node-api';
+import { finalSessions, finalWindows, ganglion, readOutputs } from '../../helpers/ganglion_cli.js';
+import { tempDir } from '../../helpers/tmp.js';
+
+/** mulberry32: a small seeded generator, so a failure names its seed. */
+function rng(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+const KEYS = ['AAPL', 'MSFT', 'NVDA', 'TSLA', 'AMZN'];
+const T0 = 1767623400000; // ms
+
+/** Events in ts order, distinct ts; bursts and pauses so sessions open and close. */
+function input(seed: number, n: number): string[] {
+  const r = rng(seed);
+  const lines: string[] = [];
+  let ts = T0;
+  for (let i = 0; i < n; i++) {
+    ts += r() < 0.03 ? 2000 + Math.floor(r() * 6000) : 1 + Math.floor(r() * 40);
+    const k = KEYS[Math.floor(r() * r() * KEYS.length)];
+    const price = Math.round((100 + r() * 50) * 100) / 100, qty = 1 + Math.floor(r() * 500);
+    lines.push(JSON.stringify({ n: i + 1, ts, instrument: k, price, qty, side: r() < 0.5 ? 'buy' : 'sell' }));
+  }
+  return lines;
+}
+
+type Agg = { sql: (c: string) => string; duck: (c: string) => string; name: string };
+const AGGS: Agg[] = [
+  { name: 'count', sql: () => 'COUNT(*)', duck: () => 'count(*)' },
+  { name: 'sum', sql: (c) => `SUM(${c})`, duck: (c) => `sum(${c})` },
+  { name: 'min', sql: (c) => `MIN(${c})`, duck: (c) => `min(${c})` },
+  { name: 'max', sql: (c) => `MAX(${c})`, duck: (c) => `max(${c})` },
+  { name: 'mean', sql: (c) => `AVG(${c})`, duck: (c) => `avg(${c})` },
+  { name: 'variance', sql: (c) => `VAR_POP(${c})`, duck: (c) => `var_pop(${c})` },
+  { name: 'stddev', sql: (c) => `STDDEV_POP(${c})`, duck: (c) => `stddev_pop(${c})` },
+  { name: 'first', sql: (c) => `FIRST_VALUE(${c})`, duck: (c) => `arg_min(${c}, ts)` },
+  { name: 'last', sql: (c) => `LAST_VALUE(${c})`, duck: (c) => `arg_max(${c}, ts)` },
+  { name: 'vwap', sql: () => 'SUM(price * qty) / SUM(qty)', duck: () => 'sum(price * qty) / sum(qty)' },
+];
+
+interface Query { name: string; sql: string; duck: string; kind: 'tumbling' | 'sliding' | 'session'; aggs: string[] }
+
+function query(r: () => number, name: string): Query {
+  const pick = <T>(xs: T[]) => xs[Math.floor(r() * xs.length)];
+  const column = pick(['price', 'qty']);
+  const aggs = AGGS.filter((a) => r() < 0.45 && !(a.name === 'vwap' && column !== 'price'));
+  if (aggs.length === 0) aggs.push(AGGS[0]);
+  const kind = pick(['tumbling', 'sliding', 'session'] as const);
+  const tvf = r() < 0.5;
+  const sel = aggs.map((a) => `${a.sql(column)} AS ${a.name}_v`).join(', ');
+  const dsel = aggs.map((a) => `${a.duck(column)} AS ${a.name}`).join(', ');
+  const ms = (x: number) => `INTERVAL '${x}' MILLISECOND`;
+  let sql: string, duck: string;
+  if (kind === 'tumbling') {
+    const size = pick([100, 250, 1000, 3000]);
+    sql = tvf
+      ? `SELECT instrument, window_start, window_end, ${sel} FROM TABLE(TUMBLE(TABLE trades, DESCRIPTOR(ts), ${ms(size)})) GROUP BY instrument, window_start, window_end`
+      : `SELECT instrument, TUMBLE_START(ts, ${ms(size)}) AS ws, ${sel} FROM trades GROUP BY instrument, TUMBLE(ts, ${ms(size)})`;
+    duck = `SELECT instrument AS k, (ts // ${size}) * ${size} AS ws, ${dsel} FROM ev GROUP BY k, ws`;
+  } else if (kind === 'sliding') {
+    const slide = pick([100, 250, 500]), size = slide * pick([2, 3, 4, 8]);
+    sql = tvf
+      ? `SELECT instrument, window_start, window_end, ${sel} FROM TABLE(HOP(TABLE trades, DESCRIPTOR(ts), ${ms(slide)}, ${ms(size)})) GROUP BY instrument, window_start, window_end`
+      : `SELECT instrument, HOP_END(ts, ${ms(slide)}, ${ms(size)}) AS we, ${sel} FROM trades GROUP BY instrument, HOP(ts, ${ms(slide)}, ${ms(size)})`;
+    duck = `SELECT instrument AS k, (ts // ${slide}) * ${slide} - j * ${slide} AS ws, ${dsel} FROM ev CROSS JOIN range(0, ${size / slide}) AS t(j) GROUP BY k, ws`;
+  } else {
+    const gap = pick([500, 1000, 2500]);
+    sql = tvf
+      ? `SELECT instrument, window_start, window_end, ${sel} FROM TABLE(SESSION(TABLE trades PARTITION BY instrument, DESCRIPTOR(ts), ${ms(gap)})) GROUP BY instrument, window_start, window_end`
+      : `SELECT instrument, SESSION_START(ts, ${ms(gap)}) AS ws, ${sel} FROM trades GROUP BY instrument, SESSION(ts, ${ms(gap)})`;
+    duck = `WITH marks AS (SELECT *, CASE WHEN ts - lag(ts) OVER (PARTITION BY instrument ORDER BY ts) >= ${gap} THEN 1 ELSE 0 END AS brk FROM ev),
+      islands AS (SELECT *, sum(brk) OVER (PARTITION BY instrument ORDER BY ts ROWS UNBOUNDED PRECEDING) AS sid FROM marks)
+      SELECT instrument AS k, min(ts) AS ws, max(ts) + ${gap} AS we, ${dsel} FROM islands GROUP BY k, sid`;
+  }
+  return { name, sql: `CREATE VIEW ${name} AS ${sql};`, duck, kind, aggs: aggs.map((a) => a.name) };
+}
+
+const close = (a: number, b: number, rel: number) => Math.abs(a - b) <= rel * Math.max(1, Math.abs(a), Math.abs(b));
+
+for (const seed of [1, 2, 3]) {
+  test(`random window queries (seed ${seed}) give DuckDB's results`, async () => {
+    const dir = tempDir('ganglion-sql-duck-');
+    const instance = await DuckDBInstance.create(':memory:');
+    const db = await instance.connect();
+    try {
+      const events = join(dir.path, 'events.jsonl');
+      writeFileSync(events, input(seed, 4000).join('\n') + '\n');
+      const r = rng(seed * 7919);
+      const queries = Array.from({ length: 6 }, (_, i) => query(r, `q${i}`));
+      const job = join(dir.path, 'job.sql');
+      writeFileSync(job, `CREATE TABLE trades (ts BIGINT, instrument STRING, price DOUBLE, qty DOUBLE, side STRING, trader STRING, account STRING, asset_class STRING,
+  WATERMARK FOR ts AS ts) WITH ('connector' = 'file', 'path' = '${events}', 'timestamp.unit' = 'ms');
+SET 'table.exec.source.idle-timeout' = '0s';
+${queries.map((q) => `${q.sql}\nSET 'operator.${q.name}.capacity' = '2048';`).join('\n')}\n`);
+      const out = join(dir.path, 'out.jsonl');
+      const run = await ganglion(['replay', job, '--input', events, '--output', out]);
+      assert.is(run.code, 0, run.stderr);
+      const outs = readOutputs(out);
+      assert.is(outs.filter((o) => o.kind === 'late' || o.kind === 'dead_letter').length, 0, 'nothing late or refused in an ordered input');
+      await db.run(`CREATE TABLE ev AS SELECT * FROM read_json('${events}', format = 'newline_delimited', columns = {n: 'BIGINT', ts: 'BIGINT', instrument: 'VARCHAR', price: 'DOUBLE', qty: 'DOUBLE'})`);
+      for (const q of queries) {
+        const want = (await db.runAndReadAll(q.duck)).getRowObjects();
+        const ms = (v: unknown) => BigInt(v as bigint) * 1_000_000n;
+        const got = q.kind === 'session' ? finalSessions(outs, q.name) : finalWindows(outs, q.name);
+        const keyOf = (w: Record<string, unknown>) => (q.kind === 'session' ? `${w.k}|${ms(w.ws)}|${ms(w.we)}` : `${w.k}|${ms(w.ws)}`);
+        const expected = new Map(want.map((w) => [keyOf(w), w]));
+        assert.is(got.size, expected.size, `${q.name} (${q.sql}): ${got.size} windows, DuckDB ${expected.size}`);
+        for (const [k, w] of expected) {
+          const g = got.get(k);
+          assert.ok(g, `${q.name}: window ${k} missing (${q.sql})`);
+          for (const a of q.aggs) {
+            const gv = g!.values![a] as number, wv = Number(w[a]);
+            assert.ok(close(gv, wv, a === 'variance' || a === 'stddev' ? 1e-7 : 1e-9), `${q.name} ${k} ${a}: ganglion ${gv}, DuckDB ${wv} (${q.sql})`);
+          }
+        }
+      }
+    } finally {
+      db.closeSync();
+      instance.closeSync();
+      dir.remove();
+    }
+  });
+}
+
+test.run();
