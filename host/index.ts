@@ -2,6 +2,7 @@
 //
 //   import { createPipeline, parsePipeline } from 'ganglion';
 //   const p = await createPipeline(parsePipeline(yamlText, 'inline.yaml'));
+//   (or a SQL job script: parsePipeline(sqlText, 'job.sql'))
 //   p.subscribe((out) => console.log(out));
 //   await p.push({ ts: 1732435200000000000n, instrument: 'AAPL', price: 190.1, qty: 100 });
 //   await p.finish(); await p.close();

@@ -21,7 +21,7 @@ export async function main(argv = process.argv): Promise<void> {
   program
     .command('run')
     .description('run a pipeline as a service (no file: the built-in market-surveillance pipeline over the synthetic feed)')
-    .argument('[pipeline]', 'pipeline file (YAML or JSON)')
+    .argument('[pipeline]', 'pipeline file (YAML, JSON or a .sql job script)')
     .option('--data-dir <dir>', 'ingest log, checkpoints and dead letters (default ./ganglion-data/<name>)')
     .option('--port <port>', 'HTTP port for metrics, dashboard, /health, /ready and topics (overrides server.port; 0: any free port)')
     .option('--log-level <level>', 'error, warn or info: which operational lines are printed', 'info')
@@ -40,7 +40,7 @@ export async function main(argv = process.argv): Promise<void> {
   program
     .command('replay')
     .description('replay recorded events (--input) or a time range of the retained ingest log (--from/--to) through a pipeline in event time; same input gives byte-identical output')
-    .argument('<pipeline>', 'pipeline file (YAML or JSON)')
+    .argument('<pipeline>', 'pipeline file (YAML, JSON or a .sql job script)')
     .option('--input <file>', 'events.jsonl (JSON Lines) or events.fb (u32 LE length-prefixed FlatBuffers batches)')
     .option('--from <time>', 'replay the ingest log from this event time (ISO 8601 or epoch ms/ns)')
     .option('--to <time>', 'replay the ingest log up to this event time (exclusive)')
@@ -64,7 +64,7 @@ export async function main(argv = process.argv): Promise<void> {
   program
     .command('validate')
     .description('check a pipeline file: prints ok, or every problem with file:line:column (exit 1)')
-    .argument('<pipeline>', 'pipeline file (YAML or JSON)')
+    .argument('<pipeline>', 'pipeline file (YAML, JSON or a .sql job script)')
     .option('--data-dir <dir>', 'the data dir run would use, checked for writability (default ./ganglion-data/<name>)')
     .action(async (file: string, opts: { dataDir?: string }) => {
       await (await import('./validate.js')).validateCommand({ file, ...(opts.dataDir ? { dataDir: opts.dataDir } : {}) });
@@ -73,7 +73,7 @@ export async function main(argv = process.argv): Promise<void> {
   program
     .command('explain')
     .description('print the logical plan of a pipeline: streams and their fields, operators (reads, writes, state, outputs), sinks')
-    .argument('<pipeline>', 'pipeline file (YAML or JSON)')
+    .argument('<pipeline>', 'pipeline file (YAML, JSON or a .sql job script)')
     .option('--format <format>', 'text, json, or dot (graphviz)', 'text')
     .action(async (file: string, opts) => {
       await (await import('./explain.js')).explainCommand({ file, format: opts.format });

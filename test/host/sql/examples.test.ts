@@ -9,6 +9,7 @@ import { execFileSync } from 'node:child_process';
 import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { basename, join } from 'node:path';
 import { goldenPaths, replayGolden } from '../../../scripts/golden.js';
+import { parsePipeline } from '../../../host/config/load.js';
 import { tempDir } from '../../helpers/tmp.js';
 import { BIN, CLI_ENV } from '../../helpers/ganglion_cli.js';
 
@@ -69,6 +70,14 @@ test('ganglion validate and explain take a .sql job', () => {
   } finally {
     dir.remove();
   }
+});
+
+test("the README's SQL example is a valid job", () => {
+  const readme = readFileSync(join(ROOT, 'README.md'), 'utf8');
+  const block = /```sql\n([\s\S]*?)```/.exec(readme);
+  assert.ok(block, 'README has a ```sql block');
+  const config = parsePipeline(block![1], 'readme.sql', { baseDir: ROOT });
+  assert.equal(config.operators.map((o) => `${o.name}:${o.type}`), ['vwap_1s:window', 'price_z:zscore']);
 });
 
 // In a fresh process, as the library's users run it.
