@@ -599,6 +599,7 @@ class Translator {
     let src: SourceTable;
     let spec: { window: string; size?: bigint; slide?: bigint; gap?: bigint; pos: Pos; family: string; parts: Record<string, Pos> } | undefined;
     const keyCols: Array<{ name: string; pos: Pos }> = [];
+    let groupCall: Extract<Expr, { k: 'call' }> | undefined;
     const windowColumns = new Set(['window_start', 'window_end', 'window_time']);
     this.aliases = new Set([q.from.alias?.v].filter((x): x is string => !!x).map(lower));
     const interval = (e: Expr | undefined, what: string, at: Pos): bigint => {
@@ -644,6 +645,7 @@ class Translator {
       for (const g of q.groupBy) {
         if (g.k === 'call' && ['TUMBLE', 'HOP', 'SESSION', 'CUMULATE'].includes(g.name)) {
           if (spec) fail('a query groups by one window', g.pos);
+          groupCall = g;
           const tc = g.args[0];
           if (!tc) fail(`${g.name} needs the time column first: ${g.name}(${src.time}, INTERVAL ...)`, g.pos);
           const c = this.column(src, tc, g.name);
@@ -705,6 +707,7 @@ class Translator {
         if (bound) {
           if (q.from.k === 'tvf') fail(`${call.name} belongs to GROUP BY ${bound.family}(...); with FROM TABLE(...) select window_start and window_end`, call.pos);
           if (bound.family !== spec!.family) fail(`${call.name} does not match the window: this query groups by ${spec!.family}(...)${didYouMean(call.name, Object.keys(WINDOW_BOUNDS).filter((k) => k.startsWith(spec!.family)))}`, call.pos);
+          if (groupCall && !sameArgs(call.args, groupCall.args)) fail(`${call.name}(...) must repeat the arguments of ${groupCall.name}(...) in GROUP BY`, call.pos);
           continue;
         }
         if (call.over) notYet('OVER windows in a GROUP BY query', call.over.pos);
@@ -1107,6 +1110,12 @@ function collectRefs(e: Expr, out: Array<Extract<Expr, { k: 'ref' }>> = []): Arr
   else if (e.k === 'in') { collectRefs(e.arg, out); e.list.forEach((x) => collectRefs(x, out)); }
   else if (e.k === 'case') { if (e.operand) collectRefs(e.operand, out); e.whens.forEach((w) => { collectRefs(w.when, out); collectRefs(w.then, out); }); if (e.otherwise) collectRefs(e.otherwise, out); }
   return out;
+}
+
+/** Same argument lists, by their shape (positions aside). */
+function sameArgs(a: Expr[], b: Expr[]): boolean {
+  const strip = (x: unknown): unknown => JSON.stringify(x, (k, v) => (k === 'pos' || k === 'namePos' || k === 'text' ? undefined : typeof v === 'bigint' ? String(v) : v));
+  return strip(a) === strip(b);
 }
 
 /** Same call, by its text shape (positions aside). */
