@@ -16,9 +16,15 @@
 // translated into something that computes a different thing.
 import type { Expr, Pos } from '../expr/parse.js';
 import { didYouMean } from '../config/errors.js';
-import { BUILTIN_TYPE_NAMES, builtinType } from '../config/builtin.js';
-import type { CallExpr, Column, CreateModel, CreateTable, FromItem, Name, Options, Query, SelectItem, SetStatement, Statement, WindowTvf } from './ast.js';
+import type { CallExpr, CreateModel, CreateTable, Name, Query, SetStatement, Statement, WindowTvf } from './ast.js';
 import { SqlError, type SqlProblem } from './errors.js';
+import { collectCalls, collectRefs, sameArgs, sameCall } from './expr_walk.js';
+import { fail, notYet, Problem, Silent } from './problem.js';
+import { describeSource, schemaConfig, sourceConfig, type ColumnKind, type ConfigOut, type SourceTable } from './source_table.js';
+import {
+  AGGREGATES, AGGREGATES_NOT_YET, coerce, CONNECTOR_ALIASES, durationText, KNOWN_FUNCTIONS, lower, norm, OTHER_CONNECTORS, ROW_FUNCTIONS_NOT_SUPPORTED,
+  SET_KEYS, SET_REFUSED, SINK_CONNECTORS, SINK_OPTIONS, SOURCE_CONNECTORS, WINDOW_BOUNDS,
+} from './vocabulary.js';
 
 export interface Translation {
   /** The pipeline as the YAML front end would read it from a file (before defaults). */
@@ -27,155 +33,11 @@ export interface Translation {
   at: Map<string, Pos>;
 }
 
-/** Raised inside the translation of one statement; collected, and the next statement goes on. */
-class Problem extends Error {
-  constructor(readonly problem: SqlProblem) { super(problem.message); }
-}
-const fail = (message: string, pos: Pos): never => { throw new Problem({ message, pos }); };
-const ISSUE = '(issue 17)';
-const notYet = (what: string, pos: Pos): never => fail(`not supported yet: ${what} ${ISSUE}`, pos);
-
-type ColumnKind = 'number' | 'string' | 'time';
-
-interface SourceTable {
-  stmt: CreateTable;
-  columns: Map<string, { col: Column; kind: ColumnKind }>;
-  time: string;
-}
 
 interface WindowView { kind: 'window'; op: number; name: string; key: string[]; keyPos: Pos; aggregates: Map<string, string> }
 interface EventView { kind: 'event'; op: number; name: string }
 type View = WindowView | EventView;
 
-const SOURCE_CONNECTORS = ['synthetic', 'file', 'websocket', 'mqtt'];
-const SINK_CONNECTORS = ['jsonl', 'stdout', 'websocket', 'mqtt'];
-const CONNECTOR_ALIASES: Record<string, string> = { ws: 'websocket', print: 'stdout', filesystem: 'file' };
-const OTHER_CONNECTORS: Record<string, string> = {
-  kafka: 'the kafka connector is not supported: ganglion reads websocket, mqtt, file and synthetic sources',
-  'upsert-kafka': 'the upsert-kafka connector is not supported: ganglion reads websocket, mqtt, file and synthetic sources',
-  datagen: "the datagen connector is not supported; ganglion's generator is 'connector' = 'synthetic'",
-  blackhole: 'the blackhole connector is not supported: a sink writes somewhere (jsonl, stdout, websocket, mqtt)',
-  jdbc: 'the jdbc connector is not supported',
-};
-
-type OptionType = 'string' | 'number' | 'int' | 'bool' | 'duration' | 'size' | 'list';
-
-/** Options per source connector: SQL key → [config key path, type]. Keys compare with '-' and '_' alike. */
-const SOURCE_OPTIONS: Record<string, Record<string, [string, OptionType]>> = {
-  synthetic: {
-    rate: ['rate', 'number'], instruments: ['instruments', 'int'], keys: ['instruments', 'int'], zipf: ['zipf', 'number'], seed: ['seed', 'int'],
-    start: ['start', 'string'], events: ['events', 'int'], out_of_order: ['out_of_order', 'number'], max_delay: ['max_delay', 'duration'],
-    late: ['late', 'number'], anomalies: ['anomalies', 'number'],
-    'burst.every': ['burst.every', 'duration'], 'burst.length': ['burst.length', 'duration'], 'burst.factor': ['burst.factor', 'number'],
-  },
-  file: { path: ['path', 'string'] },
-  websocket: {
-    host: ['host', 'string'], port: ['port', 'int'], path: ['path', 'string'], auth_token: ['auth_token', 'string'],
-    max_frame_bytes: ['max_frame_bytes', 'size'], native: ['native', 'string'], allowed_hosts: ['allowed_hosts', 'list'], allowed_origins: ['allowed_origins', 'list'],
-  },
-  mqtt: {
-    url: ['url', 'string'], topic: ['topics', 'list'], qos: ['qos', 'int'], client_id: ['client_id', 'string'], session_expiry: ['session_expiry', 'duration'],
-    clean: ['clean', 'bool'], retained: ['retained', 'string'], username: ['username', 'string'], password: ['password', 'string'],
-    'tls.ca': ['tls.ca', 'string'], 'tls.cert': ['tls.cert', 'string'], 'tls.key': ['tls.key', 'string'], 'tls.reject_unauthorized': ['tls.reject_unauthorized', 'bool'],
-  },
-};
-
-/** Options every source table takes, placed outside the source (the stream's settings). */
-const STREAM_OPTIONS: Record<string, [string, OptionType]> = {
-  'timestamp.unit': ['event_time.unit', 'string'], 'json.timestamp_unit': ['event_time.unit', 'string'],
-  'source.idle_timeout': ['event_time.idle_timeout', 'duration'],
-  'validation.max_age': ['validation.max_age', 'duration'], 'validation.max_future': ['validation.max_future', 'duration'],
-  'validation.on_invalid': ['validation.on_invalid', 'string'],
-  'key_dictionary.max_keys': ['key_dictionary.max_keys', 'int'], 'key_dictionary.max_key_bytes': ['key_dictionary.max_key_bytes', 'size'],
-  'key_dictionary.max_bytes': ['key_dictionary.max_bytes', 'size'],
-};
-
-const SELECTION_OPTIONS: Record<string, [string, OptionType]> = { kinds: ['kinds', 'list'] };
-const SINK_OPTIONS: Record<string, Record<string, [string, OptionType]>> = {
-  jsonl: { path: ['path', 'string'], 'rotate.size': ['rotate.size', 'size'], 'rotate.age': ['rotate.age', 'duration'], fsync: ['fsync', 'bool'], ...SELECTION_OPTIONS },
-  stdout: { ...SELECTION_OPTIONS },
-  websocket: { topic: ['topic', 'string'], ...SELECTION_OPTIONS },
-  mqtt: {
-    url: ['url', 'string'], topic: ['topic', 'string'], qos: ['qos', 'int'], retain: ['retain', 'bool'], client_id: ['client_id', 'string'],
-    username: ['username', 'string'], password: ['password', 'string'], 'tls.ca': ['tls.ca', 'string'], 'tls.cert': ['tls.cert', 'string'], 'tls.key': ['tls.key', 'string'],
-    'tls.reject_unauthorized': ['tls.reject_unauthorized', 'bool'], ...SELECTION_OPTIONS,
-  },
-};
-
-/** SET keys: Flink's names where Flink has the setting, and ganglion's own (the YAML paths). */
-const SET_KEYS: Record<string, [string, OptionType]> = {
-  'execution.checkpointing.interval': ['delivery.checkpoint.interval', 'duration'],
-  'execution.checkpointing.mode': ['delivery.mode', 'string'],
-  'state.checkpoints.num-retained': ['delivery.checkpoint.keep', 'int'],
-  'state.checkpoints.dir': ['delivery.checkpoint.dir', 'string'],
-  'table.exec.emit.allow-lateness': ['event_time.allowed_lateness', 'duration'],
-  'table.exec.source.idle-timeout': ['event_time.idle_timeout', 'duration'],
-  'parallelism.default': ['partitions', 'string'],
-  'pipeline.name': ['name', 'string'],
-  name: ['name', 'string'], description: ['description', 'string'], partitions: ['partitions', 'string'], memory: ['memory', 'size'],
-  'event_time.unit': ['event_time.unit', 'string'], 'event_time.out_of_orderness': ['event_time.out_of_orderness', 'duration'],
-  'event_time.allowed_lateness': ['event_time.allowed_lateness', 'duration'], 'event_time.idle_timeout': ['event_time.idle_timeout', 'duration'],
-  'delivery.mode': ['delivery.mode', 'string'], 'delivery.checkpoint.interval': ['delivery.checkpoint.interval', 'duration'],
-  'delivery.checkpoint.dir': ['delivery.checkpoint.dir', 'string'], 'delivery.checkpoint.keep': ['delivery.checkpoint.keep', 'int'],
-  'delivery.checkpoint.on_failure': ['delivery.checkpoint.on_failure', 'string'], 'delivery.log.dir': ['delivery.log.dir', 'string'],
-  'delivery.log.segment_size': ['delivery.log.segment_size', 'size'], 'delivery.log.retention': ['delivery.log.retention', 'duration'],
-  'delivery.log.retention_bytes': ['delivery.log.retention_bytes', 'size'], 'delivery.log.truncate_corrupt': ['delivery.log.truncate_corrupt', 'bool'],
-  'delivery.producer_expiry': ['delivery.producer_expiry', 'duration'],
-  'validation.max_age': ['validation.max_age', 'duration'], 'validation.max_future': ['validation.max_future', 'duration'],
-  'validation.on_invalid': ['validation.on_invalid', 'string'],
-  'key_dictionary.max_keys': ['key_dictionary.max_keys', 'int'], 'key_dictionary.max_key_bytes': ['key_dictionary.max_key_bytes', 'size'],
-  'key_dictionary.max_bytes': ['key_dictionary.max_bytes', 'size'],
-  'server.host': ['server.host', 'string'], 'server.port': ['server.port', 'int'], 'server.dashboard': ['server.dashboard', 'bool'],
-  'server.metrics': ['server.metrics', 'bool'], 'server.allowed_hosts': ['server.allowed_hosts', 'list'], 'server.allowed_origins': ['server.allowed_origins', 'list'],
-};
-
-/** Flink-only settings people carry over, refused with why (rather than ignored). */
-const SET_REFUSED: Record<string, string> = {
-  'execution.runtime-mode': "'execution.runtime-mode': ganglion runs streaming only",
-  'table.exec.state.ttl': "'table.exec.state.ttl': state is bounded by the windows themselves; set 'operator.<name>.capacity' for a window's state",
-  'table.exec.mini-batch.enabled': "'table.exec.mini-batch.enabled': ganglion always processes in batches",
-  'sql-client.execution.result-mode': "'sql-client.execution.result-mode' is a SQL client setting; results go to the sink tables",
-};
-
-const AGGREGATES: Record<string, string> = {
-  COUNT: 'count', SUM: 'sum', MIN: 'min', MAX: 'max', AVG: 'mean', VAR_POP: 'variance', STDDEV_POP: 'stddev', FIRST_VALUE: 'first', LAST_VALUE: 'last',
-};
-const AGGREGATES_NOT_YET: Record<string, string> = {
-  VAR_SAMP: 'VAR_SAMP (the window keeps the population variance: VAR_POP)',
-  STDDEV_SAMP: 'STDDEV_SAMP (the window keeps the population standard deviation: STDDEV_POP)',
-  VARIANCE: 'VARIANCE (the sample variance; the window keeps the population variance: VAR_POP)',
-  STDDEV: 'STDDEV (the sample standard deviation; the window keeps the population one: STDDEV_POP)',
-  COLLECT: 'COLLECT', LISTAGG: 'LISTAGG', ARRAY_AGG: 'ARRAY_AGG', MEDIAN: 'MEDIAN', PERCENTILE_CONT: 'PERCENTILE_CONT', APPROX_COUNT_DISTINCT: 'APPROX_COUNT_DISTINCT',
-};
-const ROW_FUNCTIONS_NOT_SUPPORTED: Record<string, string> = {
-  LAG: '`LAG` is not supported; a per-key previous value needs MATCH_RECOGNIZE (next issue)',
-  LEAD: '`LEAD` is not supported: a stream cannot look ahead',
-  ROW_NUMBER: '`ROW_NUMBER` is not supported yet (Top-N and deduplication queries) (issue 17)',
-  RANK: '`RANK` is not supported yet (Top-N queries) (issue 17)',
-  DENSE_RANK: '`DENSE_RANK` is not supported yet (Top-N queries) (issue 17)',
-  PROCTIME: '`PROCTIME()` is not supported: ganglion computes in event time only (declare a WATERMARK)',
-  NOW: '`NOW()` is not supported: results must not depend on the wall clock (replays are byte-identical)',
-  CURRENT_TIMESTAMP: '`CURRENT_TIMESTAMP` is not supported: results must not depend on the wall clock',
-};
-const WINDOW_BOUNDS: Record<string, { family: string; what: 'start' | 'end' }> = {
-  TUMBLE_START: { family: 'TUMBLE', what: 'start' }, TUMBLE_END: { family: 'TUMBLE', what: 'end' }, TUMBLE_ROWTIME: { family: 'TUMBLE', what: 'end' },
-  HOP_START: { family: 'HOP', what: 'start' }, HOP_END: { family: 'HOP', what: 'end' }, HOP_ROWTIME: { family: 'HOP', what: 'end' },
-  SESSION_START: { family: 'SESSION', what: 'start' }, SESSION_END: { family: 'SESSION', what: 'end' }, SESSION_ROWTIME: { family: 'SESSION', what: 'end' },
-};
-const KNOWN_FUNCTIONS = [...Object.keys(AGGREGATES), ...Object.keys(WINDOW_BOUNDS), 'TUMBLE', 'HOP', 'SESSION', 'CUMULATE', 'ZSCORE', 'PREDICT', 'CROSSES_ABOVE', 'CROSSES_BELOW', 'ABS'];
-
-function durationText(ns: bigint): string {
-  for (const [unit, scale] of [['d', 86_400_000_000_000n], ['h', 3_600_000_000_000n], ['m', 60_000_000_000n], ['s', 1_000_000_000n], ['ms', 1_000_000n], ['us', 1_000n]] as const) {
-    if (ns !== 0n && ns % scale === 0n) return `${ns / scale}${unit}`;
-  }
-  return `${ns}ns`;
-}
-
-const norm = (k: string) => k.toLowerCase().replace(/-/g, '_');
-const lower = (s: string) => s.toLowerCase();
-
-/** A reference to something whose statement did not parse: already reported there. */
-class Silent extends Error {}
 
 /**
  * Translates parsed statements; throws SqlError with every problem found.
@@ -187,7 +49,7 @@ export function translateScript(statements: Statement[], file: string, unparsed:
   return new Translator(file, unparsed, earlier).run(statements);
 }
 
-class Translator {
+class Translator implements ConfigOut {
   readonly problems: SqlProblem[] = [];
   readonly at = new Map<string, Pos>();
   readonly data: Record<string, unknown> = {};
@@ -274,29 +136,12 @@ class Translator {
       fail(`unknown setting '${key}'${didYouMean(key, Object.keys(SET_KEYS))}; settings are Flink's where Flink has one (${Object.keys(SET_KEYS).filter((k) => k.includes('-') || k.startsWith('execution') || k.startsWith('pipeline') || k.startsWith('parallelism')).join(', ')}), ganglion's pipeline-file paths (delivery.mode, event_time.allowed_lateness, memory, ...) and 'operator.<view>.<setting>'`, s.keyPos);
     }
     const [path, type] = known!;
-    let value: unknown = this.coerce(s.value, type, s.valuePos, key);
+    let value: unknown = coerce(s.value, type, s.valuePos, key);
     if (path === 'delivery.mode') value = String(value).toLowerCase();
     if (path === 'partitions' && /^\d+$/.test(String(value))) value = Number(value);
     // Flink durations may be plain numbers of milliseconds.
     if (type === 'duration' && /^\d+$/.test(s.value.trim())) value = `${s.value.trim()}ms`;
     this.put(path, value, s.valuePos);
-  }
-
-  coerce(value: string, type: OptionType, pos: Pos, key: string): unknown {
-    switch (type) {
-      case 'string': case 'duration': case 'size': return value;
-      case 'number': case 'int': {
-        const n = Number(value);
-        if (value.trim() === '' || !Number.isFinite(n) || (type === 'int' && !Number.isInteger(n))) fail(`expected ${type === 'int' ? 'an integer' : 'a number'} for '${key}', found '${value}'`, pos);
-        return n;
-      }
-      case 'bool': {
-        const v = value.trim().toLowerCase();
-        if (v !== 'true' && v !== 'false') fail(`expected 'true' or 'false' for '${key}', found '${value}'`, pos);
-        return v === 'true';
-      }
-      case 'list': return value.split(',').map((x) => x.trim()).filter((x) => x.length > 0);
-    }
   }
 
   // ── tables ───────────────────────────────────────────────────────────────
@@ -340,7 +185,7 @@ class Translator {
       const connector = { name: CONNECTOR_ALIASES[declared ?? ''] ?? declared ?? 'synthetic' };
       if (SINK_CONNECTORS.includes(connector.name) && !SOURCE_CONNECTORS.includes(connector.name)) fail(`table ${t.name.v} is a sink (connector '${connector.name}'): a query reads from a source table (connector ${SOURCE_CONNECTORS.join(', ')})`, name.pos);
       if (t.columns.length === 0) fail(`source table ${t.name.v} needs its columns: (ts TIMESTAMP(3), instrument STRING, price DOUBLE, ..., WATERMARK FOR ts AS ts - INTERVAL '1' SECOND)`, t.name.pos);
-      src = this.describeSource(t);
+      src = describeSource(t);
     } catch (e) {
       // Reported once; the queries over it are still checked when its columns are known.
       this.broken.add(lower(t.name.v));
@@ -348,200 +193,8 @@ class Translator {
     }
     this.source = src;
     // Option problems are the table's own: reported, and the queries go on.
-    this.guard(() => this.sourceConfig(t, this.connector(t).name));
+    this.guard(() => sourceConfig(t, this.connector(t).name, this));
     return src;
-  }
-
-  describeSource(t: CreateTable): SourceTable {
-    const columns = new Map<string, { col: Column; kind: ColumnKind }>();
-    let time = t.watermark?.column.v;
-    if (t.watermark && !t.columns.some((c) => c.name.v === time)) {
-      fail(`WATERMARK FOR ${time}: no column ${time}${didYouMean(time!, t.columns.map((c) => c.name.v))}`, t.watermark.column.pos);
-    }
-    for (const c of t.columns) {
-      if (columns.has(c.name.v)) fail(`column ${c.name.v} is declared twice`, c.name.pos);
-      if (c.computed) { columns.set(c.name.v, { col: c, kind: 'number' }); continue; }
-      const ty = c.type!;
-      let kind: ColumnKind;
-      if (['TIMESTAMP', 'TIMESTAMP_LTZ', 'DATETIME'].includes(ty.name)) kind = 'time';
-      else if (['STRING', 'VARCHAR', 'CHAR', 'TEXT'].includes(ty.name)) kind = 'string';
-      else if (['DOUBLE', 'FLOAT', 'REAL', 'DECIMAL', 'NUMERIC', 'DEC', 'INT', 'INTEGER', 'BIGINT', 'SMALLINT', 'TINYINT'].includes(ty.name)) kind = c.name.v === time ? 'time' : 'number';
-      else if (['BOOLEAN', 'BOOL'].includes(ty.name)) return fail(`column ${c.name.v}: BOOLEAN columns are not supported yet; use a number (0/1) ${ISSUE}`, ty.pos);
-      else if (['DATE', 'TIME', 'BYTES', 'BINARY', 'VARBINARY', 'ARRAY', 'MAP', 'ROW', 'MULTISET'].includes(ty.name)) return fail(`column ${c.name.v}: ${ty.name} columns are not supported; columns are numbers (DOUBLE, BIGINT, ...), strings (STRING, VARCHAR(n)) or the event time (TIMESTAMP(3))`, ty.pos);
-      else return fail(`column ${c.name.v}: unknown type ${ty.name}${didYouMean(ty.name, ['STRING', 'VARCHAR', 'DOUBLE', 'BIGINT', 'INT', 'DECIMAL', 'TIMESTAMP', 'TIMESTAMP_LTZ'])}`, ty.pos);
-      if (kind === 'time') {
-        if (time === undefined) time = c.name.v;
-        else if (time !== c.name.v) {
-          if (t.watermark) kind = 'number';
-          if (!t.watermark || ['TIMESTAMP', 'TIMESTAMP_LTZ', 'DATETIME'].includes(ty.name)) fail(`column ${c.name.v}: a second timestamp column; a stream has one event time (${time}), other times are not supported yet ${ISSUE}`, ty.pos);
-        }
-      }
-      columns.set(c.name.v, { col: c, kind });
-    }
-    if (time === undefined) fail(`source table ${t.name.v} has no event time: add WATERMARK FOR <ts column> AS <ts column> - INTERVAL '...' SECOND (ganglion computes in event time only)`, t.name.pos);
-    return { stmt: t, columns, time: time! };
-  }
-
-  sourceConfig(t: CreateTable, connector: string): void {
-    const src: Record<string, unknown> = { type: connector === 'websocket' ? 'ws' : connector, name: t.name.v };
-    const at = (k: string, pos: Pos) => this.at.set(`sources[0]${k ? '.' + k : ''}`, pos);
-    at('', t.name.pos);
-    const table = SOURCE_OPTIONS[connector];
-    let format: { v: string; pos: Pos } | undefined;
-    for (const o of t.options.entries) {
-      const k = norm(o.key);
-      if (k === 'connector') continue;
-      if (k === 'format' || k === 'value.format') { format = { v: lower(o.value), pos: o.valuePos }; continue; }
-      if (k === 'name') { src.name = o.value; at('name', o.valuePos); continue; }
-      const stream = STREAM_OPTIONS[k];
-      if (stream) { this.put(stream[0], this.coerce(o.value, stream[1], o.valuePos, o.key), o.valuePos); continue; }
-      if (k.startsWith('mapping.')) {
-        const col = o.key.slice('mapping.'.length);
-        this.put(`schema.mapping.${col}`, o.value, o.valuePos);
-        continue;
-      }
-      const known = table[k];
-      if (!known) {
-        const keys = ['connector', 'format', 'name', ...Object.keys(table), ...Object.keys(STREAM_OPTIONS), 'mapping.<column>'];
-        fail(`unknown option '${o.key}' for a ${connector} source${didYouMean(k, keys)} (options: ${keys.join(', ')})`, o.keyPos);
-      }
-      const [path, type] = known!;
-      const value = this.coerce(o.value, type, o.valuePos, o.key);
-      const parts = path.split('.');
-      let obj = src;
-      for (const p of parts.slice(0, -1)) obj = (obj[p] ??= {}) as Record<string, unknown>;
-      obj[parts[parts.length - 1]] = value;
-      at(path, o.valuePos);
-    }
-    if (format) {
-      const f = format.v;
-      if (!['json', 'flatbuffers', 'csv', 'jsonl'].includes(f)) fail(`unknown format '${f}'${didYouMean(f, ['json', 'flatbuffers', 'csv'])} (json, flatbuffers${connector === 'file' ? ', csv' : ''})`, format.pos);
-      if (connector === 'file') { src.format = f === 'json' ? 'jsonl' : f; at('format', format.pos); }
-      else if (connector === 'mqtt') { if (f !== 'json' && f !== 'flatbuffers') fail(`an mqtt source reads json or flatbuffers, found '${f}'`, format.pos); }
-      else if (connector === 'websocket') { if (f !== 'json' && f !== 'flatbuffers') fail(`a websocket source reads json (text frames) and flatbuffers (binary frames), found '${f}'`, format.pos); }
-      else if (connector === 'synthetic') fail(`a synthetic source generates events itself: 'format' does not apply`, format.pos);
-    }
-    if (connector === 'mqtt' && Array.isArray(src.topics)) {
-      src.topics = (src.topics as string[]).map((topic) => ({ topic, format: format?.v === 'flatbuffers' ? 'flatbuffers' : 'json', ...(src.qos !== undefined ? { qos: src.qos } : {}) }));
-      delete src.qos;
-    }
-    (this.data.sources = [src]);
-  }
-
-  schemaConfig(src: SourceTable): void {
-    const t = src.stmt;
-    const cols = t.columns.filter((c) => c.name.v !== src.time);
-    const plain = cols.filter((c) => !c.computed);
-    const at = (path: string, pos: Pos) => this.at.set(path, pos);
-    at('schema', t.name.pos);
-    // A built-in type when the columns hold all of its fields (extra columns extend it).
-    let base: (typeof BUILTIN_TYPE_NAMES)[number] | undefined;
-    for (const n of BUILTIN_TYPE_NAMES) {
-      const fields = builtinType(n).fields;
-      if (fields.every((f) => plain.some((c) => c.name.v === f.name))) { base = n; break; }
-    }
-    const schema: Record<string, unknown> = { type: base ?? 'custom' };
-    const builtinFields = new Map((base ? builtinType(base).fields : []).map((f) => [f.name, f.kind]));
-    const numbers: string[] = [], strings: string[] = [];
-    for (const c of plain) {
-      const kind = src.columns.get(c.name.v)!.kind;
-      const bk = builtinFields.get(c.name.v);
-      if (bk !== undefined) {
-        if (bk === 'id' && kind !== 'string') fail(`column ${c.name.v} is an id in the built-in ${base} type: declare it STRING`, c.type!.pos);
-        if (bk === 'number' && kind !== 'number') fail(`column ${c.name.v} is a number in the built-in ${base} type: declare it DOUBLE`, c.type!.pos);
-        if (bk === 'side' && kind === 'time') fail(`column ${c.name.v} is the trade side ('buy'/'sell' or ±1): declare it STRING`, c.type!.pos);
-        continue;
-      }
-      if (kind === 'time') continue;
-      (kind === 'number' ? numbers : strings).push(c.name.v);
-    }
-    if (numbers.length) { schema.fields = numbers; at('schema.fields', t.name.pos); }
-    if (strings.length) { schema.strings = strings; at('schema.strings', t.name.pos); }
-    const derived: Array<{ name: string; multiply: [string, string] }> = [];
-    for (const c of cols.filter((x) => x.computed)) {
-      const e = c.computed!;
-      if (e.k === 'binary' && e.op === '*' && e.left.k === 'ref' && e.right.k === 'ref' && !e.left.qualifier && !e.right.qualifier) {
-        for (const side of [e.left, e.right]) {
-          const sc = src.columns.get(side.name);
-          if (!sc || sc.kind !== 'number' || sc.col.computed) fail(`computed column ${c.name.v}: ${side.name} is not a number column of ${t.name.v}${didYouMean(side.name, [...src.columns.keys()])}`, side.pos);
-        }
-        at(`schema.derived[${derived.length}]`, c.name.pos);
-        derived.push({ name: c.name.v, multiply: [e.left.name, e.right.name] });
-      } else notYet(`computed column ${c.name.v} AS <expression>: only the product of two columns (a * b) is computed on ingest until expressions are wired in`, e.pos);
-    }
-    if (derived.length) schema.derived = derived;
-    if (this.data.schema && typeof this.data.schema === 'object') Object.assign(schema, { mapping: (this.data.schema as Record<string, unknown>).mapping });
-    if (schema.mapping === undefined) delete schema.mapping;
-    this.data.schema = schema;
-
-    // Event time.
-    const tc = src.columns.get(src.time)!;
-    this.put('event_time.field', src.time, tc.col.name.pos);
-    if (t.watermark) {
-      const w = t.watermark.expr;
-      let ooo: bigint | undefined;
-      if (w.k === 'ref' && w.name === src.time) ooo = 0n;
-      else if (w.k === 'binary' && w.op === '-' && w.left.k === 'ref' && w.left.name === src.time && w.right.k === 'interval') ooo = w.right.ns;
-      if (ooo === undefined) fail(`expected the watermark as ${src.time} - INTERVAL '<n>' <unit> (bounded out-of-orderness) or ${src.time}; other watermark expressions are not supported`, w.pos);
-      this.put('event_time.out_of_orderness', durationText(ooo!), w.pos);
-    }
-    if (tc.col.type && ['BIGINT', 'INT', 'INTEGER'].includes(tc.col.type.name) && !(this.data.event_time as Record<string, unknown>)?.unit) {
-      // An epoch number: its unit from the magnitude unless 'timestamp.unit' says.
-    }
-
-    // Validation from the column constraints.
-    const required: string[] = [], ranges: Record<string, { min?: number; max?: number }> = {}, allowed: Record<string, Array<string | number>> = {}, maxLength: Record<string, number> = {};
-    for (const c of plain) {
-      if (c.notNull && c.name.v !== src.time) { at(`validation.required[${required.length}]`, c.notNull); required.push(c.name.v); }
-      if (c.type && ['VARCHAR', 'CHAR'].includes(c.type.name) && c.type.params.length > 0) {
-        maxLength[c.name.v] = c.type.params[0];
-        at(`validation.max_length.${c.name.v}`, c.type.pos);
-      }
-      for (const chk of c.checks) this.check(chk, src, ranges, allowed, c.name.v);
-    }
-    for (const chk of t.checks) this.check(chk, src, ranges, allowed);
-    const v: Record<string, unknown> = (this.data.validation as Record<string, unknown>) ?? {};
-    if (required.length) v.required = required;
-    if (Object.keys(ranges).length) v.ranges = ranges;
-    if (Object.keys(allowed).length) v.allowed = allowed;
-    if (Object.keys(maxLength).length) v.max_length = maxLength;
-    if (Object.keys(v).length) this.data.validation = v;
-  }
-
-  /** CHECK (x BETWEEN a AND b), (x >= a), (x <= b), (x IN (...)), joined by AND: the validation rules. */
-  check(e: Expr, src: SourceTable, ranges: Record<string, { min?: number; max?: number }>, allowed: Record<string, Array<string | number>>, only?: string): void {
-    const column = (x: Expr): string => {
-      if (x.k !== 'ref' || x.qualifier) return notYet('a CHECK on an expression: checks compare a column with constants', x.pos);
-      if (!src.columns.has(x.name)) fail(`unknown column ${x.name} in CHECK${didYouMean(x.name, [...src.columns.keys()])}`, x.pos);
-      if (only !== undefined && x.name !== only) fail(`a column CHECK may only test its own column (${only}); put checks of other columns on them, or after the columns`, x.pos);
-      return x.name;
-    };
-    const num = (x: Expr): number => {
-      if (x.k === 'num') return x.value;
-      if (x.k === 'unary' && x.op === '-' && x.arg.k === 'num') return -x.arg.value;
-      return fail('expected a number in this CHECK', x.pos);
-    };
-    const range = (name: string, pos: Pos) => { this.at.set(`validation.ranges.${name}`, pos); return (ranges[name] ??= {}); };
-    if (e.k === 'binary' && e.op === 'and') { this.check(e.left, src, ranges, allowed, only); this.check(e.right, src, ranges, allowed, only); return; }
-    if (e.k === 'between' && !e.negated) { const n = column(e.arg); const r = range(n, e.pos); r.min = num(e.low); r.max = num(e.high); return; }
-    if (e.k === 'in' && !e.negated) {
-      const n = column(e.arg);
-      allowed[n] = e.list.map((x) => (x.k === 'str' ? x.value : num(x)));
-      this.at.set(`validation.allowed.${n}`, e.pos);
-      return;
-    }
-    if (e.k === 'binary' && ['>=', '<=', '>', '<'].includes(e.op)) {
-      const flip = e.left.k !== 'ref';
-      const col = flip ? e.right : e.left, lit = flip ? e.left : e.right;
-      const op = flip ? ({ '>=': '<=', '<=': '>=', '>': '<', '<': '>' } as Record<string, string>)[e.op] : e.op;
-      if (op === '>' || op === '<') fail(`validation ranges are inclusive: write ${op}= (a value at the bound is valid), or BETWEEN`, e.pos);
-      const n = column(col);
-      const r = range(n, e.pos);
-      if (op === '>=') r.min = num(lit); else r.max = num(lit);
-      return;
-    }
-    if (e.k === 'isnull' && e.negated) { column(e.arg); fail('write NOT NULL after the column type for a required column', e.pos); }
-    notYet('this CHECK: checks are BETWEEN, >=, <= or IN on one column (joined by AND)', e.pos);
   }
 
   // ── queries → operators ──────────────────────────────────────────────────
@@ -1018,7 +671,7 @@ class Translator {
       const first = statements.find((s) => s.kind === 'create_table');
       fail('the script reads no source table: add CREATE VIEW <name> AS SELECT ... FROM <source table> ... (or INSERT INTO <sink> SELECT ...)', first?.pos ?? { offset: 0, end: 0 });
     }
-    this.schemaConfig(this.source!);
+    schemaConfig(this.source!, this);
     if (this.key) this.put('key', this.key.columns, this.key.pos);
     else {
       const pk = this.source!.stmt.primaryKey;
@@ -1065,7 +718,7 @@ class Translator {
         }
         const known = table[k];
         if (!known) { this.problems.push({ message: `unknown option '${o.key}' for a ${c.name} sink${didYouMean(k, Object.keys(table))} (options: connector, format, ${Object.keys(table).join(', ')})`, pos: o.keyPos }); continue; }
-        const value = this.guarded(() => this.coerce(o.value, known[1], o.valuePos, o.key));
+        const value = this.guarded(() => coerce(o.value, known[1], o.valuePos, o.key));
         if (value === undefined) continue;
         const parts = known[0].split('.');
         let obj = sink;
@@ -1091,37 +744,3 @@ class Translator {
   }
 }
 
-function collectCalls(e: Expr, out: CallExpr[] = []): CallExpr[] {
-  if (e.k === 'call') { out.push(e as CallExpr); e.args.forEach((a) => collectCalls(a, out)); }
-  else if (e.k === 'unary' || e.k === 'isnull') collectCalls(e.arg, out);
-  else if (e.k === 'binary') { collectCalls(e.left, out); collectCalls(e.right, out); }
-  else if (e.k === 'between') { collectCalls(e.arg, out); collectCalls(e.low, out); collectCalls(e.high, out); }
-  else if (e.k === 'in') { collectCalls(e.arg, out); e.list.forEach((x) => collectCalls(x, out)); }
-  else if (e.k === 'case') { if (e.operand) collectCalls(e.operand, out); e.whens.forEach((w) => { collectCalls(w.when, out); collectCalls(w.then, out); }); if (e.otherwise) collectCalls(e.otherwise, out); }
-  return out;
-}
-
-function collectRefs(e: Expr, out: Array<Extract<Expr, { k: 'ref' }>> = []): Array<Extract<Expr, { k: 'ref' }>> {
-  if (e.k === 'ref') { if (e.name !== '*') out.push(e); }
-  else if (e.k === 'call') e.args.forEach((a) => collectRefs(a, out));
-  else if (e.k === 'unary' || e.k === 'isnull') collectRefs(e.arg, out);
-  else if (e.k === 'binary') { collectRefs(e.left, out); collectRefs(e.right, out); }
-  else if (e.k === 'between') { collectRefs(e.arg, out); collectRefs(e.low, out); collectRefs(e.high, out); }
-  else if (e.k === 'in') { collectRefs(e.arg, out); e.list.forEach((x) => collectRefs(x, out)); }
-  else if (e.k === 'case') { if (e.operand) collectRefs(e.operand, out); e.whens.forEach((w) => { collectRefs(w.when, out); collectRefs(w.then, out); }); if (e.otherwise) collectRefs(e.otherwise, out); }
-  return out;
-}
-
-/** Same argument lists, by their shape (positions aside). */
-function sameArgs(a: Expr[], b: Expr[]): boolean {
-  const strip = (x: unknown): unknown => JSON.stringify(x, (k, v) => (k === 'pos' || k === 'namePos' || k === 'text' ? undefined : typeof v === 'bigint' ? String(v) : v));
-  return strip(a) === strip(b);
-}
-
-/** Same call, by its text shape (positions aside). */
-function sameCall(a: CallExpr, b: CallExpr): boolean {
-  const strip = (x: unknown): unknown => JSON.stringify(x, (k, v) => (k === 'pos' || k === 'namePos' ? undefined : typeof v === 'bigint' ? String(v) : v));
-  return strip(a) === strip(b);
-}
-
-export type { Options, SelectItem, FromItem };
