@@ -443,19 +443,10 @@ class Translator implements ConfigOut {
   eventQuery(q: Query, src: SourceTable, name: string, namePos: Pos): EventView {
     this.aliases = new Set([q.from.alias?.v].filter((x): x is string => !!x).map(lower));
     if (q.having) fail('HAVING needs GROUP BY', q.having.pos);
-    const calls = (e: Expr, out: CallExpr[] = []): CallExpr[] => {
-      if (e.k === 'call') { out.push(e as CallExpr); e.args.forEach((a) => calls(a, out)); }
-      else if (e.k === 'unary' || e.k === 'isnull') calls(e.arg, out);
-      else if (e.k === 'binary') { calls(e.left, out); calls(e.right, out); }
-      else if (e.k === 'between') { calls(e.arg, out); calls(e.low, out); calls(e.high, out); }
-      else if (e.k === 'in') { calls(e.arg, out); e.list.forEach((x) => calls(x, out)); }
-      else if (e.k === 'case') { if (e.operand) calls(e.operand, out); e.whens.forEach((w) => { calls(w.when, out); calls(w.then, out); }); if (e.otherwise) calls(e.otherwise, out); }
-      return out;
-    };
     // OVER aggregates anywhere: the bounded-range operator does not exist yet.
     for (const item of q.items) {
       if (item.expr.k === 'star') continue;
-      for (const c of calls(item.expr)) {
+      for (const c of collectCalls(item.expr)) {
         if (c.over && c.name !== 'ZSCORE') {
           if (AGGREGATES[c.name] || AGGREGATES_NOT_YET[c.name]) notYet(`${c.name}(...) OVER (...) windows (they need the bounded-range OVER operator)`, c.over.pos);
           this.unknownFunction(c);
