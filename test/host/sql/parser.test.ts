@@ -3,9 +3,11 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { parseExpr, type Expr } from '../../../host/expr/parse.js';
+import { readFileSync } from 'node:fs';
 import { ConfigError } from '../../../host/config/errors.js';
 import { parseScript, parseScriptPartly, parseSqlExpr } from '../../../host/sql/parser.js';
 import { translateSql } from '../../../host/sql/load.js';
+import { parsePipeline } from '../../../host/config/load.js';
 import { lineCol } from '../../../host/sql/errors.js';
 
 /** An expression without its positions, to compare trees. */
@@ -133,6 +135,34 @@ test('line and column count from 1; columns in the caret line match', () => {
   const r = parseScriptPartly('SET a = 1;\n\n  CREATE VIEW;');
   assert.is(r.problems.length, 1);
   assert.equal(lineCol('SET a = 1;\n\n  CREATE VIEW;', r.problems[0].pos.offset), { line: 3, column: 14, lineStart: 12 });
+});
+
+test('damaged scripts always give positioned problems, never a crash', () => {
+  // Seeded: delete, duplicate or swap tokens of the examples, and check every
+  // outcome is a config or a ConfigError whose problems all have a place.
+  let seed = 12345;
+  const next = () => ((seed = (Math.imul(seed, 1103515245) + 12345) >>> 0) / 2 ** 32);
+  const root = new URL('../../../examples/', import.meta.url).pathname;
+  const scripts = ['market-surveillance.sql', 'payment-fraud.sql', 'position-limits.sql'].map((f) => readFileSync(root + f, 'utf8'));
+  let failed = 0;
+  for (let i = 0; i < 300; i++) {
+    const words = scripts[i % 3].split(/(\s+)/);
+    for (let k = 0; k < 1 + Math.floor(next() * 3); k++) {
+      const at = Math.floor(next() * words.length), r = next();
+      if (r < 0.4) words.splice(at, 1);
+      else if (r < 0.7) words.splice(at, 0, words[Math.floor(next() * words.length)]);
+      else { const j = Math.floor(next() * words.length); [words[at], words[j]] = [words[j], words[at]]; }
+    }
+    const text = words.join('');
+    try {
+      parsePipeline(text, 'fuzz.sql', { baseDir: root });
+    } catch (e) {
+      assert.ok(e instanceof ConfigError, `not a ConfigError for:\n${text}\n${(e as Error).stack}`);
+      for (const issue of e.issues) assert.ok(issue.line >= 1 && issue.column >= 1 && issue.message.includes('^'), `no place: ${issue.message}`);
+      failed++;
+    }
+  }
+  assert.ok(failed > 100, `${failed} of 300 damaged scripts were refused`);
 });
 
 test.run();
