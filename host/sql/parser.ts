@@ -11,6 +11,7 @@
 // plus the SQL-only call forms: COUNT(*), f(DISTINCT x), f(...) OVER (...).
 import type { BinaryOp, Expr, Pos } from '../expr/parse.js';
 import type { CallExpr, Column, CreateTable, FrameBound, FromItem, Name, Options, OverSpec, Query, SelectItem, Statement } from './ast.js';
+import { didYouMean } from '../config/errors.js';
 import { SqlError, type SqlProblem } from './errors.js';
 import { describe, tokenize, type Token } from './lexer.js';
 
@@ -23,6 +24,9 @@ const UNITS: Record<string, bigint> = {
 const CLAUSE = new Set(['from', 'where', 'group', 'having', 'order', 'limit', 'union', 'intersect', 'except', 'on', 'join', 'inner', 'left', 'right',
   'full', 'cross', 'window', 'as', 'and', 'or', 'not', 'is', 'in', 'between', 'like', 'when', 'then', 'else', 'end', 'over', 'partition', 'rows', 'range',
   'preceding', 'following', 'current', 'asc', 'desc', 'with', 'select', 'match_recognize', 'qualify', 'for', 'lateral', 'natural', 'using']);
+
+/** Clause keywords a misspelling of which must not silently become an alias. */
+const ALIAS_LOOKALIKES = ['FROM', 'WHERE', 'GROUP', 'HAVING', 'ORDER', 'JOIN', 'UNION', 'WINDOW', 'SELECT'];
 
 /** Statements people write that a ganglion job has no use for, with what to do instead. */
 const UNSUPPORTED_STATEMENTS: Record<string, string> = {
@@ -160,7 +164,7 @@ class StatementParser {
     }
     const w = t.t === 'name' ? t.v.toLowerCase() : '';
     if (UNSUPPORTED_STATEMENTS[w]) throw this.error(UNSUPPORTED_STATEMENTS[w]);
-    throw this.error(`expected a statement (CREATE TABLE, CREATE VIEW, CREATE MODEL, INSERT INTO, SET), found ${describe(t)}`);
+    throw this.error(`expected a statement (CREATE TABLE, CREATE VIEW, CREATE MODEL, INSERT INTO, SET), found ${describe(t)}${t.t === 'name' ? didYouMean(t.v.toUpperCase(), ['CREATE', 'INSERT', 'SET']) : ''}`);
   }
 
   create(): Statement {
@@ -186,7 +190,7 @@ class StatementParser {
     }
     const what = this.peek();
     if (isKw(what, 'function') || isKw(what, 'catalog') || isKw(what, 'database')) throw this.error(`CREATE ${what.t === 'name' ? what.v.toUpperCase() : ''} is not supported: a job script declares tables, views and models`);
-    throw this.error(`expected TABLE, VIEW or MODEL after CREATE, found ${describe(what)}`);
+    throw this.error(`expected TABLE, VIEW or MODEL after CREATE, found ${describe(what)}${what.t === 'name' ? didYouMean(what.v.toUpperCase(), ['TABLE', 'VIEW', 'MODEL']) : ''}`);
   }
 
   ifNotExists(): void {
@@ -389,15 +393,25 @@ class StatementParser {
     const expr = this.expr();
     let alias: Name | undefined;
     if (this.kw('as')) alias = this.name('a column alias after AS');
-    else if (this.peek().t === 'name' && !CLAUSE.has((this.peek() as { v: string }).v.toLowerCase())) alias = this.name('a column alias');
+    else if (this.peek().t === 'name' && !CLAUSE.has((this.peek() as { v: string }).v.toLowerCase())) alias = this.bareAlias();
     return { expr, ...(alias ? { alias } : {}), pos: span(t.pos, this.prev().pos) };
   }
 
   alias(): Name | undefined {
     if (this.kw('as')) return this.name('an alias after AS');
     const t = this.peek();
-    if (t.t === 'name' && (t.quoted || !CLAUSE.has(t.v.toLowerCase()))) return this.name('an alias');
+    if (t.t === 'name' && (t.quoted || !CLAUSE.has(t.v.toLowerCase()))) return this.bareAlias();
     return undefined;
+  }
+
+  /** An alias written without AS; a misspelt clause keyword (FORM, WHERE → WHRE) would read as one, so it is refused. */
+  bareAlias(): Name {
+    const t = this.peek() as Extract<Token, { t: 'name' }>;
+    if (!t.quoted) {
+      const hint = didYouMean(t.v.toUpperCase(), ALIAS_LOOKALIKES);
+      if (hint) throw this.error(`"${t.v}" would be read as an alias here${hint}; write AS ${t.v} for an alias`);
+    }
+    return this.name('an alias');
   }
 
   fromItem(): FromItem {

@@ -130,6 +130,13 @@ test('unsupported SQL says so precisely, at its place', () => {
   }
 });
 
+test('misspelt keywords: did you mean, and never a silent alias', () => {
+  assert.equal(problems('CRATE TABLE x (a INT);').at, ['1:1 expected a statement (CREATE TABLE, CREATE VIEW, CREATE MODEL, INSERT INTO, SET), found CRATE (did you mean "CREATE"?)']);
+  assert.equal(problems('CREATE TABEL x (a INT);').at, ['1:8 expected TABLE, VIEW or MODEL after CREATE, found TABEL (did you mean "TABLE"?)']);
+  assert.equal(problems(`${TRADES}CREATE VIEW v AS SELECT price FORM trades;`).at, ['3:31 "FORM" would be read as an alias here (did you mean "FROM"?); write AS FORM for an alias']);
+  assert.equal(problems(`${TRADES}CREATE VIEW v AS SELECT price FROM trades GRUOP BY x;`).at, ['3:43 "GRUOP" would be read as an alias here (did you mean "GROUP"?); write AS GRUOP for an alias']);
+});
+
 test('line and column count from 1; columns in the caret line match', () => {
   assert.equal(lineCol('ab\ncd', 4), { line: 2, column: 2, lineStart: 3 });
   const r = parseScriptPartly('SET a = 1;\n\n  CREATE VIEW;');
