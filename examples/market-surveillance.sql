@@ -76,7 +76,12 @@ CREATE TABLE alerts WITH (
 INSERT INTO alerts SELECT * FROM price_z;
 INSERT INTO alerts SELECT * FROM volume_z;
 
-CREATE TABLE dashboard WITH ('connector' = 'websocket', 'topic' = '{kind}/{op}');
+-- The dashboard's topics: every view's outputs, and the dead letters.
+CREATE TABLE dashboard WITH (
+  'connector' = 'websocket',
+  'topic' = '{kind}/{op}',
+  'kinds' = 'window,revision,late,anomaly,dead_letter'
+);
 INSERT INTO dashboard SELECT * FROM vwap_1s;
 INSERT INTO dashboard SELECT * FROM volume_1s;
 INSERT INTO dashboard SELECT * FROM price_z;

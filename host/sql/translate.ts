@@ -23,7 +23,7 @@ import { fail, notYet, Problem, Silent } from './problem.js';
 import { describeSource, schemaConfig, sourceConfig, type ColumnKind, type ConfigOut, type SourceTable } from './source_table.js';
 import {
   AGGREGATES, AGGREGATES_NOT_YET, coerce, CONNECTOR_ALIASES, durationText, KNOWN_FUNCTIONS, lower, norm, OTHER_CONNECTORS, ROW_FUNCTIONS_NOT_SUPPORTED,
-  SET_KEYS, SET_REFUSED, SINK_CONNECTORS, SINK_OPTIONS, SOURCE_CONNECTORS, WINDOW_BOUNDS,
+  OUTPUT_KINDS_BY_TYPE, SET_KEYS, SET_REFUSED, SINK_CONNECTORS, SINK_OPTIONS, SOURCE_CONNECTORS, WINDOW_BOUNDS,
 } from './vocabulary.js';
 
 export interface Translation {
@@ -690,8 +690,9 @@ class Translator implements ConfigOut {
       const c = this.guarded(() => this.connector(t));
       if (!c) continue;
       const route = this.sinkRoutes.get(lower(t.name.v));
-      if (!route) {
-        if (SINK_CONNECTORS.includes(c.name) && !SOURCE_CONNECTORS.includes(c.name)) this.problems.push({ message: `sink table ${t.name.v} is never written: add INSERT INTO ${t.name.v} SELECT * FROM <view>`, pos: t.name.pos });
+      const hasKinds = t.options.entries.some((o) => norm(o.key) === 'kinds');
+      if (!route && !(hasKinds && SINK_CONNECTORS.includes(c.name))) {
+        if (SINK_CONNECTORS.includes(c.name) && !SOURCE_CONNECTORS.includes(c.name)) this.problems.push({ message: `sink table ${t.name.v} is never written: add INSERT INTO ${t.name.v} SELECT * FROM <view>, or 'kinds' = '...' to receive those kinds from every view (and 'dead_letter' for the dead letters)`, pos: t.name.pos });
         else if (!SINK_CONNECTORS.includes(c.name)) this.problems.push({ message: `source table ${t.name.v} is never read${this.source ? ` (this job reads ${this.source.stmt.name.v}; one job reads one input stream)` : ''}`, pos: t.name.pos });
         else this.problems.push({ message: `table ${t.name.v} is neither read nor written: read it in a FROM (a source) or INSERT INTO it (a sink)`, pos: t.name.pos });
         continue;
@@ -717,8 +718,22 @@ class Translator implements ConfigOut {
         obj[parts[parts.length - 1]] = value;
         this.at.set(`sinks[${i}].${known[0]}`, o.valuePos);
       }
-      sink.operators = route.operators;
-      this.at.set(`sinks[${i}].operators`, route.pos);
+      if (route) {
+        const kinds = sink.kinds as string[] | undefined;
+        if (kinds?.includes('dead_letter')) {
+          // Dead letters belong to no view, and a sink's `operators` selection
+          // passes only outputs of those operators: keep the dead letters by
+          // selecting on kinds alone, which is exact when no other view emits
+          // the other kinds this sink takes.
+          const others = this.operators.filter((o) => !route.operators.includes(String(o.name)) && (OUTPUT_KINDS_BY_TYPE[String(o.type)] ?? []).some((k) => kinds.includes(k)));
+          if (others.length > 0) {
+            this.problems.push({ message: `not supported yet: dead letters together with the outputs of only some views in one sink (view ${String(others[0].name)} also emits ${kinds.filter((k) => k !== 'dead_letter' && (OUTPUT_KINDS_BY_TYPE[String(others[0].type)] ?? []).includes(k)).join(', ')}); give the dead letters a sink of their own: 'kinds' = 'dead_letter' and no INSERT (issue 17)`, pos: t.name.pos });
+          }
+        } else {
+          sink.operators = route.operators;
+          this.at.set(`sinks[${i}].operators`, route.pos);
+        }
+      }
       sinks.push(sink);
     }
     if (sinks.length > 0) this.data.sinks = sinks;

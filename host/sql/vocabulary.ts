@@ -94,6 +94,11 @@ export const SET_REFUSED: Record<string, string> = {
   'sql-client.execution.result-mode': "'sql-client.execution.result-mode' is a SQL client setting; results go to the sink tables",
 };
 
+/** The output kinds each operator type emits (docs/OUTPUTS.md), for routing INSERTs to sinks. */
+export const OUTPUT_KINDS_BY_TYPE: Record<string, string[]> = {
+  window: ['window', 'revision', 'late'], zscore: ['anomaly'], limit: ['anomaly'], model: ['score'],
+};
+
 export const AGGREGATES: Record<string, string> = {
   COUNT: 'count', SUM: 'sum', MIN: 'min', MAX: 'max', AVG: 'mean', VAR_POP: 'variance', STDDEV_POP: 'stddev', FIRST_VALUE: 'first', LAST_VALUE: 'last',
 };
