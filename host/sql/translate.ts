@@ -68,6 +68,8 @@ class Translator implements ConfigOut {
   readonly usedModels = new Set<string>();
   /** Source tables whose declaration failed (reported once, not again at each use). */
   readonly broken = new Set<string>();
+  /** Views whose query was refused (reported once, not again at each use). */
+  readonly failed = new Set<string>();
 
   constructor(readonly file: string, readonly unparsed: ReadonlySet<string>, readonly earlier: readonly SqlProblem[]) {
     this.problems.push(...earlier);
@@ -75,7 +77,7 @@ class Translator implements ConfigOut {
 
   /** Stops quietly when `name` was declared by a statement that did not parse. */
   skipUnparsed(name: string): void {
-    if (this.unparsed.has(lower(name))) throw new Silent();
+    if (this.unparsed.has(lower(name)) || this.failed.has(lower(name))) throw new Silent();
   }
 
   run(statements: Statement[]): Translation {
@@ -117,7 +119,13 @@ class Translator implements ConfigOut {
       case 'create_view': {
         this.declare(s.name, 'a view');
         this.names.set(lower(s.name.v), s.name.pos);
-        this.views.set(lower(s.name.v), this.query(s.query, s.name.v, s.name.pos));
+        try {
+          this.views.set(lower(s.name.v), this.query(s.query, s.name.v, s.name.pos));
+        } catch (e) {
+          // Reported here; its uses would only repeat it.
+          this.failed.add(lower(s.name.v));
+          throw e;
+        }
         return;
       }
       case 'insert': return this.insert(s.target, s.query);
@@ -692,6 +700,8 @@ class Translator implements ConfigOut {
       const route = this.sinkRoutes.get(lower(t.name.v));
       const hasKinds = t.options.entries.some((o) => norm(o.key) === 'kinds');
       if (!route && !(hasKinds && SINK_CONNECTORS.includes(c.name))) {
+        // A failed view or INSERT elsewhere may be why: report only a script otherwise sound.
+        if (this.problems.length > 0) continue;
         if (SINK_CONNECTORS.includes(c.name) && !SOURCE_CONNECTORS.includes(c.name)) this.problems.push({ message: `sink table ${t.name.v} is never written: add INSERT INTO ${t.name.v} SELECT * FROM <view>, or 'kinds' = '...' to receive those kinds from every view (and 'dead_letter' for the dead letters)`, pos: t.name.pos });
         else if (!SINK_CONNECTORS.includes(c.name)) this.problems.push({ message: `source table ${t.name.v} is never read${this.source ? ` (this job reads ${this.source.stmt.name.v}; one job reads one input stream)` : ''}`, pos: t.name.pos });
         else this.problems.push({ message: `table ${t.name.v} is neither read nor written: read it in a FROM (a source) or INSERT INTO it (a sink)`, pos: t.name.pos });
@@ -737,7 +747,7 @@ class Translator implements ConfigOut {
       sinks.push(sink);
     }
     if (sinks.length > 0) this.data.sinks = sinks;
-    for (const m of this.models.values()) {
+    for (const m of this.problems.length > 0 ? [] : this.models.values()) {
       if (!this.usedModels.has(lower(m.name.v))) this.problems.push({ message: `model ${m.name.v} is never used: PREDICT('${m.name.v}', ...)`, pos: m.name.pos });
     }
   }
