@@ -662,6 +662,14 @@ class StatementParser {
     if (v.t !== 'str' && v.t !== 'num') throw this.error(`expected the interval's amount, e.g. INTERVAL '5' SECOND, found ${describe(v)}`);
     this.p++;
     const amount = v.t === 'str' ? v.v.trim() : v.text;
+    // INTERVAL '5 SECOND' (the unit inside the string, as PostgreSQL and DuckDB write it).
+    const inner = /^(\d+(?:\.\d+)?)\s+([A-Za-z]+)$/.exec(amount);
+    if (inner && UNITS[inner[2].toLowerCase().replace(/s$/, '')] !== undefined) {
+      const [whole, frac = ''] = inner[1].split('.');
+      const per = UNITS[inner[2].toLowerCase().replace(/s$/, '')];
+      const ns = BigInt(whole) * per + (frac ? (BigInt(frac.padEnd(18, '0').slice(0, 18)) * per) / 10n ** 18n : 0n);
+      return { k: 'interval', ns, text: `INTERVAL '${inner[1]}' ${inner[2].toUpperCase().replace(/S$/, '')}`, pos: span(start.pos, v.pos) };
+    }
     if (!/^\d+(\.\d+)?$/.test(amount)) throw this.error(`expected a non-negative number of units in the interval, found '${amount}' (INTERVAL 'a:b' X TO Y forms are not supported)`, v.pos);
     const u = this.peek();
     const unit = u.t === 'name' && !u.quoted ? u.v.toLowerCase().replace(/s$/, '') : '';

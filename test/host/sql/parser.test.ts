@@ -72,6 +72,7 @@ test('the SQL-only call forms: COUNT(*), DISTINCT, OVER with frames', () => {
   assert.is(rows.over.frame.unit, 'rows');
   assert.is(rows.over.frame.start.value.value, 9);
   assert.is((parseSqlExpr('COUNT(DISTINCT k)') as Record<string, any>).distinct, true);
+  assert.is((parseSqlExpr("INTERVAL '1.5 minutes'") as Record<string, any>).ns, 90_000_000_000n);
   assert.is((parseSqlExpr('COUNT(*)') as Record<string, any>).args[0].name, '*');
 });
 
