@@ -8,6 +8,7 @@ import { keysAt } from '../config/load.js';
 import * as S from '../config/schema.js';
 import { semanticIssues } from '../config/semantic.js';
 import type { PipelineConfig } from '../config/types.js';
+import type { z } from 'zod';
 import type { Pos } from '../expr/parse.js';
 import { SqlError, sqlIssue, sqlIssues } from './errors.js';
 import { parseScriptPartly } from './parser.js';
@@ -57,6 +58,31 @@ function describePath(t: Translation, path: ReadonlyArray<PropertyKey>): string 
   return pathString(path);
 }
 
+function valueAt(data: unknown, path: ReadonlyArray<PropertyKey>): unknown {
+  let v = data;
+  for (const p of path) v = v !== null && typeof v === 'object' ? (v as Record<PropertyKey, unknown>)[p] : undefined;
+  return v;
+}
+
+/** A zod issue in the words the YAML loader uses ("expected ..., found ..."), with "did you mean" for a near-miss value. */
+function zodMessage(i: z.core.$ZodIssue, value: unknown): string {
+  const found = value === undefined ? '' : `, found ${typeof value === 'string' ? `'${value}'` : String(value)}`;
+  switch (i.code) {
+    case 'invalid_value': {
+      const values = i.values.map(String);
+      const hint = typeof value === 'string' ? didYouMean(value, values) : '';
+      return `expected ${values.length === 1 ? `'${values[0]}'` : `one of ${values.map((v) => `'${v}'`).join(', ')}`}${found}${hint}`;
+    }
+    case 'too_big': case 'too_small': {
+      if (i.message.startsWith('expected')) return `${i.message}${found}`;
+      const op = i.code === 'too_small' ? (i.inclusive ? 'at least' : 'more than') : i.inclusive ? 'at most' : 'less than';
+      return `expected ${i.origin === 'array' ? `${op} ${i.code === 'too_small' ? i.minimum : i.maximum} items` : `a number ${op} ${i.code === 'too_small' ? i.minimum : i.maximum}`}${found}`;
+    }
+    case 'invalid_type': return i.message.startsWith('expected') ? `${i.message}${found}` : `expected ${i.expected}${found}`;
+    default: return i.message;
+  }
+}
+
 export interface SqlLoadOptions { baseDir?: string; schemaOnly?: boolean }
 
 /** Validates a SQL script into a pipeline config; throws ConfigError listing every problem. */
@@ -66,7 +92,7 @@ export function parseSqlPipeline(text: string, file: string, options: SqlLoadOpt
   if (!parsed.success) {
     const issues = parsed.error.issues.flatMap((i) => {
       const path = i.path as PropertyKey[];
-      if (i.code !== 'unrecognized_keys') return [issueAt(text, file, t, path, i.message)];
+      if (i.code !== 'unrecognized_keys') return [issueAt(text, file, t, path, zodMessage(i, valueAt(t.data, path)))];
       const allowed = keysAt(path, t.data) ?? [];
       return i.keys.map((k) => issueAt(text, file, t, [...path, k], `unknown setting "${k}"${didYouMean(k, allowed)}${allowed.length ? `; settings here: ${allowed.filter((a) => a !== 'type' && a !== 'name').join(', ')}` : ''}`));
     });
