@@ -16,9 +16,17 @@ import { BIN, CLI_ENV, ganglion } from '../../helpers/ganglion_cli.js';
 const ROOT = new URL('../../../', import.meta.url).pathname;
 const EXAMPLES = readdirSync(join(ROOT, 'examples')).filter((f) => f.endsWith('.sql')).sort().map((f) => join(ROOT, 'examples', f));
 
-test('every example YAML pipeline has a SQL rewrite', () => {
-  const yaml = readdirSync(join(ROOT, 'examples')).filter((f) => f.endsWith('.yaml')).map((f) => f.replace(/\.yaml$/, ''));
-  assert.equal(EXAMPLES.map((f) => basename(f, '.sql')), yaml.sort());
+/** Example pipelines whose operators have no SQL form yet, and why. */
+const NO_SQL_YET: Record<string, string> = {
+  'dedup-trades': 'deduplication (ROW_NUMBER() OVER (...) = 1 in a subquery) has no SQL form yet',
+};
+
+test('every example YAML pipeline has a SQL rewrite, or a reason it has none yet', () => {
+  const yaml = readdirSync(join(ROOT, 'examples')).filter((f) => f.endsWith('.yaml')).map((f) => f.replace(/\.yaml$/, '')).sort();
+  const sql = EXAMPLES.map((f) => basename(f, '.sql'));
+  assert.ok(sql.length >= 3);
+  for (const s of sql) assert.ok(yaml.includes(s), `${s}.sql has no ${s}.yaml to compare with`);
+  assert.equal(yaml.filter((y) => !sql.includes(y) && !NO_SQL_YET[y]), [], 'example pipelines without a SQL rewrite');
 });
 
 for (const example of EXAMPLES) {
