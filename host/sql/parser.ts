@@ -38,8 +38,8 @@ const UNSUPPORTED_STATEMENTS: Record<string, string> = {
   explain: 'EXPLAIN is not a statement here; run `ganglion explain job.sql`',
   show: 'SHOW is not supported; run `ganglion explain job.sql`',
   describe: 'DESCRIBE is not supported; run `ganglion explain job.sql`',
-  execute: 'EXECUTE STATEMENT SET is not needed: every INSERT in the script runs as one job',
-  begin: 'BEGIN STATEMENT SET is not needed: every INSERT in the script runs as one job',
+  execute: 'EXECUTE is not supported (EXECUTE STATEMENT SET BEGIN ... END is: every INSERT in the script runs as one job anyway)',
+  begin: 'BEGIN is not supported (BEGIN STATEMENT SET; ... END; is: every INSERT in the script runs as one job anyway)',
   reset: 'RESET is not supported: SET each key once',
   load: 'LOAD MODULE is not supported',
 };
@@ -72,6 +72,12 @@ export function parseScriptPartly(src: string): ParsedScript {
   let p = 0;
   while (toks[p].t !== 'end') {
     if (isOp(toks[p], ';')) { p++; continue; }
+    // Flink's statement sets (EXECUTE STATEMENT SET BEGIN ... END; or BEGIN
+    // STATEMENT SET; ... END;) only group INSERTs into one job, which every
+    // ganglion script is: the wrapper words are read and dropped.
+    if (isKw(toks[p], 'execute') && isKw(toks[p + 1], 'statement') && isKw(toks[p + 2], 'set') && isKw(toks[p + 3], 'begin')) { p += 4; continue; }
+    if (isKw(toks[p], 'begin') && isKw(toks[p + 1], 'statement') && isKw(toks[p + 2], 'set')) { p += 3; continue; }
+    if (isKw(toks[p], 'end') && (isOp(toks[p + 1], ';') || toks[p + 1].t === 'end')) { p++; continue; }
     const start = p;
     try {
       const parser = new StatementParser(toks, p);

@@ -51,6 +51,12 @@ test('statements of every kind parse, with comments of both forms', () => {
   assert.equal(t.options.entries.map((o) => [o.key, o.value]), [['connector', 'synthetic'], ['rate', '10']]);
 });
 
+test("Flink's statement-set wrappers are accepted and dropped", () => {
+  const insert = 'INSERT INTO o SELECT * FROM v;';
+  assert.equal(parseScript(`EXECUTE STATEMENT SET BEGIN ${insert} ${insert} END;`).map((x) => x.kind), ['insert', 'insert']);
+  assert.equal(parseScript(`BEGIN STATEMENT SET; ${insert} END;`).map((x) => x.kind), ['insert']);
+});
+
 test('expressions parse to the same trees as host/expr, so compiled expressions are shared', () => {
   for (const src of [
     'a + b * c - d / 2 % 3', 'NOT a > 1 AND b < 2 OR c = 3', 'x BETWEEN 1 AND 2', 'x NOT IN (1, 2, NULL)', 'x IS NOT NULL',
