@@ -59,5 +59,7 @@ export interface Query {
   where?: Expr;
   groupBy: Expr[];
   having?: Expr;
+  /** `... UNION ALL SELECT ...`: the further queries. */
+  unionAll?: Query[];
   pos: Pos;
 }

@@ -385,7 +385,13 @@ class StatementParser {
     if (isKw(t, 'qualify')) throw this.error('QUALIFY is not supported');
     if (isKw(t, 'order')) throw this.error('ORDER BY on a query is not supported: a stream is emitted in event-time order per key');
     if (isKw(t, 'limit') || isKw(t, 'fetch') || isKw(t, 'offset')) throw this.error(`${(t as { v: string }).v.toUpperCase()} is not supported: a stream has no end to count to`);
-    if (isKw(t, 'union') || isKw(t, 'intersect') || isKw(t, 'except')) throw this.error(`${(t as { v: string }).v.toUpperCase()} is not supported yet (issue 17)`);
+    if (isKw(t, 'union') && isKw(this.peek(1), 'all')) {
+      const more: Query[] = [];
+      while (isKw(this.peek(), 'union') && isKw(this.peek(1), 'all')) { this.p += 2; more.push(this.query()); }
+      return { ...q, from: q.from, unionAll: more, pos: span(start.pos, this.prev().pos) } as Query;
+    }
+    if (isKw(t, 'union')) throw this.error('UNION (without ALL) is not supported: it would deduplicate the stream; UNION ALL merges streams');
+    if (isKw(t, 'intersect') || isKw(t, 'except')) throw this.error(`${(t as { v: string }).v.toUpperCase()} is not supported`);
     return { ...q, from: q.from, pos: span(start.pos, this.prev().pos) } as Query;
   }
 

@@ -55,9 +55,10 @@ export function describeSource(t: CreateTable): SourceTable {
   return { stmt: t, columns, time: time! };
 }
 
-export function sourceConfig(t: CreateTable, connector: string, out: ConfigOut): void {
+/** The table's connector and options as `sources[index]`, and the stream settings among its options. */
+export function sourceConfig(t: CreateTable, connector: string, out: ConfigOut, index = 0): void {
   const src: Record<string, unknown> = { type: connector === 'websocket' ? 'ws' : connector, name: t.name.v };
-  const at = (k: string, pos: Pos) => out.at.set(`sources[0]${k ? '.' + k : ''}`, pos);
+  const at = (k: string, pos: Pos) => out.at.set(`sources[${index}]${k ? '.' + k : ''}`, pos);
   at('', t.name.pos);
   const table = SOURCE_OPTIONS[connector];
   let format: { v: string; pos: Pos } | undefined;
@@ -98,7 +99,8 @@ export function sourceConfig(t: CreateTable, connector: string, out: ConfigOut):
     src.topics = (src.topics as string[]).map((topic) => ({ topic, format: format?.v === 'flatbuffers' ? 'flatbuffers' : 'json', ...(src.qos !== undefined ? { qos: src.qos } : {}) }));
     delete src.qos;
   }
-  (out.data.sources = [src]);
+  const sources = (out.data.sources ??= []) as unknown[];
+  sources[index] = src;
 }
 
 export function schemaConfig(src: SourceTable, out: ConfigOut): void {

@@ -36,7 +36,9 @@ export interface Translation {
 
 interface WindowView { kind: 'window'; op: number; name: string; key: string[]; keyPos: Pos; aggregates: Map<string, string> }
 interface EventView { kind: 'event'; op: number; name: string }
-type View = WindowView | EventView;
+/** `SELECT * FROM a UNION ALL SELECT * FROM b`: one input stream fed by several source tables (the config's `sources`). */
+interface StreamView { kind: 'stream'; name: string; tables: CreateTable[]; pos: Pos }
+type View = WindowView | EventView | StreamView;
 
 
 /**
@@ -61,6 +63,10 @@ class Translator implements ConfigOut {
   readonly operators: Record<string, unknown>[] = [];
   readonly operatorSettings: SetStatement[] = [];
   source?: SourceTable;
+  /** The table or UNION ALL view the source was read as (every query must read the same). */
+  sourceName?: string;
+  /** The FROM name of the query being translated (a qualifier naming it is the source). */
+  from?: string;
   /** The pipeline key and where it was first decided. */
   key?: { columns: string[]; pos: Pos; from: string };
   readonly sinkRoutes = new Map<string, { operators: string[]; pos: Pos }>();
@@ -120,7 +126,7 @@ class Translator implements ConfigOut {
         this.declare(s.name, 'a view');
         this.names.set(lower(s.name.v), s.name.pos);
         try {
-          this.views.set(lower(s.name.v), this.query(s.query, s.name.v, s.name.pos));
+          this.views.set(lower(s.name.v), s.query.unionAll?.length ? this.streamView(s.query, s.name) : this.query(s.query, s.name.v, s.name.pos));
         } catch (e) {
           // Reported here; its uses would only repeat it.
           this.failed.add(lower(s.name.v));
@@ -180,29 +186,57 @@ class Translator implements ConfigOut {
 
   /** The job's one input stream: sources, schema, event time and validation from its CREATE TABLE. */
   sourceTable(name: Name): SourceTable {
-    const t = this.table(name, 'source');
+    const stream = this.views.get(lower(name.v));
+    const tables = stream?.kind === 'stream' ? stream.tables : [this.table(name, 'source')];
+    const t = tables[0];
+    this.from = lower(name.v);
     if (this.source) {
-      if (this.source.stmt !== t) notYet(`reading a second source table (${t.name.v}; this job already reads ${this.source.stmt.name.v}): one job reads one input stream`, name.pos);
+      if (this.sourceName !== lower(name.v)) {
+        notYet(`reading ${name.v} when this job already reads ${this.sourceName}: one job reads one input stream (merge several source tables with CREATE VIEW v AS SELECT * FROM a UNION ALL SELECT * FROM b)`, name.pos);
+      }
       return this.source;
     }
-    if (this.broken.has(lower(t.name.v))) throw new Silent();
-    this.sourceUses.set(lower(t.name.v), name.pos);
+    if (tables.some((x) => this.broken.has(lower(x.name.v)))) throw new Silent();
+    for (const x of tables) this.sourceUses.set(lower(x.name.v), name.pos);
     let src: SourceTable;
     try {
-      const declared = t.options.entries.find((o) => lower(o.key) === 'connector')?.value.toLowerCase();
-      const connector = { name: CONNECTOR_ALIASES[declared ?? ''] ?? declared ?? 'synthetic' };
-      if (SINK_CONNECTORS.includes(connector.name) && !SOURCE_CONNECTORS.includes(connector.name)) fail(`table ${t.name.v} is a sink (connector '${connector.name}'): a query reads from a source table (connector ${SOURCE_CONNECTORS.join(', ')})`, name.pos);
-      if (t.columns.length === 0) fail(`source table ${t.name.v} needs its columns: (ts TIMESTAMP(3), instrument STRING, price DOUBLE, ..., WATERMARK FOR ts AS ts - INTERVAL '1' SECOND)`, t.name.pos);
+      for (const x of tables) {
+        const declared = x.options.entries.find((o) => lower(o.key) === 'connector')?.value.toLowerCase();
+        const connector = CONNECTOR_ALIASES[declared ?? ''] ?? declared ?? 'synthetic';
+        if (SINK_CONNECTORS.includes(connector) && !SOURCE_CONNECTORS.includes(connector)) fail(`table ${x.name.v} is a sink (connector '${connector}'): a query reads from a source table (connector ${SOURCE_CONNECTORS.join(', ')})`, stream ? x.name.pos : name.pos);
+        if (x.columns.length === 0) fail(`source table ${x.name.v} needs its columns: (ts TIMESTAMP(3), instrument STRING, price DOUBLE, ..., WATERMARK FOR ts AS ts - INTERVAL '1' SECOND)`, x.name.pos);
+      }
       src = describeSource(t);
     } catch (e) {
       // Reported once; the queries over it are still checked when its columns are known.
-      this.broken.add(lower(t.name.v));
+      for (const x of tables) this.broken.add(lower(x.name.v));
       throw e;
     }
     this.source = src;
+    this.sourceName = lower(name.v);
     // Option problems are the table's own: reported, and the queries go on.
-    this.guard(() => sourceConfig(t, this.connector(t).name, this));
+    tables.forEach((x, i) => this.guard(() => sourceConfig(x, this.connector(x).name, this, i)));
     return src;
+  }
+
+  /** `CREATE VIEW v AS SELECT * FROM a UNION ALL SELECT * FROM b ...`: source tables with the same columns and watermark, merged. */
+  streamView(q: Query, name: Name): StreamView {
+    const parts = [q, ...(q.unionAll ?? [])];
+    const tables: CreateTable[] = [];
+    for (const part of parts) {
+      const simple = part.items.length === 1 && part.items[0].expr.k === 'star' && !part.where && part.groupBy.length === 0 && !part.having && part.from.k === 'table';
+      if (!simple) notYet('UNION ALL of anything but whole source tables (SELECT * FROM a UNION ALL SELECT * FROM b)', part.pos);
+      const from = (part.from as { name: Name }).name;
+      const t = this.table(from, 'source');
+      if (this.views.get(lower(from.v))) notYet(`UNION ALL over view ${from.v}`, from.pos);
+      if (tables.includes(t)) fail(`${t.name.v} appears twice in the UNION ALL: its events would be counted twice`, from.pos);
+      tables.push(t);
+    }
+    const shape = (t: CreateTable) => JSON.stringify({ c: t.columns, w: t.watermark, k: t.primaryKey, x: t.checks }, (k, v) => (k === 'pos' || k === 'namePos' ? undefined : typeof v === 'bigint' ? String(v) : v));
+    for (const t of tables.slice(1)) {
+      if (shape(t) !== shape(tables[0])) fail(`the tables of a UNION ALL feed one stream: ${t.name.v} must declare the same columns, constraints and watermark as ${tables[0].name.v}`, t.name.pos);
+    }
+    return { kind: 'stream', name: name.v, tables, pos: name.pos };
   }
 
   // ── queries → operators ──────────────────────────────────────────────────
@@ -210,12 +244,13 @@ class Translator implements ConfigOut {
   /** Translates a query into one operator named `name`; returns what later queries can read from it. */
   query(q: Query, name: string, namePos: Pos): View {
     if (q.distinct) notYet('SELECT DISTINCT (deduplication)', q.distinct);
+    if (q.unionAll?.length) notYet('UNION ALL inside a query; merge the source tables in a view of their own (CREATE VIEW v AS SELECT * FROM a UNION ALL SELECT * FROM b)', q.unionAll[0].pos);
     if (q.from.k === 'subquery') return notYet('subqueries in FROM; declare the inner query as a CREATE VIEW', q.from.pos);
     if (q.from.k === 'tvf') return this.windowQuery(q, name, namePos);
     const fromName = q.from.name;
     this.skipUnparsed(fromName.v);
     const view = this.views.get(lower(fromName.v));
-    if (view) {
+    if (view && view.kind !== 'stream') {
       if (view.kind === 'window') {
         if (q.groupBy.length > 0) notYet(`aggregating the results of window view ${view.name} (a window over windows)`, q.groupBy[0].pos);
         if (q.where) notYet(`filtering the results of window view ${view.name}: WHERE on window results (HAVING)`, q.where.pos);
@@ -245,7 +280,7 @@ class Translator implements ConfigOut {
 
   column(src: SourceTable, ref: Expr, what: string): { name: string; kind: ColumnKind } {
     if (ref.k !== 'ref') return notYet(`${what} of an expression (expressions are not wired into operators yet)`, ref.pos);
-    if (ref.qualifier && lower(ref.qualifier) !== lower(src.stmt.name.v) && !this.isAlias(ref.qualifier)) {
+    if (ref.qualifier && !this.namesSource(ref.qualifier, src)) {
       return fail(`unknown table "${ref.qualifier}"${didYouMean(ref.qualifier, [src.stmt.name.v])}`, ref.pos);
     }
     const c = src.columns.get(ref.name) ?? [...src.columns.entries()].find(([k]) => lower(k) === lower(ref.name))?.[1];
@@ -254,7 +289,11 @@ class Translator implements ConfigOut {
   }
 
   aliases = new Set<string>();
-  isAlias(q: string): boolean { return this.aliases.has(lower(q)); }
+  /** Whether a column qualifier names the source: its table, the UNION ALL view it was read as, or the FROM alias. */
+  namesSource(q: string, src: SourceTable): boolean {
+    const l = lower(q);
+    return this.aliases.has(l) || l === lower(src.stmt.name.v) || l === this.from;
+  }
 
   windowQuery(q: Query, name: string, namePos: Pos): WindowView {
     let src: SourceTable;
@@ -501,7 +540,7 @@ class Translator implements ConfigOut {
 
   /** A column of the source, or `view.column`: a window view's running aggregate (`<op>.<aggregate>`). */
   valueRef(e: Expr, src: SourceTable, what: string): { ref: string; pos: Pos } {
-    if (e.k === 'ref' && e.qualifier && !this.isAlias(e.qualifier) && lower(e.qualifier) !== lower(src.stmt.name.v)) {
+    if (e.k === 'ref' && e.qualifier && !this.namesSource(e.qualifier, src)) {
       const v = this.views.get(lower(e.qualifier));
       if (!v) this.skipUnparsed(e.qualifier);
       if (!v) fail(`unknown table or view "${e.qualifier}"${didYouMean(e.qualifier, [src.stmt.name.v, ...[...this.views.values()].map((x) => x.name)])}`, e.pos);
@@ -650,6 +689,7 @@ class Translator implements ConfigOut {
     let opName: string;
     if (q.from.k === 'table' && this.views.has(lower(q.from.name.v)) && !q.where && q.groupBy.length === 0 && !q.having) {
       const v = this.views.get(lower(q.from.name.v))!;
+      if (v.kind === 'stream') return notYet('copying source events to a sink unchanged: a sink receives operator outputs (windows, anomalies, scores, late and dead-letter events)', q.pos);
       for (const item of q.items) if (item.expr.k !== 'star') notYet(`selecting columns of view ${v.name}: a sink receives a view's outputs whole (docs/OUTPUTS.md); write SELECT *`, item.pos);
       opName = v.name;
     } else if (q.from.k === 'table' && this.tables.has(lower(q.from.name.v)) && q.groupBy.length === 0 && !q.where && q.items.every((i) => i.expr.k === 'star' || i.expr.k === 'ref')) {
@@ -667,8 +707,9 @@ class Translator implements ConfigOut {
 
   finish(statements: Statement[]): void {
     if (!this.source) {
-      const first = statements.find((s) => s.kind === 'create_table');
-      fail('the script reads no source table: add CREATE VIEW <name> AS SELECT ... FROM <source table> ... (or INSERT INTO <sink> SELECT ...)', first?.pos ?? { offset: 0, end: 0 });
+      if (this.problems.length > 0) return; // a refused query may be the one that read it
+      const first = statements.find((s): s is CreateTable => s.kind === 'create_table');
+      fail('the script reads no source table: add CREATE VIEW <name> AS SELECT ... FROM <source table> ... (or INSERT INTO <sink> SELECT ...)', first?.name.pos ?? { offset: 0, end: 0 });
     }
     schemaConfig(this.source!, this);
     if (this.key) this.put('key', this.key.columns, this.key.pos);
