@@ -14,7 +14,8 @@
 //   view.column in a per-event query                                     → the window's running value (`<op>.<aggregate>`)
 // Everything else is refused at its place with what is missing, never
 // translated into something that computes a different thing.
-import type { Expr, Pos } from '../expr/parse.js';
+import { ExprError, type Expr, type Pos } from '../expr/parse.js';
+import { typeExpr, typeOf, type ExprField } from '../expr/check.js';
 import { didYouMean } from '../config/errors.js';
 import type { CallExpr, CreateModel, CreateTable, Name, Query, SetStatement, Statement, WindowTvf } from './ast.js';
 import { SqlError, type SqlProblem } from './errors.js';
@@ -366,7 +367,10 @@ class Translator implements ConfigOut {
       }
       if (!spec) notYet('GROUP BY without a window (an ever-growing aggregate per key); group by TUMBLE/HOP/SESSION(ts, ...) too', q.groupBy[0].pos);
     }
-    if (q.where) notYet('WHERE before a window aggregate (filters are not wired into the runtime yet)', q.where.pos);
+    if (q.where) {
+      this.typeCheck(q.where, src, 'bool');
+      notYet('WHERE before a window aggregate (filters are not wired into the runtime yet)', q.where.pos);
+    }
     if (q.having) notYet('HAVING (a filter on window results)', q.having.pos);
     if (keyCols.length === 0) notYet('a window over the whole stream (no key in GROUP BY)', spec!.pos);
     for (const k of keyCols) if (src.columns.get(k.name)!.kind !== 'string') notYet(`keying by the number column ${k.name}: keys are string (id) columns`, k.pos);
@@ -529,6 +533,7 @@ class Translator implements ConfigOut {
         if (ROW_FUNCTIONS_NOT_SUPPORTED[e.name]) fail(ROW_FUNCTIONS_NOT_SUPPORTED[e.name], (e as CallExpr).namePos ?? e.pos);
         if (!KNOWN_FUNCTIONS.includes(e.name) && !['FLOOR', 'CEIL', 'CEILING', 'ROUND', 'SQRT', 'LN', 'EXP', 'POWER', 'POW', 'COALESCE', 'LEAST', 'GREATEST'].includes(e.name)) this.unknownFunction(e as CallExpr);
       }
+      this.typeCheck(e, src);
       notYet('projections (computed select items) until expressions are wired into the runtime; outputs have the shapes in docs/OUTPUTS.md', e.pos);
     }
     if (!op) {
@@ -623,7 +628,25 @@ class Translator implements ConfigOut {
       if (!KNOWN_FUNCTIONS.includes(c.name) && !['FLOOR', 'CEIL', 'CEILING', 'ROUND', 'SQRT', 'LN', 'EXP', 'POWER', 'POW', 'COALESCE', 'LEAST', 'GREATEST'].includes(c.name)) this.unknownFunction(c);
     }
     for (const r of collectRefs(w)) this.valueRef(r, src, 'selecting');
+    this.typeCheck(w, src, 'bool');
     return notYet('WHERE filters other than a ZSCORE, PREDICT or limit check (filters are not wired into the runtime yet)', w.pos);
+  }
+
+  /**
+   * Types an expression the runtime cannot run yet with host/expr's checker,
+   * so a type error (a string compared with <, a NOT of a number) is reported
+   * at its place now, the way it will be once expressions are wired in.
+   */
+  typeCheck(e: Expr, src: SourceTable, want?: 'bool'): void {
+    const fields: ExprField[] = [...src.columns.entries()].map(([name, c], i) => ({ name, type: c.kind === 'time' ? 'timestamp' : c.kind === 'string' ? 'string' : 'double', slot: c.kind === 'time' ? -1 : i }));
+    const unqualify = (x: Expr): Expr => JSON.parse(JSON.stringify(x, (k, v) => (typeof v === 'bigint' ? { $big: String(v) } : k === 'qualifier' && this.namesSource(String(v), src) ? undefined : v)), (_k, v) => (v && typeof v === 'object' && '$big' in v ? BigInt(v.$big) : v));
+    try {
+      const t = typeExpr(unqualify(e), { fields, intern: () => 0 }, '');
+      if (want === 'bool' && typeOf(t) !== 'bool') fail(`expected a condition (TRUE, FALSE or NULL), found a ${typeOf(t)} expression; compare it, e.g. x > 0`, e.pos);
+    } catch (err) {
+      if (err instanceof ExprError) fail(err.message, err.pos);
+      throw err;
+    }
   }
 
   zscore(call: CallExpr, src: SourceTable): { op: Record<string, unknown>; parts: Record<string, Pos> } {
