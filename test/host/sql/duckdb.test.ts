@@ -140,4 +140,45 @@ ${queries.map((q) => `${q.sql}\nSET 'operator.${q.name}.capacity' = '2048';`).jo
   });
 }
 
+// `view.column` in a per-event query is the key's current window including
+// the event (a ganglion extension, docs/design/sql.md). Checked the same way:
+// a limit on it flags exactly the events whose running window value DuckDB
+// computes beyond the limit, with that value.
+test('view.column reads the running window value: limits on it match DuckDB', async () => {
+  const dir = tempDir('ganglion-sql-duck-enrich-');
+  const instance = await DuckDBInstance.create(':memory:');
+  const db = await instance.connect();
+  try {
+    const events = join(dir.path, 'events.jsonl');
+    writeFileSync(events, input(11, 4000).join('\n') + '\n');
+    const job = join(dir.path, 'job.sql');
+    writeFileSync(job, `CREATE TABLE trades (ts BIGINT, instrument STRING, price DOUBLE, qty DOUBLE, side STRING, trader STRING, account STRING, asset_class STRING,
+  WATERMARK FOR ts AS ts) WITH ('connector' = 'file', 'path' = '${events}', 'timestamp.unit' = 'ms');
+CREATE VIEW w AS SELECT instrument, SUM(qty) AS volume FROM trades GROUP BY instrument, TUMBLE(ts, INTERVAL '1' SECOND);
+CREATE VIEW h AS SELECT instrument, COUNT(*) AS n FROM trades GROUP BY instrument, HOP(ts, INTERVAL '250' MILLISECOND, INTERVAL '1' SECOND);
+CREATE VIEW big AS SELECT * FROM trades WHERE w.volume > 3000;
+CREATE VIEW busy AS SELECT * FROM trades WHERE h.n > 12;
+SET 'operator.w.capacity' = '2048';
+SET 'operator.h.capacity' = '2048';\n`);
+    const out = join(dir.path, 'out.jsonl');
+    const run = await ganglion(['replay', job, '--input', events, '--output', out]);
+    assert.is(run.code, 0, run.stderr);
+    const outs = readOutputs(out);
+    const flagged = (op: string) => new Set(outs.filter((o) => o.kind === 'anomaly' && o.op === op).map((o) => `${o.seq}:${o.value}`));
+    await db.run(`CREATE TABLE ev AS SELECT * FROM read_json('${events}', format = 'newline_delimited', columns = {n: 'BIGINT', ts: 'BIGINT', instrument: 'VARCHAR', price: 'DOUBLE', qty: 'DOUBLE'})`);
+    const set = async (sql: string) => new Set((await db.runAndReadAll(sql)).getRowObjects().map((r) => `${r.n}:${Number(r.v)}`));
+    const big = await set(`SELECT n, v FROM (SELECT n, sum(qty) OVER (PARTITION BY instrument, ts // 1000 ORDER BY n ROWS UNBOUNDED PRECEDING) AS v FROM ev) WHERE v > 3000`);
+    // Sliding: the window that closes next after the event's pane, [pane end − size, pane end), up to the event.
+    const busy = await set(`SELECT e.n, count(*) AS v FROM ev e JOIN ev o ON o.instrument = e.instrument AND o.n <= e.n
+      AND o.ts >= (e.ts // 250) * 250 + 250 - 1000 GROUP BY e.n HAVING count(*) > 12`);
+    assert.ok(big.size > 20 && busy.size > 20, `${big.size} and ${busy.size} flagged events: the limits must bite`);
+    assert.equal([...flagged('big')].sort(), [...big].sort());
+    assert.equal([...flagged('busy')].sort(), [...busy].sort());
+  } finally {
+    db.closeSync();
+    instance.closeSync();
+    dir.remove();
+  }
+});
+
 test.run();
