@@ -99,7 +99,6 @@ export function parseScriptPartly(src: string): ParsedScript {
       }
       // Skip to the end of this statement (a ";" outside parentheses) and go on.
       let depth = 0;
-      p = Math.max(p, start);
       for (p = start; toks[p].t !== 'end'; p++) {
         if (isOp(toks[p], '(')) depth++;
         else if (isOp(toks[p], ')')) depth = Math.max(0, depth - 1);
@@ -110,7 +109,7 @@ export function parseScriptPartly(src: string): ParsedScript {
   return { statements, problems, unparsed };
 }
 
-/** Parses one expression on its own (tests, and the translator's option values). */
+/** Parses one expression on its own (tests compare its trees with host/expr's). */
 export function parseSqlExpr(src: string): Expr {
   const toks = tokenize(src);
   const parser = new StatementParser(toks, 0);
