@@ -217,10 +217,9 @@ test('names: did you mean for tables, columns, views, aggregates, models, functi
 
 test('config checks after translation point at the SQL that made the value', () => {
   const got = problems(`${TRADES}CREATE VIEW z AS SELECT * FROM trades WHERE ZSCORE(price, 'ewma', 2) >= 3;\nSET 'operator.z.treshold' = '4';`);
-  assert.equal(got, [
-    '3:67 expected alpha in (0, 1], found 2 (view z: alpha)',
-    '4:29 unknown setting "treshold" (did you mean "threshold"?); settings here: field, mode, alpha, window, threshold, min_samples, direction, epsilon, emit_all, capacity (view z: treshold)',
-  ]);
+  assert.is(got.length, 2, got.join('\n'));
+  assert.is(got[0], '3:67 expected alpha in (0, 1], found 2 (view z: alpha)');
+  assert.match(got[1], /^4:29 unknown setting "treshold" \(did you mean "threshold"\?\); settings here: .*\bmin_samples\b.* \(view z: treshold\)$/);
   assert.equal(problems(`${TRADES}CREATE VIEW z AS SELECT * FROM trades WHERE ZSCORE(price) >= 3;
 CREATE TABLE out WITH ('connector' = 'jsonl', 'path' = 'o.jsonl', 'kinds' = 'anomalies');
 INSERT INTO out SELECT * FROM z;`), [`4:77 expected one of 'window', 'revision', 'anomaly', 'score', 'late', 'dead_letter', found 'anomalies' (did you mean "anomaly"?) (sink table out: kinds[0])`]);
