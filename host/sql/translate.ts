@@ -198,7 +198,10 @@ class Translator implements ConfigOut {
       return this.source;
     }
     if (tables.some((x) => this.broken.has(lower(x.name.v)))) throw new Silent();
-    for (const x of tables) this.sourceUses.set(lower(x.name.v), name.pos);
+    for (const x of tables) {
+      if (this.sinkRoutes.has(lower(x.name.v))) fail(`${x.name.v} is written by INSERT INTO; a table is either a source or a sink (declare another table for the source)`, name.pos);
+      this.sourceUses.set(lower(x.name.v), name.pos);
+    }
     let src: SourceTable;
     try {
       for (const x of tables) {
@@ -707,6 +710,7 @@ class Translator implements ConfigOut {
 
   insert(target: Name, q: Query): void {
     const t = this.table(target, 'sink');
+    if (this.sourceUses.has(lower(t.name.v))) fail(`${t.name.v} is read as a source; a table is either a source or a sink (declare another table for the sink)`, target.pos);
     const c = this.connector(t);
     if (!SINK_CONNECTORS.includes(c.name)) fail(`table ${t.name.v} is a source (connector '${c.name}'): INSERT INTO writes to a sink (connector ${SINK_CONNECTORS.join(', ')})`, target.pos);
     let opName: string;

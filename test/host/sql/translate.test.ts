@@ -192,6 +192,12 @@ CREATE VIEW d AS SELECT price * 'x' AS y FROM trades;`);
   ]);
 });
 
+test('a table is a source or a sink, not both', () => {
+  const ws = TRADES.replace("'connector' = 'file', 'path' = 'in.jsonl'", "'connector' = 'websocket'");
+  assert.equal(problems(`${ws}CREATE VIEW z AS SELECT * FROM trades WHERE ZSCORE(price) >= 3;\nINSERT INTO trades SELECT * FROM z;`),
+    ['4:13 trades is read as a source; a table is either a source or a sink (declare another table for the sink)']);
+});
+
 test('a refused view is reported once, not again at each use', () => {
   assert.equal(problems(`${TRADES}CREATE VIEW daily AS SELECT instrument, SUM(price) OVER (PARTITION BY instrument RANGE INTERVAL '1' DAY PRECEDING) AS s FROM trades;
 CREATE VIEW z AS SELECT * FROM trades WHERE ZSCORE(daily.s) >= 3;
