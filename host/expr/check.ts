@@ -106,7 +106,7 @@ export function checkExpr(src: string, env: ExprEnv, want?: ExprType): Typed {
   return t;
 }
 
-function typeExpr(e: Expr, env: ExprEnv, src: string): Typed {
+export function typeExpr(e: Expr, env: ExprEnv, src: string): Typed {
   const fail = (m: string, pos: Pos = e.pos): never => { throw new ExprError(m, pos, src); };
   const sub = (x: Expr) => typeExpr(x, env, src);
   /** NULL literals take the type their context needs. */

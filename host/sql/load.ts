@@ -2,9 +2,9 @@
 // pipeline file gives: parse (parser.ts), translate (translate.ts), then the
 // very checks a YAML file goes through (the zod schema and semantic.ts), with
 // each problem placed at the SQL that produced the config value.
-import { isAbsolute, resolve } from 'node:path';
 import { ConfigError, didYouMean, pathString, type ConfigIssue } from '../config/errors.js';
 import { keysAt } from '../config/load.js';
+import { descriptorOf } from '../operators/index.js';
 import * as S from '../config/schema.js';
 import { semanticIssues } from '../config/semantic.js';
 import type { PipelineConfig } from '../config/types.js';
@@ -103,7 +103,7 @@ export function parseSqlPipeline(text: string, file: string, options: SqlLoadOpt
   if (!options.schemaOnly) {
     const problems = semanticIssues(config, baseDir).map((p) => issueAt(text, file, t, p.path, p.message, p.found));
     if (problems.length > 0) throw new ConfigError(problems.sort((a, b) => a.line - b.line || a.column - b.column));
-    for (const op of config.operators) if (op.type === 'model' && !isAbsolute(op.model)) op.model = resolve(baseDir, op.model);
+    for (const op of config.operators) descriptorOf(op.type).resolvePaths?.(op, baseDir);
   }
   return config;
 }

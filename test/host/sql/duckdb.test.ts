@@ -10,7 +10,8 @@ import * as assert from 'uvu/assert';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { DuckDBInstance } from '@duckdb/node-api';
-import { finalSessions, finalWindows, ganglion, readOutputs } from '../../helpers/ganglion_cli.js';
+import { ganglionExit as ganglion } from '../../helpers/ganglion.js';
+import { finalSessions, finalWindows, readOutputs } from '../../helpers/outputs.js';
 import { tempDir } from '../../helpers/tmp.js';
 
 /** mulberry32: a small seeded generator, so a failure names its seed. */

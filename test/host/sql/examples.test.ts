@@ -11,7 +11,8 @@ import { basename, join } from 'node:path';
 import { goldenPaths, replayGolden } from '../../../scripts/golden.js';
 import { parsePipeline } from '../../../host/config/load.js';
 import { tempDir } from '../../helpers/tmp.js';
-import { BIN, CLI_ENV, finalWindows, ganglion, readOutputs } from '../../helpers/ganglion_cli.js';
+import { BIN, CLI_ENV, ganglionExit as ganglion } from '../../helpers/ganglion.js';
+import { finalWindows, readOutputs } from '../../helpers/outputs.js';
 
 const ROOT = new URL('../../../', import.meta.url).pathname;
 const EXAMPLES = readdirSync(join(ROOT, 'examples')).filter((f) => f.endsWith('.sql')).sort().map((f) => join(ROOT, 'examples', f));
