@@ -19,7 +19,7 @@ const EXAMPLES = readdirSync(join(ROOT, 'examples')).filter((f) => f.endsWith('.
 
 /** Example pipelines whose operators have no SQL form yet, and why. */
 const NO_SQL_YET: Record<string, string> = {
-  'dedup-trades': 'deduplication (ROW_NUMBER() OVER (...) = 1 in a subquery) has no SQL form yet',
+  'dedup-trades': 'the dedup operator has no SQL form yet (docs/design/sql.md: ROW_NUMBER() OVER (...) = 1 in a subquery)',
 };
 
 test('every example YAML pipeline has a SQL rewrite, or a reason it has none yet', () => {
