@@ -1,12 +1,12 @@
 // A `.sql` job script → a validated PipelineConfig, the same object a YAML
 // pipeline file gives: parse (parser.ts), translate (translate.ts), then the
-// very checks a YAML file goes through (the zod schema and semantic.ts), with
+// very checks a YAML file goes through (the zod schema and the semantic checks, stream_semantic.ts), with
 // each problem placed at the SQL that produced the config value.
 import { ConfigError, didYouMean, pathString, type ConfigIssue } from '../config/errors.js';
 import { keysAt } from '../config/load.js';
 import { descriptorOf } from '../operators/index.js';
 import * as S from '../config/schema.js';
-import { semanticIssues } from '../config/semantic.js';
+import { pipelineIssues } from '../config/stream_semantic.js';
 import type { PipelineConfig } from '../config/types.js';
 import type { z } from 'zod';
 import type { Pos } from '../expr/parse.js';
@@ -101,7 +101,7 @@ export function parseSqlPipeline(text: string, file: string, options: SqlLoadOpt
   const config = parsed.data;
   const baseDir = options.baseDir ?? process.cwd();
   if (!options.schemaOnly) {
-    const problems = semanticIssues(config, baseDir).map((p) => issueAt(text, file, t, p.path, p.message, p.found));
+    const problems = pipelineIssues(config, baseDir).map((p) => issueAt(text, file, t, p.path, p.message, p.found));
     if (problems.length > 0) throw new ConfigError(problems.sort((a, b) => a.line - b.line || a.column - b.column));
     for (const op of config.operators) descriptorOf(op.type).resolvePaths?.(op, baseDir);
   }
