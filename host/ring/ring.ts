@@ -66,7 +66,20 @@ type Backing = WebAssembly.Memory | SharedArrayBuffer;
 
 // Atomics.waitAsync is in Node ≥ 16 but in TypeScript's lib only from es2024.
 type WaitAsyncResult = { async: false; value: 'not-equal' | 'timed-out' } | { async: true; value: Promise<'ok' | 'timed-out'> };
-const waitAsync = (Atomics as unknown as { waitAsync(a: Int32Array, i: number, v: number, t: number): WaitAsyncResult }).waitAsync;
+const atomicsWaitAsync = (Atomics as unknown as { waitAsync(a: Int32Array, i: number, v: number, t: number): WaitAsyncResult }).waitAsync;
+
+/**
+ * Atomics.waitAsync, holding the event loop open while it waits: Node does not
+ * count a pending waitAsync as work, so a main thread whose only pending thing
+ * is this wait (its worker has just exited, say) would end the process with
+ * exit code 13 ("unsettled top-level await") instead of finishing the drain.
+ */
+async function waitAsync(a: Int32Array, i: number, v: number, timeoutMs: number): Promise<void> {
+  const w = atomicsWaitAsync(a, i, v, timeoutMs);
+  if (!w.async) return;
+  const keepAlive = setInterval(() => {}, 1 << 30);
+  try { await w.value; } finally { clearInterval(keepAlive); }
+}
 
 function bufferOf(b: Backing): SharedArrayBuffer {
   const buf = b instanceof SharedArrayBuffer ? b : b.buffer;
@@ -294,8 +307,7 @@ export class RingWriter extends RingEnd {
       const seen = Atomics.load(this.i32, this.iTail);
       r = this.room();
       if (r < want) {
-        const w = waitAsync(this.i32, this.iTail, seen, Math.min(left, 50));
-        if (w.async) await w.value;
+        await waitAsync(this.i32, this.iTail, seen, Math.min(left, 50));
       }
       Atomics.store(this.i32, this.iProducerWaits, 0);
       r = this.room();
@@ -373,8 +385,7 @@ export class RingReader extends RingEnd {
     Atomics.store(this.i32, this.iConsumerSleeps, 1);
     const seen = Atomics.load(this.i32, this.iHead);
     if (((seen - this.tail) | 0) === 0 && !this.closed) {
-      const w = waitAsync(this.i32, this.iHead, seen, timeoutMs);
-      if (w.async) await w.value;
+      await waitAsync(this.i32, this.iHead, seen, timeoutMs);
     }
     Atomics.store(this.i32, this.iConsumerSleeps, 0);
     return this.available();
