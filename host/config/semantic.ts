@@ -11,6 +11,7 @@ import { bindProblem } from '../server/request_guard.js';
 import type { PipelineConfig } from './types.js';
 import { eventFields, parseRef } from './types.js';
 import { descriptorOf } from '../operators/index.js';
+import { operatorInputs, streamFields } from './streams.js';
 import { syntheticCardinality } from '../sources/synthetic_feed.js';
 
 export interface SemanticIssue {
@@ -125,6 +126,7 @@ export function semanticIssues(config: PipelineConfig, baseDir: string, unparsed
     if (offered) windows.set(op.name, new Set(offered));
     d.check?.(op, {
       index: i, eventTime: config.event_time, baseDir, keys,
+      fields: ((s) => (s > 0 ? streamFields(config, s) : f))(operatorInputs(config, op)[0]),
       add: (path, message, found) => add(['operators', i, ...path], message, found),
     });
   });

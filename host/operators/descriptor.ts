@@ -15,6 +15,7 @@
 import type { z } from 'zod';
 import type { Engine, Operator, OperatorRuntime } from './operator.js';
 import type { AggregateName, OutputRecord } from '../records.js';
+import type { EventFields } from '../config/types.js';
 
 /** What every operator entry of a pipeline file has. */
 export interface OperatorYaml {
@@ -70,6 +71,8 @@ export interface CheckContext {
    * they tell; partitions the keys spread over.
    */
   keys?: { count: number; from: string; partitions: number };
+  /** The fields of the stream the operator reads (names, which are string ids, the event-time field). */
+  fields: Pick<EventFields, 'all' | 'numbers' | 'strings' | 'time'>;
   add(path: (string | number)[], message: string, found?: string): void;
 }
 
@@ -81,6 +84,8 @@ export interface PlanContext {
   enrichment(): Array<{ aggregate: number; field: number }>;
   eventTime: { out_of_orderness: bigint; allowed_lateness: bigint };
   baseDir: string;
+  /** The fields of the stream the operator reads (record order: slot = index in `all`). */
+  fields: Pick<EventFields, 'all' | 'numbers' | 'strings' | 'time'>;
 }
 
 /** One output kind an operator emits. */
@@ -152,6 +157,18 @@ export interface OperatorDescriptor<C extends OperatorYaml = OperatorYaml> {
   /** For `ganglion explain`: one line of what it computes, and what state it keeps per key. */
   summary(c: C): string;
   state(c: C, per: string, lateness: bigint): string;
+}
+
+/**
+ * String literals an operator config carries as `strings` (a filter's
+ * `instrument = 'XOM'`) get their ids from the pipeline's key dictionary, as
+ * `stringIds`, before the partitions start: records hold interned ids, so a
+ * literal compares equal to a field only with the id that string has there.
+ * Interned after a restore (a restored dictionary keeps its ids), never
+ * logged: every start interns them again in the same order.
+ */
+export function internConfigStrings(operators: readonly OperatorConfig[], intern: (s: string) => number): OperatorConfig[] {
+  return operators.map((o) => (Array.isArray(o.strings) ? { ...o, stringIds: (o.strings as string[]).map(intern) } : o));
 }
 
 /** The threshold alert rule (scores): at or above the threshold, 0.5 by default. NaN and null are never alerts. */

@@ -9,6 +9,7 @@ import { zscoreDescriptor } from './zscore/descriptor.js';
 import { limitDescriptor } from './limit/descriptor.js';
 import { modelDescriptor } from './model/descriptor.js';
 import { dedupDescriptor } from './dedup/descriptor.js';
+import { filterDescriptor } from './filter/descriptor.js';
 
 export const OPERATORS = [
   windowDescriptor,
@@ -16,6 +17,7 @@ export const OPERATORS = [
   limitDescriptor,
   modelDescriptor,
   dedupDescriptor,
+  filterDescriptor,
 ] as const;
 
 /** Every operator entry a pipeline file may hold, validated with defaults applied. */

@@ -27,6 +27,7 @@ import type { PartitionMetrics } from '../partition/partition_metrics.js';
 import { autoPartitions } from '../partition/hash.js';
 import type { FormatContext } from '../output/format.js';
 import { canAlert } from '../operators/outputs.js';
+import { internConfigStrings } from '../operators/descriptor.js';
 import type { OutputSink } from '../sinks/output_sink.js';
 import type { Engine } from '../operators/operator.js';
 import { receiveNowNs as nowNs } from '../ingest/receive_clock.js';
@@ -175,7 +176,7 @@ export class Pipeline implements FrameSink {
       program: {
         fieldCount: this.plan.fieldCount,
         ...(this.plan.streams.length > 1 ? { streams: this.plan.streams.length, inputs: this.plan.inputs } : {}),
-        operators: this.plan.operators,
+        operators: internConfigStrings(this.plan.operators, (s) => this.dictionary.intern(s)),
         engine: this.options.engine ?? 'wasm',
         maxBatch: this.options.maxBatch ?? 1024,
         ...(states ? { restore: states } : {}),

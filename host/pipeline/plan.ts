@@ -110,6 +110,7 @@ export function planPipeline(config: PipelineConfig, baseDir = process.cwd()): P
     // Each operator lives in its (first) input stream's event time.
     eventTime: streams[inputsOf[i][0]].eventTime,
     baseDir,
+    fields: streams[inputsOf[i][0]].fields,
   }));
   const meta: OperatorMeta[] = config.operators.map((o, i): OperatorMeta => {
     const m = descriptors[i].meta(o);

@@ -8,6 +8,7 @@
 //   CREATE TABLE ... WITH ('connector' = synthetic|file|websocket|mqtt)  → sources + schema + event_time + validation
 //   CREATE TABLE ... WITH ('connector' = jsonl|stdout|websocket|mqtt)    → sinks (routed by INSERT INTO)
 //   GROUP BY key, TUMBLE/HOP/SESSION(ts, ...), FROM TABLE(TUMBLE/HOP/SESSION(...))  → window operators
+//   WHERE <condition> before such a window (the job's one view)         → filter operator in front of it
 //   WHERE [ABS(]ZSCORE(x, ...)[)] >= t                                   → zscore operator
 //   WHERE x > a / x < b, CROSSES_ABOVE(x, a) / CROSSES_BELOW(x, b)       → limit operator
 //   WHERE PREDICT('model', f1, ...) >= t                                 → model operator
@@ -16,6 +17,7 @@
 // translated into something that computes a different thing.
 import { ExprError, type Expr, type Pos } from '../expr/parse.js';
 import { typeExpr, typeOf, type ExprField } from '../expr/check.js';
+import { exprText } from '../expr/print.js';
 import { didYouMean } from '../config/errors.js';
 import type { CallExpr, CreateModel, CreateTable, Name, Query, SetStatement, Statement, WindowTvf } from './ast.js';
 import { SqlError, type SqlProblem } from './errors.js';
@@ -269,11 +271,36 @@ class Translator implements ConfigOut {
   addOperator(op: Record<string, unknown>, pos: Pos, parts: Record<string, Pos>): number {
     if (this.operators.some((o) => o.name === op.name)) fail(`a second operator named ${String(op.name)}`, pos);
     const i = this.operators.length;
+    if (this.filterAt && i > this.filterAt.index + 1) this.filterInJobOfSeveral(this.filterAt.pos);
     this.operators.push(op);
     this.at.set(`operators[${i}]`, pos);
     this.at.set(`operators[${i}].name`, pos);
     for (const [k, p] of Object.entries(parts)) this.at.set(`operators[${i}].${k}`, p);
     return i;
+  }
+
+  /** The filter a view's WHERE became (operators run in one chain: it filters everything after it). */
+  filterAt: { index: number; pos: Pos } | undefined;
+
+  /**
+   * WHERE before a window: a filter operator in front of the view's window.
+   * Operators run in one chain per stream, so a filter drops the event for
+   * every operator after it: only a job whose one view has the WHERE is
+   * planned (a filter per view needs branches in the plan).
+   */
+  addFilter(where: Expr, src: SourceTable, view: string): void {
+    if (this.operators.length > 0) this.filterInJobOfSeveral(where.pos);
+    this.filterAt = { index: this.operators.length, pos: where.pos };
+    this.addOperator({ name: `${view}_where`, type: 'filter', where: exprText(this.unqualified(where, src)) }, where.pos, { where: where.pos });
+  }
+
+  filterInJobOfSeveral(pos: Pos): never {
+    return notYet('WHERE in a job with several views or checks: the filter would drop events for all of them (the plan has one chain of operators); put the filtered view in a job of its own', pos);
+  }
+
+  /** The expression without the qualifiers that name the source (t.price → price). */
+  unqualified(x: Expr, src: SourceTable): Expr {
+    return JSON.parse(JSON.stringify(x, (k, v) => (typeof v === 'bigint' ? { $big: String(v) } : k === 'qualifier' && this.namesSource(String(v), src) ? undefined : v)), (_k, v) => (v && typeof v === 'object' && '$big' in v ? BigInt(v.$big) : v));
   }
 
   useKey(columns: string[], pos: Pos, from: string): void {
@@ -372,7 +399,7 @@ class Translator implements ConfigOut {
     }
     if (q.where) {
       this.typeCheck(q.where, src, 'bool');
-      notYet('WHERE before a window aggregate (filters are not wired into the runtime yet)', q.where.pos);
+      this.addFilter(q.where, src, name);
     }
     if (q.having) notYet('HAVING (a filter on window results)', q.having.pos);
     if (keyCols.length === 0) notYet('a window over the whole stream (no key in GROUP BY)', spec!.pos);
@@ -642,7 +669,7 @@ class Translator implements ConfigOut {
    */
   typeCheck(e: Expr, src: SourceTable, want?: 'bool'): void {
     const fields: ExprField[] = [...src.columns.entries()].map(([name, c], i) => ({ name, type: c.kind === 'time' ? 'timestamp' : c.kind === 'string' ? 'string' : 'double', slot: c.kind === 'time' ? -1 : i }));
-    const unqualify = (x: Expr): Expr => JSON.parse(JSON.stringify(x, (k, v) => (typeof v === 'bigint' ? { $big: String(v) } : k === 'qualifier' && this.namesSource(String(v), src) ? undefined : v)), (_k, v) => (v && typeof v === 'object' && '$big' in v ? BigInt(v.$big) : v));
+    const unqualify = (x: Expr): Expr => this.unqualified(x, src);
     try {
       const t = typeExpr(unqualify(e), { fields, intern: () => 0 }, '');
       if (want === 'bool' && typeOf(t) !== 'bool') fail(`expected a condition (TRUE, FALSE or NULL), found a ${typeOf(t)} expression; compare it, e.g. x > 0`, e.pos);
