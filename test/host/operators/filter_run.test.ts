@@ -13,6 +13,8 @@ import { tempDir } from '../../helpers/tmp.js';
 import { rng } from '../../helpers/trades_file.js';
 import { ganglionExit } from '../../helpers/ganglion.js';
 import { finalWindows, readOutputs } from '../../helpers/outputs.js';
+import { ConfigError, parsePipeline } from '../../../host/config/load.js';
+import { planPipeline } from '../../../host/pipeline/plan.js';
 
 const T0 = 1_767_623_400_000; // 2026-01-05T14:30:00Z, ms
 const INSTRUMENTS = ['AAPL', 'MSFT', 'XOM', 'NVDA', 'TSLA'];
@@ -102,6 +104,31 @@ test('a bad condition is refused at its place: file:line:col of the value, the c
     assert.match(r2.stderr, /condition|bool/i, r2.stderr);
   } finally {
     dir.remove();
+  }
+});
+
+test('a filter on a second stream names that stream\'s fields (checked and planned against them)', () => {
+  const yaml = (where: string) => `name: two
+sources: [{ type: synthetic, rate: 10, stream: trades }]
+streams:
+  trades: { schema: { type: trades } }
+  quotes: { schema: { type: quotes } }
+event_time: { unit: ms, out_of_orderness: 5ms }
+operators:
+  - { name: qf, type: filter, where: "${where}", input: quotes }
+  - { name: qmid, type: window, window: tumbling, size: 1s, field: ask, input: quotes, aggregates: [count, mean] }
+`;
+  const plan = planPipeline(parsePipeline(yaml("ask - bid > 0.5 AND instrument = 'AAPL'"), 'p.yaml'));
+  const f = plan.operators[0] as { fields: Array<{ name: string; slot: number }>; strings: string[] };
+  const quotes = plan.streams[1].recordFields;
+  assert.is(f.fields.find((x) => x.name === 'ask')!.slot, quotes.indexOf('ask'), 'slots of the quotes record');
+  assert.equal(f.strings, ['AAPL']);
+  try {
+    parsePipeline(yaml('qty > 1'), 'p.yaml');
+    assert.unreachable('qty is a trades field');
+  } catch (e) {
+    assert.ok(e instanceof ConfigError);
+    assert.match((e as Error).message, /p\.yaml:8:\d+ operators\[0\]\.where: unknown field "qty" \(fields: ts, instrument, bid, ask/);
   }
 });
 
