@@ -28,7 +28,7 @@ export interface FilterOptions {
 export interface FilterOperator extends Operator {
   readonly engine: Engine;
   readonly program: ExprProgram;
-  /** Records looked at and records dropped since creation (or restore of nothing: it is stateless). */
+  /** Records looked at and records dropped since the operator was created (not state: a restart counts from 0). */
   counters(): { events: number; dropped: number };
 }
 
