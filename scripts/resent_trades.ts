@@ -9,18 +9,12 @@
 //
 //   npx tsx scripts/resent_trades.ts
 import { writeFileSync } from 'node:fs';
+import { rng } from '../test/helpers/trades_file.js';
 
 const TRADES = 2000;
 const T0 = Date.parse('2026-01-05T14:30:00Z');
 
-let a = 11;
-const rnd = () => {
-  a = (a + 0x6d2b79f5) >>> 0;
-  let t = a;
-  t = Math.imul(t ^ (t >>> 15), t | 1);
-  t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-  return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-};
+const rnd = rng(11);
 
 const ids = new Map<string, number>();
 const originals: string[] = [];

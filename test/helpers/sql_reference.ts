@@ -58,7 +58,14 @@ function sameLines(got: string[], want: string[], what: string): void {
 const MS = 1_000_000n;
 const close = (a: number, b: number) => Math.abs(a - b) <= 1e-9 * Math.max(1, Math.abs(a), Math.abs(b));
 
-function compare(op: string, got: Map<string, Out>, want: Record<string, unknown>[], keyOf: (r: Record<string, unknown>) => string): void {
+const WINDOW_AGGREGATES = [['sum', 's'], ['min', 'mn'], ['max', 'mx'], ['mean', 'av'], ['vwap', 'vw']] as const;
+
+/**
+ * ganglion's final windows of `op` against DuckDB's rows: the same keys (by
+ * `keyOf`), the same count, and each aggregate (name, DuckDB column) within 1e-9.
+ */
+export function compareWindows(op: string, got: Map<string, Out>, want: Record<string, unknown>[], keyOf: (r: Record<string, unknown>) => string,
+  aggregates: ReadonlyArray<readonly [string, string]> = WINDOW_AGGREGATES): void {
   const expected = new Map(want.map((r) => [keyOf(r), r]));
   const missing = [...expected.keys()].filter((k) => !got.has(k));
   const extra = [...got.keys()].filter((k) => !expected.has(k));
@@ -66,7 +73,7 @@ function compare(op: string, got: Map<string, Out>, want: Record<string, unknown
   for (const [k, w] of expected) {
     const v = got.get(k)!.values!;
     assert.is(v.count, Number(w.c), `${op} ${k} count`);
-    for (const [name, col] of [['sum', 's'], ['min', 'mn'], ['max', 'mx'], ['mean', 'av'], ['vwap', 'vw']] as const) {
+    for (const [name, col] of aggregates) {
       assert.ok(close(v[name] as number, w[col] as number), `${op} ${k} ${name}: ganglion ${v[name]}, DuckDB ${w[col]}`);
     }
   }
@@ -99,7 +106,7 @@ export async function checkAgainstDuckDb(db: DuckDBConnection, dir: string, name
   const tum = await rows(db, `SELECT k, ws, ${aggs} FROM tum WHERE wm <= ws + ${TUM + LATENESS} GROUP BY k, ws`);
   const tumLate = await rows(db, `SELECT n FROM tum WHERE wm > ws + ${TUM + LATENESS}`);
   const wkey = (r: Record<string, unknown>) => `${r.k}|${BigInt(r.ws as bigint) * MS}`;
-  compare('tum', finalWindows(outs, 'tum'), tum, wkey);
+  compareWindows('tum', finalWindows(outs, 'tum'), tum, wkey);
   assert.equal(seqs(outs, 'tum'), numbers(tumLate), 'tum: late outputs are exactly the events SQL finds beyond the allowed lateness');
 
   // Hopping: each event in size/slide windows starting at bucket − j·slide.
@@ -109,7 +116,7 @@ export async function checkAgainstDuckDb(db: DuckDBConnection, dir: string, name
     FROM ev CROSS JOIN range(0, ${HOP_SIZE / HOP_SLIDE}) AS t(j)`);
   const hop = await rows(db, `SELECT k, ws, ${aggs} FROM hop WHERE wm <= ws + ${HOP_SIZE + LATENESS} GROUP BY k, ws`);
   const hopLate = await rows(db, `SELECT DISTINCT n FROM hop WHERE wm > last_end + ${LATENESS}`);
-  compare('hop', finalWindows(outs, 'hop'), hop, wkey);
+  compareWindows('hop', finalWindows(outs, 'hop'), hop, wkey);
   assert.equal(seqs(outs, 'hop'), numbers(hopLate), 'hop: late outputs are exactly the events beyond the lateness of every window holding them');
 
   // Sessions: gaps and islands over the events that cannot be late.
@@ -132,7 +139,7 @@ export async function checkAgainstDuckDb(db: DuckDBConnection, dir: string, name
   const compared = new Set(ses.map((r) => r.k as string));
   const sessions = finalSessions(outs, 'ses');
   const gotSessions = new Map([...sessions].filter(([k]) => compared.has(k.split('|')[0])));
-  compare('ses', gotSessions, ses, (r) => `${r.k}|${BigInt(r.ws as bigint) * MS}|${BigInt(r.we as bigint) * MS}`);
+  compareWindows('ses', gotSessions, ses, (r) => `${r.k}|${BigInt(r.ws as bigint) * MS}|${BigInt(r.we as bigint) * MS}`);
   const sesLate = seqs(outs, 'ses');
   for (const n of numbers(lateForSure)) assert.ok(sesLate.has(n), `ses: isolated event n=${n} beyond gap + lateness is late`);
   const maybe = numbers(maybeLate);

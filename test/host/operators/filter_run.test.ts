@@ -119,7 +119,7 @@ operators:
   - { name: qmid, type: window, window: tumbling, size: 1s, field: ask, input: quotes, aggregates: [count, mean] }
 `;
   const plan = planPipeline(parsePipeline(yaml("ask - bid > 0.5 AND instrument = 'AAPL'"), 'p.yaml'));
-  const f = plan.operators[0] as { fields: Array<{ name: string; slot: number }>; strings: string[] };
+  const f = plan.operators[0] as unknown as { fields: Array<{ name: string; slot: number }>; strings: string[] };
   const quotes = plan.streams[1].recordFields;
   assert.is(f.fields.find((x) => x.name === 'ask')!.slot, quotes.indexOf('ask'), 'slots of the quotes record');
   assert.equal(f.strings, ['AAPL']);

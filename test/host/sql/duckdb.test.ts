@@ -13,18 +13,7 @@ import { DuckDBInstance } from '@duckdb/node-api';
 import { ganglionExit as ganglion } from '../../helpers/ganglion.js';
 import { finalSessions, finalWindows, readOutputs } from '../../helpers/outputs.js';
 import { tempDir } from '../../helpers/tmp.js';
-
-/** mulberry32: a small seeded generator, so a failure names its seed. */
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+import { rng } from '../../helpers/trades_file.js';
 
 const KEYS = ['AAPL', 'MSFT', 'NVDA', 'TSLA', 'AMZN'];
 const T0 = 1767623400000; // ms
