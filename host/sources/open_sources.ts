@@ -4,6 +4,7 @@ import type { FrameSink, Source } from './source.js';
 import type { Pipeline } from '../pipeline/pipeline.js';
 import { SyntheticSource } from './synthetic_source.js';
 import { FileSource, fileFormat } from './file_source.js';
+import { join } from 'node:path';
 import { sourceStream, streamsOf } from '../config/streams.js';
 
 /**
@@ -75,7 +76,9 @@ export async function openSources(config: PipelineConfig, pipeline: Pipeline, al
         case 'synthetic': {
           const type = pipeline.streamRecordType(stream);
           const st = streamsOf(config)[stream];
-          const src = new SyntheticSource(s, { ...config, schema: st.schema, event_time: st.event_time }, type, pipeline.plan.streams[stream].fields.key, (k) => pipeline.intern(k), type.stride, stream);
+          // With an ingest log it resumes after a restart: its saved states live beside the log.
+          const statePath = config.delivery.mode === 'at_most_once' ? undefined : join(pipeline.dataDir, `feed-${i}.json`);
+          const src = new SyntheticSource(s, { ...config, schema: st.schema, event_time: st.event_time }, type, pipeline.plan.streams[stream].fields.key, (k) => pipeline.intern(k), type.stride, stream, statePath);
           started(src);
           // Resumes after what the log holds when it is the only source of its stream (the log cannot tell two feeds of one stream apart).
           const alone = config.sources.filter((o) => sourceStream(config, o) === stream).length === 1;

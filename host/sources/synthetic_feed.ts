@@ -50,8 +50,8 @@ const CHANNELS = ['card', 'online', 'wallet', 'transfer'] as const;
 
 /** mulberry32: tiny, fast, and good enough for test data; the whole feed hangs off one. */
 class Rng {
-  private s: number;
-  private spare = NaN;
+  s: number;
+  spare = NaN;
   constructor(seed: number) { this.s = seed >>> 0 || 0x9e3779b9; }
   next(): number {
     let t = (this.s = (this.s + 0x6d2b79f5) | 0);
@@ -95,6 +95,15 @@ function symbol(i: number): string {
 }
 
 interface Anomaly { entity: number; left: number; trader: number }
+
+/** A fresh-path feed's state after `produced` events (JSON: see SyntheticFeed.exportState). */
+export interface FeedState {
+  produced: number;
+  offsetNs: number;
+  rng: [number, number | null];
+  price: number[];
+  active: Anomaly[];
+}
 
 /**
  * One generated event, in a reused scratch object: the numbers by name and the
@@ -182,6 +191,29 @@ export class SyntheticFeed {
 
   /** Events produced so far. */
   get count(): number { return this.produced; }
+
+  /**
+   * Everything the next events depend on, after `count` events: a feed given
+   * it with importState() goes on exactly as this one would. Undefined on the
+   * throughput path (its pool repeats, and skipping in it is a memcpy).
+   */
+  exportState(): FeedState | undefined {
+    if (this.pool) return undefined;
+    return {
+      produced: this.produced, offsetNs: this.offsetNs, rng: [this.rng.s, Number.isNaN(this.rng.spare) ? null : this.rng.spare],
+      price: Array.from(this.price), active: this.active.map((a) => ({ ...a })),
+    };
+  }
+
+  importState(st: FeedState): void {
+    if (st.price.length !== this.price.length) throw new Error(`feed state for ${st.price.length} entities, this feed has ${this.price.length}`);
+    this.produced = st.produced;
+    this.offsetNs = st.offsetNs;
+    this.rng.s = st.rng[0];
+    this.rng.spare = st.rng[1] ?? NaN;
+    this.price.set(st.price);
+    this.active.splice(0, this.active.length, ...st.active.map((a) => ({ ...a })));
+  }
 
   /** Event time of the next event's nominal position (for pacing against the wall clock). */
   get clockNs(): bigint { return this.options.startNs + BigInt(Math.floor(this.offsetNs)); }

@@ -134,6 +134,27 @@ test('paced feeds up to freshUpTo get fresh events, never the pool', () => {
   assert.equal(new Uint8Array(a.buffer), new Uint8Array(b.buffer));
 });
 
+test('a feed given another\'s exported state (through JSON) goes on exactly as it would, for every kind', () => {
+  for (const kind of ['trades', 'quotes', 'payments'] as const) {
+    const t = EVENT_TYPES[kind];
+    const key = t.defaultKey as readonly string[];
+    const whole = new DataView(new ArrayBuffer(t.stride * 3000));
+    new SyntheticFeed(base({ kind, anomalies: 0.01 })).writeRecords(whole, 0, 3000, t, key, () => 0);
+    const first = new SyntheticFeed(base({ kind, anomalies: 0.01 }));
+    first.writeRecords(new DataView(new ArrayBuffer(t.stride * 1777)), 0, 1777, t, key, () => 0);
+    const state = JSON.parse(JSON.stringify(first.exportState()));
+    assert.is(state.produced, 1777);
+    const resumed = new SyntheticFeed(base({ kind, anomalies: 0.01 }));
+    resumed.importState(state);
+    const rest = new DataView(new ArrayBuffer(t.stride * 1223));
+    assert.is(resumed.writeRecords(rest, 0, 1223, t, key, () => 0), 1223);
+    assert.equal(new Uint8Array(rest.buffer), new Uint8Array(whole.buffer, t.stride * 1777), kind);
+  }
+  const pooled = new SyntheticFeed(base({ rate: 0 }));
+  pooled.fillRecords(new DataView(new ArrayBuffer(EVENT_TYPES.trades.stride * 10)), 0, 10, EVENT_TYPES.trades, ['instrument'], () => 0, 100);
+  assert.is(pooled.exportState(), undefined, 'the throughput path has no state to export');
+});
+
 test('a bounded feed stops after `events`', () => {
   const f = new SyntheticFeed(base({ events: 10 }));
   assert.is(f.take(100).length, 10);
