@@ -17,6 +17,7 @@ const TOOLS: Array<[RegExp, string]> = [
   [/['"`]flatc['"`]/, 'flatbuffers-compiler'],
   [/xgboost/, 'python3-xgboost'],
   [/['"`]sqlite3['"`]/, 'sqlite3'],
+  [/spawnSync\(['"`]dot['"`]/, 'graphviz'],
 ];
 
 function files(dir: string): string[] {

@@ -93,20 +93,30 @@ async function closeAndCount(g: Ganglion, port: number, query: string, seq: numb
   return w[0].values.count;
 }
 
+/** ganglion_duplicate_frames_total as /metrics reports it. */
+async function duplicateFrames(httpPort: number): Promise<number> {
+  const text = await (await fetch(`http://127.0.0.1:${httpPort}/metrics`)).text();
+  const m = /^ganglion_duplicate_frames_total (\S+)$/m.exec(text);
+  assert.ok(m, 'ganglion_duplicate_frames_total is exported');
+  return Number(m[1]);
+}
+
 for (const native of [true, false]) {
   const engine = native ? 'uws' : 'ws';
 
   test(`${engine}: a frame resent after its ack was lost is acknowledged as a duplicate and counted once`, async () => {
     const dir = tempDir();
-    const port = await freePort();
-    const g = spawnRun(pipeline(dir.path, port, native, '1h'), join(dir.path, 'data'));
+    const [port, httpPort] = [await freePort(), await freePort()];
+    const g = spawnRun(pipeline(dir.path, port, native, '1h'), join(dir.path, 'data'), { args: ['--port', String(httpPort)] });
     await g.waitFor('running producer_ws');
+    assert.is(await duplicateFrames(httpPort), 0);
     await sendAndLoseAck(port, 'producer=p-1&seq=1', trades(1000));
     const again = await connect(port, 'producer=p-1&seq=1');
     again.ws.send(trades(1000));
     const ack = await ackOf(again, 1);
     assert.equal(ack, { ack: 1, ok: true, duplicate: true, accepted: 0, rejected: 0 });
     again.ws.close();
+    assert.is(await duplicateFrames(httpPort), 1, 'the resend is counted in /metrics');
     assert.is(await closeAndCount(g, port, 'producer=p-1', 2, dir.path), 1000, 'the 1 s window counts 1,000, not 2,000');
     assert.match(g.stderr, /stopped: 1001 events/);
     dir.remove();

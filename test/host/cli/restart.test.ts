@@ -49,6 +49,18 @@ function fetchJson(url: string): Promise<{ status: number; body: Record<string, 
   });
 }
 
+function metricsText(port: number): Promise<string> {
+  return new Promise((res, rej) => {
+    const req = get(`http://127.0.0.1:${port}/metrics`, (r) => {
+      let b = '';
+      r.on('data', (d) => (b += d));
+      r.on('end', () => res(b));
+    });
+    req.on('error', rej);
+    req.setTimeout(2000, () => req.destroy(new Error('timeout')));
+  });
+}
+
 test('setup: a run killed with SIGKILL leaves a long ingest log and no checkpoint', async () => {
   const g = ganglion(['run', file, '--data-dir', data, '--no-status', '--port', '0']);
   await g.waitFor(/running restart/);
@@ -113,12 +125,17 @@ test('/health answers and /ready says "recovering, N of M events" during the rep
   const g = ganglion(['run', file, '--data-dir', data, '--no-status', '--port', String(port)]);
   const seen: Record<string, unknown>[] = [];
   let health = 0, ready = false;
+  let readyGauge: string | undefined;
   const deadline = Date.now() + 90_000;
   while (!ready && Date.now() < deadline && g.child.exitCode === null) {
     try {
       const r = await fetchJson(`http://127.0.0.1:${port}/ready`);
       if (r.status === 200) ready = true;
-      else { assert.is(r.status, 503); seen.push(r.body); }
+      else {
+        assert.is(r.status, 503);
+        seen.push(r.body);
+        if (readyGauge === undefined) readyGauge = await metricsText(port).then((t) => /^ganglion_ready (\S+)$/m.exec(t)?.[1], () => undefined);
+      }
       if ((await fetchJson(`http://127.0.0.1:${port}/health`)).status === 200) health++;
     } catch {
       // not listening yet
@@ -132,6 +149,8 @@ test('/health answers and /ready says "recovering, N of M events" during the rep
   assert.match(last.message as string, /^recovering, \d+ of \d+ events$/);
   assert.ok((last.replayed as number) <= (last.total as number));
   assert.ok(health > 0, '/health answered while recovering');
+  assert.is(readyGauge, '0', 'ganglion_ready is 0 while recovering');
+  assert.match(await metricsText(port), /^ganglion_ready 1$/m);
   assert.match(g.stderr, /ganglion: recovering from .*MB of ingest log/);
   assert.match(g.stderr, /ganglion: recovering: replaying \d+ events from the ingest log \(seq 1 on, no checkpoint\)/);
   assert.match(g.stderr, /ganglion: recovered: replayed \d+ events/);

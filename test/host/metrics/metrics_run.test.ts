@@ -285,12 +285,13 @@ delivery: { mode: at_most_once }
 partitions: 1
 server: { host: 127.0.0.1, port: ${httpPort}, dashboard: false }
 `);
-    let sawPaused = false, sawFill = 0, sawUsed = 0;
+    let sawPaused = false, sawFill = 0, sawUsed = 0, sawLag = 0;
     const m = await until('the feed to end', async () => {
       const s = await scrape(r!.http);
       if (value(s, 'ganglion_backpressure_paused{source="surge"}') === 1) sawPaused = true;
       sawFill = Math.max(sawFill, value(s, 'ganglion_ring_fill_ratio{partition="0"}') ?? 0);
       sawUsed = Math.max(sawUsed, value(s, 'ganglion_ring_used_records{partition="0"}') ?? 0);
+      sawLag = Math.max(sawLag, value(s, 'ganglion_nodejs_eventloop_lag_max_seconds') ?? 0); // since the scrape before
       return r!.stderr.includes('source surge ended') && value(s, 'ganglion_latency_seconds_count') === 1_500_000 ? s : undefined;
     }, 120_000, () => r!.stderr.slice(-2000));
     const wall = (Date.now() - startedAt) / 1000;
@@ -316,6 +317,25 @@ server: { host: 127.0.0.1, port: ${httpPort}, dashboard: false }
     const fds = readdirSync(`/proc/${pid}/fd`).length;
     assert.ok(Math.abs(value(c, 'ganglion_process_open_fds')! - fds) <= 4, `open fds ${value(c, 'ganglion_process_open_fds')} against ${fds}`);
     assert.ok(Math.abs(value(c, 'ganglion_process_start_time_seconds')! - startedAt / 1000) < 3);
+    // prom-client's own process and Node.js collectors, against the kernel and this Node.
+    const status = readFileSync(`/proc/${pid}/status`, 'utf8');
+    const kB = (field: string) => Number(new RegExp(`^${field}:\\s+(\\d+) kB$`, 'm').exec(status)![1]) * 1024;
+    const near = (metric: string, actual: number, share: number) => {
+      const v = value(c, metric)!;
+      assert.ok(Math.abs(v - actual) <= share * actual, `${metric} ${v} against ${actual} from /proc`);
+    };
+    near('ganglion_process_virtual_memory_bytes', kB('VmSize'), 0.1);
+    near('ganglion_process_heap_bytes', kB('VmData'), 0.25);
+    const maxFds = Number(/^Max open files\s+(\d+)/m.exec(readFileSync(`/proc/${pid}/limits`, 'utf8'))![1]);
+    assert.is(value(c, 'ganglion_process_max_fds'), maxFds);
+    assert.ok(sawLag > 0, 'a flat-out feed delays the event loop');
+    assert.ok(value(c, 'ganglion_nodejs_active_handles_total')! >= 2, 'the HTTP server and the ws source listen');
+    assert.ok(value(c, 'ganglion_nodejs_active_resources_total')! >= 2);
+    const heapUsed = value(c, 'ganglion_nodejs_heap_size_used_bytes')!, heapTotal = value(c, 'ganglion_nodejs_heap_size_total_bytes')!;
+    assert.ok(heapUsed > 1e6 && heapUsed <= heapTotal, `heap used ${heapUsed} of ${heapTotal}`);
+    assert.ok(samples(c, 'ganglion_nodejs_heap_space_size_used_bytes').length >= 4);
+    assert.is(value(c, `ganglion_nodejs_version_info{version="${process.version}",major="${process.versions.node.split('.')[0]}",minor="${process.versions.node.split('.')[1]}",patch="${process.versions.node.split('.')[2]}"}`), 1);
+    assert.ok(sum(c, 'ganglion_nodejs_gc_duration_seconds_count') > 0, '1.5 M events collect garbage');
     assert.is(value(m, 'ganglion_ready'), 1);
     assert.ok(value(m, 'ganglion_state_keys{operator="price_z"}')! === 200);
     assert.equal(unfedFamilies(m), []);
