@@ -203,6 +203,7 @@ export class Pipeline implements FrameSink {
       this.checkpoints = new CheckpointCoordinator({
         config: cfg, store: this.store, log: this.ingestLog, partitions: this.partitions, clock: this.clock, router: this.router,
         ingest: this.ingest, dictionary: this.dictionary, producers: this.producers, run: this.run, lastId: restored?.meta.id ?? 0,
+        ...(restored ? { restoredSeq: BigInt(restored.meta.logSeq) } : {}),
         ...(this.options.metrics ? { metrics: this.options.metrics } : {}),
       });
     }

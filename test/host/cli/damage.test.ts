@@ -484,6 +484,33 @@ test('checkpoints gone after retention removed the log start: refused naming the
   dir.remove();
 });
 
+test('the newest checkpoint corrupt, retention running: the older checkpoint still has its log, the restart recovers from it (the committed output kept)', async () => {
+  const dir = tempDir();
+  const out = join(dir.path, 'out.jsonl');
+  const data = join(dir.path, 'data');
+  const file = pipeline(dir.path, { out, rate: 150_000, events: 100_000_000, log: '{ segment_size: 64KiB, retention: 1ms }' });
+  const first = start(file, data);
+  await until('retention to remove segments after two checkpoints', () => { const s = existsSync(join(data, 'log')) ? segments(data) : []; return checkpoints(data).length >= 2 && s.length > 0 && BigInt(s[0].slice(0, 20)) > 1n; });
+  first.child.kill('SIGTERM');
+  assert.is(await exit(first.child), 0, first.stderr());
+  const written = readFileSync(out);
+  const names = checkpoints(data);
+  assert.is(names.length, 2, 'keep: 2');
+  flipByte(join(data, 'checkpoints', names.at(-1)!), 100);
+  const again = start(file, data);
+  await until(() => `the restart: ${again.stderr()}`, () => /running damage|Refusing/.test(again.stderr()) || again.child.exitCode !== null);
+  again.child.kill('SIGTERM');
+  const code = await exit(again.child);
+  assert.not.match(again.stderr(), /Refusing/);
+  assert.is(code, 0, again.stderr());
+  assert.match(again.stderr(), /skipping checkpoint: .*CRC mismatch/);
+  const got = readFileSync(out);
+  assert.ok(got.length >= written.length && got.subarray(0, written.length).equals(written), 'every output committed before is still there, byte for byte');
+  figure('7: the newest checkpoint corrupt, retention running (keep: 2)', 'byte flipped in the newest checkpoint; restart', again.stderr(), /skipping checkpoint|replay|Refusing/,
+    `${missingOutputs(written, got)} of ${written.toString().split('\n').length - 1} committed outputs`);
+  dir.remove();
+});
+
 test('data directory removed while running: the restart refuses, naming the output it would disown', async () => {
   const dir = tempDir();
   const out = join(dir.path, 'out.jsonl');
