@@ -41,6 +41,8 @@ export interface CheckpointCoordinatorOptions {
   run: RunState;
   /** The id of the checkpoint restored (0: none); the next one taken gets the next id. */
   lastId: number;
+  /** The log seq of the checkpoint restored, if any: its log is kept while its file is (see keptSeqs). */
+  restoredSeq?: bigint;
 }
 
 export class CheckpointCoordinator {
@@ -48,9 +50,17 @@ export class CheckpointCoordinator {
   private id: number;
   private running: Promise<void> | null = null;
   private timer: NodeJS.Timeout | null = null;
+  /**
+   * Log seqs of the checkpoint files kept (delivery.checkpoint.keep), oldest
+   * first. Retention keeps the log from the oldest of them on: were the
+   * newest file damaged, recovery falls back to an older one and must find
+   * its log still there, not refuse for want of it.
+   */
+  private readonly keptSeqs: bigint[];
 
   constructor(private readonly o: CheckpointCoordinatorOptions) {
     this.id = o.lastId;
+    this.keptSeqs = o.restoredSeq !== undefined ? [o.restoredSeq] : [];
   }
 
   /** The id of the newest checkpoint taken or restored (0: none). */
@@ -120,7 +130,9 @@ export class CheckpointCoordinator {
       this.stats.checkpoints++;
       this.stats.lastCheckpoint = { id, ms: performance.now() - started, bytes: w.bytes, pauseMs };
       metrics?.recordCheckpoint({ durationMs: performance.now() - started, bytes: w.bytes, ok: true });
-      log.applyRetention(BigInt(meta.logSeq));
+      this.keptSeqs.push(BigInt(meta.logSeq));
+      while (this.keptSeqs.length > Math.max(1, config.delivery.checkpoint.keep)) this.keptSeqs.shift();
+      log.applyRetention(this.keptSeqs[0]);
     } catch (e) {
       metrics?.recordCheckpoint({ durationMs: performance.now() - started, bytes: 0, ok: false });
       this.failed(e as Error);

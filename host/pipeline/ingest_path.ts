@@ -24,6 +24,7 @@ import type { Metrics } from '../metrics/metrics.js';
 import type { Ack, Frame, RefusedFrame } from '../sources/source.js';
 import type { EventClock } from './event_clock.js';
 import type { OutputRouter, Rejection } from './output_router.js';
+import type { AddedDeadLetter } from '../ingest/dead_letter.js';
 import type { PipelinePlan } from './plan.js';
 import type { RunState } from './run_state.js';
 
@@ -38,6 +39,8 @@ interface Queued {
   bytes: Uint8Array; count: number; receivedAtNs: bigint;
   /** Replayed from the log at recovery: the original receive time is gone, so no latency is recorded. */
   untimed?: boolean;
+  /** No records: a dead letter rejected while the records before it waited here, placed once they are dispatched. */
+  deadLetter?: AddedDeadLetter;
 }
 
 /** What backpressure pauses and resumes. */
@@ -87,9 +90,17 @@ export class IngestPath {
   private pausedMs = 0;
   private pausedSince = 0;
   private readonly failWaiters = new Set<() => void>();
+  /**
+   * The epoch the last records dispatched closed: a dead letter goes out
+   * after its outputs. Not the clock's last epoch: a watermark-only epoch
+   * (idle timeout) may follow it, and whether a rejection came before or
+   * after that one is not in the log, so a recovery could not place it.
+   */
+  private recordsEpoch: bigint;
 
   constructor(private readonly o: IngestPathOptions) {
     this.seq = o.seq;
+    this.recordsEpoch = o.clock.lastClosed;
     this.stride = o.plan.stride;
     this.loggedKeys = o.dictionary.size;
     this.streamEvents = o.plan.streams.map((_, i) => o.streamEvents?.[i] ?? (i === 0 ? Number(o.seq - 1n) : 0));
@@ -184,8 +195,24 @@ export class IngestPath {
     this.deadLetter({ data: raw, binary, origin: r.origin, receivedAtNs: r.receivedAtNs }, { code: r.reason, reason: r.detail, index: -1, raw });
   }
 
+  /**
+   * Into the dead-letter file now; out to the sinks after the outputs of the
+   * records accepted before it (those still queued by backpressure too), so
+   * its place among the outputs is a function of the input order alone.
+   */
   private deadLetter(frame: Frame, r: Rejection): void {
-    this.o.router.deadLetter(frame, r, this.seq, this.o.clock.lastClosed);
+    const added = this.o.router.rejectDeadLetter(frame, r, this.seq);
+    if (this.queue.length) this.queue.push({ bytes: new Uint8Array(0), count: 0, receivedAtNs: 0n, deadLetter: added });
+    else this.o.router.placeDeadLetter(added, this.recordsEpoch);
+  }
+
+  /**
+   * A dead letter a recovery sends again (the sinks were cut back to before
+   * it): called before the first records entry logged after its rejection,
+   * it goes out where it did the first time.
+   */
+  placeRecovered(added: AddedDeadLetter): void {
+    this.o.router.placeDeadLetter(added, this.recordsEpoch);
   }
 
   /** Records already in the input layout (the synthetic feed). false: paused, stop producing. */
@@ -315,6 +342,7 @@ export class IngestPath {
     clock.observe(item.bytes, item.count, this.stride);
     this.o.partitions.pushRecords(item.bytes, item.count);
     clock.closeBatch(item.receivedAtNs, item.untimed ? 0 : item.count);
+    this.recordsEpoch = clock.lastClosed;
   }
 
   // ───────────────────────────── backpressure ─────────────────────────────
@@ -332,7 +360,9 @@ export class IngestPath {
   async flushQueue(): Promise<void> {
     const run = this.o.run;
     while (this.queue.length && !this.paused && !run.failure) {
-      this.dispatch(this.queue.shift()!);
+      const item = this.queue.shift()!;
+      if (item.deadLetter) this.o.router.placeDeadLetter(item.deadLetter, this.recordsEpoch);
+      else this.dispatch(item);
     }
     if (run.failure) throw run.failure;
     if (this.queue.length) await this.resumedOrFailed().then(() => this.flushQueue());

@@ -2,7 +2,7 @@
 // output records, classified (alert or not), counted, formatted only when a
 // sink or subscriber takes them, and written to every sink and subscriber
 // that selected them. Dead letters take the same way, placed after the
-// outputs of the last epoch closed when they were rejected. The router also
+// outputs of the last records dispatched before they were rejected. The router also
 // knows which epochs have been released, and runs what waits for one (a
 // drain, a checkpoint's sink positions) synchronously at that moment.
 import type { PipelineConfig } from '../config/types.js';
@@ -195,14 +195,24 @@ export class OutputRouter {
   }
 
   /**
-   * `seq`: the ingest log's next seq when it was rejected. `afterEpoch`: the
-   * last epoch closed then; the dead letter goes out after that epoch's
-   * outputs, as any output of its frame would, so a replay emits it at the
-   * same place.
+   * Writes a rejected event or frame to the dead-letter file now (its id and
+   * place in the file follow the order of rejection) and counts it; it goes
+   * out to the sinks when placed (placeDeadLetter). `seq`: the ingest log's
+   * next seq when it was rejected.
    */
-  deadLetter(frame: Frame, r: Rejection, seq: bigint, afterEpoch: bigint): void {
+  rejectDeadLetter(frame: Frame, r: Rejection, seq: bigint): AddedDeadLetter {
     const added = this.dlq!.reject(frame, r, seq);
     this.o.metrics?.addDeadLetters(r.code, 1);
+    return added;
+  }
+
+  /**
+   * `afterEpoch`: the epoch of the last records dispatched before the
+   * rejection; the dead letter goes out after that epoch's outputs, as any
+   * output of its frame would, so a replay or a recovery emits it at the
+   * same place.
+   */
+  placeDeadLetter(added: AddedDeadLetter, afterEpoch: bigint): void {
     this.atEpoch(afterEpoch, () => this.emitDeadLetter(added));
   }
 
@@ -214,13 +224,12 @@ export class OutputRouter {
   /**
    * The file sinks were cut back to the checkpoint, which also lost the dead
    * letters written to them after it; those are not in the ingest log, so
-   * they are sent again from the dead-letter file (same ids), from `offset`.
+   * the recovery places them again from the dead-letter file (same ids, same
+   * places: IngestPath.placeRecovered), from `offset`.
    */
-  reemitDeadLetters(offset: number | undefined): void {
-    if (offset === undefined || !this.deadLetterPath) return;
-    let n = 0;
-    for (const added of readDeadLetters(this.deadLetterPath, offset)) { this.emitDeadLetter(added); n++; }
-    if (n > 0) this.o.run.log(`recovered: sent ${n} dead letters again (after the checkpoint)`);
+  deadLettersToSendAgain(offset: number | undefined): Iterator<AddedDeadLetter> | null {
+    if (offset === undefined || !this.deadLetterPath) return null;
+    return readDeadLetters(this.deadLetterPath, offset);
   }
 
   closeDeadLetters(): void {

@@ -203,14 +203,14 @@ export class Pipeline implements FrameSink {
       this.checkpoints = new CheckpointCoordinator({
         config: cfg, store: this.store, log: this.ingestLog, partitions: this.partitions, clock: this.clock, router: this.router,
         ingest: this.ingest, dictionary: this.dictionary, producers: this.producers, run: this.run, lastId: restored?.meta.id ?? 0,
+        ...(restored ? { restoredSeq: BigInt(restored.meta.logSeq) } : {}),
         ...(this.options.metrics ? { metrics: this.options.metrics } : {}),
       });
     }
     if (this.options.metrics) this.installCollector(this.options.metrics);
 
     await this.openSinks(restored);
-    if (this.ingestLog) this.router.reemitDeadLetters(deadLettersToResend(restored, this.ingestLog.nextSeq > 1n));
-    if (this.ingestLog) await this.recover(restored?.meta.id ?? 0);
+    if (this.ingestLog) await this.recover(restored?.meta.id ?? 0, deadLettersToResend(restored, this.ingestLog.nextSeq > 1n));
     this.clock.startIdleTimer();
     this.checkpoints?.startTimer();
     if (!this.options.noSources) await this.startSources();
@@ -297,10 +297,25 @@ export class Pipeline implements FrameSink {
     (this as unknown as { dictionary: KeyDictionary }).dictionary = d;
   }
 
-  /** Replays the log from the checkpoint's seq (or its start) exactly as it was first processed. */
-  private async recover(checkpointId: number): Promise<void> {
+  /**
+   * Replays the log from the checkpoint's seq (or its start) exactly as it
+   * was first processed; the dead letters from `deadLetterOffset` in the
+   * dead-letter file (those the sinks lost with the cut) go out again, each
+   * before the records logged after its rejection, as they did the first time.
+   */
+  private async recover(checkpointId: number, deadLetterOffset: number | undefined): Promise<void> {
     const log = this.ingestLog!, ingest = this.ingest;
     const from = ingest.seq;
+    const resend = this.router.deadLettersToSendAgain(deadLetterOffset);
+    let pending = resend?.next();
+    let resent = 0;
+    const placeDeadLetters = (before: bigint | null) => {
+      while (pending && !pending.done && (before === null || BigInt(pending.value.entry.seq) <= before)) {
+        ingest.placeRecovered(pending.value);
+        resent++;
+        pending = resend!.next();
+      }
+    };
     const total = Number(log.nextSeq - from);
     const progress = (done: boolean) => this.options.onRecovery?.({ checkpoint: checkpointId || null, replayed, total, done });
     let replayed = 0;
@@ -309,6 +324,7 @@ export class Pipeline implements FrameSink {
     // The event loop gets a turn now and then, so /health and /ready answer during a long replay.
     let yielded = performance.now();
     for (const e of log.read(from)) {
+      if (e.kind === ENTRY_RECORDS) placeDeadLetters(e.firstSeq);
       replayed += ingest.replayEntry(e);
       // Backpressure, and the rest of a big entry that dispatch queued, before the next entry.
       if (e.kind === ENTRY_RECORDS && (ingest.backlogged || this.failure)) await ingest.catchUp();
@@ -318,6 +334,8 @@ export class Pipeline implements FrameSink {
         yielded = performance.now();
       }
     }
+    placeDeadLetters(null);
+    if (resent > 0) this.log(`recovered: sent ${resent} dead letters again (after the checkpoint)`);
     ingest.seq = log.nextSeq;
     progress(true);
     if (replayed) this.log(`recovered: replayed ${replayed} events from seq ${from}`, 'info');

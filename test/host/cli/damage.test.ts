@@ -17,6 +17,24 @@ import { decodeCheckpoint } from '../../../host/checkpoint/checkpoint_store.js';
 // DAMAGE_EVENTS scales the synthetic scenarios up for a figure run (the suite keeps them small).
 const EVENTS = Number(process.env.DAMAGE_EVENTS ?? 300_000);
 
+/**
+ * DAMAGE_FIGURES=1: one JSON line per scenario on stdout, for the issue's
+ * figure: what was done, what ganglion said (its lines matching `said`), and
+ * what is missing after it (acknowledged events or uninterrupted-run outputs).
+ */
+function figure(scenario: string, done: string, stderr: string, said: RegExp, missing: string): void {
+  if (!process.env.DAMAGE_FIGURES) return;
+  const lines = stderr.split('\n').filter((l) => said.test(l)).map((l) => l.replace(/\/tmp\/[^ ]*\//g, '…/').trim());
+  process.stdout.write(JSON.stringify({ scenario, done, said: [...new Set(lines)], missing }) + '\n');
+}
+
+/** Outputs (by id) of the uninterrupted run that `got` lacks. */
+function missingOutputs(expected: Buffer, got: Buffer): number {
+  const ids = (b: Buffer) => b.toString('utf8').split('\n').filter(Boolean).map((l) => (JSON.parse(l) as { id: string }).id);
+  const have = new Set(ids(got));
+  return ids(expected).filter((id) => !have.has(id)).length;
+}
+
 interface Opts { out: string; events?: number; rate?: number; interval?: string; log?: string; mode?: string; onFailure?: string }
 
 function pipeline(dir: string, o: Opts): string {
@@ -124,6 +142,8 @@ test('sink on a full disk: a non-zero exit naming the file and the error; after 
     const got = readFileSync(out);
     assert.is(got.length, expected.length, 'same size as the uninterrupted run');
     assert.ok(got.equals(expected), 'byte-identical to the uninterrupted run');
+    figure('5: sink on a full disk (on_failure: stop)', `JSONL sink on a 512 KiB tmpfs; then remount 64 MiB and restart`, `exit ${full.code}: ${full.stderr}\n${again.stderr}`,
+      /no space left|^exit|recover|resumed/, `${missingOutputs(expected, got)} of ${expected.toString().split('\n').length - 1} outputs of the uninterrupted run (byte-identical: ${got.equals(expected)})`);
   } finally { await killAll(); disk.remove(); dir.remove(); }
 });
 
@@ -166,6 +186,16 @@ function outputSums(out: string): Map<string, number> {
     got.set(w, (got.get(w) ?? 0) + o.values.sum);
   }
   return got;
+}
+
+/** Events the windows before the END event counted. */
+function countedEvents(out: string): number {
+  let n = 0;
+  for (const l of readFileSync(out, 'utf8').split('\n').filter(Boolean)) {
+    const o = JSON.parse(l) as { window: { start_ns: string }; values: { count: number } };
+    if (BigInt(o.window.start_ns) / 1_000_000n < BigInt(T0 + 3_600_000)) n += o.values.count;
+  }
+  return n;
 }
 
 function assertSums(out: string, expected: Map<string, number>, context: () => string): void {
@@ -240,6 +270,9 @@ test('ingest log on a full disk: frames are refused, never acknowledged; the res
     second.child.kill('SIGTERM');
     assert.is(await exit(second.child), 0, second.stderr());
     assertSums(out, expectedSums(0, LAST), () => `resent ${resendFrom}..${LAST}: ${second.stderr()}`);
+    figure('5: ingest log on a full disk', `data dir on a 640 KiB tmpfs, WebSocket producer; frames refused are resent after remount 64 MiB and restart`,
+      `${life1.refused.slice(0, 1).map((r) => `refusal ack ${r}`).join('')}\nexit ${code1}: ${first.stderr()}`, /no space left|^exit|refusal/,
+      `${(LAST + 1) * FRAME - countedEvents(out)} of ${life1.acked.length * FRAME} acknowledged events (+ ${(LAST + 1 - life1.acked.length) * FRAME} resent); counted ${countedEvents(out)}, expected ${(LAST + 1) * FRAME}`);
   } finally { await killAll(); disk.remove(); dir.remove(); }
 });
 
@@ -263,6 +296,8 @@ test('sink on a full disk with on_failure: continue: the run goes on, and once t
     p.child.kill('SIGTERM');
     assert.is(await exit(p.child), 0, p.stderr());
     assertSums(out, expectedSums(0, 64), () => p.stderr());
+    figure('5: sink on a full disk (on_failure: continue)', 'JSONL sink on a 128 KiB tmpfs, 60 frames; remount 64 MiB, 5 more frames', p.stderr(), /no space left/,
+      `${65 * FRAME - countedEvents(out)} of ${65 * FRAME} acknowledged events`);
   } finally { await killAll(); disk.remove(); dir.remove(); }
 });
 
@@ -300,6 +335,8 @@ test('the issue\'s case: a flipped byte in covered entries, 100,000 more events 
     third.child.kill('SIGTERM');
     assert.is(await exit(third.child), 0, third.stderr());
     assertSums(out, expectedSums(0, 69), () => `${second.stderr()} / ${third.stderr()}`);
+    figure('6: flipped byte under the checkpoint, 100,000 more acked, SIGKILL', 'byte flipped in a covered records entry of the last segment; restart; 50 frames (100,000 events) acked; SIGKILL before any checkpoint; restart',
+      `${second.stderr()}\n${third.stderr()}`, /gone from the log|damaged|recover|cut/, `${70 * FRAME - countedEvents(out)} of ${70 * FRAME} acknowledged events`);
   } finally { await killAll(); dir.remove(); }
 });
 
@@ -326,6 +363,39 @@ test('a flipped byte in log entries a checkpoint covers: reported, and the resta
   const got = readFileSync(out);
   assert.is(got.length, expected.length, 'same size as the uninterrupted run');
   assert.ok(got.equals(expected), 'byte-identical to the uninterrupted run');
+  figure('6: flipped byte in entries a checkpoint covers (synthetic feed)', 'byte flipped in the last records entry below the newest checkpoint; restart', again.stderr, /gone from the log|recover|resumed/,
+    `${missingOutputs(expected, got)} outputs of the uninterrupted run (byte-identical: ${got.equals(expected)})`);
+  dir.remove();
+});
+
+test('every checkpoint corrupt, then every checkpoint deleted, over a log that still starts at seq 1: the whole log is replayed, the uninterrupted bytes', async () => {
+  const expected = await uninterrupted();
+  const dir = tempDir();
+  const out = join(dir.path, 'out.jsonl');
+  const data = join(dir.path, 'data');
+  const file = pipeline(dir.path, { out, interval: '30ms' });
+  const first = await run(file, data);
+  assert.is(first.code, 0, first.stderr);
+  assert.ok(checkpoints(data).length > 0, 'checkpoints were taken');
+  assert.is(BigInt(segments(data)[0].slice(0, 20)), 1n, 'the log starts at seq 1');
+  for (const c of checkpoints(data)) flipByte(join(data, 'checkpoints', c), 100);
+  const corrupt = await run(file, data);
+  assert.is(corrupt.code, 0, corrupt.stderr);
+  assert.match(corrupt.stderr, /skipping checkpoint: .*CRC mismatch/);
+  assert.match(corrupt.stderr, /replaying \d+ events from the ingest log \(seq 1 on, no checkpoint\)/);
+  const got = readFileSync(out);
+  assert.ok(got.equals(expected), 'byte-identical to the uninterrupted run');
+  figure('7: every checkpoint corrupt, log intact from seq 1', 'byte flipped in each checkpoint; restart', corrupt.stderr, /skipping checkpoint|replay/,
+    `${missingOutputs(expected, got)} outputs of the uninterrupted run (byte-identical: ${got.equals(expected)})`);
+
+  rmSync(join(data, 'checkpoints'), { recursive: true });
+  const deleted = await run(file, data);
+  assert.is(deleted.code, 0, deleted.stderr);
+  assert.match(deleted.stderr, /replaying \d+ events from the ingest log \(seq 1 on, no checkpoint\)/);
+  const again = readFileSync(out);
+  assert.ok(again.equals(expected), 'byte-identical to the uninterrupted run');
+  figure('7: every checkpoint deleted, log intact from seq 1', 'checkpoints directory removed; restart', deleted.stderr, /replay/,
+    `${missingOutputs(expected, again)} outputs of the uninterrupted run (byte-identical: ${again.equals(expected)})`);
   dir.remove();
 });
 
@@ -356,6 +426,8 @@ test('a flipped byte in acknowledged entries no checkpoint covers: refused namin
   assert.match(cut.stderr, `cut at ${path} at byte ${victim.at} (CRC mismatch) (truncate_corrupt): acknowledged events seqs ${victim.from}..`);
   const lost = /acknowledged events seqs (\d+)\.\.(\d+)/.exec(cut.stderr.slice(cut.stderr.indexOf('truncate_corrupt)')))!;
   assert.ok(BigInt(lost[2]) >= last - 1n, `the report covers every seq the log held after the damage (to ${last - 1n}): ${lost[0]}`);
+  figure('6/8: flipped byte in acknowledged entries no checkpoint covers', 'SIGKILL with no checkpoint; byte flipped in the second records entry; restart', `exit ${refused.code}: ${refused.stderr}`, /Refusing|lost|^exit/, 'refused to start (nothing cut)');
+  figure('8: the same with --truncate-corrupt', 'restart with --truncate-corrupt', `exit ${cut.code}: ${cut.stderr}`, /truncate_corrupt|^exit/, `the lost seqs ${lost[1]}..${lost[2]} named on stderr`);
 
   // The config key is real too: validate accepts it.
   const keyed = pipeline(dir.path, { out, log: '{ truncate_corrupt: true }' });
@@ -389,6 +461,7 @@ test('checkpoints gone after retention removed the log start: refused naming the
   assert.match(corrupt.stderr, `starts at seq ${firstSeq} (retention deleted the segments before it): acknowledged events seqs 1..${firstSeq - 1n}`);
   assert.match(corrupt.stderr, /--start-over/);
   assert.ok(readFileSync(out).equals(written), 'the committed output is untouched');
+  figure('7: every checkpoint corrupt, retention removed the log start', `byte flipped in each checkpoint; log starts at seq ${firstSeq}; restart`, `exit ${corrupt.code}: ${corrupt.stderr}`, /Refusing|no usable|lost|^exit/, 'refused to start; committed output untouched');
 
   // Every checkpoint deleted.
   rmSync(join(data, 'checkpoints'), { recursive: true });
@@ -397,6 +470,7 @@ test('checkpoints gone after retention removed the log start: refused naming the
   assert.match(deleted.stderr, `(none found), and the ingest log`);
   assert.match(deleted.stderr, `acknowledged events seqs 1..${firstSeq - 1n} (${firstSeq - 1n} events) cannot be replayed, so the committed outputs of jsonl0`);
   assert.ok(readFileSync(out).equals(written), 'the committed output is untouched');
+  figure('7: every checkpoint deleted, retention removed the log start', 'checkpoints directory removed; restart', `exit ${deleted.code}: ${deleted.stderr}`, /Refusing|none found|cannot be replayed|^exit/, 'refused to start; committed output untouched');
 
   // Flat out, like the reference run.
   const over = await run(pipeline(dir.path, { out, log: '{ segment_size: 64KiB, retention: 1ms }' }), data, ['--start-over']);
@@ -406,6 +480,34 @@ test('checkpoints gone after retention removed the log start: refused naming the
   assert.ok(aside && readFileSync(join(dir.path, aside)).equals(written), 'the old output is set aside, not deleted');
   // The synthetic feed starts again from its first event: the same bytes as an uninterrupted run.
   assert.ok(readFileSync(out).equals(expected));
+  figure('7: the same with --start-over', 'restart with --start-over', over.stderr, /start-over|moved/, 'old state and output moved aside (not deleted)');
+  dir.remove();
+});
+
+test('the newest checkpoint corrupt, retention running: the older checkpoint still has its log, the restart recovers from it (the committed output kept)', async () => {
+  const dir = tempDir();
+  const out = join(dir.path, 'out.jsonl');
+  const data = join(dir.path, 'data');
+  const file = pipeline(dir.path, { out, rate: 150_000, events: 100_000_000, log: '{ segment_size: 64KiB, retention: 1ms }' });
+  const first = start(file, data);
+  await until('retention to remove segments after two checkpoints', () => { const s = existsSync(join(data, 'log')) ? segments(data) : []; return checkpoints(data).length >= 2 && s.length > 0 && BigInt(s[0].slice(0, 20)) > 1n; });
+  first.child.kill('SIGTERM');
+  assert.is(await exit(first.child), 0, first.stderr());
+  const written = readFileSync(out);
+  const names = checkpoints(data);
+  assert.is(names.length, 2, 'keep: 2');
+  flipByte(join(data, 'checkpoints', names.at(-1)!), 100);
+  const again = start(file, data);
+  await until(() => `the restart: ${again.stderr()}`, () => /running damage|Refusing/.test(again.stderr()) || again.child.exitCode !== null);
+  again.child.kill('SIGTERM');
+  const code = await exit(again.child);
+  assert.not.match(again.stderr(), /Refusing/);
+  assert.is(code, 0, again.stderr());
+  assert.match(again.stderr(), /skipping checkpoint: .*CRC mismatch/);
+  const got = readFileSync(out);
+  assert.ok(got.length >= written.length && got.subarray(0, written.length).equals(written), 'every output committed before is still there, byte for byte');
+  figure('7: the newest checkpoint corrupt, retention running (keep: 2)', 'byte flipped in the newest checkpoint; restart', again.stderr(), /skipping checkpoint|replay|Refusing/,
+    `${missingOutputs(written, got)} of ${written.toString().split('\n').length - 1} committed outputs`);
   dir.remove();
 });
 
@@ -432,6 +534,7 @@ test('data directory removed while running: the restart refuses, naming the outp
   else assert.match(again.stderr, `holds no ingest log and no usable checkpoint, yet the sinks already hold committed output: jsonl0 (${size} bytes in ${out})`);
   assert.match(again.stderr, /Refusing to start/);
   assert.is(statSync(out).size, size, 'the output is untouched');
+  figure('7: data directory removed while running', 'rm -rf of the data dir under a running pipeline; restart', `exit ${code}: ${first.stderr()}\nexit ${again.code}: ${again.stderr}`, /deleted while running|ENOENT|Refusing|holds no|lost|^exit/, 'run stopped non-zero; restart refused; output untouched');
   dir.remove();
 });
 
