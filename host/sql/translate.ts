@@ -277,7 +277,10 @@ class Translator implements ConfigOut {
       if (view.kind === 'window') {
         if (q.groupBy.length > 0) notYet(`aggregating the results of window view ${view.name} (a window over windows)`, q.groupBy[0].pos);
         if (q.where) notYet(`filtering the results of window view ${view.name}: WHERE on window results (HAVING)`, q.where.pos);
-      } else if (q.where || q.groupBy.length) notYet(`a query over the outputs of ${view.name}`, (q.where ?? q.groupBy[0]).pos);
+      } else if (q.where || q.groupBy.length) {
+        const limit = this.operators[view.op]?.type === 'limit';
+        notYet(`a query over the outputs of ${view.name}${limit ? ` (a view whose WHERE compares a value with a number, x > a, is a limit check that alerts on each breaching event; to read only some events, put the comparison in the WHERE of the reading query)` : ''}`, (q.where ?? q.groupBy[0]).pos);
+      }
       notYet(`a view over view ${view.name} (only INSERT INTO <sink> SELECT * FROM ${view.name} reads a view)`, q.pos);
     }
     const src = this.sourceTable(fromName);
