@@ -25,7 +25,7 @@ import type { CallExpr, Column, CreateModel, CreateTable, Name, Query, SetStatem
 import { SqlError, type SqlProblem } from './errors.js';
 import { collectCalls, collectRefs, sameArgs, sameCall } from './expr_walk.js';
 import { fail, notYet, Problem, Silent } from './problem.js';
-import { describeSource, schemaConfig, sourceConfig, type ColumnKind, type ConfigOut, type SourceTable } from './source_table.js';
+import { describeSource, ingestProduct, schemaConfig, sourceConfig, type ColumnKind, type ConfigOut, type SourceTable } from './source_table.js';
 import {
   AGGREGATES, AGGREGATES_NOT_YET, coerce, CONNECTOR_ALIASES, durationText, KNOWN_FUNCTIONS, lower, norm, OTHER_CONNECTORS, ROW_FUNCTIONS_NOT_SUPPORTED,
   OUTPUT_KINDS_BY_TYPE, SET_KEYS, SET_REFUSED, SINK_CONNECTORS, SINK_OPTIONS, SOURCE_CONNECTORS, WINDOW_BOUNDS,
@@ -236,6 +236,7 @@ class Translator implements ConfigOut {
     this.sourceName = lower(name.v);
     // Option problems are the table's own: reported, and the queries go on.
     tables.forEach((x, i) => this.guard(() => sourceConfig(x, this.connector(x).name, this, i)));
+    this.computedColumns(src);
     return src;
   }
 
@@ -304,6 +305,35 @@ class Translator implements ConfigOut {
     this.at.set(`operators[${i}].name`, pos);
     for (const [k, p] of Object.entries(parts)) this.at.set(`operators[${i}].${k}`, p);
     return i;
+  }
+
+  /**
+   * `CREATE TABLE t (..., notional AS price * qty * fx)`: computed columns other
+   * than a product of two columns (computed on ingest) are a derive operator
+   * `<table>_computed`, the job's first, so every query sees them. Each is
+   * computed from the table's own columns (Flink: a computed column refers
+   * to physical columns).
+   */
+  computedColumns(src: SourceTable): void {
+    const cols = src.stmt.columns.filter((c) => c.computed && !ingestProduct(c.computed));
+    if (cols.length === 0) return;
+    const physical: SourceTable = { ...src, columns: new Map([...src.columns].filter(([, c]) => !c.col.computed || ingestProduct(c.col.computed))) };
+    const fields: Record<string, string> = {};
+    const parts: Record<string, Pos> = {};
+    for (const c of cols) {
+      const e = c.computed!;
+      for (const call of collectCalls(e)) {
+        if (AGGREGATES[call.name] || call.over) fail(`computed column ${c.name.v}: ${call.name} is an aggregate; a computed column is an expression of the row`, call.pos);
+        if (ROW_FUNCTIONS_NOT_SUPPORTED[call.name]) fail(ROW_FUNCTIONS_NOT_SUPPORTED[call.name], call.namePos ?? call.pos);
+      }
+      const type = this.typeCheck(e, physical);
+      if (type === 'timestamp' || type === 'interval') notYet(`a computed ${type} column (fields are doubles and string ids); compare it in a WHERE instead`, e.pos);
+      fields[c.name.v] = exprText(this.unqualified(e, physical));
+      parts[`fields.${c.name.v}`] = e.pos;
+      src.columns.set(c.name.v, { col: c, kind: type === 'string' ? 'string' : 'number' });
+      this.derivedColumns.add(c.name.v);
+    }
+    this.addOperator({ name: `${src.stmt.name.v}_computed`, type: 'derive', fields }, cols[0].name.pos, { fields: cols[0].name.pos, ...parts });
   }
 
   /** Expressions the query being translated aggregates or checks: a derive operator in front of its operator. */
@@ -487,7 +517,7 @@ class Translator implements ConfigOut {
     if (q.having) notYet('HAVING (a filter on window results)', q.having.pos);
     if (keyCols.length === 0) notYet('a window over the whole stream (no key in GROUP BY)', spec!.pos);
     for (const k of keyCols) if (src.columns.get(k.name)!.kind !== 'string') notYet(`keying by the number column ${k.name}: keys are string (id) columns`, k.pos);
-    for (const k of keyCols) if (this.derivedColumns.has(k.name) && !src.stmt.columns.some((c) => c.name.v === k.name)) notYet(`keying by the computed column ${k.name}: keys are read when an event arrives, before operators compute anything`, k.pos);
+    for (const k of keyCols) if (this.derivedColumns.has(k.name)) notYet(`keying by the computed column ${k.name}: keys are read when an event arrives, before operators compute anything`, k.pos);
     const key = keyCols.map((k) => k.name);
     this.useKey(key, keyCols[0].pos, `view ${name}`);
 

@@ -2,8 +2,8 @@
 // DuckDB over the same file: every window of every view, every aggregate. A
 // seeded generator picks, per view, the window (TUMBLE / HOP / SESSION, group
 // or table-valued form), the aggregates, what they aggregate (a column, an
-// expression, or a computed column of a projection view the view reads
-// FROM), and a WHERE of its own (or none). Six views per job, so every job
+// expression, a computed column of the table, or a computed column of a
+// projection view the view reads FROM), and a WHERE of its own (or none). Six views per job, so every job
 // has several views with different WHEREs over the same events (each applies
 // to its own view only) and expressions computed by derive operators in front
 // of their windows. The input is in event-time order with distinct
@@ -49,6 +49,8 @@ const VALUES: Array<{ sql: string; enriched?: boolean }> = [
   { sql: 'price * qty' }, { sql: 'CASE WHEN qty > 250 THEN price ELSE qty END' }, { sql: 'ROUND(price / 7, 2)' },
   { sql: 'GREATEST(price, qty) - LEAST(price, qty)' }, { sql: 'COALESCE(fx, 0) * 100' },
   { sql: 'notional', enriched: true }, { sql: 'dist', enriched: true }, { sql: 'notional / qty', enriched: true },
+  // A computed column of the table (CREATE TABLE ... mid AS ...): a derive operator first in the job.
+  { sql: 'mid' }, { sql: 'mid - price' },
 ];
 
 /** WHEREs (same text in both engines); `enriched` ones name a computed column. */
@@ -131,7 +133,7 @@ for (const seed of [1, 2, 3, 4]) {
       const queries = Array.from({ length: 6 }, (_, i) => query(r, `q${i}`));
       const readsEnriched = queries.some((q) => q.sql.includes('enriched'));
       const job = join(dir.path, 'job.sql');
-      writeFileSync(job, `CREATE TABLE trades (ts BIGINT, instrument STRING, price DOUBLE, qty DOUBLE, fx DOUBLE,
+      writeFileSync(job, `CREATE TABLE trades (ts BIGINT, instrument STRING, price DOUBLE, qty DOUBLE, fx DOUBLE, mid AS (price + qty) / 2,
   WATERMARK FOR ts AS ts) WITH ('connector' = 'file', 'path' = '${events}', 'timestamp.unit' = 'ms');
 SET 'table.exec.source.idle-timeout' = '0s';
 ${readsEnriched ? ENRICHED.sql : ''}
@@ -141,7 +143,7 @@ ${queries.map((q) => `${q.sql}\nSET 'operator.${q.name}.capacity' = '2048';`).jo
       assert.is(run.code, 0, run.stderr);
       const outs = readOutputs(out);
       assert.is(outs.filter((o) => o.kind === 'late' || o.kind === 'dead_letter').length, 0, 'nothing late or refused in an ordered input');
-      await db.run(`CREATE TABLE ev AS SELECT * FROM read_json('${events}', format = 'newline_delimited', columns = {n: 'BIGINT', ts: 'BIGINT', instrument: 'VARCHAR', price: 'DOUBLE', qty: 'DOUBLE', fx: 'DOUBLE'})`);
+      await db.run(`CREATE TABLE ev AS SELECT *, (price + qty) / 2 AS mid FROM read_json('${events}', format = 'newline_delimited', columns = {n: 'BIGINT', ts: 'BIGINT', instrument: 'VARCHAR', price: 'DOUBLE', qty: 'DOUBLE', fx: 'DOUBLE'})`);
       await db.run(`CREATE TABLE en AS ${ENRICHED.duck}`);
       let filtered = 0;
       for (const q of queries) {

@@ -197,6 +197,17 @@ CREATE VIEW l AS SELECT instrument, price * qty AS notional FROM trades WHERE pr
   assert.equal([ops[4].fields, ops[5].field, ops[5].above, ops[5].where], [{ l_expr1: '("price" * "qty")' }, 'l_expr1', 1000000, `("instrument" = 'AAPL')`]);
 });
 
+test('computed columns of a table: a product on ingest, any other expression a derive first in the job', () => {
+  const t = `CREATE TABLE s (t TIMESTAMP(3), dev STRING, temp DOUBLE, hum DOUBLE, heat AS temp * hum, dew AS temp - (100 - hum) / 5,
+  band AS CASE WHEN temp > 30 THEN 'hot' ELSE 'ok' END, WATERMARK FOR t AS t) WITH ('connector' = 'file', 'path' = 'in.jsonl');\n`;
+  const c = sql(`${t}CREATE VIEW w AS SELECT dev, MAX(dew) AS d FROM s WHERE band = 'hot' GROUP BY dev, TUMBLE(t, INTERVAL '1' SECOND);`);
+  assert.equal(c.schema.derived, [{ name: 'heat', multiply: ['temp', 'hum'] }]);
+  assert.equal(c.operators.map((o) => [o.name, o.type]), [['s_computed', 'derive'], ['w', 'window']]);
+  assert.equal((c.operators[0] as { fields: unknown }).fields, { dew: '("temp" - ((100 - "hum") / 5))', band: `(CASE WHEN ("temp" > 30) THEN 'hot' ELSE 'ok' END)` });
+  assert.equal(problems(`${t}CREATE VIEW w AS SELECT band, COUNT(*) FROM s GROUP BY band, TUMBLE(t, INTERVAL '1' SECOND);`),
+    ['3:56 not supported yet: keying by the computed column band: keys are read when an event arrives, before operators compute anything (issue 17)']);
+});
+
 test('computed columns: keys, names and types are checked at their place', () => {
   const got = problems(`${TRADES}CREATE VIEW e AS SELECT *, price * qty FROM trades;
 CREATE VIEW f AS SELECT *, price + 0 AS qty FROM trades;
