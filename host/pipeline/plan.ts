@@ -1,6 +1,7 @@
 // From a validated pipeline config to what the runtime builds: the record
-// layout (schema fields, then one slot per window aggregate that a later
-// operator reads), the serialisable operator configs the partition workers
+// layout (schema fields, then one slot per field a derive operator computes,
+// then one slot per window aggregate that a later operator reads), the
+// serialisable operator configs the partition workers
 // instantiate (host/operators/registry.ts), and the metadata the output
 // formatter needs.
 //
