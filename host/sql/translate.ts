@@ -198,9 +198,9 @@ class Translator implements ConfigOut {
       // The view's rows: the source's events with the columns it computes (and only the columns it selects).
       const base = this.sourceTable(derived.from);
       this.from = lower(name.v);
-      // A WHERE of the view (and of the views it reads) applies to every query that reads it.
+      // The view's WHERE (which holds those of the views it reads) applies to every query that reads it.
       this.readViews.add(lower(name.v));
-      if (derived.where) this.inheritedWhere = this.inheritedWhere ? `(${this.inheritedWhere}) AND (${derived.where})` : derived.where;
+      this.inheritedWhere = derived.where;
       return { ...base, columns: derived.columns };
     }
     const stream = this.views.get(lower(name.v));

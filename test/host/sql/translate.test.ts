@@ -195,6 +195,11 @@ CREATE VIEW l AS SELECT instrument, price * qty AS notional FROM trades WHERE pr
   assert.equal([ops[1].field, ops[1].where], ['notional', `("size" = 'big')`]);
   assert.equal([ops[2].fields, ops[3].field], [{ m_expr1: 'ABS(("price" - 100))' }, 'm_expr1']);
   assert.equal([ops[4].fields, ops[5].field, ops[5].above, ops[5].where], [{ l_expr1: '("price" * "qty")' }, 'l_expr1', 1000000, `("instrument" = 'AAPL')`]);
+  // A z-score of an expression, with a plain condition next to it: the derive in front, the condition its own where.
+  const z = sql(`${TRADES}CREATE VIEW z AS SELECT * FROM trades WHERE ABS(ZSCORE(price - 100, 'ewma', 0.1)) >= 3 AND qty > 10;`);
+  assert.equal(z.operators.map((o) => [o.name, o.type]), [['z_derive', 'derive'], ['z', 'zscore']]);
+  const zo = z.operators as unknown as Array<Record<string, unknown>>;
+  assert.equal([zo[0].fields, zo[1].field, zo[1].where], [{ z_expr1: '("price" - 100)' }, 'z_expr1', '("qty" > 10)']);
 });
 
 test('computed columns of a table: a product on ingest, any other expression a derive first in the job', () => {

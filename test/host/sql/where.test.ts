@@ -7,7 +7,7 @@ import * as assert from 'uvu/assert';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { DuckDBInstance } from '@duckdb/node-api';
-import { ganglionExit as ganglion } from '../../helpers/ganglion.js';
+import { ganglion as spawnGanglion, ganglionExit as ganglion } from '../../helpers/ganglion.js';
 import { finalWindows, readOutputs } from '../../helpers/outputs.js';
 import { tempDir } from '../../helpers/tmp.js';
 import { rng } from '../../helpers/trades_file.js';
@@ -97,6 +97,12 @@ CREATE VIEW d AS SELECT instrument, TUMBLE_START(ts, INTERVAL '1' SECOND) AS ws,
 CREATE VIEW e AS SELECT instrument, TUMBLE_START(ts, INTERVAL '1' SECOND) AS ws, COUNT(*) AS c, SUM(qty) AS s
   FROM cheap WHERE price < 120 GROUP BY instrument, TUMBLE(ts, INTERVAL '1' SECOND);
 `);
+    // explain: each window prints its own condition (the filtered view's ANDed in).
+    const explain = spawnGanglion(['explain', job]);
+    assert.is(await explain.exited, 0, explain.stderr);
+    assert.match(explain.stdout, /b  \[window\] .* over the events where \(\("qty" > 100\) AND \("instrument" <> 'XOM'\)\)/);
+    assert.match(explain.stdout, /e  \[window\] .* over the events where \(\("instrument" <> 'MSFT'\)\) AND \("price" < 120\) \(the others/);
+    assert.doesNotMatch(explain.stdout, /a  \[window\] [^\n]* over the events/);
     const out = join(dir.path, 'out.jsonl');
     const run = await ganglion(['replay', job, '--input', events, '--output', out]);
     assert.is(run.code, 0, run.stderr);
