@@ -102,7 +102,7 @@ CREATE VIEW e AS SELECT instrument, TUMBLE_START(ts, INTERVAL '1' SECOND) AS ws,
     assert.is(await explain.exited, 0, explain.stderr);
     assert.match(explain.stdout, /b  \[window\] .* over the events where \(\("qty" > 100\) AND \("instrument" <> 'XOM'\)\)/);
     assert.match(explain.stdout, /e  \[window\] .* over the events where \(\("instrument" <> 'MSFT'\)\) AND \("price" < 120\) \(the others/);
-    assert.doesNotMatch(explain.stdout, /a  \[window\] [^\n]* over the events/);
+    assert.not.match(explain.stdout, /a  \[window\] [^\n]* over the events/);
     const out = join(dir.path, 'out.jsonl');
     const run = await ganglion(['replay', job, '--input', events, '--output', out]);
     assert.is(run.code, 0, run.stderr);
