@@ -221,6 +221,39 @@ function emit(b: Body, t: Typed, rec: number): void {
   }
 }
 
+/**
+ * Emits code leaving 1 when the condition is TRUE and 0 when it is FALSE or
+ * NULL: all a filter asks. Two-valued where that gives the same answer, so a
+ * filter's comparisons and AND/OR need no NULL bookkeeping: a comparison of
+ * doubles is TRUE exactly when IEEE says so (a NaN compares false), but for
+ * `<>` (IEEE: NaN <> x is true) which also needs both sides non-NULL; a AND b
+ * is TRUE iff both are, a OR b iff one is; NOT a is TRUE iff a is FALSE (the
+ * three-valued code, then = 0). The JS twin evaluates three-valued and keeps
+ * the same records.
+ */
+function emitIsTrue(b: Body, t: Typed, rec: number): void {
+  if (t.k === 'cmp' && t.on !== 'i64') {
+    if (t.op === '<>') {
+      const l = b.local(F64), r = b.local(F64);
+      emit(b, t.left, rec); b.set(l); emit(b, t.right, rec); b.set(r);
+      b.get(l); b.get(r); b.op(OP.f64Ne);
+      b.get(l); b.get(l); b.op(OP.f64Eq); b.op(OP.i32And);
+      b.get(r); b.get(r); b.op(OP.f64Eq); b.op(OP.i32And);
+      return;
+    }
+    emit(b, t.left, rec); emit(b, t.right, rec);
+    b.op({ '=': OP.f64Eq, '<': OP.f64Lt, '<=': OP.f64Le, '>': OP.f64Gt, '>=': OP.f64Ge }[t.op]);
+    return;
+  }
+  if (t.k === 'logic') {
+    emitIsTrue(b, t.left, rec);
+    if (t.op === 'and') { b.op(OP.if, I32); emitIsTrue(b, t.right, rec); b.op(OP.else); b.i32(0); b.op(OP.end); } else { b.op(OP.if, I32); b.i32(1); b.op(OP.else); emitIsTrue(b, t.right, rec); b.op(OP.end); }
+    return;
+  }
+  if (t.k === 'not') { emit(b, t.arg, rec); b.op(OP.i32Eqz); return; }
+  emit(b, t, rec); b.i32(1); b.op(OP.i32Eq);
+}
+
 /** The WASM module of a program (bytes to compile once and instantiate on each partition memory). */
 export function emitProgram(program: ExprProgram): Uint8Array<ArrayBuffer> {
   const b = new Body();
@@ -233,7 +266,7 @@ export function emitProgram(program: ExprProgram): Uint8Array<ArrayBuffer> {
   b.get(i); b.get(COUNT); b.op(OP.i32GeU, OP.brIf, 1);
   b.get(PTR); b.get(i); b.get(STRIDE); b.op(OP.i32Mul, OP.i32Add); b.set(rec);
   b.op(OP.block, 0x40);
-  if (program.filter) { emit(b, program.filter, rec); b.i32(1); b.op(OP.i32Ne, OP.brIf, 0); }
+  if (program.filter) { emitIsTrue(b, program.filter, rec); b.op(OP.i32Eqz, OP.brIf, 0); }
   for (const v of values) {
     emit(b, v.expr, rec);
     if (v.bool) {
