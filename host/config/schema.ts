@@ -192,6 +192,9 @@ export const keyDictionary = z
  * One entry per operator type of the operator list (host/operators/index.ts);
  * each descriptor owns its entry's schema and defaults.
  */
+/** Operator types that take their own `where:` (not the ones that drop or write records for the chain: filter, dedup, derive). */
+const SCOPED_TYPES = new Set(['window', 'zscore', 'limit', 'model']);
+
 export const operator = z.discriminatedUnion(
   'type',
   // Every entry may name the input stream it reads (`input: quotes`, a name under `streams:`; absent: the
@@ -200,9 +203,12 @@ export const operator = z.discriminatedUnion(
     const entry = d.schema as unknown as z.ZodObject;
     return d.inputs === 2
       ? entry.safeExtend({ inputs: z.tuple([name, name], { error: 'expected the two input streams, like [trades, quotes]' }) })
-      : entry.safeExtend({ input: name.optional() });
+      : SCOPED_TYPES.has(d.type)
+        // Its own condition: the operator sees only the events it holds for, the others see every event (host/operators/scope.ts).
+        ? entry.safeExtend({ input: name.optional(), where: z.string({ error: 'expected a condition as a string, e.g. "price * qty > 1000000"' }).min(1, 'expected a condition, e.g. "price * qty > 1000000"').optional() })
+        : entry.safeExtend({ input: name.optional() });
   }) as unknown as [z.ZodObject, ...z.ZodObject[]],
-) as unknown as z.ZodType<OperatorYamlConfig & { input?: string; inputs?: [string, string] }>;
+) as unknown as z.ZodType<OperatorYamlConfig & { input?: string; inputs?: [string, string]; where?: string }>;
 
 // ── sinks ───────────────────────────────────────────────────────────────────
 

@@ -12,6 +12,9 @@ import type { PipelineConfig } from './types.js';
 import { eventFields, parseRef } from './types.js';
 import { descriptorOf } from '../operators/index.js';
 import { operatorInputs, streamFields } from './streams.js';
+import { fieldsSeen } from './derived.js';
+import { exprFields, filterLiterals } from '../operators/filter/descriptor.js';
+import { ExprError } from '../expr/parse.js';
 import { syntheticCardinality } from '../sources/synthetic_feed.js';
 
 export interface SemanticIssue {
@@ -94,11 +97,20 @@ export function semanticIssues(config: PipelineConfig, baseDir: string, unparsed
 
   // Operators: unique names; refs point at fields or at earlier window operators' aggregates.
   const windows = new Map<string, Set<string>>();
+  /** Windows with their own `where`: what they write into records stays in their copy (host/operators/scope.ts). */
+  const scopedWindows = new Set<string>();
   const opNames = new Set<string>();
+  // What each operator sees: the schema fields and the fields derive operators before it compute.
+  const seenBy = fieldsSeen(config).perOperator;
+  let numericHere = numeric;
   const checkRef = (path: (string | number)[], ref: string) => {
     const r = parseRef(ref);
     if ('field' in r) {
-      if (!numeric.has(r.field)) unknown(path, r.field, numeric, 'a numeric field or <window operator>.<aggregate>');
+      if (!numericHere.has(r.field)) unknown(path, r.field, numericHere, 'a numeric field or <window operator>.<aggregate>');
+      return;
+    }
+    if (scopedWindows.has(r.op)) {
+      add(path, `expected a window without its own where: "${r.op}" sees only the events its where holds for, so it cannot enrich the others; read a window without a where, or derive the value`, JSON.stringify(ref));
       return;
     }
     const aggs = windows.get(r.op);
@@ -116,17 +128,30 @@ export function semanticIssues(config: PipelineConfig, baseDir: string, unparsed
     if (opNames.has(op.name)) add(['operators', i, 'name'], `expected a unique operator name: "${op.name}" is used twice`, JSON.stringify(op.name));
     opNames.add(op.name);
     const d = descriptorOf(op.type);
+    const here = seenBy[i];
+    numericHere = new Set(here.numbers);
+    const stringsHere = new Set(here.strings);
     for (const r of d.reads(op)) {
       const path = ['operators', i, ...r.path];
       if (r.accepts === 'number_or_enrichment') checkRef(path, r.ref);
-      else if (r.accepts === 'number') { if (!numeric.has(r.ref)) unknown(path, r.ref, numeric, 'a numeric field'); }
-      else if (!(numeric.has(r.ref) || strings.has(r.ref))) unknown(path, r.ref, new Set([...f.numbers, ...f.strings]), 'a field (a number or a string id)');
+      else if (r.accepts === 'number') { if (!numericHere.has(r.ref)) unknown(path, r.ref, numericHere, 'a numeric field'); }
+      else if (!(numericHere.has(r.ref) || stringsHere.has(r.ref))) unknown(path, r.ref, new Set([...here.numbers, ...here.strings]), 'a field (a number or a string id)');
+    }
+    const where = (op as { where?: unknown }).where;
+    if (op.type !== 'filter' && typeof where === 'string') {
+      try {
+        filterLiterals(where, exprFields(here));
+      } catch (e) {
+        if (!(e instanceof ExprError)) throw e;
+        add(['operators', i, 'where'], `${e.message} (at column ${e.pos.offset + 1} of the condition)\n  ${where}\n  ${' '.repeat(e.pos.offset)}${'^'.repeat(Math.max(1, Math.min(e.pos.end, where.length) - e.pos.offset))}`);
+      }
+      if (d.enrichment?.(op)) scopedWindows.add(op.name);
     }
     const offered = d.enrichment?.(op);
     if (offered) windows.set(op.name, new Set(offered));
     d.check?.(op, {
       index: i, eventTime: config.event_time, baseDir, keys,
-      fields: ((s) => (s > 0 ? streamFields(config, s) : f))(operatorInputs(config, op)[0]),
+      fields: here,
       add: (path, message, found) => add(['operators', i, ...path], message, found),
     });
   });

@@ -1,6 +1,8 @@
 // The JS twin of generated expression code (wasm.ts): each typed node becomes
-// a closure, decision for decision the same as the WASM the emitter writes,
-// so both engines keep the same records and store the same bytes. Also the
+// a closure, decision for decision the same as the WASM the emitter writes
+// (but for a filter's condition, which the WASM computes as TRUE-or-not where
+// that is exact, and the twin three-valued), so both engines keep the same
+// records and store the same bytes. Also the
 // baseline the compiled code is measured against.
 import { IN_FIELDS, IN_TS } from '../records.js';
 import { typeOf, type Typed } from './check.js';

@@ -32,6 +32,8 @@ const OP = {
   f64Add: 0xa0, f64Sub: 0xa1, f64Mul: 0xa2, f64Div: 0xa3, f64Copysign: 0xa6,
 } as const;
 const FN_LOG = 0, FN_EXP = 1, FN_POW = 2, FN_FMOD = 3, FN_RUN = 4;
+/** memory.copy (dst, src, n) on memory 0 → 0 (bulk memory, Node ≥ 16). */
+const MEMORY_COPY = [0xfc, 0x0a, 0x00, 0x00];
 
 function uleb(n: number): number[] {
   const out: number[] = [];
@@ -219,11 +221,44 @@ function emit(b: Body, t: Typed, rec: number): void {
   }
 }
 
+/**
+ * Emits code leaving 1 when the condition is TRUE and 0 when it is FALSE or
+ * NULL: all a filter asks. Two-valued where that gives the same answer, so a
+ * filter's comparisons and AND/OR need no NULL bookkeeping: a comparison of
+ * doubles is TRUE exactly when IEEE says so (a NaN compares false), but for
+ * `<>` (IEEE: NaN <> x is true) which also needs both sides non-NULL; a AND b
+ * is TRUE iff both are, a OR b iff one is; NOT a is TRUE iff a is FALSE (the
+ * three-valued code, then = 0). The JS twin evaluates three-valued and keeps
+ * the same records.
+ */
+function emitIsTrue(b: Body, t: Typed, rec: number): void {
+  if (t.k === 'cmp' && t.on !== 'i64') {
+    if (t.op === '<>') {
+      const l = b.local(F64), r = b.local(F64);
+      emit(b, t.left, rec); b.set(l); emit(b, t.right, rec); b.set(r);
+      b.get(l); b.get(r); b.op(OP.f64Ne);
+      b.get(l); b.get(l); b.op(OP.f64Eq); b.op(OP.i32And);
+      b.get(r); b.get(r); b.op(OP.f64Eq); b.op(OP.i32And);
+      return;
+    }
+    emit(b, t.left, rec); emit(b, t.right, rec);
+    b.op({ '=': OP.f64Eq, '<': OP.f64Lt, '<=': OP.f64Le, '>': OP.f64Gt, '>=': OP.f64Ge }[t.op]);
+    return;
+  }
+  if (t.k === 'logic') {
+    emitIsTrue(b, t.left, rec);
+    if (t.op === 'and') { b.op(OP.if, I32); emitIsTrue(b, t.right, rec); b.op(OP.else); b.i32(0); b.op(OP.end); } else { b.op(OP.if, I32); b.i32(1); b.op(OP.else); emitIsTrue(b, t.right, rec); b.op(OP.end); }
+    return;
+  }
+  if (t.k === 'not') { emit(b, t.arg, rec); b.op(OP.i32Eqz); return; }
+  emit(b, t, rec); b.i32(1); b.op(OP.i32Eq);
+}
+
 /** The WASM module of a program (bytes to compile once and instantiate on each partition memory). */
 export function emitProgram(program: ExprProgram): Uint8Array<ArrayBuffer> {
   const b = new Body();
   const PTR = 0, COUNT = 1, STRIDE = 2;
-  const i = b.local(I32), kept = b.local(I32), rec = b.local(I32), w = b.local(I32);
+  const i = b.local(I32), kept = b.local(I32), rec = b.local(I32);
   const values = program.projections.map((p) => ({ l: b.local(F64), slot: p.slot, bool: typeOf(p.expr) === 'bool', expr: p.expr }));
 
   b.i32(0); b.set(i); b.i32(0); b.set(kept);
@@ -231,7 +266,7 @@ export function emitProgram(program: ExprProgram): Uint8Array<ArrayBuffer> {
   b.get(i); b.get(COUNT); b.op(OP.i32GeU, OP.brIf, 1);
   b.get(PTR); b.get(i); b.get(STRIDE); b.op(OP.i32Mul, OP.i32Add); b.set(rec);
   b.op(OP.block, 0x40);
-  if (program.filter) { emit(b, program.filter, rec); b.i32(1); b.op(OP.i32Ne, OP.brIf, 0); }
+  if (program.filter) { emitIsTrue(b, program.filter, rec); b.op(OP.i32Eqz, OP.brIf, 0); }
   for (const v of values) {
     emit(b, v.expr, rec);
     if (v.bool) {
@@ -246,17 +281,14 @@ export function emitProgram(program: ExprProgram): Uint8Array<ArrayBuffer> {
     b.f64(NaN); b.get(v.l); b.isNan(v.l); b.op(OP.select);
     b.op(OP.f64Store, 3, ...uleb(IN_FIELDS + 8 * v.slot));
   }
-  // Move the kept record down over dropped ones, 8 bytes at a time (strides are multiples of 8).
-  b.get(kept); b.get(i); b.op(OP.i32Ne, OP.if, 0x40);
-  b.i32(0); b.set(w);
-  b.op(OP.block, 0x40, OP.loop, 0x40);
-  b.get(w); b.get(STRIDE); b.op(OP.i32GeU, OP.brIf, 1);
-  b.get(PTR); b.get(kept); b.get(STRIDE); b.op(OP.i32Mul, OP.i32Add); b.get(w); b.op(OP.i32Add);
-  b.get(rec); b.get(w); b.op(OP.i32Add); b.op(OP.i64Load, 3, 0);
-  b.op(OP.i64Store, 3, 0);
-  b.get(w); b.i32(8); b.op(OP.i32Add); b.set(w);
-  b.op(OP.br, 0, OP.end, OP.end);
-  b.op(OP.end);
+  // Move the kept record down over dropped ones: one memory.copy (bulk memory), not a loop of loads and stores.
+  if (program.filter) {
+    b.get(kept); b.get(i); b.op(OP.i32Ne, OP.if, 0x40);
+    b.get(PTR); b.get(kept); b.get(STRIDE); b.op(OP.i32Mul, OP.i32Add);
+    b.get(rec); b.get(STRIDE);
+    b.op(...MEMORY_COPY);
+    b.op(OP.end);
+  }
   b.get(kept); b.i32(1); b.op(OP.i32Add); b.set(kept);
   b.op(OP.end); // the filter's block: a dropped record jumps here
   b.get(i); b.i32(1); b.op(OP.i32Add); b.set(i);

@@ -144,6 +144,12 @@ export interface OperatorDescriptor<C extends OperatorYaml = OperatorYaml> {
   reads(c: C): FieldRead[];
   /** Aggregates later operators may read as `<name>.<aggregate>` (windows). */
   enrichment?(c: C): readonly string[];
+  /**
+   * Fields it computes into every record for the operators after it (derive),
+   * with their types; `fields` is what the operator itself sees. The plan
+   * reserves their slots right after the schema fields.
+   */
+  writes?(c: C, fields: Pick<EventFields, 'all' | 'numbers' | 'strings' | 'time'>): ReadonlyArray<{ name: string; type: 'double' | 'string' }>;
   /** Checks that need more than the entry (the semantic pass; references are checked from `reads`). */
   check?(c: C, ctx: CheckContext): void;
   /** After validation: make file paths absolute (relative to the pipeline file). */
@@ -168,7 +174,13 @@ export interface OperatorDescriptor<C extends OperatorYaml = OperatorYaml> {
  * logged: every start interns them again in the same order.
  */
 export function internConfigStrings(operators: readonly OperatorConfig[], intern: (s: string) => number): OperatorConfig[] {
-  return operators.map((o) => (Array.isArray(o.strings) ? { ...o, stringIds: (o.strings as string[]).map(intern) } : o));
+  return operators.map((o) => {
+    let out = Array.isArray(o.strings) ? { ...o, stringIds: (o.strings as string[]).map(intern) } : o;
+    // An operator's own `where` (host/operators/scope.ts) carries its literals the same way.
+    const scope = o.scope as { strings?: string[] } | undefined;
+    if (scope && Array.isArray(scope.strings)) out = { ...out, scope: { ...scope, stringIds: scope.strings.map(intern) } };
+    return out;
+  });
 }
 
 /** The threshold alert rule (scores): at or above the threshold, 0.5 by default. NaN and null are never alerts. */

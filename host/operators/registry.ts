@@ -9,6 +9,7 @@
 import type { Operator } from './operator.js';
 import { OPERATORS } from './index.js';
 import type { OperatorConfig, OperatorContext, OperatorFactory } from './descriptor.js';
+import { scoped, type ScopeConfig } from './scope.js';
 
 export { toNs, type OperatorConfig, type OperatorContext, type OperatorFactory } from './descriptor.js';
 
@@ -26,7 +27,10 @@ export function operatorKinds(): string[] {
 export function createOperator(config: OperatorConfig, ctx: OperatorContext): Operator {
   const factory = factories.get(config.kind);
   if (!factory) throw new Error(`unknown operator kind '${config.kind}' (known: ${operatorKinds().join(', ')})`);
-  return factory(config, ctx);
+  if (!config.scope) return factory(config, ctx);
+  // The operator's own `where` is the partition's business, not the operator's (host/operators/scope.ts).
+  const { scope, ...own } = config;
+  return scoped(factory(own as OperatorConfig, ctx), scope as ScopeConfig, ctx);
 }
 
 for (const d of OPERATORS) for (const [kind, factory] of Object.entries(d.kinds)) registerOperator(kind, factory);

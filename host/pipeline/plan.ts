@@ -1,6 +1,7 @@
 // From a validated pipeline config to what the runtime builds: the record
-// layout (schema fields, then one slot per window aggregate that a later
-// operator reads), the serialisable operator configs the partition workers
+// layout (schema fields, then one slot per field a derive operator computes,
+// then one slot per window aggregate that a later operator reads), the
+// serialisable operator configs the partition workers
 // instantiate (host/operators/registry.ts), and the metadata the output
 // formatter needs.
 //
@@ -17,6 +18,8 @@ import type { OperatorConfig as RegistryConfig, OperatorMeta } from '../operator
 import { descriptorOf } from '../operators/index.js';
 import { AGG, inputStride, type AggregateName } from '../records.js';
 import { keyTypeProblem, operatorInputs, streamFields, streamsOf, type StreamConfig } from '../config/streams.js';
+import { fieldsSeen } from '../config/derived.js';
+import { scopeConfig } from '../operators/scope.js';
 
 /**
  * One input stream as the runtime lays it out: its record fields (schema
@@ -54,9 +57,11 @@ export class PlanError extends Error {}
 
 export function planPipeline(config: PipelineConfig, baseDir = process.cwd()): PipelinePlan {
   const fields = eventFields(config);
+  // Derived fields (derive operators) right after the schema fields, so a field's slot is its index in what an operator sees.
+  const seen = fieldsSeen(config);
   const streams = streamsOf(config).map((st, index) => {
     const f = index === 0 ? fields : streamFields(config, index);
-    return { name: st.name, index, fields: f, recordFields: [...f.all], eventTime: st.event_time };
+    return { name: st.name, index, fields: f, recordFields: [...f.all, ...seen.derived[index].map((w) => w.name)], eventTime: st.event_time };
   });
   const recordFields = streams[0].recordFields;
   const windows = new Map<string, readonly string[]>();
@@ -104,14 +109,19 @@ export function planPipeline(config: PipelineConfig, baseDir = process.cwd()): P
     for (const r of d.reads(o)) fieldOf(r.ref, o.name, inputsOf[i][0]);
   });
 
-  const operators: RegistryConfig[] = config.operators.map((o, i) => descriptors[i].plan(o, {
-    field: (ref) => fieldOf(ref, o.name, inputsOf[i][0]),
-    enrichment: () => enrich.get(o.name) ?? [],
-    // Each operator lives in its (first) input stream's event time.
-    eventTime: streams[inputsOf[i][0]].eventTime,
-    baseDir,
-    fields: streams[inputsOf[i][0]].fields,
-  }));
+  const operators: RegistryConfig[] = config.operators.map((o, i) => {
+    const planned = descriptors[i].plan(o, {
+      field: (ref) => fieldOf(ref, o.name, inputsOf[i][0]),
+      enrichment: () => enrich.get(o.name) ?? [],
+      // Each operator lives in its (first) input stream's event time.
+      eventTime: streams[inputsOf[i][0]].eventTime,
+      baseDir,
+      fields: seen.perOperator[i],
+    });
+    // An operator's own `where`: it sees only the events the condition holds for, the others are untouched.
+    const where = (o as { where?: unknown }).where;
+    return o.type !== 'filter' && typeof where === 'string' ? { ...planned, scope: scopeConfig(where, seen.perOperator[i]) } : planned;
+  });
   const meta: OperatorMeta[] = config.operators.map((o, i): OperatorMeta => {
     const m = descriptors[i].meta(o);
     // A late event carries the fields of its own stream.

@@ -10,8 +10,9 @@
 //                                                     sink alerts (jsonl)  ◄─────────────────────┘
 //
 // Records pass through the operators in pipeline order: each operator sees
-// the stream's fields plus the enrichment slots the windows before it write
-// (`<window>.<aggregate>`, the key's current window including the event).
+// the stream's fields plus the fields a derive before it computes and the
+// enrichment slots the windows before it write (`<window>.<aggregate>`, the
+// key's current window including the event).
 // The physical layout (record stride, slots, partitions) stays in
 // host/pipeline/plan.ts; this is the view a user reasons about.
 import { formatDuration } from '../config/units.js';
@@ -26,7 +27,7 @@ export type FieldType = 'timestamp' | 'f64' | 'string' | 'side';
 export interface PlanField {
   name: string;
   type: FieldType;
-  /** Where it comes from when it is not an input field: `derived` (computed on ingest) or the window that writes it. */
+  /** Where it comes from when it is not an input field: `derived` (computed on ingest) or the operator that writes it (a derive, a window). */
   from?: string;
 }
 
@@ -51,7 +52,7 @@ export interface OperatorNode {
   summary: string;
   /** The record fields it reads. */
   reads: string[];
-  /** Enrichment fields it writes into the records for later operators. */
+  /** Fields it writes into the records for later operators: derived fields, enrichment slots. */
   writes: PlanField[];
   /** Keyed state: what it keeps per key, and what bounds it. */
   state: string;
@@ -123,12 +124,16 @@ export function logicalPlan(config: PipelineConfig, physical: PipelinePlan): Log
     const desc = descriptorOf(o.type);
     const inputs = operatorInputs(config, o);
     const chain = chains[inputs[0]];
-    const writes: PlanField[] = chain.recordFields
-      .filter((n) => n.startsWith(`${o.name}.`))
-      .map((n) => ({ name: n, type: 'f64' as const, from: o.name }));
+    const seen = { all: chain.fields.filter((x) => x.type !== 'timestamp').map((x) => x.name), numbers: [], strings: chain.fields.filter((x) => x.type === 'string').map((x) => x.name), time: chain.stream.eventTime.field };
+    const writes: PlanField[] = [
+      // Derived fields (a derive operator), then enrichment slots later operators read (a window).
+      ...(desc.writes?.(o, seen) ?? []).map((w) => ({ name: w.name, type: w.type === 'string' ? 'string' as const : 'f64' as const, from: o.name })),
+      ...chain.recordFields.filter((n) => n.startsWith(`${o.name}.`)).map((n) => ({ name: n, type: 'f64' as const, from: o.name })),
+    ];
+    const where = (o as { where?: unknown }).where;
     const node: OperatorNode = {
       id: `op:${o.name}`, kind: 'operator', name: o.name, type: o.type,
-      summary: desc.summary(o), reads: desc.reads(o).map((r) => r.ref), writes, state: desc.state(o, `per ${chain.stream.key.join('|')}`, physical.streams[inputs[0]].eventTime.allowed_lateness),
+      summary: desc.summary(o) + (o.type !== 'filter' && typeof where === 'string' ? ` — over the events where ${where} (the others pass it by)` : ''), reads: desc.reads(o).map((r) => r.ref), writes, state: desc.state(o, `per ${chain.stream.key.join('|')}`, physical.streams[inputs[0]].eventTime.allowed_lateness),
       outputs: desc.outputs.map((k) => k.kind),
     };
     for (const i of inputs) {
@@ -189,10 +194,13 @@ export function planText(p: LogicalPlan): string {
   for (const o of p.operators) {
     const into = p.edges.filter((e) => e.to === o.id && e.carries === 'records');
     out.push(`${o.name}  [${o.type}] ${o.summary}`);
-    out.push(`  ◄ records from ${into.map((e) => e.from.replace(/^\w+:/, '')).join(' and ') || '?'}: reads ${o.reads.join(', ') || '(key and time only)'}`);
+    out.push(`  ◄ records from ${into.map((e) => e.from.replace(/^\w+:/, '')).join(' and ') || '?'}: reads ${o.reads.join(', ') || (o.type === 'derive' || o.type === 'filter' ? 'the fields its expressions name' : '(key and time only)')}`);
+    // Fields computed on the way (derived, enrichment): what the edge carries beyond the stream's own.
+    const computed = into.flatMap((e) => (e.fields ?? []).filter((x) => x.from && x.from !== 'derived'));
+    if (computed.length) out.push(`    carrying ${fieldList(computed)}`);
     if (o.writes.length) out.push(`  writes ${fieldList(o.writes)}`);
     out.push(`  state ${o.state}`);
-    out.push(`  outputs ${o.outputs.join(', ') || 'none (a filter: what it drops is counted, ganglion_dropped_events_total)'}`);
+    out.push(`  outputs ${o.outputs.join(', ') || (o.writes.length ? 'none (its fields go on with the records)' : 'none (a filter: what it drops is counted, ganglion_dropped_events_total)')}`);
     out.push('');
   }
   for (const s of p.sinks) {

@@ -25,6 +25,11 @@ export interface SourceTable {
   time: string;
 }
 
+/** A computed column `a * b` of two plain columns: computed on ingest (`schema.derived`); any other expression by a derive operator. */
+export function ingestProduct(e: Expr): e is Extract<Expr, { k: 'binary' }> & { left: Extract<Expr, { k: 'ref' }>; right: Extract<Expr, { k: 'ref' }> } {
+  return e.k === 'binary' && e.op === '*' && e.left.k === 'ref' && e.right.k === 'ref' && !e.left.qualifier && !e.right.qualifier;
+}
+
 export function describeSource(t: CreateTable): SourceTable {
   const columns = new Map<string, { col: Column; kind: ColumnKind }>();
   let time = t.watermark?.column.v;
@@ -135,14 +140,15 @@ export function schemaConfig(src: SourceTable, out: ConfigOut): void {
   const derived: Array<{ name: string; multiply: [string, string] }> = [];
   for (const c of cols.filter((x) => x.computed)) {
     const e = c.computed!;
-    if (e.k === 'binary' && e.op === '*' && e.left.k === 'ref' && e.right.k === 'ref' && !e.left.qualifier && !e.right.qualifier) {
+    if (ingestProduct(e)) {
       for (const side of [e.left, e.right]) {
         const sc = src.columns.get(side.name);
         if (!sc || sc.kind !== 'number' || sc.col.computed) fail(`computed column ${c.name.v}: ${side.name} is not a number column of ${t.name.v}${didYouMean(side.name, [...src.columns.keys()])}`, side.pos);
       }
       at(`schema.derived[${derived.length}]`, c.name.pos);
       derived.push({ name: c.name.v, multiply: [e.left.name, e.right.name] });
-    } else notYet(`computed column ${c.name.v} AS <expression>: only the product of two columns (a * b) is computed on ingest until expressions are wired in`, e.pos);
+    }
+    // Any other expression: a derive operator in front of the job's operators (host/sql/translate.ts, sourceTable).
   }
   if (derived.length) schema.derived = derived;
   if (out.data.schema && typeof out.data.schema === 'object') Object.assign(schema, { mapping: (out.data.schema as Record<string, unknown>).mapping });

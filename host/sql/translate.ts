@@ -8,7 +8,9 @@
 //   CREATE TABLE ... WITH ('connector' = synthetic|file|websocket|mqtt)  → sources + schema + event_time + validation
 //   CREATE TABLE ... WITH ('connector' = jsonl|stdout|websocket|mqtt)    → sinks (routed by INSERT INTO)
 //   GROUP BY key, TUMBLE/HOP/SESSION(ts, ...), FROM TABLE(TUMBLE/HOP/SESSION(...))  → window operators
-//   WHERE <condition> before such a window (the job's one view)         → filter operator in front of it
+//   WHERE <condition> on a window view                                  → that window's own `where` (the other views see every event)
+//   SELECT *, <expr> AS c FROM t (a view)                                → derive operator; later queries FROM it read c
+//   SUM(<expr>), ZSCORE(<expr>), x > a over an expression                → a derive operator in front (`<view>_derive`)
 //   WHERE [ABS(]ZSCORE(x, ...)[)] >= t                                   → zscore operator
 //   WHERE x > a / x < b, CROSSES_ABOVE(x, a) / CROSSES_BELOW(x, b)       → limit operator
 //   WHERE PREDICT('model', f1, ...) >= t                                 → model operator
@@ -19,11 +21,11 @@ import { ExprError, type Expr, type Pos } from '../expr/parse.js';
 import { typeExpr, typeOf, type ExprField } from '../expr/check.js';
 import { exprText } from '../expr/print.js';
 import { didYouMean } from '../config/errors.js';
-import type { CallExpr, CreateModel, CreateTable, Name, Query, SetStatement, Statement, WindowTvf } from './ast.js';
+import type { CallExpr, Column, CreateModel, CreateTable, Name, Query, SetStatement, Statement, WindowTvf } from './ast.js';
 import { SqlError, type SqlProblem } from './errors.js';
 import { collectCalls, collectRefs, sameArgs, sameCall } from './expr_walk.js';
 import { fail, notYet, Problem, Silent } from './problem.js';
-import { describeSource, schemaConfig, sourceConfig, type ColumnKind, type ConfigOut, type SourceTable } from './source_table.js';
+import { describeSource, ingestProduct, schemaConfig, sourceConfig, type ColumnKind, type ConfigOut, type SourceTable } from './source_table.js';
 import {
   AGGREGATES, AGGREGATES_NOT_YET, coerce, CONNECTOR_ALIASES, durationText, KNOWN_FUNCTIONS, lower, norm, OTHER_CONNECTORS, ROW_FUNCTIONS_NOT_SUPPORTED,
   OUTPUT_KINDS_BY_TYPE, SET_KEYS, SET_REFUSED, SINK_CONNECTORS, SINK_OPTIONS, SOURCE_CONNECTORS, WINDOW_BOUNDS,
@@ -41,7 +43,9 @@ interface WindowView { kind: 'window'; op: number; name: string; key: string[]; 
 interface EventView { kind: 'event'; op: number; name: string }
 /** `SELECT * FROM a UNION ALL SELECT * FROM b`: one input stream fed by several source tables (the config's `sources`). */
 interface StreamView { kind: 'stream'; name: string; tables: CreateTable[]; pos: Pos }
-type View = WindowView | EventView | StreamView;
+/** `SELECT *, price * qty AS notional FROM t`: a derive operator; a query FROM it reads its columns (the source's and the computed ones). */
+interface DeriveView { kind: 'derive'; op: number; name: string; from: Name; columns: SourceTable['columns']; where?: string }
+type View = WindowView | EventView | StreamView | DeriveView;
 
 
 /**
@@ -189,6 +193,16 @@ class Translator implements ConfigOut {
 
   /** The job's one input stream: sources, schema, event time and validation from its CREATE TABLE. */
   sourceTable(name: Name): SourceTable {
+    const derived = this.views.get(lower(name.v));
+    if (derived?.kind === 'derive') {
+      // The view's rows: the source's events with the columns it computes (and only the columns it selects).
+      const base = this.sourceTable(derived.from);
+      this.from = lower(name.v);
+      // The view's WHERE (which holds those of the views it reads) applies to every query that reads it.
+      this.readViews.add(lower(name.v));
+      this.inheritedWhere = derived.where;
+      return { ...base, columns: derived.columns };
+    }
     const stream = this.views.get(lower(name.v));
     const tables = stream?.kind === 'stream' ? stream.tables : [this.table(name, 'source')];
     const t = tables[0];
@@ -222,6 +236,7 @@ class Translator implements ConfigOut {
     this.sourceName = lower(name.v);
     // Option problems are the table's own: reported, and the queries go on.
     tables.forEach((x, i) => this.guard(() => sourceConfig(x, this.connector(x).name, this, i)));
+    this.computedColumns(src);
     return src;
   }
 
@@ -249,6 +264,9 @@ class Translator implements ConfigOut {
 
   /** Translates a query into one operator named `name`; returns what later queries can read from it. */
   query(q: Query, name: string, namePos: Pos): View {
+    this.pendingDerive = undefined;
+    this.eventView = undefined;
+    this.inheritedWhere = undefined;
     if (q.distinct) notYet('SELECT DISTINCT (deduplication)', q.distinct);
     if (q.unionAll?.length) notYet('UNION ALL inside a query; merge the source tables in a view of their own (CREATE VIEW v AS SELECT * FROM a UNION ALL SELECT * FROM b)', q.unionAll[0].pos);
     if (q.from.k === 'subquery') return notYet('subqueries in FROM; declare the inner query as a CREATE VIEW', q.from.pos);
@@ -256,11 +274,14 @@ class Translator implements ConfigOut {
     const fromName = q.from.name;
     this.skipUnparsed(fromName.v);
     const view = this.views.get(lower(fromName.v));
-    if (view && view.kind !== 'stream') {
+    if (view && view.kind !== 'stream' && view.kind !== 'derive') {
       if (view.kind === 'window') {
         if (q.groupBy.length > 0) notYet(`aggregating the results of window view ${view.name} (a window over windows)`, q.groupBy[0].pos);
         if (q.where) notYet(`filtering the results of window view ${view.name}: WHERE on window results (HAVING)`, q.where.pos);
-      } else if (q.where || q.groupBy.length) notYet(`a query over the outputs of ${view.name}`, (q.where ?? q.groupBy[0]).pos);
+      } else if (q.where || q.groupBy.length) {
+        const limit = this.operators[view.op]?.type === 'limit';
+        notYet(`a query over the outputs of ${view.name}${limit ? ` (a view whose WHERE compares a value with a number, x > a, is a limit check that alerts on each breaching event; to read only some events, put the comparison in the WHERE of the reading query)` : ''}`, (q.where ?? q.groupBy[0]).pos);
+      }
       notYet(`a view over view ${view.name} (only INSERT INTO <sink> SELECT * FROM ${view.name} reads a view)`, q.pos);
     }
     const src = this.sourceTable(fromName);
@@ -270,8 +291,15 @@ class Translator implements ConfigOut {
 
   addOperator(op: Record<string, unknown>, pos: Pos, parts: Record<string, Pos>): number {
     if (this.operators.some((o) => o.name === op.name)) fail(`a second operator named ${String(op.name)}`, pos);
+    const pending = this.pendingDerive;
+    if (pending) {
+      // The expressions this view aggregates or checks, computed into fields just in front of it.
+      this.pendingDerive = undefined;
+      const fieldParts: Record<string, Pos> = {};
+      for (const [n, f] of pending.fields) fieldParts[`fields.${n}`] = f.pos;
+      this.addOperator({ name: `${String(op.name)}_derive`, type: 'derive', fields: Object.fromEntries([...pending.fields].map(([n, f]) => [n, f.text])) }, pos, { fields: pending.pos, ...fieldParts });
+    }
     const i = this.operators.length;
-    if (this.filterAt && i > this.filterAt.index + 1) this.filterInJobOfSeveral(this.filterAt.pos);
     this.operators.push(op);
     this.at.set(`operators[${i}]`, pos);
     this.at.set(`operators[${i}].name`, pos);
@@ -279,23 +307,112 @@ class Translator implements ConfigOut {
     return i;
   }
 
-  /** The filter a view's WHERE became (operators run in one chain: it filters everything after it). */
-  filterAt: { index: number; pos: Pos } | undefined;
-
   /**
-   * WHERE before a window: a filter operator in front of the view's window.
-   * Operators run in one chain per stream, so a filter drops the event for
-   * every operator after it: only a job whose one view has the WHERE is
-   * planned (a filter per view needs branches in the plan).
+   * `CREATE TABLE t (..., notional AS price * qty * fx)`: computed columns other
+   * than a product of two columns (computed on ingest) are a derive operator
+   * `<table>_computed`, the job's first, so every query sees them. Each is
+   * computed from the table's own columns (Flink: a computed column refers
+   * to physical columns).
    */
-  addFilter(where: Expr, src: SourceTable, view: string): void {
-    if (this.operators.length > 0) this.filterInJobOfSeveral(where.pos);
-    this.filterAt = { index: this.operators.length, pos: where.pos };
-    this.addOperator({ name: `${view}_where`, type: 'filter', where: exprText(this.unqualified(where, src)) }, where.pos, { where: where.pos });
+  computedColumns(src: SourceTable): void {
+    const cols = src.stmt.columns.filter((c) => c.computed && !ingestProduct(c.computed));
+    if (cols.length === 0) return;
+    const physical: SourceTable = { ...src, columns: new Map([...src.columns].filter(([, c]) => !c.col.computed || ingestProduct(c.col.computed))) };
+    const fields: Record<string, string> = {};
+    const parts: Record<string, Pos> = {};
+    for (const c of cols) {
+      const e = c.computed!;
+      for (const call of collectCalls(e)) {
+        if (AGGREGATES[call.name] || call.over) fail(`computed column ${c.name.v}: ${call.name} is an aggregate; a computed column is an expression of the row`, call.pos);
+        if (ROW_FUNCTIONS_NOT_SUPPORTED[call.name]) fail(ROW_FUNCTIONS_NOT_SUPPORTED[call.name], call.namePos ?? call.pos);
+      }
+      const type = this.typeCheck(e, physical);
+      if (type === 'timestamp' || type === 'interval') notYet(`a computed ${type} column (fields are doubles and string ids); compare it in a WHERE instead`, e.pos);
+      fields[c.name.v] = exprText(this.unqualified(e, physical));
+      parts[`fields.${c.name.v}`] = e.pos;
+      src.columns.set(c.name.v, { col: c, kind: type === 'string' ? 'string' : 'number' });
+      this.derivedColumns.add(c.name.v);
+    }
+    this.addOperator({ name: `${src.stmt.name.v}_computed`, type: 'derive', fields }, cols[0].name.pos, { fields: cols[0].name.pos, ...parts });
   }
 
-  filterInJobOfSeveral(pos: Pos): never {
-    return notYet('WHERE in a job with several views or checks: the filter would drop events for all of them (the plan has one chain of operators); put the filtered view in a job of its own', pos);
+  /** Expressions the query being translated aggregates or checks: a derive operator in front of its operator. */
+  pendingDerive: { fields: Map<string, { text: string; pos: Pos }>; pos: Pos } | undefined;
+  /** Columns that derive operators compute (not read at ingest, so not keys). */
+  readonly derivedColumns = new Set<string>();
+
+  /**
+   * A value computed by an expression (`SUM(price * qty)`, `ZSCORE(a - b)`,
+   * `price * qty > 1e6`): a field of the derive operator in front of the
+   * view's operator, `<view>_expr<n>` (one per distinct expression).
+   */
+  deriveField(e: Expr, src: SourceTable, view: string): string {
+    this.typeCheck(e, src, 'double');
+    const text = exprText(this.unqualified(e, src));
+    const p = (this.pendingDerive ??= { fields: new Map(), pos: e.pos });
+    for (const [n, f] of p.fields) if (f.text === text) return n;
+    let n = `${view}_expr${p.fields.size + 1}`;
+    while (src.columns.has(n)) n += '_';
+    p.fields.set(n, { text, pos: e.pos });
+    return n;
+  }
+
+  /** Views of events (derive views) some query reads. */
+  readonly readViews = new Set<string>();
+  /** The WHERE of the views the query reads (a filtered view): ANDed into the query's own. */
+  inheritedWhere: string | undefined;
+
+  /** The query's WHERE text with what the views it reads filter (undefined: no condition). */
+  whereText(w: Expr | undefined, src: SourceTable): string | undefined {
+    const own = w ? exprText(this.unqualified(w, src)) : undefined;
+    if (own && this.inheritedWhere) return `(${this.inheritedWhere}) AND ${own}`;
+    return own ?? this.inheritedWhere;
+  }
+
+  /**
+   * `CREATE VIEW v AS SELECT *, price * qty AS notional FROM t [WHERE c]`: a
+   * derive operator for the computed columns; queries FROM v read its columns,
+   * and its WHERE becomes part of theirs (each reading operator's own where:
+   * the job's other views still see every event).
+   */
+  deriveView(q: Query, src: SourceTable, name: string, namePos: Pos): DeriveView {
+    if (q.where) this.typeCheck(q.where, src, 'bool');
+    const where = this.whereText(q.where, src);
+    const columns: SourceTable['columns'] = new Map();
+    const fields: Record<string, string> = {};
+    const parts: Record<string, Pos> = {};
+    // The event time is always there (windows and lateness need it).
+    columns.set(src.time, src.columns.get(src.time)!);
+    for (const item of q.items) {
+      const e = item.expr;
+      if (e.k === 'star') {
+        if (e.qualifier && !this.namesSource(e.qualifier, src)) fail(`unknown table "${e.qualifier}"${didYouMean(e.qualifier, [src.stmt.name.v])}`, e.pos);
+        for (const [k, v] of src.columns) columns.set(k, v);
+        continue;
+      }
+      if (e.k === 'ref' && !(item.alias && item.alias.v !== e.name)) {
+        const c = this.column(src, e, 'selecting');
+        columns.set(c.name, src.columns.get(c.name)!);
+        continue;
+      }
+      if (!item.alias) fail('a computed column needs a name: <expression> AS name', e.pos);
+      const alias = item.alias!.v;
+      if (columns.has(alias) || src.columns.has(alias) || fields[alias] !== undefined) fail(`column ${alias} already exists here: give the computed column a new name`, item.alias!.pos);
+      for (const c of collectCalls(e)) {
+        if (AGGREGATES[c.name] || c.over) fail(`${c.name} is an aggregate: group by a window (GROUP BY key, TUMBLE(${src.time}, INTERVAL ...)) or give it an OVER (...) window`, c.pos);
+        if (ROW_FUNCTIONS_NOT_SUPPORTED[c.name]) fail(ROW_FUNCTIONS_NOT_SUPPORTED[c.name], c.namePos ?? c.pos);
+      }
+      const type = this.typeCheck(e, src);
+      if (type === 'timestamp' || type === 'interval') notYet(`a computed ${type} column (fields are doubles and string ids); compare it in a WHERE instead`, e.pos);
+      fields[alias] = exprText(this.unqualified(e, src));
+      parts[`fields.${alias}`] = e.pos;
+      const col: Column = { name: { v: alias, pos: item.alias!.pos }, checks: [] };
+      columns.set(alias, { col, kind: type === 'string' ? 'string' : 'number' });
+      this.derivedColumns.add(alias);
+    }
+    if (Object.keys(fields).length === 0 && !where) notYet('a view that only selects columns of its source (no computed column, no WHERE): read the source itself', q.pos);
+    const i = Object.keys(fields).length ? this.addOperator({ name, type: 'derive', fields }, namePos, { fields: q.items[0].pos, ...parts }) : -1;
+    return { kind: 'derive', op: i, name, from: (q.from as { name: Name }).name, columns, ...(where ? { where } : {}) };
   }
 
   /** The expression without the qualifiers that name the source (t.price → price). */
@@ -397,13 +514,10 @@ class Translator implements ConfigOut {
       }
       if (!spec) notYet('GROUP BY without a window (an ever-growing aggregate per key); group by TUMBLE/HOP/SESSION(ts, ...) too', q.groupBy[0].pos);
     }
-    if (q.where) {
-      this.typeCheck(q.where, src, 'bool');
-      this.addFilter(q.where, src, name);
-    }
     if (q.having) notYet('HAVING (a filter on window results)', q.having.pos);
     if (keyCols.length === 0) notYet('a window over the whole stream (no key in GROUP BY)', spec!.pos);
     for (const k of keyCols) if (src.columns.get(k.name)!.kind !== 'string') notYet(`keying by the number column ${k.name}: keys are string (id) columns`, k.pos);
+    for (const k of keyCols) if (this.derivedColumns.has(k.name)) notYet(`keying by the computed column ${k.name}: keys are read when an event arrives, before operators compute anything`, k.pos);
     const key = keyCols.map((k) => k.name);
     this.useKey(key, keyCols[0].pos, `view ${name}`);
 
@@ -420,7 +534,8 @@ class Translator implements ConfigOut {
       byAlias.set(lower(alias ?? agg), agg);
     };
     const useField = (ref: Expr, what: string) => {
-      const c = this.column(src, ref, what);
+      // An aggregate over an expression: the derive operator in front computes it into a field.
+      const c = ref.k === 'ref' ? this.column(src, ref, what) : { name: this.deriveField(ref, src, name), kind: 'number' as const };
       if (c.kind !== 'number') fail(`${what} of ${c.name}: not a number column`, ref.pos);
       if (field && field.name !== c.name) notYet(`aggregates over different columns in one window (${field.name} and ${c.name}); write one view per column`, ref.pos);
       field = { name: c.name, pos: ref.pos };
@@ -492,7 +607,11 @@ class Translator implements ConfigOut {
     if (field) op.field = field.name;
     if (weight) op.weight = weight;
     op.aggregates = aggregates;
-    const parts: Record<string, Pos> = { ...spec!.parts, window: spec!.pos, ...(field ? { field: field.pos } : {}), aggregates: aggPos[0] };
+    // WHERE: this window's own condition; the job's other views still see every event.
+    if (q.where) this.typeCheck(q.where, src, 'bool');
+    const where = this.whereText(q.where, src);
+    if (where) op.where = where;
+    const parts: Record<string, Pos> = { ...spec!.parts, window: spec!.pos, ...(field ? { field: field.pos } : {}), ...(q.where ? { where: q.where.pos } : {}), aggregates: aggPos[0] };
     aggPos.forEach((p, i) => (parts[`aggregates[${i}]`] = p));
     const i = this.addOperator(op, namePos, parts);
     return { kind: 'window', op: i, name, key, keyPos: keyCols[0].pos, aggregates: byAlias };
@@ -521,7 +640,7 @@ class Translator implements ConfigOut {
   }
 
   /** A per-event query: one check (ZSCORE, a limit, PREDICT) over the source's events. */
-  eventQuery(q: Query, src: SourceTable, name: string, namePos: Pos): EventView {
+  eventQuery(q: Query, src: SourceTable, name: string, namePos: Pos): EventView | DeriveView {
     this.aliases = new Set([q.from.alias?.v].filter((x): x is string => !!x).map(lower));
     if (q.having) fail('HAVING needs GROUP BY', q.having.pos);
     // OVER aggregates anywhere: the bounded-range operator does not exist yet.
@@ -535,14 +654,34 @@ class Translator implements ConfigOut {
         if (AGGREGATES[c.name] && !c.over) fail(`${c.name} is an aggregate: group by a window (GROUP BY key, TUMBLE(${src.time}, INTERVAL ...)) or give it an OVER (...) window`, c.pos);
       }
     }
+    // No check anywhere: a view of the events (computed columns, a WHERE) that other queries read.
+    const checks = (x: Expr) => collectCalls(x).some((c) => ['ZSCORE', 'PREDICT', 'CROSSES_ABOVE', 'CROSSES_BELOW'].includes(c.name));
+    const computed = q.items.filter((i) => i.expr.k !== 'star' && i.expr.k !== 'ref').map((i) => exprText(this.unqualified(i.expr as Expr, src)));
+    const limit = q.where ? this.splitWhere(q.where).check : undefined;
+    const isLimit = limit !== undefined && this.isLimit(limit);
+    // A limit whose value is selected (SELECT price * qty AS n ... WHERE price * qty > 1e6) is a check; other computed columns make a view.
+    const limitValue = isLimit && limit!.k === 'binary' ? exprText(this.unqualified(limit!.left.k === 'num' || limit!.left.k === 'unary' ? limit!.right : limit!.left, src)) : undefined;
+    const isCheck = q.items.some((i) => i.expr.k !== 'star' && checks(i.expr)) || (q.where !== undefined && checks(q.where))
+      || (isLimit && (computed.length === 0 || computed.every((c) => c === limitValue)));
+    if (!isCheck && (computed.length > 0 || q.where)) return this.deriveView(q, src, name, namePos);
     let op: Record<string, unknown> | undefined;
     let parts: Record<string, Pos> = {};
     let checkCall: CallExpr | undefined;
+    this.eventView = name;
     if (q.where) {
-      const r = this.checkPredicate(q.where, src);
+      // `check AND condition AND ...`: the check is the operator, the other conditions its own where.
+      const { check, rest } = this.splitWhere(q.where);
+      const r = this.checkPredicate(check, src);
       op = { name, ...r.op };
       parts = r.parts;
       checkCall = r.call;
+      if (rest.length) {
+        const cond = rest.reduce((a, b) => ({ k: 'binary', op: 'and', left: a, right: b, pos: a.pos } as Expr));
+        for (const x of rest) this.typeCheck(x, src, 'bool');
+        parts.where = cond.pos;
+        const where = this.whereText(cond, src);
+        if (where) op.where = where;
+      }
     }
     // The select list: columns, `*`, and the scoring call itself.
     for (const item of q.items) {
@@ -564,11 +703,15 @@ class Translator implements ConfigOut {
         if (!KNOWN_FUNCTIONS.includes(e.name) && !['FLOOR', 'CEIL', 'CEILING', 'ROUND', 'SQRT', 'LN', 'EXP', 'POWER', 'POW', 'COALESCE', 'LEAST', 'GREATEST'].includes(e.name)) this.unknownFunction(e as CallExpr);
       }
       this.typeCheck(e, src);
-      notYet('projections (computed select items) until expressions are wired into the runtime; outputs have the shapes in docs/OUTPUTS.md', e.pos);
+      // The value the check tests (SELECT price * qty AS notional ... WHERE price * qty > 1e6): the output carries it as its value.
+      const tested = typeof op?.field === 'string' ? this.pendingDerive?.fields.get(op.field) : undefined;
+      if (tested && tested.text === exprText(this.unqualified(e, src))) continue;
+      notYet(`computed select items next to a check: its outputs have the shapes in docs/OUTPUTS.md; compute the column in a view (CREATE VIEW v AS SELECT *, ${exprText(this.unqualified(e, src))} AS c FROM ${src.stmt.name.v}) and check it in a query FROM v`, e.pos);
     }
     if (!op) {
       notYet(`a query without a window, ZSCORE, PREDICT or limit check (a plain ${q.where ? 'filter' : 'projection'}; expressions are not wired into the runtime yet)`, q.where?.pos ?? q.pos);
     }
+    if (op!.where === undefined && this.inheritedWhere) op!.where = this.inheritedWhere;
     const i = this.addOperator(op!, namePos, parts);
     return { kind: 'event', op: i, name };
   }
@@ -586,9 +729,42 @@ class Translator implements ConfigOut {
       this.useKey(w.key, e.pos, `view ${w.name}`);
       return { ref: `${w.name}.${agg}`, pos: e.pos };
     }
+    // A check over an expression (ZSCORE(a - b), price * qty > 1e6): the derive operator in front computes it.
+    if (e.k !== 'ref' && what !== 'selecting' && this.eventView) return { ref: this.deriveField(e, src, this.eventView), pos: e.pos };
     const c = this.column(src, e, what);
     if (c.kind !== 'number' && what !== 'selecting') fail(`${what} needs a number, ${c.name} is ${c.kind === 'string' ? 'a string' : 'the event time'}`, e.pos);
     return { ref: c.name, pos: e.pos };
+  }
+
+  /** The per-event view being translated (its checks may be over expressions). */
+  eventView: string | undefined;
+
+  /**
+   * The conjuncts of a WHERE: the one check (ZSCORE, PREDICT, CROSSES_*, else
+   * the first `value > limit` / `value < limit`) and the plain conditions.
+   * Either conjunct could be the limit: the events emitted are the same.
+   */
+  /** A whole WHERE that is one limit check (`x > 5`, `x > 5 OR x < 1`). */
+  isLimit(w: Expr): boolean {
+    const num = (x: Expr) => x.k === 'num' || (x.k === 'unary' && x.op === '-' && x.arg.k === 'num');
+    return (w.k === 'binary' && ['>', '<'].includes(w.op) && num(w.left) !== num(w.right))
+      || (w.k === 'binary' && w.op === 'or' && this.isLimit(w.left) && this.isLimit(w.right));
+  }
+
+  splitWhere(w: Expr): { check: Expr; rest: Expr[] } {
+    const conj: Expr[] = [];
+    const flat = (x: Expr) => { if (x.k === 'binary' && x.op === 'and') { flat(x.left); flat(x.right); } else conj.push(x); };
+    flat(w);
+    if (conj.length === 1) return { check: w, rest: [] };
+    const named = (x: Expr) => collectCalls(x).some((c) => ['ZSCORE', 'PREDICT', 'CROSSES_ABOVE', 'CROSSES_BELOW'].includes(c.name));
+    const num = (x: Expr) => x.k === 'num' || (x.k === 'unary' && x.op === '-' && x.arg.k === 'num');
+    const limitShaped = (x: Expr): boolean => (x.k === 'binary' && ['>', '<'].includes(x.op) && num(x.left) !== num(x.right))
+      || (x.k === 'binary' && x.op === 'or' && limitShaped(x.left) && limitShaped(x.right));
+    let at = conj.findIndex(named);
+    if (at < 0) at = conj.findIndex(limitShaped);
+    if (at < 0) return { check: w, rest: [] };
+    for (const [i, x] of conj.entries()) if (i !== at && named(x)) notYet('two checks in one WHERE: a view holds one check (ZSCORE, PREDICT or a limit); write one view per check', x.pos);
+    return { check: conj[at], rest: conj.filter((_, i) => i !== at) };
   }
 
   checkPredicate(w: Expr, src: SourceTable): { op: Record<string, unknown>; parts: Record<string, Pos>; call?: CallExpr } {
@@ -646,7 +822,7 @@ class Translator implements ConfigOut {
         const r = this.predict(inner, src);
         return { op: { ...r.op, threshold: t, emit: 'alerts' }, parts: { ...r.parts, threshold: b.right.pos }, call: inner };
       }
-      if (inner.k === 'ref' && t !== undefined) {
+      if (t !== undefined && !collectCalls(inner).some((c) => c.name === 'ZSCORE' || c.name === 'PREDICT')) {
         if (b.op === '>=' || b.op === '<=') fail(`a limit is breached beyond it (a value at the limit is within it): write ${b.op[0]}`, b.pos);
         const v = this.valueRef(inner, src, 'a limit');
         return { op: { type: 'limit', field: v.ref, [b.op === '>' ? 'above' : 'below']: t, emit: 'every' }, parts: { field: v.pos, [b.op === '>' ? 'above' : 'below']: b.right.pos } };
@@ -667,12 +843,14 @@ class Translator implements ConfigOut {
    * so a type error (a string compared with <, a NOT of a number) is reported
    * at its place now, the way it will be once expressions are wired in.
    */
-  typeCheck(e: Expr, src: SourceTable, want?: 'bool'): void {
+  typeCheck(e: Expr, src: SourceTable, want?: 'bool' | 'double'): ReturnType<typeof typeOf> {
     const fields: ExprField[] = [...src.columns.entries()].map(([name, c], i) => ({ name, type: c.kind === 'time' ? 'timestamp' : c.kind === 'string' ? 'string' : 'double', slot: c.kind === 'time' ? -1 : i }));
     const unqualify = (x: Expr): Expr => this.unqualified(x, src);
     try {
       const t = typeExpr(unqualify(e), { fields, intern: () => 0 }, '');
       if (want === 'bool' && typeOf(t) !== 'bool') fail(`expected a condition (TRUE, FALSE or NULL), found a ${typeOf(t)} expression; compare it, e.g. x > 0`, e.pos);
+      if (want === 'double' && typeOf(t) !== 'double') fail(`expected a number, found a ${typeOf(t)} expression`, e.pos);
+      return typeOf(t);
     } catch (err) {
       if (err instanceof ExprError) fail(err.message, err.pos);
       throw err;
@@ -743,7 +921,7 @@ class Translator implements ConfigOut {
     let opName: string;
     if (q.from.k === 'table' && this.views.has(lower(q.from.name.v)) && !q.where && q.groupBy.length === 0 && !q.having) {
       const v = this.views.get(lower(q.from.name.v))!;
-      if (v.kind === 'stream') return notYet('copying source events to a sink unchanged: a sink receives operator outputs (windows, anomalies, scores, late and dead-letter events)', q.pos);
+      if (v.kind === 'stream' || v.kind === 'derive') return notYet('copying source events to a sink unchanged: a sink receives operator outputs (windows, anomalies, scores, late and dead-letter events)', q.pos);
       for (const item of q.items) if (item.expr.k !== 'star') notYet(`selecting columns of view ${v.name}: a sink receives a view's outputs whole (docs/OUTPUTS.md); write SELECT *`, item.pos);
       opName = v.name;
     } else if (q.from.k === 'table' && this.tables.has(lower(q.from.name.v)) && q.groupBy.length === 0 && !q.where && q.items.every((i) => i.expr.k === 'star' || i.expr.k === 'ref')) {
@@ -764,6 +942,11 @@ class Translator implements ConfigOut {
       if (this.problems.length > 0) return; // a refused query may be the one that read it
       const first = statements.find((s): s is CreateTable => s.kind === 'create_table');
       fail('the script reads no source table: add CREATE VIEW <name> AS SELECT ... FROM <source table> ... (or INSERT INTO <sink> SELECT ...)', first?.name.pos ?? { offset: 0, end: 0 });
+    }
+    for (const v of this.views.values()) {
+      if (v.kind === 'derive' && !this.readViews.has(lower(v.name)) && this.problems.length === 0) {
+        this.problems.push({ message: `view ${v.name} is read by no query: a view of events (computed columns, a WHERE) feeds the windows and checks that read FROM ${v.name}; sinks receive their outputs`, pos: this.names.get(lower(v.name))! });
+      }
     }
     schemaConfig(this.source!, this);
     if (this.key) this.put('key', this.key.columns, this.key.pos);

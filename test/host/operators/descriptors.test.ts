@@ -38,7 +38,7 @@ function issues(operators: string): ConfigIssue[] {
 
 test('every descriptor: a unique YAML type, registered kinds, a docs page, output kinds the sinks accept', () => {
   const types = OPERATORS.map((d) => d.type);
-  assert.equal(types, ['window', 'zscore', 'limit', 'model', 'dedup', 'filter']);
+  assert.equal(types, ['window', 'zscore', 'limit', 'model', 'dedup', 'filter', 'derive']);
   assert.is(new Set(types).size, types.length);
   for (const d of OPERATORS) {
     for (const kind of Object.keys(d.kinds)) assert.ok(operatorKinds().includes(kind), `${d.type}: registry kind ${kind}`);
