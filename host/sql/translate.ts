@@ -479,7 +479,7 @@ class Translator implements ConfigOut {
           continue;
         }
       }
-      notYet('this select item: a window query selects its keys, the window bounds and aggregates (COUNT, SUM, MIN, MAX, AVG, VAR_POP, STDDEV_POP, FIRST_VALUE, LAST_VALUE, SUM(p*q)/SUM(q)); arithmetic on aggregates needs expressions', e.pos);
+      notYet('this select item: a window query selects its keys, the window bounds and aggregates (COUNT, SUM, MIN, MAX, AVG, VAR_POP, STDDEV_POP, VAR_SAMP, STDDEV_SAMP, FIRST_VALUE, LAST_VALUE, SUM(p*q)/SUM(q)); arithmetic on aggregates needs expressions', e.pos);
     }
     if (aggregates.length === 0) fail('a window query needs at least one aggregate (COUNT(*), SUM(x), ...)', q.pos);
     if (spec!.slide !== undefined && spec!.size !== undefined && (spec!.slide > spec!.size || spec!.size % spec!.slide !== 0n)) {

@@ -5,7 +5,7 @@ import { duration, name, positiveInt } from '../../config/primitives.js';
 import { MAX_SESSIONS_PER_KEY, capacityFor, statesPerKey } from '../../config/window_sizing.js';
 import { formatDuration } from '../../config/units.js';
 import { eventHead, isoNs, num, outputId } from '../../output/json.js';
-import { AGG, AGGREGATE_NAMES, OUT_LATE, OUT_REVISION, OUT_WINDOW } from '../../records.js';
+import { AGGREGATE_NAMES, aggregateValue, OUT_LATE, OUT_REVISION, OUT_WINDOW } from '../../records.js';
 import { defineOperator, toNs, type OperatorConfig, type OperatorContext } from '../descriptor.js';
 import { aggMaskOf, type WindowCommonConfig } from './event_time.js';
 import { TumblingWindow, type TumblingWindowConfig } from './tumbling_window.js';
@@ -256,7 +256,7 @@ export const windowDescriptor = defineOperator<WindowYaml>({
       return { ...eventHead(meta.name, kind, env.key, r), reason: LATE_REASONS[r.aux] ?? `code_${r.aux}`, fields, seq: r.seq.toString() };
     }
     const values: Record<string, number | null> = {};
-    for (const a of meta.aggregates ?? []) values[a] = num(r.values[AGG[a]]);
+    for (const a of meta.aggregates ?? []) values[a] = num(aggregateValue(r.values, a));
     const revision = kind === 'revision' ? r.aux : undefined;
     return {
       id: outputId(meta.name, kind, env.key, r.start, r.seq, revision),

@@ -57,7 +57,7 @@ export interface WindowCommonConfig {
   /**
    * Which aggregates the window computes: bit i = aggregate i in host/records.ts
    * AGG order (count 1, sum 2, min 4, max 8, mean 16, variance 32, stddev 64,
-   * first 128, last 256, vwap 512). Default all (0x3ff). Aggregates outside the
+   * first 128, last 256, vwap 512, var_samp 1024, stddev_samp 2048). Default all (0xfff). Aggregates outside the
    * mask are not maintained and are output as NaN; an enriched aggregate is
    * always included. `aggMaskOf(names)` builds it from names.
    */
@@ -99,8 +99,8 @@ function resolveEnrich(list: unknown, inputs: number[]): EnrichSpec[] {
   const seen = new Set<number>();
   return list.map((e: unknown, i) => {
     const { aggregate, field } = (e ?? {}) as Partial<EnrichSpec>;
-    if (!Number.isInteger(aggregate) || (aggregate as number) < 0 || (aggregate as number) > 9) {
-      throw new WindowConfigError(`enrich[${i}].aggregate must be an aggregate index 0..9 (count, sum, min, max, mean, variance, stddev, first, last, vwap), got ${JSON.stringify(aggregate)}`);
+    if (!Number.isInteger(aggregate) || (aggregate as number) < 0 || (aggregate as number) >= AGG_NAMES.length) {
+      throw new WindowConfigError(`enrich[${i}].aggregate must be an aggregate index 0..${AGG_NAMES.length - 1} (${AGG_NAMES.join(', ')}), got ${JSON.stringify(aggregate)}`);
     }
     if (!Number.isInteger(field) || (field as number) < 0 || (field as number) > 4095) throw new WindowConfigError(`enrich[${i}].field must be a field index 0..4095, got ${JSON.stringify(field)}`);
     if (inputs.includes(field as number)) throw new WindowConfigError(`enrich[${i}].field ${field} is one of this window's own input fields; enrichment would overwrite its input`);
@@ -110,7 +110,7 @@ function resolveEnrich(list: unknown, inputs: number[]): EnrichSpec[] {
   });
 }
 
-const AGG_NAMES = ['count', 'sum', 'min', 'max', 'mean', 'variance', 'stddev', 'first', 'last', 'vwap'] as const;
+const AGG_NAMES = ['count', 'sum', 'min', 'max', 'mean', 'variance', 'stddev', 'first', 'last', 'vwap', 'var_samp', 'stddev_samp'] as const;
 
 /** The aggMask for aggregate names (AGG order names of host/records.ts). */
 export function aggMaskOf(names: Iterable<string>): number {
