@@ -401,7 +401,6 @@ class Translator implements ConfigOut {
       this.typeCheck(q.where, src, 'bool');
       this.addFilter(q.where, src, name);
     }
-    if (q.having) notYet('HAVING (a filter on window results)', q.having.pos);
     if (keyCols.length === 0) notYet('a window over the whole stream (no key in GROUP BY)', spec!.pos);
     for (const k of keyCols) if (src.columns.get(k.name)!.kind !== 'string') notYet(`keying by the number column ${k.name}: keys are string (id) columns`, k.pos);
     const key = keyCols.map((k) => k.name);
@@ -482,6 +481,33 @@ class Translator implements ConfigOut {
       notYet('this select item: a window query selects its keys, the window bounds and aggregates (COUNT, SUM, MIN, MAX, AVG, VAR_POP, STDDEV_POP, VAR_SAMP, STDDEV_SAMP, FIRST_VALUE, LAST_VALUE, SUM(p*q)/SUM(q)); arithmetic on aggregates needs expressions', e.pos);
     }
     if (aggregates.length === 0) fail('a window query needs at least one aggregate (COUNT(*), SUM(x), ...)', q.pos);
+    // HAVING: the window's `having` condition over its aggregates; an aggregate
+    // only HAVING uses is computed (and output) too.
+    const having = q.having ? this.havingCondition(q.having, src, key, byAlias, (e) => {
+      const call = e as CallExpr;
+      if (e.k === 'binary' && e.op === '/') {
+        const v = this.vwap(e, src);
+        if (!v) return undefined;
+        useField({ k: 'ref', name: v.price, pos: v.pricePos }, 'VWAP');
+        if (weight && weight !== v.qty) notYet('two VWAPs with different weights in one window', e.pos);
+        weight = v.qty;
+      } else if (e.k !== 'call' || (!AGGREGATES[call.name] && !AGGREGATES_NOT_YET[call.name])) return undefined;
+      else {
+        if (call.over) notYet('OVER windows in a GROUP BY query', call.over.pos);
+        if (call.distinct) notYet(`${call.name}(DISTINCT ...)`, call.pos);
+        if (AGGREGATES_NOT_YET[call.name]) notYet(AGGREGATES_NOT_YET[call.name], call.namePos ?? call.pos);
+        if (call.args.length !== 1) fail(`${call.name} takes one ${call.name === 'COUNT' ? 'argument: COUNT(*)' : 'column'}`, call.pos);
+        const a = call.args[0];
+        if (AGGREGATES[call.name] !== 'count') useField(a, call.name);
+        else if (!(a.k === 'ref' && a.name === '*')) {
+          const c = this.column(src, a, 'COUNT');
+          if (!src.columns.get(c.name)!.col.notNull && c.name !== src.time) fail(`COUNT(${c.name}) counts non-NULL values, the window counts events: write COUNT(*), or declare ${c.name} NOT NULL`, a.pos);
+        }
+      }
+      const agg = e.k === 'binary' ? 'vwap' : AGGREGATES[call.name];
+      if (!aggregates.includes(agg)) { aggregates.push(agg); aggPos.push(e.pos); }
+      return agg;
+    }) : undefined;
     if (spec!.slide !== undefined && spec!.size !== undefined && (spec!.slide > spec!.size || spec!.size % spec!.slide !== 0n)) {
       notYet(`a HOP slide (${durationText(spec!.slide)}) that does not divide the size (${durationText(spec!.size)}) evenly: sliding windows are built from panes of one slide`, spec!.parts.slide);
     }
@@ -492,10 +518,43 @@ class Translator implements ConfigOut {
     if (field) op.field = field.name;
     if (weight) op.weight = weight;
     op.aggregates = aggregates;
-    const parts: Record<string, Pos> = { ...spec!.parts, window: spec!.pos, ...(field ? { field: field.pos } : {}), aggregates: aggPos[0] };
+    if (having !== undefined) op.having = having;
+    const parts: Record<string, Pos> = { ...spec!.parts, window: spec!.pos, ...(field ? { field: field.pos } : {}), aggregates: aggPos[0], ...(q.having ? { having: q.having.pos } : {}) };
     aggPos.forEach((p, i) => (parts[`aggregates[${i}]`] = p));
     const i = this.addOperator(op, namePos, parts);
     return { kind: 'window', op: i, name, key, keyPos: keyCols[0].pos, aggregates: byAlias };
+  }
+
+  /**
+   * A window query's HAVING as the window's `having` text: each aggregate call
+   * (and each select alias of one) becomes a reference to the aggregate by its
+   * name (COUNT(*) > 5 → "count" > 5), typed afterwards by the window's check.
+   */
+  havingCondition(h: Expr, src: SourceTable, key: string[], byAlias: Map<string, string>, aggOf: (e: Expr) => string | undefined): string {
+    const rw = (x: Expr): Expr => {
+      const agg = aggOf(x);
+      if (agg) return { k: 'ref', name: agg, pos: x.pos };
+      switch (x.k) {
+        case 'ref': {
+          const a = x.qualifier ? undefined : byAlias.get(lower(x.name));
+          if (a) return { k: 'ref', name: a, pos: x.pos };
+          const c = this.column(src, x, 'HAVING');
+          if (key.includes(c.name)) notYet(`HAVING on the key column ${c.name}: filter keys in WHERE`, x.pos);
+          return fail(`${c.name} in HAVING is neither aggregated nor a GROUP BY key: aggregate it (e.g. MAX(${c.name}) > 10)`, x.pos);
+        }
+        case 'call': {
+          if (WINDOW_BOUNDS[x.name]) notYet(`${x.name} in HAVING (HAVING compares the window's aggregates)`, x.pos);
+          return { ...x, args: x.args.map(rw) };
+        }
+        case 'unary': case 'isnull': return { ...x, arg: rw(x.arg) };
+        case 'binary': return { ...x, left: rw(x.left), right: rw(x.right) };
+        case 'between': return { ...x, arg: rw(x.arg), low: rw(x.low), high: rw(x.high) };
+        case 'in': return { ...x, arg: rw(x.arg), list: x.list.map(rw) };
+        case 'case': return { ...x, operand: x.operand && rw(x.operand), whens: x.whens.map((w) => ({ when: rw(w.when), then: rw(w.then) })), otherwise: x.otherwise && rw(x.otherwise) };
+        default: return x;
+      }
+    };
+    return exprText(rw(h));
   }
 
   vwap(e: Extract<Expr, { k: 'binary' }>, src: SourceTable): { price: string; qty: string; pricePos: Pos } | undefined {

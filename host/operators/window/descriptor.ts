@@ -12,6 +12,9 @@ import { TumblingWindow, type TumblingWindowConfig } from './tumbling_window.js'
 import { SlidingWindow, type SlidingWindowConfig } from './sliding_window.js';
 import { SessionWindow, type SessionWindowConfig } from './session_window.js';
 import { CountWindow } from './count_window.js';
+import { HavingWindow, havingProgram, RETRACT } from './having.js';
+import { ExprError } from '../../expr/parse.js';
+import type { Operator } from '../operator.js';
 
 export const WINDOW_TYPES = ['tumbling', 'sliding', 'session', 'count'] as const;
 
@@ -32,6 +35,8 @@ const schema = z
     aggregates: z.array(z.enum(AGGREGATE_NAMES)).min(1, 'expected at least one aggregate'),
     /** Most live (key, window) states per partition; past it events go to the late output (reason state_evicted). */
     capacity: positiveInt.default(16384),
+    /** HAVING: a condition over this window's aggregates (e.g. "count > 5 AND mean > 100"); outputs it is not TRUE for are not emitted (having.ts). */
+    having: z.string({ error: 'expected a condition as a string, e.g. "count > 5"' }).min(1, 'expected a condition, e.g. "count > 5"').optional(),
   })
   .superRefine((w, ctx) => {
     const need = (key: 'size' | 'slide' | 'gap' | 'count', why: string) => {
@@ -122,7 +127,7 @@ function createTumbling(config: OperatorConfig, ctx: OperatorContext) {
     offsetNs: toNs('offsetNs', config.offsetNs),
     outOfOrderNs: outOfOrderFor('tumbling', config, ctx),
   };
-  return new TumblingWindow(ctx.engine, ctx, ctx.op, c);
+  return withHaving(new TumblingWindow(ctx.engine, ctx, ctx.op, c), config, ctx);
 }
 
 function createSliding(config: OperatorConfig, ctx: OperatorContext) {
@@ -133,7 +138,7 @@ function createSliding(config: OperatorConfig, ctx: OperatorContext) {
     offsetNs: toNs('offsetNs', config.offsetNs),
     outOfOrderNs: outOfOrderFor('sliding', config, ctx),
   };
-  return new SlidingWindow(ctx.engine, ctx, ctx.op, c);
+  return withHaving(new SlidingWindow(ctx.engine, ctx, ctx.op, c), config, ctx);
 }
 
 /** Most open sessions per key a broadcast-driven session window makes room for. */
@@ -156,7 +161,7 @@ function createSession(config: OperatorConfig, ctx: OperatorContext) {
     const bound = (ooo + lateness) / c.gapNs + 4n;
     c.maxSessionsPerKey = Number(bound < BigInt(BROADCAST_SESSIONS_CAP) ? bound : BigInt(BROADCAST_SESSIONS_CAP));
   }
-  return new SessionWindow(ctx.engine, ctx, ctx.op, c);
+  return withHaving(new SessionWindow(ctx.engine, ctx, ctx.op, c), config, ctx);
 }
 
 function createCount(config: OperatorConfig, ctx: OperatorContext) {
@@ -165,7 +170,14 @@ function createCount(config: OperatorConfig, ctx: OperatorContext) {
   if (config.countSlide !== undefined && config.countSlide !== count) {
     throw new Error(`count op ${ctx.op}: sliding count windows are not supported (countSlide ${JSON.stringify(config.countSlide)} ≠ count ${count}); use countSlide = count (tumbling count windows) or an event-time sliding window`);
   }
-  return new CountWindow(ctx.engine, ctx, ctx.op, { ...windowCommon('count', config, ctx), size: count as number });
+  return withHaving(new CountWindow(ctx.engine, ctx, ctx.op, { ...windowCommon('count', config, ctx), size: count as number }), config, ctx);
+}
+
+/** The window itself, or, with a `having` condition, the window behind HAVING (having.ts). */
+function withHaving(w: Operator, config: OperatorConfig, ctx: OperatorContext): Operator {
+  if (config.having === undefined) return w;
+  const aggregates = Array.isArray(config.aggregates) ? config.aggregates as string[] : AGGREGATE_NAMES;
+  return new HavingWindow(w, ctx.engine, ctx, havingProgram(String(config.having), aggregates));
 }
 
 // ── the descriptor ──────────────────────────────────────────────────────────
@@ -195,6 +207,14 @@ export const windowDescriptor = defineOperator<WindowYaml>({
   enrichment: (w) => w.aggregates,
 
   check(w, ctx) {
+    if (w.having !== undefined) {
+      try {
+        havingProgram(w.having, w.aggregates);
+      } catch (e) {
+        if (!(e instanceof ExprError)) throw e;
+        ctx.add(['having'], `${e.message} (at column ${e.pos.offset + 1} of the condition; it may name this window's aggregates: ${w.aggregates.join(', ')})\n  ${w.having}\n  ${' '.repeat(e.pos.offset)}${'^'.repeat(Math.max(1, Math.min(e.pos.end, w.having.length) - e.pos.offset))}`);
+      }
+    }
     if (w.window === 'session' && w.gap !== undefined && w.gap > 0n) {
       // A key holds up to (out_of_orderness + allowed_lateness) / gap + 2 open
       // sessions at once (assembly/operators/session_window.ts); each gets room up
@@ -238,6 +258,7 @@ export const windowDescriptor = defineOperator<WindowYaml>({
       outOfOrderNs: ctx.eventTime.out_of_orderness,
       enrich: ctx.enrichment(),
       aggregates: w.aggregates,
+      ...(w.having === undefined ? {} : { having: w.having }),
     };
     switch (w.window) {
       case 'tumbling': return { kind: 'tumbling', ...common, sizeNs: w.size! };
@@ -257,7 +278,8 @@ export const windowDescriptor = defineOperator<WindowYaml>({
     }
     const values: Record<string, number | null> = {};
     for (const a of meta.aggregates ?? []) values[a] = num(aggregateValue(r.values, a));
-    const revision = kind === 'revision' ? r.aux : undefined;
+    const revision = kind === 'revision' ? (r.aux & ~RETRACT) >>> 0 : undefined;
+    const retract = kind === 'revision' && (r.aux & RETRACT) !== 0;
     return {
       id: outputId(meta.name, kind, env.key, r.start, r.seq, revision),
       kind,
@@ -265,6 +287,7 @@ export const windowDescriptor = defineOperator<WindowYaml>({
       key: env.key,
       window: { start: isoNs(r.start), end: isoNs(r.end), start_ns: r.start.toString(), end_ns: r.end.toString() },
       ...(revision === undefined ? {} : { revision }),
+      ...(retract ? { retract: true } : {}),
       values,
       seq: r.seq.toString(),
     };
@@ -275,7 +298,7 @@ export const windowDescriptor = defineOperator<WindowYaml>({
       : w.window === 'sliding' ? `sliding ${d(w.size!)} every ${d(w.slide!)}`
         : w.window === 'session' ? `session, gap ${d(w.gap!)}`
           : `count ${w.count}${w.count_slide && w.count_slide !== w.count ? ` every ${w.count_slide}` : ''}`;
-    return `${shape}: ${w.aggregates.join(', ')}${w.field ? ` of ${w.field}` : ''}${w.weight ? ` weighted by ${w.weight}` : ''}`;
+    return `${shape}: ${w.aggregates.join(', ')}${w.field ? ` of ${w.field}` : ''}${w.weight ? ` weighted by ${w.weight}` : ''}${w.having ? `, having ${w.having}` : ''}`;
   },
   state: (w, per, lateness) => `${per}: open windows, at most ${w.capacity} (key, window) states per partition, kept until watermark > end + ${d(lateness)}`,
 });
