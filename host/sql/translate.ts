@@ -8,6 +8,7 @@
 //   CREATE TABLE ... WITH ('connector' = synthetic|file|websocket|mqtt)  → sources + schema + event_time + validation
 //   CREATE TABLE ... WITH ('connector' = jsonl|stdout|websocket|mqtt)    → sinks (routed by INSERT INTO)
 //   GROUP BY key, TUMBLE/HOP/SESSION(ts, ...), FROM TABLE(TUMBLE/HOP/SESSION(...))  → window operators
+//   ... HAVING <condition over the aggregates>                          → the window's `having`
 //   WHERE <condition> before such a window (the job's one view)         → filter operator in front of it
 //   WHERE [ABS(]ZSCORE(x, ...)[)] >= t                                   → zscore operator
 //   WHERE x > a / x < b, CROSSES_ABOVE(x, a) / CROSSES_BELOW(x, b)       → limit operator
@@ -18,6 +19,8 @@
 import { ExprError, type Expr, type Pos } from '../expr/parse.js';
 import { typeExpr, typeOf, type ExprField } from '../expr/check.js';
 import { exprText } from '../expr/print.js';
+import { havingEnv } from '../operators/window/having.js';
+import { AGGREGATE_NAMES } from '../records.js';
 import { didYouMean } from '../config/errors.js';
 import type { CallExpr, CreateModel, CreateTable, Name, Query, SetStatement, Statement, WindowTvf } from './ast.js';
 import { SqlError, type SqlProblem } from './errors.js';
@@ -554,7 +557,16 @@ class Translator implements ConfigOut {
         default: return x;
       }
     };
-    return exprText(rw(h));
+    const cond = rw(h);
+    // Typed here, at the script's places, before the window's check sees the text.
+    try {
+      const t = typeExpr(cond, havingEnv(AGGREGATE_NAMES), '');
+      if (typeOf(t) !== 'bool') fail(`expected a condition (TRUE, FALSE or NULL), found a ${typeOf(t)} expression; compare it, e.g. COUNT(*) > 5`, h.pos);
+    } catch (err) {
+      if (err instanceof ExprError) fail(err.message, err.pos);
+      throw err;
+    }
+    return exprText(cond);
   }
 
   vwap(e: Extract<Expr, { k: 'binary' }>, src: SourceTable): { price: string; qty: string; pricePos: Pos } | undefined {

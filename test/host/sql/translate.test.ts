@@ -165,7 +165,7 @@ test('what the operators cannot run yet is refused at its line:col with (issue 1
     ['CREATE VIEW v AS SELECT instrument, AVG(price) OVER (PARTITION BY instrument ORDER BY ts ROWS BETWEEN 9 PRECEDING AND CURRENT ROW) FROM trades;', '3:48 not supported yet: AVG(...) OVER (...) windows'],
     ["CREATE VIEW v AS SELECT instrument, window_start, COUNT(*) FROM TABLE(CUMULATE(TABLE trades, DESCRIPTOR(ts), INTERVAL '1' MINUTE, INTERVAL '1' HOUR)) GROUP BY instrument, window_start, window_end;", '3:71 not supported yet: CUMULATE windows'],
     ["CREATE VIEW v AS SELECT instrument, COUNT(DISTINCT trader) FROM trades GROUP BY instrument, TUMBLE(ts, INTERVAL '1' SECOND);", '3:37 not supported yet: COUNT(DISTINCT ...)'],
-    ["CREATE VIEW v AS SELECT instrument, COUNT(*) FROM trades GROUP BY instrument, TUMBLE(ts, INTERVAL '1' SECOND) HAVING COUNT(*) > 5;", '3:118 not supported yet: HAVING'],
+    ["CREATE VIEW v AS SELECT instrument, COUNT(*) FROM trades GROUP BY instrument, TUMBLE(ts, INTERVAL '1' SECOND) HAVING instrument = 'A';", '3:118 not supported yet: HAVING on the key column instrument: filter keys in WHERE'],
     ["CREATE VIEW v AS SELECT * FROM trades WHERE side = 'buy';", '3:45 not supported yet: WHERE filters other than a ZSCORE, PREDICT or limit check'],
     ['CREATE VIEW v AS SELECT price * qty AS n FROM trades;', '3:25 not supported yet: projections'],
     ["CREATE VIEW v AS SELECT instrument, SUM(qty), MAX(price) FROM trades GROUP BY instrument, TUMBLE(ts, INTERVAL '1' SECOND);", '3:51 not supported yet: aggregates over different columns in one window'],
@@ -182,6 +182,19 @@ test('VAR_SAMP, STDDEV_SAMP (and Flink\'s VARIANCE, STDDEV: the sample ones) are
   assert.equal((c.operators[0] as { aggregates: string[] }).aggregates, ['var_samp', 'stddev_samp', 'variance']);
   const d = sql(`${TRADES}CREATE VIEW v AS SELECT instrument, VARIANCE(qty), STDDEV(qty) FROM trades GROUP BY instrument, TUMBLE(ts, INTERVAL '1' SECOND);`);
   assert.equal((d.operators[0] as { aggregates: string[] }).aggregates, ['var_samp', 'stddev_samp']);
+});
+
+test("HAVING becomes the window's having condition over its aggregates (aliases and HAVING-only aggregates included)", () => {
+  const c = sql(`${TRADES}CREATE VIEW v AS SELECT instrument, AVG(price) AS ap FROM trades GROUP BY instrument, TUMBLE(ts, INTERVAL '1' SECOND) HAVING COUNT(*) > 5 AND ap < MAX(price) - 1;`);
+  const w = c.operators[0] as { aggregates: string[]; having: string };
+  assert.equal(w.aggregates, ['mean', 'count', 'max']);
+  assert.is(w.having, '(("count" > 5) AND ("mean" < ("max" - 1)))');
+  assert.equal(problems(`${TRADES}CREATE VIEW v AS SELECT instrument, SUM(qty) FROM trades GROUP BY instrument, TUMBLE(ts, INTERVAL '1' SECOND) HAVING price > 1;`),
+    ['3:118 price in HAVING is neither aggregated nor a GROUP BY key: aggregate it (e.g. MAX(price) > 10)']);
+  assert.equal(problems(`${TRADES}CREATE VIEW u AS SELECT instrument, SUM(qty) FROM trades GROUP BY instrument, TUMBLE(ts, INTERVAL '1' SECOND) HAVING SUM(qty) + 1;`),
+    ['3:118 expected a condition (TRUE, FALSE or NULL), found a double expression; compare it, e.g. COUNT(*) > 5']);
+  assert.equal(problems(`${TRADES}CREATE VIEW u AS SELECT instrument, SUM(qty) FROM trades GROUP BY instrument, TUMBLE(ts, INTERVAL '1' SECOND) HAVING SUM(qty) > 'big';`),
+    ['3:118 cannot compare double with string']);
 });
 
 test('WHERE before a window becomes a filter operator in front of it (source qualifiers dropped)', () => {
