@@ -7,7 +7,7 @@ import { AGG, OUT_LATE, OUT_REVISION, inputStride, type AggregateName } from '..
 import type { Engine } from '../../host/operators/operator.js';
 import type { EnrichSpec, WindowOperator } from '../../host/operators/window/event_time.js';
 import { TumblingWindow } from '../../host/operators/window/tumbling_window.js';
-import { SlidingWindow } from '../../host/operators/window/sliding_window.js';
+import { CumulateWindow, SlidingWindow } from '../../host/operators/window/sliding_window.js';
 import { SessionWindow } from '../../host/operators/window/session_window.js';
 import { CountWindow } from '../../host/operators/window/count_window.js';
 import { runtime, put, drainBytes, rng, randomStream, sameBytes, type Ev, type Rt } from '../host/operators/window_harness.js';
@@ -51,7 +51,8 @@ test('parity: enriched record bytes, every window type, out-of-order and late ev
     const s = recordParity('sliding', (e, rt) => new SlidingWindow(e, rt, 0, { ...cfg, sizeNs: 2n * S, slideNs: 500_000_000n }), evs, seed);
     const x = recordParity('session', (e, rt) => new SessionWindow(e, rt, 0, { ...cfg, gapNs: 300_000_000n }), evs, seed);
     recordParity('count', (e, rt) => new CountWindow(e, rt, 0, { ...cfg, size: 7 }), evs, seed);
-    for (const [name, k] of Object.entries({ t, s, x })) assert.ok(k.late > 0 && k.revisions > 0, `${name} stream exercised late and revised events: ${JSON.stringify(k)}`);
+    const c = recordParity('cumulate', (e, rt) => new CumulateWindow(e, rt, 0, { ...cfg, stepNs: 500_000_000n, maxSizeNs: 2n * S }), evs, seed);
+    for (const [name, k] of Object.entries({ t, s, x, c })) assert.ok(k.late > 0 && k.revisions > 0, `${name} stream exercised late and revised events: ${JSON.stringify(k)}`);
   }
 });
 
