@@ -7,7 +7,7 @@
 // What maps (docs/design/sql.md has the full table):
 //   CREATE TABLE ... WITH ('connector' = synthetic|file|websocket|mqtt)  → sources + schema + event_time + validation
 //   CREATE TABLE ... WITH ('connector' = jsonl|stdout|websocket|mqtt)    → sinks (routed by INSERT INTO)
-//   GROUP BY key, TUMBLE/HOP/SESSION(ts, ...), FROM TABLE(TUMBLE/HOP/SESSION(...))  → window operators
+//   GROUP BY key, TUMBLE/HOP/SESSION(ts, ...), FROM TABLE(TUMBLE/HOP/CUMULATE/SESSION(...))  → window operators
 //   ... HAVING <condition over the aggregates>                          → the window's `having`
 //   WHERE <condition> before such a window (the job's one view)         → filter operator in front of it
 //   WHERE [ABS(]ZSCORE(x, ...)[)] >= t                                   → zscore operator
@@ -331,7 +331,7 @@ class Translator implements ConfigOut {
 
   windowQuery(q: Query, name: string, namePos: Pos): WindowView {
     let src: SourceTable;
-    let spec: { window: string; size?: bigint; slide?: bigint; gap?: bigint; pos: Pos; family: string; parts: Record<string, Pos> } | undefined;
+    let spec: { window: string; size?: bigint; slide?: bigint; step?: bigint; gap?: bigint; pos: Pos; family: string; parts: Record<string, Pos> } | undefined;
     const keyCols: Array<{ name: string; pos: Pos }> = [];
     let groupCall: Extract<Expr, { k: 'call' }> | undefined;
     const windowColumns = new Set(['window_start', 'window_end', 'window_time']);
@@ -358,7 +358,9 @@ class Translator implements ConfigOut {
         if (a.length > 1) fail('SESSION takes the table, DESCRIPTOR(ts) and the gap', a[1].pos);
         spec = { window: 'session', gap: interval(a[0], 'the session gap', tvf.pos), pos: tvf.pos, family: 'SESSION', parts: { gap: a[0]?.pos ?? tvf.pos } };
       } else if (tvf.fn === 'CUMULATE') {
-        notYet('CUMULATE windows (they need the sliced cumulative window operator)', tvf.fnPos);
+        // CUMULATE(TABLE t, DESCRIPTOR(ts), step, size [, offset]).
+        if (a.length > 2) notYet('window offsets (the fifth argument of CUMULATE)', a[2].pos);
+        spec = { window: 'cumulate', step: interval(a[0], 'the step', tvf.pos), size: interval(a[1], 'the max window size', tvf.pos), pos: tvf.pos, family: 'CUMULATE', parts: { step: a[0]?.pos ?? tvf.pos, size: a[1]?.pos ?? tvf.pos } };
       } else fail(`unknown window function ${tvf.fn}${didYouMean(tvf.fn, ['TUMBLE', 'HOP', 'SESSION', 'CUMULATE'])} (TUMBLE, HOP, SESSION, CUMULATE)`, tvf.fnPos);
       let sawStart = false, sawEnd = false;
       for (const g of q.groupBy) {
@@ -392,7 +394,7 @@ class Translator implements ConfigOut {
             spec = { window: 'sliding', slide: interval(g.args[1], 'the slide (HOP(ts, slide, size))', g.pos), size: interval(g.args[2], 'the window size (HOP(ts, slide, size))', g.pos), pos: g.pos, family: 'HOP', parts: { slide: g.args[1]?.pos ?? g.pos, size: g.args[2]?.pos ?? g.pos } };
           } else if (g.name === 'SESSION') {
             spec = { window: 'session', gap: interval(g.args[1], 'the session gap', g.pos), pos: g.pos, family: 'SESSION', parts: { gap: g.args[1]?.pos ?? g.pos } };
-          } else notYet('CUMULATE windows (they need the sliced cumulative window operator)', g.pos);
+          } else fail('CUMULATE is a windowing table function only (as in Flink): FROM TABLE(CUMULATE(TABLE t, DESCRIPTOR(ts), step, size)) ... GROUP BY key, window_start, window_end', g.pos);
           continue;
         }
         const c = this.column(src, g, 'grouping');
@@ -514,10 +516,14 @@ class Translator implements ConfigOut {
     if (spec!.slide !== undefined && spec!.size !== undefined && (spec!.slide > spec!.size || spec!.size % spec!.slide !== 0n)) {
       notYet(`a HOP slide (${durationText(spec!.slide)}) that does not divide the size (${durationText(spec!.size)}) evenly: sliding windows are built from panes of one slide`, spec!.parts.slide);
     }
+    if (spec!.step !== undefined && spec!.size !== undefined && (spec!.step > spec!.size || spec!.size % spec!.step !== 0n)) {
+      fail(`a CUMULATE max size (${durationText(spec!.size)}) must be a multiple of its step (${durationText(spec!.step)}), as in Flink`, spec!.parts.size);
+    }
     const op: Record<string, unknown> = { name, type: 'window', window: spec!.window };
     if (spec!.size !== undefined) op.size = durationText(spec!.size);
     if (spec!.slide !== undefined) op.slide = durationText(spec!.slide);
     if (spec!.gap !== undefined) op.gap = durationText(spec!.gap);
+    if (spec!.step !== undefined) op.step = durationText(spec!.step);
     if (field) op.field = field.name;
     if (weight) op.weight = weight;
     op.aggregates = aggregates;
