@@ -291,7 +291,7 @@ export const windowDescriptor = defineOperator<WindowYaml>({
     }
   },
 
-  meta: (w) => ({ name: w.name, type: 'window', aggregates: w.aggregates }),
+  meta: (w) => ({ name: w.name, type: 'window', aggregates: w.aggregates, window: w.window }),
 
   format(r, kind, meta, env) {
     if (kind === 'late') {
@@ -304,7 +304,8 @@ export const windowDescriptor = defineOperator<WindowYaml>({
     const revision = kind === 'revision' ? (r.aux & ~RETRACT) >>> 0 : undefined;
     const retract = kind === 'revision' && (r.aux & RETRACT) !== 0;
     return {
-      id: outputId(meta.name, kind, env.key, r.start, r.seq, revision),
+      // The windows of one cumulate period share their start: the id names the end too.
+      id: outputId(meta.name, kind, env.key, meta.window === 'cumulate' ? `${r.start}-${r.end}` : r.start, r.seq, revision),
       kind,
       op: meta.name,
       key: env.key,

@@ -63,6 +63,7 @@ SET 'operator.${q.name}.capacity' = '2048';`).join('\n')}\n`);
     assert.is(run.code, 0, run.stderr);
     const outs = readOutputs(out);
     assert.is(outs.filter((o) => o.kind !== 'window').length, 0, 'ordered input: windows only');
+    assert.is(new Set(outs.map((o) => o.id)).size, outs.length, 'ids are unique (the windows of a period share their start)');
     await db.run(`CREATE TABLE ev AS SELECT * FROM read_json('${events}', format = 'newline_delimited', columns = {n: 'BIGINT', ts: 'BIGINT', instrument: 'VARCHAR', price: 'DOUBLE', qty: 'DOUBLE'})`);
     for (const q of QUERIES) {
       const sel = q.aggs.map((a) => `${a[2].replace('$', q.column)} AS ${a[0]}`).join(', ');
