@@ -43,7 +43,8 @@
 //   aux   kind-specific: revision number, class count, late reason
 //   start/end  event-time bounds (window) or the event's ts twice (anomaly, score, late)
 //   seq   the input seq that produced it (with op, kind, key, start: the stable output id)
-//   v*    window: count,sum,min,max,mean,variance,stddev,first,last,vwap
+//   v*    window: count,sum,min,max,mean,variance,stddev,first,last,vwap,var_samp
+//         (stddev_samp = √var_samp: no twelfth slot; aggregateValue reads it)
 //         anomaly: value,mean,stddev,z,count   score: pred0..   late: the event's f0..
 
 export const IN_HEADER_BYTES = 24;
@@ -92,12 +93,21 @@ export const OUT_LATE = 5;
 /** Not an output: a partition's end-of-epoch marker (seq = epoch), see host/pipeline/epochs.ts. */
 export const OUT_MARKER = 6;
 
-/** Index of each aggregate in a window output's values. */
+/** Each aggregate's number: its bit in a window's aggregate mask, its enrichment
+ *  code, and (0..10) its slot in a window output's values. */
 export const AGG = {
   count: 0, sum: 1, min: 2, max: 3, mean: 4, variance: 5, stddev: 6, first: 7, last: 8, vwap: 9,
+  /** Sample variance m2 / (n − 1) and standard deviation: NaN (null) for a one-event window. */
+  var_samp: 10, stddev_samp: 11,
 } as const;
 export type AggregateName = keyof typeof AGG;
 export const AGGREGATE_NAMES = Object.keys(AGG) as AggregateName[];
+
+/** An aggregate's value in a window output record: its slot, except
+ *  stddev_samp, which is √ of var_samp's slot (the record has 11 slots). */
+export function aggregateValue(values: ArrayLike<number>, a: AggregateName): number {
+  return a === 'stddev_samp' ? Math.sqrt(values[AGG.var_samp]) : values[AGG[a]];
+}
 
 export interface OutputRecord {
   kind: number;

@@ -18,6 +18,16 @@
 //
 // Lifetimes: a pane is freed when watermark > (last end containing it) +
 // lateness; a revision entry when watermark > its end + lateness.
+//
+// CUMULATE (Flink's cumulative windows) runs on the same panes: header word
+// 224 (W_PERIOD) holds the max size M (0 = hopping). Then size = slide = pane
+// = step, window k ends at offset + (k+1)·step like a hopping window of one
+// step, but starts at the start of its period, offset + floor(k / n)·M
+// (n = M / step windows per period, W_PER_KEY): a pane feeds the windows of
+// its period from its own end to the period's end. Only where a window starts
+// (startOf, hence which panes it merges) and the last window of a pane
+// (lastK) differ; firing, revisions, lateness and purging are the hopping
+// window's, as Flink's SliceAssigners.cumulative shares slices the same way.
 
 import { stBytes, stNextUsed, stInit, stUpsert, stLastInserted, stGet, stRemoveSlot, stCount, ST_HEADER, SLOT_KEY, SLOT_VALUE } from '../shared/state_table';
 import { AGG_BYTES, aggUpdate, aggMerge } from '../shared/aggregates';
@@ -30,6 +40,7 @@ import {
 } from '../shared/event_time';
 
 const W_LAST_ROUND: usize = 176;
+const W_PERIOD: usize = 224;
 const SW_START: usize = 0;
 const SW_ACC: usize = 16;
 const SW_VALUE_BYTES: u32 = 16 + <u32>AGG_BYTES;
@@ -56,9 +67,26 @@ export function sliding_init(base: usize): void {
 @inline function endOf(base: usize, k: i64): i64 {
   return load<i64>(base + W_OFFSET) + k * load<i64>(base + W_SLIDE) + load<i64>(base + W_SIZE);
 }
+/** Start of window k: end − size (hopping), its period's start (cumulate). */
+// @ts-ignore: decorator
+@inline function startOf(base: usize, k: i64): i64 {
+  const period = load<i64>(base + W_PERIOD);
+  if (period != 0) return load<i64>(base + W_OFFSET) + floorDiv(k, <i64>load<u32>(base + W_PER_KEY)) * period;
+  return endOf(base, k) - load<i64>(base + W_SIZE);
+}
+/** Index of window k from its end (ends are distinct: one window per slide). */
+// @ts-ignore: decorator
+@inline function kOfEnd(base: usize, e: i64): i64 {
+  return floorDiv(e - load<i64>(base + W_OFFSET) - load<i64>(base + W_SIZE), load<i64>(base + W_SLIDE));
+}
 /** Index of the last window containing the pane starting at ps. */
 // @ts-ignore: decorator
 @inline function lastK(base: usize, ps: i64): i64 {
+  const period = load<i64>(base + W_PERIOD);
+  if (period != 0) {
+    const n = <i64>load<u32>(base + W_PER_KEY);
+    return floorDiv(ps - load<i64>(base + W_OFFSET), period) * n + n - 1;
+  }
   return floorDiv(ps - load<i64>(base + W_OFFSET), load<i64>(base + W_SLIDE));
 }
 /** Index of the first window containing the pane ending at pe (end ≥ pe). */
@@ -76,16 +104,15 @@ export function sliding_init(base: usize): void {
 /** Merges the panes of window k of `key` into the scratch accumulator. */
 function mergeWindow(base: usize, key: u32, k: i64): usize {
   const g = load<i64>(base + W_PANE);
-  const start = endOf(base, k) - load<i64>(base + W_SIZE);
-  return mergePanes(base, key, floorDiv(start - load<i64>(base + W_OFFSET), g));
+  const start = startOf(base, k);
+  return mergePanes(base, key, floorDiv(start - load<i64>(base + W_OFFSET), g), (endOf(base, k) - start) / g);
 }
 
-/** Merges the size/g panes from pane index p0 on (in time order) into the scratch accumulator. */
-function mergePanes(base: usize, key: u32, p0: i64): usize {
+/** Merges `panes` panes from pane index p0 on (in time order) into the scratch accumulator. */
+function mergePanes(base: usize, key: u32, p0: i64, panes: i64): usize {
   const table = base + <usize>load<u32>(base + W_TABLE_OFF);
   const acc = base + <usize>load<u32>(base + W_OUT_OFF) - AGG_BYTES;
   memory.fill(acc, 0, AGG_BYTES);
-  const panes = load<i64>(base + W_SIZE) / load<i64>(base + W_PANE);
   for (let p = p0; p < p0 + panes; p++) {
     const v = stGet(table, (<u64>key << 32) | <u64>(<u32>p));
     if (v != 0) aggMerge(acc, v + SW_ACC);
@@ -99,7 +126,7 @@ function swFire(base: usize): void {
   const scratch = base + <usize>load<u32>(base + W_SCRATCH_OFF);
   const wm = load<i64>(base + W_WATERMARK);
   const lastRound = load<i64>(base + W_LAST_ROUND);
-  const g = load<i64>(base + W_PANE), size = load<i64>(base + W_SIZE), lateness = load<i64>(base + W_LATENESS);
+  const g = load<i64>(base + W_PANE), lateness = load<i64>(base + W_LATENESS);
   const slots = table + ST_HEADER, slotCount = load<u32>(table + 4) + 1, slotBytes = <usize>load<u32>(table + 12);
   // 1. Every (window end, key) with data whose end passed since the last round.
   const anyRev = stCount(rev) != 0;
@@ -125,8 +152,9 @@ function swFire(base: usize): void {
     const en = scratch + <usize>i * 16;
     const e = load<i64>(en), key = load<u32>(en + 8);
     if (i > 0 && load<i64>(en - 16) == e && load<u32>(en - 8) == key) continue;
-    const acc = mergeWindow(base, key, floorDiv(e - load<i64>(base + W_OFFSET) - size, load<i64>(base + W_SLIDE)));
-    emitWindow(base, OUT_WINDOW, key, 0, e - size, e, acc);
+    const k = kOfEnd(base, e);
+    const acc = mergeWindow(base, key, k);
+    emitWindow(base, OUT_WINDOW, key, 0, startOf(base, k), e, acc);
   }
   store<i64>(base + W_LAST_ROUND, wm);
   // 3. Free what is past its lateness; find when something is next due.
@@ -197,7 +225,7 @@ function swLate(base: usize, r: usize, stride: u32, ts: i64, ps: i64, combo: u64
       if (rv == 0) {
         // No room to number revisions: still re-emit (aux 0), count it as refused.
         store<u64>(base + W_REFUSED, load<u64>(base + W_REFUSED) + 1);
-        emitWindow(base, OUT_REVISION, key, 0, e - load<i64>(base + W_SIZE), e, acc);
+        emitWindow(base, OUT_REVISION, key, 0, startOf(base, k), e, acc);
         continue;
       }
       store<i64>(rv + 8, e);
@@ -207,7 +235,7 @@ function swLate(base: usize, r: usize, stride: u32, ts: i64, ps: i64, combo: u64
       if (purgeAt < load<i64>(base + W_NEXT_PURGE)) store<i64>(base + W_NEXT_PURGE, purgeAt);
     }
     store<u32>(rv, aux);
-    emitWindow(base, kind, key, aux, e - load<i64>(base + W_SIZE), e, acc);
+    emitWindow(base, kind, key, aux, startOf(base, k), e, acc);
   }
   // Enrichment: the earliest-ending window holding the event that still takes
   // it (end + lateness ≥ watermark), revised; older ones are final and freed.
@@ -245,8 +273,7 @@ export function sliding_process(base: usize, ptr: usize, count: u32, stride: u32
   // Enrichment reads the most recent window containing the event (the one
   // ending at the next slide boundary, curFirstEnd): its first pane.
   const enrich = load<u32>(base + W_ENRICH_N) != 0;
-  const size = load<i64>(base + W_SIZE);
-  let curRollP0: i64 = 0;
+  let curRollP0: i64 = 0, curRollN: i64 = 0;
   let lastCombo: u64 = 0, lastAcc: usize = 0;
   for (let i: u32 = 0; i < count; i++) {
     const r = ptr + <usize>i * <usize>stride;
@@ -269,8 +296,11 @@ export function sliding_process(base: usize, ptr: usize, count: u32, stride: u32
       curIdx = floorDiv(ts - offset, g);
       curStart = offset + curIdx * g;
       curEnd = curStart + g;
-      curFirstEnd = endOf(base, firstK(base, curEnd));
-      curRollP0 = floorDiv(curFirstEnd - size - offset, g);
+      const kFirst = firstK(base, curEnd);
+      curFirstEnd = endOf(base, kFirst);
+      const rollStart = startOf(base, kFirst);
+      curRollP0 = floorDiv(rollStart - offset, g);
+      curRollN = (curFirstEnd - rollStart) / g;
     }
     const key = load<u32>(r + 16);
     const v = load<f64>(r + vOff);
@@ -293,7 +323,7 @@ export function sliding_process(base: usize, ptr: usize, count: u32, stride: u32
         lastAcc = acc;
       }
       aggUpdate(acc, ts, load<u64>(r + 8), v, p, q);
-      if (enrich) etEnrich(base, r, mergePanes(base, key, curRollP0));
+      if (enrich) etEnrich(base, r, mergePanes(base, key, curRollP0, curRollN));
     } else {
       store<i64>(base + W_MAX_TS, maxTs);
       store<i64>(base + W_WATERMARK, wm);

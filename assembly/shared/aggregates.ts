@@ -16,7 +16,8 @@
 // the same offsets in both sizes; the tail is read only for aggregates that
 // need it, which a lean accumulator's mask never asks for.
 //
-// Variance is the POPULATION variance m2 / n, kept with Welford's update (and
+// Variance is the POPULATION variance m2 / n (var_samp: the sample variance
+// m2 / (n − 1), from the same state), kept with Welford's update (and
 // Chan's formula when merging): sum/sum-of-squares cancels catastrophically on
 // prices like 10_000.01 ± 0.01, Welford does not. first/last are by EVENT time
 // (ties: the earlier arrival stays first, the later arrival becomes last), not
@@ -56,7 +57,11 @@ export const A_FIRST: usize = 80;
 export const A_LAST_TS: usize = 88;
 export const A_LAST: usize = 96;
 
-export const ALL_AGGS: u32 = 0x3ff;
+export const ALL_AGGS: u32 = 0xfff;
+/** Aggregates Welford's state gives: mean, variance, stddev, var_samp, stddev_samp. */
+const WELFORD_AGGS: u32 = 0xc70;
+/** The sample variance/stddev (var_samp, stddev_samp): output slot 10, see aggFinish. */
+const SAMPLE_AGGS: u32 = 0xc00;
 export const NEED_WELFORD: u32 = 1;
 export const NEED_FIRST_LAST: u32 = 2;
 export const NEED_VWAP: u32 = 4;
@@ -66,7 +71,7 @@ export const NEED_TAIL: u32 = NEED_WELFORD | NEED_FIRST_LAST;
 
 /** The per-event work an aggregate mask needs (NEED_* bits). */
 export function aggNeeds(mask: u32): u32 {
-  return ((mask & 0x70) != 0 ? NEED_WELFORD : 0) | ((mask & 0x180) != 0 ? NEED_FIRST_LAST : 0) | ((mask & 0x200) != 0 ? NEED_VWAP : 0);
+  return ((mask & WELFORD_AGGS) != 0 ? NEED_WELFORD : 0) | ((mask & 0x180) != 0 ? NEED_FIRST_LAST : 0) | ((mask & 0x200) != 0 ? NEED_VWAP : 0);
 }
 
 /** Accumulator bytes a mask needs when only that mask is maintained (tumbling):
@@ -167,7 +172,13 @@ export function aggMerge(dst: usize, src: usize): void {
 }
 
 /** Writes the output values v0..v10 of a window record at `out` (the record's
- *  base); aggregates outside `mask` are NaN. The tail is read only when the
+ *  base); aggregates outside `mask` are NaN. v10 is the SAMPLE variance
+ *  m2 / (n − 1) when the mask asks for var_samp or stddev_samp (0 otherwise, as
+ *  before they existed): the record has eleven value slots, so stddev_samp is
+ *  not stored but is √v10 wherever it is read (host/records.ts aggregateValue;
+ *  √ is correctly rounded in WASM and JS alike, so the bits agree with
+ *  aggValue's). With one event m2 = 0 and 0 / 0 is NaN, which is output as
+ *  null: SQL's VAR_SAMP of one row is NULL. The tail is read only when the
  *  mask asks for a tail aggregate, so a lean accumulator is never read past
  *  its 56 bytes. */
 export function aggFinish(a: usize, out: usize, mask: u32 = ALL_AGGS): void {
@@ -187,7 +198,7 @@ export function aggFinish(a: usize, out: usize, mask: u32 = ALL_AGGS): void {
     store<f64>(v + 64, load<f64>(a + A_LAST));
   }
   store<f64>(v + 72, q != 0 ? load<f64>(a + A_PQ) / q : NaN);
-  store<f64>(v + 80, 0);
+  store<f64>(v + 80, (mask & SAMPLE_AGGS) != 0 ? load<f64>(a + A_M2) / (n - 1) : 0);
   if (mask != ALL_AGGS) {
     for (let i: u32 = 0; i < 10; i++) if ((mask & (1 << i)) == 0) store<f64>(v + (<usize>i << 3), NaN);
   }
@@ -211,6 +222,8 @@ export function aggValue(a: usize, which: u32): f64 {
       const q = load<f64>(a + A_Q);
       return q != 0 ? load<f64>(a + A_PQ) / q : NaN;
     }
+    case 10: return load<f64>(a + A_M2) / (load<f64>(a + A_COUNT) - 1);
+    case 11: return Math.sqrt(load<f64>(a + A_M2) / (load<f64>(a + A_COUNT) - 1));
   }
   return NaN;
 }

@@ -16,7 +16,8 @@
 //   164 capacity u32    168 sideOff u32     172 aggMask u32 (bit i = AGG i)
 //   176..184 reserved (sliding: 176 last round)
 //   184 enrichCount u32 188 enrich[8] u32 (aggregate << 16 | field)   220 layout u32 (host:
-//   STATE_LAYOUT, checked on restore)   224..256 reserved
+//   STATE_LAYOUT, checked on restore)   224 period i64 (sliding: a cumulate
+//   window's max size, 0 for hopping)   232..256 reserved
 //   256 state table  │ firing scratch (scratchBytes) │ output (outCap × 128 B)
 //
 // Semantics (documented in docs/operators/windows.md):

@@ -29,6 +29,8 @@ export function statesPerKey(op: WindowOperatorConfig, et: Pick<PipelineConfig['
     const pane = gcd(op.size!, op.slide!);
     return Number((op.size! + hold) / pane) + 2;
   }
+  // Cumulate: panes of one step, each kept until its period's last end + lateness.
+  if (op.window === 'cumulate') return Number((op.size! + hold) / op.step!) + 2;
   return 1;
 }
 

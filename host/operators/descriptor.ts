@@ -108,6 +108,8 @@ export interface OperatorMeta {
   type: string;
   /** window: the aggregates to publish, in order. */
   aggregates?: readonly AggregateName[];
+  /** window: its shape (`tumbling`, `cumulate`, ...). */
+  window?: string;
   /** zscore threshold / model alert threshold. */
   threshold?: number;
   /** Only alerts of this operator leave the pipeline (a model with emit: alerts). */

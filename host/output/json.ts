@@ -24,7 +24,8 @@ export function num(v: number): number | null {
  * `-r${n}`). Every part is a pure function of the input log, so a sink or a
  * downstream consumer can de-duplicate outputs replayed after a recovery.
  */
-export function outputId(op: string, kind: string, key: string, startNs: bigint, seq: bigint, revision?: number): string {
+/** `startNs` may carry more than the start where it alone does not tell windows apart (cumulate: `start-end`). */
+export function outputId(op: string, kind: string, key: string, startNs: bigint | string, seq: bigint, revision?: number): string {
   const base = `${op}-${kind}-${key}-${startNs}-${seq}`;
   return revision === undefined ? base : `${base}-r${revision}`;
 }

@@ -7,7 +7,8 @@
 // What maps (docs/design/sql.md has the full table):
 //   CREATE TABLE ... WITH ('connector' = synthetic|file|websocket|mqtt)  → sources + schema + event_time + validation
 //   CREATE TABLE ... WITH ('connector' = jsonl|stdout|websocket|mqtt)    → sinks (routed by INSERT INTO)
-//   GROUP BY key, TUMBLE/HOP/SESSION(ts, ...), FROM TABLE(TUMBLE/HOP/SESSION(...))  → window operators
+//   GROUP BY key, TUMBLE/HOP/SESSION(ts, ...), FROM TABLE(TUMBLE/HOP/CUMULATE/SESSION(...))  → window operators
+//   ... HAVING <condition over the aggregates>                          → the window's `having`
 //   WHERE <condition> on a window view                                  → that window's own `where` (the other views see every event)
 //   SELECT *, <expr> AS c FROM t (a view)                                → derive operator; later queries FROM it read c
 //   SUM(<expr>), ZSCORE(<expr>), x > a over an expression                → a derive operator in front (`<view>_derive`)
@@ -20,6 +21,8 @@
 import { ExprError, type Expr, type Pos } from '../expr/parse.js';
 import { typeExpr, typeOf, type ExprField } from '../expr/check.js';
 import { exprText } from '../expr/print.js';
+import { havingEnv } from '../operators/window/having.js';
+import { AGGREGATE_NAMES } from '../records.js';
 import { didYouMean } from '../config/errors.js';
 import type { CallExpr, Column, CreateModel, CreateTable, Name, Query, SetStatement, Statement, WindowTvf } from './ast.js';
 import { SqlError, type SqlProblem } from './errors.js';
@@ -445,7 +448,7 @@ class Translator implements ConfigOut {
 
   windowQuery(q: Query, name: string, namePos: Pos): WindowView {
     let src: SourceTable;
-    let spec: { window: string; size?: bigint; slide?: bigint; gap?: bigint; pos: Pos; family: string; parts: Record<string, Pos> } | undefined;
+    let spec: { window: string; size?: bigint; slide?: bigint; step?: bigint; gap?: bigint; pos: Pos; family: string; parts: Record<string, Pos> } | undefined;
     const keyCols: Array<{ name: string; pos: Pos }> = [];
     let groupCall: Extract<Expr, { k: 'call' }> | undefined;
     const windowColumns = new Set(['window_start', 'window_end', 'window_time']);
@@ -472,7 +475,9 @@ class Translator implements ConfigOut {
         if (a.length > 1) fail('SESSION takes the table, DESCRIPTOR(ts) and the gap', a[1].pos);
         spec = { window: 'session', gap: interval(a[0], 'the session gap', tvf.pos), pos: tvf.pos, family: 'SESSION', parts: { gap: a[0]?.pos ?? tvf.pos } };
       } else if (tvf.fn === 'CUMULATE') {
-        notYet('CUMULATE windows (they need the sliced cumulative window operator)', tvf.fnPos);
+        // CUMULATE(TABLE t, DESCRIPTOR(ts), step, size [, offset]).
+        if (a.length > 2) notYet('window offsets (the fifth argument of CUMULATE)', a[2].pos);
+        spec = { window: 'cumulate', step: interval(a[0], 'the step', tvf.pos), size: interval(a[1], 'the max window size', tvf.pos), pos: tvf.pos, family: 'CUMULATE', parts: { step: a[0]?.pos ?? tvf.pos, size: a[1]?.pos ?? tvf.pos } };
       } else fail(`unknown window function ${tvf.fn}${didYouMean(tvf.fn, ['TUMBLE', 'HOP', 'SESSION', 'CUMULATE'])} (TUMBLE, HOP, SESSION, CUMULATE)`, tvf.fnPos);
       let sawStart = false, sawEnd = false;
       for (const g of q.groupBy) {
@@ -506,7 +511,7 @@ class Translator implements ConfigOut {
             spec = { window: 'sliding', slide: interval(g.args[1], 'the slide (HOP(ts, slide, size))', g.pos), size: interval(g.args[2], 'the window size (HOP(ts, slide, size))', g.pos), pos: g.pos, family: 'HOP', parts: { slide: g.args[1]?.pos ?? g.pos, size: g.args[2]?.pos ?? g.pos } };
           } else if (g.name === 'SESSION') {
             spec = { window: 'session', gap: interval(g.args[1], 'the session gap', g.pos), pos: g.pos, family: 'SESSION', parts: { gap: g.args[1]?.pos ?? g.pos } };
-          } else notYet('CUMULATE windows (they need the sliced cumulative window operator)', g.pos);
+          } else fail('CUMULATE is a windowing table function only (as in Flink): FROM TABLE(CUMULATE(TABLE t, DESCRIPTOR(ts), step, size)) ... GROUP BY key, window_start, window_end', g.pos);
           continue;
         }
         const c = this.column(src, g, 'grouping');
@@ -514,7 +519,6 @@ class Translator implements ConfigOut {
       }
       if (!spec) notYet('GROUP BY without a window (an ever-growing aggregate per key); group by TUMBLE/HOP/SESSION(ts, ...) too', q.groupBy[0].pos);
     }
-    if (q.having) notYet('HAVING (a filter on window results)', q.having.pos);
     if (keyCols.length === 0) notYet('a window over the whole stream (no key in GROUP BY)', spec!.pos);
     for (const k of keyCols) if (src.columns.get(k.name)!.kind !== 'string') notYet(`keying by the number column ${k.name}: keys are string (id) columns`, k.pos);
     for (const k of keyCols) if (this.derivedColumns.has(k.name)) notYet(`keying by the computed column ${k.name}: keys are read when an event arrives, before operators compute anything`, k.pos);
@@ -594,16 +598,47 @@ class Translator implements ConfigOut {
           continue;
         }
       }
-      notYet('this select item: a window query selects its keys, the window bounds and aggregates (COUNT, SUM, MIN, MAX, AVG, VAR_POP, STDDEV_POP, FIRST_VALUE, LAST_VALUE, SUM(p*q)/SUM(q)); arithmetic on aggregates needs expressions', e.pos);
+      notYet('this select item: a window query selects its keys, the window bounds and aggregates (COUNT, SUM, MIN, MAX, AVG, VAR_POP, STDDEV_POP, VAR_SAMP, STDDEV_SAMP, FIRST_VALUE, LAST_VALUE, SUM(p*q)/SUM(q)); arithmetic on aggregates needs expressions', e.pos);
     }
     if (aggregates.length === 0) fail('a window query needs at least one aggregate (COUNT(*), SUM(x), ...)', q.pos);
+    // HAVING: the window's `having` condition over its aggregates; an aggregate
+    // only HAVING uses is computed (and output) too.
+    const having = q.having ? this.havingCondition(q.having, src, key, byAlias, (e) => {
+      const call = e as CallExpr;
+      if (e.k === 'binary' && e.op === '/') {
+        const v = this.vwap(e, src);
+        if (!v) return undefined;
+        useField({ k: 'ref', name: v.price, pos: v.pricePos }, 'VWAP');
+        if (weight && weight !== v.qty) notYet('two VWAPs with different weights in one window', e.pos);
+        weight = v.qty;
+      } else if (e.k !== 'call' || (!AGGREGATES[call.name] && !AGGREGATES_NOT_YET[call.name])) return undefined;
+      else {
+        if (call.over) notYet('OVER windows in a GROUP BY query', call.over.pos);
+        if (call.distinct) notYet(`${call.name}(DISTINCT ...)`, call.pos);
+        if (AGGREGATES_NOT_YET[call.name]) notYet(AGGREGATES_NOT_YET[call.name], call.namePos ?? call.pos);
+        if (call.args.length !== 1) fail(`${call.name} takes one ${call.name === 'COUNT' ? 'argument: COUNT(*)' : 'column'}`, call.pos);
+        const a = call.args[0];
+        if (AGGREGATES[call.name] !== 'count') useField(a, call.name);
+        else if (!(a.k === 'ref' && a.name === '*')) {
+          const c = this.column(src, a, 'COUNT');
+          if (!src.columns.get(c.name)!.col.notNull && c.name !== src.time) fail(`COUNT(${c.name}) counts non-NULL values, the window counts events: write COUNT(*), or declare ${c.name} NOT NULL`, a.pos);
+        }
+      }
+      const agg = e.k === 'binary' ? 'vwap' : AGGREGATES[call.name];
+      if (!aggregates.includes(agg)) { aggregates.push(agg); aggPos.push(e.pos); }
+      return agg;
+    }) : undefined;
     if (spec!.slide !== undefined && spec!.size !== undefined && (spec!.slide > spec!.size || spec!.size % spec!.slide !== 0n)) {
       notYet(`a HOP slide (${durationText(spec!.slide)}) that does not divide the size (${durationText(spec!.size)}) evenly: sliding windows are built from panes of one slide`, spec!.parts.slide);
+    }
+    if (spec!.step !== undefined && spec!.size !== undefined && (spec!.step > spec!.size || spec!.size % spec!.step !== 0n)) {
+      fail(`a CUMULATE max size (${durationText(spec!.size)}) must be a multiple of its step (${durationText(spec!.step)}), as in Flink`, spec!.parts.size);
     }
     const op: Record<string, unknown> = { name, type: 'window', window: spec!.window };
     if (spec!.size !== undefined) op.size = durationText(spec!.size);
     if (spec!.slide !== undefined) op.slide = durationText(spec!.slide);
     if (spec!.gap !== undefined) op.gap = durationText(spec!.gap);
+    if (spec!.step !== undefined) op.step = durationText(spec!.step);
     if (field) op.field = field.name;
     if (weight) op.weight = weight;
     op.aggregates = aggregates;
@@ -611,10 +646,52 @@ class Translator implements ConfigOut {
     if (q.where) this.typeCheck(q.where, src, 'bool');
     const where = this.whereText(q.where, src);
     if (where) op.where = where;
-    const parts: Record<string, Pos> = { ...spec!.parts, window: spec!.pos, ...(field ? { field: field.pos } : {}), ...(q.where ? { where: q.where.pos } : {}), aggregates: aggPos[0] };
+    if (having !== undefined) op.having = having;
+    const parts: Record<string, Pos> = { ...spec!.parts, window: spec!.pos, ...(field ? { field: field.pos } : {}), ...(q.where ? { where: q.where.pos } : {}), aggregates: aggPos[0], ...(q.having ? { having: q.having.pos } : {}) };
     aggPos.forEach((p, i) => (parts[`aggregates[${i}]`] = p));
     const i = this.addOperator(op, namePos, parts);
     return { kind: 'window', op: i, name, key, keyPos: keyCols[0].pos, aggregates: byAlias };
+  }
+
+  /**
+   * A window query's HAVING as the window's `having` text: each aggregate call
+   * (and each select alias of one) becomes a reference to the aggregate by its
+   * name (COUNT(*) > 5 → "count" > 5), typed afterwards by the window's check.
+   */
+  havingCondition(h: Expr, src: SourceTable, key: string[], byAlias: Map<string, string>, aggOf: (e: Expr) => string | undefined): string {
+    const rw = (x: Expr): Expr => {
+      const agg = aggOf(x);
+      if (agg) return { k: 'ref', name: agg, pos: x.pos };
+      switch (x.k) {
+        case 'ref': {
+          const a = x.qualifier ? undefined : byAlias.get(lower(x.name));
+          if (a) return { k: 'ref', name: a, pos: x.pos };
+          const c = this.column(src, x, 'HAVING');
+          if (key.includes(c.name)) notYet(`HAVING on the key column ${c.name}: filter keys in WHERE`, x.pos);
+          return fail(`${c.name} in HAVING is neither aggregated nor a GROUP BY key: aggregate it (e.g. MAX(${c.name}) > 10)`, x.pos);
+        }
+        case 'call': {
+          if (WINDOW_BOUNDS[x.name]) notYet(`${x.name} in HAVING (HAVING compares the window's aggregates)`, x.pos);
+          return { ...x, args: x.args.map(rw) };
+        }
+        case 'unary': case 'isnull': return { ...x, arg: rw(x.arg) };
+        case 'binary': return { ...x, left: rw(x.left), right: rw(x.right) };
+        case 'between': return { ...x, arg: rw(x.arg), low: rw(x.low), high: rw(x.high) };
+        case 'in': return { ...x, arg: rw(x.arg), list: x.list.map(rw) };
+        case 'case': return { ...x, operand: x.operand && rw(x.operand), whens: x.whens.map((w) => ({ when: rw(w.when), then: rw(w.then) })), otherwise: x.otherwise && rw(x.otherwise) };
+        default: return x;
+      }
+    };
+    const cond = rw(h);
+    // Typed here, at the script's places, before the window's check sees the text.
+    try {
+      const t = typeExpr(cond, havingEnv(AGGREGATE_NAMES), '');
+      if (typeOf(t) !== 'bool') fail(`expected a condition (TRUE, FALSE or NULL), found a ${typeOf(t)} expression; compare it, e.g. COUNT(*) > 5`, h.pos);
+    } catch (err) {
+      if (err instanceof ExprError) fail(err.message, err.pos);
+      throw err;
+    }
+    return exprText(cond);
   }
 
   vwap(e: Extract<Expr, { k: 'binary' }>, src: SourceTable): { price: string; qty: string; pricePos: Pos } | undefined {

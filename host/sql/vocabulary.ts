@@ -101,12 +101,9 @@ export const OUTPUT_KINDS_BY_TYPE: Record<string, string[]> = {
 
 export const AGGREGATES: Record<string, string> = {
   COUNT: 'count', SUM: 'sum', MIN: 'min', MAX: 'max', AVG: 'mean', VAR_POP: 'variance', STDDEV_POP: 'stddev', FIRST_VALUE: 'first', LAST_VALUE: 'last',
+  VAR_SAMP: 'var_samp', STDDEV_SAMP: 'stddev_samp', VARIANCE: 'var_samp', STDDEV: 'stddev_samp',
 };
 export const AGGREGATES_NOT_YET: Record<string, string> = {
-  VAR_SAMP: 'VAR_SAMP (the window keeps the population variance: VAR_POP)',
-  STDDEV_SAMP: 'STDDEV_SAMP (the window keeps the population standard deviation: STDDEV_POP)',
-  VARIANCE: 'VARIANCE (the sample variance; the window keeps the population variance: VAR_POP)',
-  STDDEV: 'STDDEV (the sample standard deviation; the window keeps the population one: STDDEV_POP)',
   COLLECT: 'COLLECT', LISTAGG: 'LISTAGG', ARRAY_AGG: 'ARRAY_AGG', MEDIAN: 'MEDIAN', PERCENTILE_CONT: 'PERCENTILE_CONT', APPROX_COUNT_DISTINCT: 'APPROX_COUNT_DISTINCT',
 };
 export const ROW_FUNCTIONS_NOT_SUPPORTED: Record<string, string> = {

@@ -7,7 +7,7 @@ import { AGG, OUT_LATE, OUT_REVISION, inputStride, type AggregateName } from '..
 import type { Engine } from '../../host/operators/operator.js';
 import type { EnrichSpec, WindowOperator } from '../../host/operators/window/event_time.js';
 import { TumblingWindow } from '../../host/operators/window/tumbling_window.js';
-import { SlidingWindow } from '../../host/operators/window/sliding_window.js';
+import { CumulateWindow, SlidingWindow } from '../../host/operators/window/sliding_window.js';
 import { SessionWindow } from '../../host/operators/window/session_window.js';
 import { CountWindow } from '../../host/operators/window/count_window.js';
 import { runtime, put, drainBytes, rng, randomStream, sameBytes, type Ev, type Rt } from '../host/operators/window_harness.js';
@@ -15,6 +15,7 @@ import { runtime, put, drainBytes, rng, randomStream, sameBytes, type Ev, type R
 const S = 1_000_000_000n;
 
 const ENRICH_ALL: EnrichSpec[] = ['count', 'sum', 'min', 'max', 'mean', 'stddev', 'last', 'vwap'].map((a, i) => ({ aggregate: AGG[a as AggregateName], field: 3 + i }));
+const AGG_BIT = { var_samp: 1 << AGG.var_samp, stddev_samp: 1 << AGG.stddev_samp };
 const PF = 11; // price, price, qty, 8 slots
 
 function recordParity(name: string, make: (engine: Engine, rt: Rt) => WindowOperator, evs: Ev[], seed: number): { late: number; revisions: number } {
@@ -50,7 +51,8 @@ test('parity: enriched record bytes, every window type, out-of-order and late ev
     const s = recordParity('sliding', (e, rt) => new SlidingWindow(e, rt, 0, { ...cfg, sizeNs: 2n * S, slideNs: 500_000_000n }), evs, seed);
     const x = recordParity('session', (e, rt) => new SessionWindow(e, rt, 0, { ...cfg, gapNs: 300_000_000n }), evs, seed);
     recordParity('count', (e, rt) => new CountWindow(e, rt, 0, { ...cfg, size: 7 }), evs, seed);
-    for (const [name, k] of Object.entries({ t, s, x })) assert.ok(k.late > 0 && k.revisions > 0, `${name} stream exercised late and revised events: ${JSON.stringify(k)}`);
+    const c = recordParity('cumulate', (e, rt) => new CumulateWindow(e, rt, 0, { ...cfg, stepNs: 500_000_000n, maxSizeNs: 2n * S }), evs, seed);
+    for (const [name, k] of Object.entries({ t, s, x, c })) assert.ok(k.late > 0 && k.revisions > 0, `${name} stream exercised late and revised events: ${JSON.stringify(k)}`);
   }
 });
 
@@ -60,6 +62,16 @@ test('parity: enriched records on the lean accumulator (tumbling, no Welford, no
   const evs = randomStream(33, 3000, 15, 40_000_000, 300_000_000);
   const t = recordParity('tumbling lean', (e, rt) => new TumblingWindow(e, rt, 0, { ...cfg, sizeNs: S }), evs, 33);
   assert.ok(t.late > 0 && t.revisions > 0, `stream exercised late and revised events: ${JSON.stringify(t)}`);
+});
+
+test('parity: enriched sample variance and standard deviation (var_samp, stddev_samp: NaN for one event), every window type', () => {
+  const samp: EnrichSpec[] = ['var_samp', 'stddev_samp', 'count'].map((a, i) => ({ aggregate: AGG[a as AggregateName], field: 3 + i }));
+  const cfg = { valueField: 0, priceField: 1, qtyField: 2, enrich: samp, aggMask: AGG_BIT.var_samp | AGG_BIT.stddev_samp, capacity: 512, maxBatch: 256, outOfOrderNs: 100_000_000n, allowedLatenessNs: 1n * S };
+  const evs = randomStream(34, 3000, 15, 40_000_000, 300_000_000);
+  recordParity('tumbling samp', (e, rt) => new TumblingWindow(e, rt, 0, { ...cfg, sizeNs: S }), evs, 34);
+  recordParity('sliding samp', (e, rt) => new SlidingWindow(e, rt, 0, { ...cfg, sizeNs: 2n * S, slideNs: 500_000_000n }), evs, 34);
+  recordParity('session samp', (e, rt) => new SessionWindow(e, rt, 0, { ...cfg, gapNs: 300_000_000n }), evs, 34);
+  recordParity('count samp', (e, rt) => new CountWindow(e, rt, 0, { ...cfg, size: 7 }), evs, 34);
 });
 
 test.run();

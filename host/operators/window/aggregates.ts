@@ -10,12 +10,13 @@ export const A_MEAN = 56, A_M2 = 64, A_FIRST_TS = 72, A_FIRST = 80, A_LAST_TS = 
 
 /** Aggregate mask (bit i = AGG i of host/records.ts) and the per-event work
  *  it needs: see assembly/shared/aggregates.ts. */
-export const ALL_AGGS = 0x3ff;
+export const ALL_AGGS = 0xfff;
+const WELFORD_AGGS = 0xc70, SAMPLE_AGGS = 0xc00;
 export const NEED_WELFORD = 1, NEED_FIRST_LAST = 2, NEED_VWAP = 4, NEED_ALL = 7;
 export const NEED_TAIL = NEED_WELFORD | NEED_FIRST_LAST;
 
 export function aggNeeds(mask: number): number {
-  return ((mask & 0x70) !== 0 ? NEED_WELFORD : 0) | ((mask & 0x180) !== 0 ? NEED_FIRST_LAST : 0) | ((mask & 0x200) !== 0 ? NEED_VWAP : 0);
+  return ((mask & WELFORD_AGGS) !== 0 ? NEED_WELFORD : 0) | ((mask & 0x180) !== 0 ? NEED_FIRST_LAST : 0) | ((mask & 0x200) !== 0 ? NEED_VWAP : 0);
 }
 
 /** Accumulator bytes when only `mask` is maintained: the lean prefix unless Welford or first/last is asked for. */
@@ -118,7 +119,8 @@ export function aggMerge(m: Mem, dst: number, src: number): void {
   if (sHi > dHi || (sHi === dHi && sLo > dLo)) { u32[wd + 12] = sLo; u32[wd + 13] = sHi; }
 }
 
-/** Output values v0..v10 of a window record whose base is `out`; aggregates outside `mask` are NaN.
+/** Output values v0..v10 of a window record whose base is `out`; aggregates outside `mask` are NaN;
+ *  v10 = the sample variance when the mask asks for var_samp/stddev_samp (see the WASM twin).
  *  The tail is read only when the mask asks for a tail aggregate (lean accumulators). */
 export function aggFinish(m: Mem, a: number, out: number, mask = ALL_AGGS): void {
   const f64 = m.f64, fa = a >>> 3, fo = (out + OUT_VALUES) >>> 3;
@@ -137,7 +139,7 @@ export function aggFinish(m: Mem, a: number, out: number, mask = ALL_AGGS): void
     f64[fo + 8] = f64[fa + 12];
   }
   f64[fo + 9] = q !== 0 ? f64[fa + 4] / q : NaN;
-  f64[fo + 10] = 0;
+  f64[fo + 10] = (mask & SAMPLE_AGGS) !== 0 ? f64[fa + 8] / (n - 1) : 0;
   if (mask !== ALL_AGGS) for (let i = 0; i < 10; i++) if ((mask & (1 << i)) === 0) f64[fo + i] = NaN;
 }
 
@@ -155,6 +157,8 @@ export function aggValue(m: Mem, a: number, which: number): number {
     case 7: return f64[fa + 10];
     case 8: return f64[fa + 12];
     case 9: { const q = f64[fa + 5]; return q !== 0 ? f64[fa + 4] / q : NaN; }
+    case 10: return f64[fa + 8] / (f64[fa] - 1);
+    case 11: return Math.sqrt(f64[fa + 8] / (f64[fa] - 1));
   }
   return NaN;
 }

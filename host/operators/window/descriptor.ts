@@ -1,19 +1,22 @@
-// `type: window` (tumbling, sliding, session and count windows): one YAML
-// type, four registry kinds, one per window shape. Docs: docs/operators/windows.md.
+// `type: window` (tumbling, sliding, cumulate, session and count windows): one YAML
+// type, five registry kinds, one per window shape. Docs: docs/operators/windows.md.
 import { z } from 'zod';
 import { duration, name, positiveInt } from '../../config/primitives.js';
 import { MAX_SESSIONS_PER_KEY, capacityFor, statesPerKey } from '../../config/window_sizing.js';
 import { formatDuration } from '../../config/units.js';
 import { eventHead, isoNs, num, outputId } from '../../output/json.js';
-import { AGG, AGGREGATE_NAMES, OUT_LATE, OUT_REVISION, OUT_WINDOW } from '../../records.js';
+import { AGGREGATE_NAMES, aggregateValue, OUT_LATE, OUT_REVISION, OUT_WINDOW } from '../../records.js';
 import { defineOperator, toNs, type OperatorConfig, type OperatorContext } from '../descriptor.js';
 import { aggMaskOf, type WindowCommonConfig } from './event_time.js';
 import { TumblingWindow, type TumblingWindowConfig } from './tumbling_window.js';
-import { SlidingWindow, type SlidingWindowConfig } from './sliding_window.js';
+import { CumulateWindow, SlidingWindow, type CumulateWindowConfig, type SlidingWindowConfig } from './sliding_window.js';
 import { SessionWindow, type SessionWindowConfig } from './session_window.js';
 import { CountWindow } from './count_window.js';
+import { HavingWindow, havingProgram, RETRACT } from './having.js';
+import { ExprError } from '../../expr/parse.js';
+import type { Operator } from '../operator.js';
 
-export const WINDOW_TYPES = ['tumbling', 'sliding', 'session', 'count'] as const;
+export const WINDOW_TYPES = ['tumbling', 'sliding', 'session', 'count', 'cumulate'] as const;
 
 const schema = z
   .strictObject({
@@ -22,6 +25,8 @@ const schema = z
     window: z.enum(WINDOW_TYPES),
     size: duration.optional(),
     slide: duration.optional(),
+    /** cumulate windows: the window end advances by `step` up to `size` (Flink CUMULATE(..., step, size)). */
+    step: duration.optional(),
     gap: duration.optional(),
     /** count windows: events per window (and `count_slide` events between starts; default = count). */
     count: positiveInt.optional(),
@@ -32,12 +37,14 @@ const schema = z
     aggregates: z.array(z.enum(AGGREGATE_NAMES)).min(1, 'expected at least one aggregate'),
     /** Most live (key, window) states per partition; past it events go to the late output (reason state_evicted). */
     capacity: positiveInt.default(16384),
+    /** HAVING: a condition over this window's aggregates (e.g. "count > 5 AND mean > 100"); outputs it is not TRUE for are not emitted (having.ts). */
+    having: z.string({ error: 'expected a condition as a string, e.g. "count > 5"' }).min(1, 'expected a condition, e.g. "count > 5"').optional(),
   })
   .superRefine((w, ctx) => {
-    const need = (key: 'size' | 'slide' | 'gap' | 'count', why: string) => {
+    const need = (key: 'size' | 'slide' | 'gap' | 'count' | 'step', why: string) => {
       if (w[key] === undefined) ctx.addIssue({ code: 'custom', path: [key], message: `expected ${key} (${why})`, params: { missing: true } });
     };
-    const forbid = (key: 'size' | 'slide' | 'gap' | 'count' | 'count_slide') => {
+    const forbid = (key: 'size' | 'slide' | 'gap' | 'count' | 'count_slide' | 'step') => {
       if (w[key] !== undefined) ctx.addIssue({ code: 'custom', path: [key], message: `expected no ${key}: ${w.window} windows do not use it` });
     };
     if (w.window === 'tumbling') { need('size', 'a tumbling window needs a size'); forbid('slide'); forbid('gap'); forbid('count'); forbid('count_slide'); }
@@ -48,9 +55,18 @@ const schema = z
         else if (w.size % w.slide !== 0n) ctx.addIssue({ code: 'custom', path: ['slide'], message: 'expected a slide that divides the size evenly (sliding windows are built from panes of one slide)' });
       }
     }
+    if (w.window !== 'cumulate') forbid('step');
+    if (w.window === 'cumulate') {
+      need('size', 'a cumulate window grows up to its size'); need('step', 'a cumulate window\'s end advances by its step'); forbid('slide'); forbid('gap'); forbid('count'); forbid('count_slide');
+      if (w.size !== undefined && w.step !== undefined) {
+        if (w.step <= 0n || w.step > w.size) ctx.addIssue({ code: 'custom', path: ['step'], message: 'expected a step greater than 0 and at most the size' });
+        else if (w.size % w.step !== 0n) ctx.addIssue({ code: 'custom', path: ['step'], message: 'expected a step that divides the size evenly (a cumulate window grows by whole steps)' });
+        else if (w.size / w.step > 256n) ctx.addIssue({ code: 'custom', path: ['step'], message: `expected at most 256 steps per window, found ${w.size / w.step} (size / step)` });
+      }
+    }
     if (w.window === 'session') { need('gap', 'a session window closes after a gap'); forbid('size'); forbid('slide'); forbid('count'); forbid('count_slide'); }
     if (w.window === 'count') { need('count', 'a count window needs a count'); forbid('size'); forbid('slide'); forbid('gap'); }
-    if ((w.window === 'tumbling' || w.window === 'sliding') && w.size === 0n) ctx.addIssue({ code: 'custom', path: ['size'], message: 'expected a size greater than 0' });
+    if ((w.window === 'tumbling' || w.window === 'sliding' || w.window === 'cumulate') && w.size === 0n) ctx.addIssue({ code: 'custom', path: ['size'], message: 'expected a size greater than 0' });
     if (w.window === 'session' && w.gap === 0n) ctx.addIssue({ code: 'custom', path: ['gap'], message: 'expected a gap greater than 0' });
     const needsField = w.aggregates.some((a) => a !== 'count');
     if (needsField && w.field === undefined) ctx.addIssue({ code: 'custom', path: ['field'], message: `expected field (the value that ${w.aggregates.filter((a) => a !== 'count').join(', ')} aggregate)`, params: { missing: true } });
@@ -122,7 +138,7 @@ function createTumbling(config: OperatorConfig, ctx: OperatorContext) {
     offsetNs: toNs('offsetNs', config.offsetNs),
     outOfOrderNs: outOfOrderFor('tumbling', config, ctx),
   };
-  return new TumblingWindow(ctx.engine, ctx, ctx.op, c);
+  return withHaving(new TumblingWindow(ctx.engine, ctx, ctx.op, c), config, ctx);
 }
 
 function createSliding(config: OperatorConfig, ctx: OperatorContext) {
@@ -133,7 +149,18 @@ function createSliding(config: OperatorConfig, ctx: OperatorContext) {
     offsetNs: toNs('offsetNs', config.offsetNs),
     outOfOrderNs: outOfOrderFor('sliding', config, ctx),
   };
-  return new SlidingWindow(ctx.engine, ctx, ctx.op, c);
+  return withHaving(new SlidingWindow(ctx.engine, ctx, ctx.op, c), config, ctx);
+}
+
+function createCumulate(config: OperatorConfig, ctx: OperatorContext) {
+  const c: CumulateWindowConfig = {
+    ...windowCommon('cumulate', config, ctx),
+    stepNs: toNs('stepNs', config.stepNs)!,
+    maxSizeNs: toNs('maxSizeNs', config.maxSizeNs ?? config.sizeNs)!,
+    offsetNs: toNs('offsetNs', config.offsetNs),
+    outOfOrderNs: outOfOrderFor('cumulate', config, ctx),
+  };
+  return withHaving(new CumulateWindow(ctx.engine, ctx, ctx.op, c), config, ctx);
 }
 
 /** Most open sessions per key a broadcast-driven session window makes room for. */
@@ -156,7 +183,7 @@ function createSession(config: OperatorConfig, ctx: OperatorContext) {
     const bound = (ooo + lateness) / c.gapNs + 4n;
     c.maxSessionsPerKey = Number(bound < BigInt(BROADCAST_SESSIONS_CAP) ? bound : BigInt(BROADCAST_SESSIONS_CAP));
   }
-  return new SessionWindow(ctx.engine, ctx, ctx.op, c);
+  return withHaving(new SessionWindow(ctx.engine, ctx, ctx.op, c), config, ctx);
 }
 
 function createCount(config: OperatorConfig, ctx: OperatorContext) {
@@ -165,7 +192,14 @@ function createCount(config: OperatorConfig, ctx: OperatorContext) {
   if (config.countSlide !== undefined && config.countSlide !== count) {
     throw new Error(`count op ${ctx.op}: sliding count windows are not supported (countSlide ${JSON.stringify(config.countSlide)} ≠ count ${count}); use countSlide = count (tumbling count windows) or an event-time sliding window`);
   }
-  return new CountWindow(ctx.engine, ctx, ctx.op, { ...windowCommon('count', config, ctx), size: count as number });
+  return withHaving(new CountWindow(ctx.engine, ctx, ctx.op, { ...windowCommon('count', config, ctx), size: count as number }), config, ctx);
+}
+
+/** The window itself, or, with a `having` condition, the window behind HAVING (having.ts). */
+function withHaving(w: Operator, config: OperatorConfig, ctx: OperatorContext): Operator {
+  if (config.having === undefined) return w;
+  const aggregates = Array.isArray(config.aggregates) ? config.aggregates as string[] : AGGREGATE_NAMES;
+  return new HavingWindow(w, ctx.engine, ctx, havingProgram(String(config.having), aggregates));
 }
 
 // ── the descriptor ──────────────────────────────────────────────────────────
@@ -186,7 +220,7 @@ export const windowDescriptor = defineOperator<WindowYaml>({
     { kind: 'revision', code: OUT_REVISION, alert: 'never' },
     { kind: 'late', code: OUT_LATE, alert: 'never' },
   ],
-  kinds: { tumbling: createTumbling, sliding: createSliding, session: createSession, count: createCount },
+  kinds: { tumbling: createTumbling, sliding: createSliding, session: createSession, count: createCount, cumulate: createCumulate },
 
   reads: (w) => [
     ...(w.field === undefined ? [] : [{ path: ['field'], ref: w.field, accepts: 'number' as const }]),
@@ -195,6 +229,14 @@ export const windowDescriptor = defineOperator<WindowYaml>({
   enrichment: (w) => w.aggregates,
 
   check(w, ctx) {
+    if (w.having !== undefined) {
+      try {
+        havingProgram(w.having, w.aggregates);
+      } catch (e) {
+        if (!(e instanceof ExprError)) throw e;
+        ctx.add(['having'], `${e.message} (at column ${e.pos.offset + 1} of the condition; it may name this window's aggregates: ${w.aggregates.join(', ')})\n  ${w.having}\n  ${' '.repeat(e.pos.offset)}${'^'.repeat(Math.max(1, Math.min(e.pos.end, w.having.length) - e.pos.offset))}`);
+      }
+    }
     if (w.window === 'session' && w.gap !== undefined && w.gap > 0n) {
       // A key holds up to (out_of_orderness + allowed_lateness) / gap + 2 open
       // sessions at once (assembly/operators/session_window.ts); each gets room up
@@ -215,7 +257,7 @@ export const windowDescriptor = defineOperator<WindowYaml>({
       const per = statesPerKey(w, ctx.eventTime);
       const need = capacityFor(keys, per, partitions);
       if (w.capacity < need) {
-        const what = w.window === 'sliding' ? `${per} panes ((size + allowed_lateness + out_of_orderness) / pane + 2)` : w.window === 'tumbling' ? `${per} windows ((size + allowed_lateness + out_of_orderness) / size + 2)` : 'one state';
+        const what = w.window === 'sliding' ? `${per} panes ((size + allowed_lateness + out_of_orderness) / pane + 2)` : w.window === 'cumulate' ? `${per} panes ((size + allowed_lateness + out_of_orderness) / step + 2)` : w.window === 'tumbling' ? `${per} windows ((size + allowed_lateness + out_of_orderness) / size + 2)` : 'one state';
         ctx.add(['capacity'], `expected a capacity of at least ${need}: ${from}${partitions > 1 ? ` over ${partitions} partitions` : ''} and each key holds up to ${what}; with less, live keys' events are refused as late (state_evicted)`, String(w.capacity));
       }
     }
@@ -238,16 +280,18 @@ export const windowDescriptor = defineOperator<WindowYaml>({
       outOfOrderNs: ctx.eventTime.out_of_orderness,
       enrich: ctx.enrichment(),
       aggregates: w.aggregates,
+      ...(w.having === undefined ? {} : { having: w.having }),
     };
     switch (w.window) {
       case 'tumbling': return { kind: 'tumbling', ...common, sizeNs: w.size! };
       case 'sliding': return { kind: 'sliding', ...common, sizeNs: w.size!, slideNs: w.slide! };
+      case 'cumulate': return { kind: 'cumulate', ...common, maxSizeNs: w.size!, stepNs: w.step! };
       case 'session': return { kind: 'session', ...common, gapNs: w.gap! };
       case 'count': return { kind: 'count', ...common, count: w.count!, countSlide: w.count_slide ?? w.count! };
     }
   },
 
-  meta: (w) => ({ name: w.name, type: 'window', aggregates: w.aggregates }),
+  meta: (w) => ({ name: w.name, type: 'window', aggregates: w.aggregates, window: w.window }),
 
   format(r, kind, meta, env) {
     if (kind === 'late') {
@@ -256,15 +300,18 @@ export const windowDescriptor = defineOperator<WindowYaml>({
       return { ...eventHead(meta.name, kind, env.key, r), reason: LATE_REASONS[r.aux] ?? `code_${r.aux}`, fields, seq: r.seq.toString() };
     }
     const values: Record<string, number | null> = {};
-    for (const a of meta.aggregates ?? []) values[a] = num(r.values[AGG[a]]);
-    const revision = kind === 'revision' ? r.aux : undefined;
+    for (const a of meta.aggregates ?? []) values[a] = num(aggregateValue(r.values, a));
+    const revision = kind === 'revision' ? (r.aux & ~RETRACT) >>> 0 : undefined;
+    const retract = kind === 'revision' && (r.aux & RETRACT) !== 0;
     return {
-      id: outputId(meta.name, kind, env.key, r.start, r.seq, revision),
+      // The windows of one cumulate period share their start: the id names the end too.
+      id: outputId(meta.name, kind, env.key, meta.window === 'cumulate' ? `${r.start}-${r.end}` : r.start, r.seq, revision),
       kind,
       op: meta.name,
       key: env.key,
       window: { start: isoNs(r.start), end: isoNs(r.end), start_ns: r.start.toString(), end_ns: r.end.toString() },
       ...(revision === undefined ? {} : { revision }),
+      ...(retract ? { retract: true } : {}),
       values,
       seq: r.seq.toString(),
     };
@@ -273,9 +320,10 @@ export const windowDescriptor = defineOperator<WindowYaml>({
   summary(w) {
     const shape = w.window === 'tumbling' ? `tumbling ${d(w.size!)}`
       : w.window === 'sliding' ? `sliding ${d(w.size!)} every ${d(w.slide!)}`
+        : w.window === 'cumulate' ? `cumulate up to ${d(w.size!)} every ${d(w.step!)}`
         : w.window === 'session' ? `session, gap ${d(w.gap!)}`
           : `count ${w.count}${w.count_slide && w.count_slide !== w.count ? ` every ${w.count_slide}` : ''}`;
-    return `${shape}: ${w.aggregates.join(', ')}${w.field ? ` of ${w.field}` : ''}${w.weight ? ` weighted by ${w.weight}` : ''}`;
+    return `${shape}: ${w.aggregates.join(', ')}${w.field ? ` of ${w.field}` : ''}${w.weight ? ` weighted by ${w.weight}` : ''}${w.having ? `, having ${w.having}` : ''}`;
   },
   state: (w, per, lateness) => `${per}: open windows, at most ${w.capacity} (key, window) states per partition, kept until watermark > end + ${d(lateness)}`,
 });

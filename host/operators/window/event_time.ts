@@ -24,6 +24,8 @@ export const W_ENRICH_N = 184, W_ENRICH = 188, ENRICH_MAX = 8;
  *  restore would accept it and misread every accumulator. 0 = before the
  *  lean-prefix accumulator (its headers had zeros here). */
 export const W_LAYOUT = 220, STATE_LAYOUT = 2;
+/** Sliding engine: a cumulate window's max size (0 = hopping), see assembly/operators/sliding_window.ts. */
+export const W_PERIOD = 224;
 
 export const LATE_TOO_LATE = 1;
 export const LATE_STATE_FULL = 2;
@@ -57,7 +59,7 @@ export interface WindowCommonConfig {
   /**
    * Which aggregates the window computes: bit i = aggregate i in host/records.ts
    * AGG order (count 1, sum 2, min 4, max 8, mean 16, variance 32, stddev 64,
-   * first 128, last 256, vwap 512). Default all (0x3ff). Aggregates outside the
+   * first 128, last 256, vwap 512, var_samp 1024, stddev_samp 2048). Default all (0xfff). Aggregates outside the
    * mask are not maintained and are output as NaN; an enriched aggregate is
    * always included. `aggMaskOf(names)` builds it from names.
    */
@@ -99,8 +101,8 @@ function resolveEnrich(list: unknown, inputs: number[]): EnrichSpec[] {
   const seen = new Set<number>();
   return list.map((e: unknown, i) => {
     const { aggregate, field } = (e ?? {}) as Partial<EnrichSpec>;
-    if (!Number.isInteger(aggregate) || (aggregate as number) < 0 || (aggregate as number) > 9) {
-      throw new WindowConfigError(`enrich[${i}].aggregate must be an aggregate index 0..9 (count, sum, min, max, mean, variance, stddev, first, last, vwap), got ${JSON.stringify(aggregate)}`);
+    if (!Number.isInteger(aggregate) || (aggregate as number) < 0 || (aggregate as number) >= AGG_NAMES.length) {
+      throw new WindowConfigError(`enrich[${i}].aggregate must be an aggregate index 0..${AGG_NAMES.length - 1} (${AGG_NAMES.join(', ')}), got ${JSON.stringify(aggregate)}`);
     }
     if (!Number.isInteger(field) || (field as number) < 0 || (field as number) > 4095) throw new WindowConfigError(`enrich[${i}].field must be a field index 0..4095, got ${JSON.stringify(field)}`);
     if (inputs.includes(field as number)) throw new WindowConfigError(`enrich[${i}].field ${field} is one of this window's own input fields; enrichment would overwrite its input`);
@@ -110,7 +112,7 @@ function resolveEnrich(list: unknown, inputs: number[]): EnrichSpec[] {
   });
 }
 
-const AGG_NAMES = ['count', 'sum', 'min', 'max', 'mean', 'variance', 'stddev', 'first', 'last', 'vwap'] as const;
+const AGG_NAMES = ['count', 'sum', 'min', 'max', 'mean', 'variance', 'stddev', 'first', 'last', 'vwap', 'var_samp', 'stddev_samp'] as const;
 
 /** The aggMask for aggregate names (AGG order names of host/records.ts). */
 export function aggMaskOf(names: Iterable<string>): number {
@@ -151,7 +153,7 @@ export function resolveCommon(c: WindowCommonConfig): ResolvedCommon {
 
 /** Writes the config part of the header (both engines then run their init). */
 export function writeHeaderConfig(m: Mem, base: number, op: number, c: ResolvedCommon, outCap: number,
-  size: bigint, slide: bigint, pane: bigint, offset: bigint, perKey = 0): void {
+  size: bigint, slide: bigint, pane: bigint, offset: bigint, perKey = 0, period = 0n): void {
   m.u8.fill(0, base, base + W_HEADER);
   const dv = m.dv;
   dv.setUint32(base + W_OP, op, true);
@@ -163,6 +165,7 @@ export function writeHeaderConfig(m: Mem, base: number, op: number, c: ResolvedC
   dv.setBigInt64(base + W_SLIDE, slide, true);
   dv.setBigInt64(base + W_PANE, pane, true);
   dv.setBigInt64(base + W_OFFSET, offset, true);
+  dv.setBigInt64(base + W_PERIOD, period, true);
   dv.setBigInt64(base + W_OOO, c.outOfOrderNs, true);
   dv.setBigInt64(base + W_LATENESS, c.allowedLatenessNs, true);
   dv.setBigInt64(base + W_IDLE, c.idleTimeoutNs, true);
@@ -218,12 +221,12 @@ export abstract class WindowOperator implements Operator {
 
   constructor(readonly op: number, readonly engineName: Engine, protected readonly rt: OperatorRuntime,
     protected readonly common: ResolvedCommon, protected readonly engine: WindowEngine,
-    bytes: number, readonly outCap: number, size: bigint, slide: bigint, pane: bigint, offset: bigint, perKey = 0) {
+    bytes: number, readonly outCap: number, size: bigint, slide: bigint, pane: bigint, offset: bigint, perKey = 0, period = 0n) {
     if (!Number.isInteger(op) || op < 0 || op > 0xffffffff) throw new WindowConfigError(`operator index must be a u32, got ${op}`);
     this.m = memViews(rt.memory);
     this.bytes = bytes;
     this.base = rt.alloc.alloc(bytes, 64);
-    writeHeaderConfig(this.m, this.base, op, common, outCap, size, slide, pane, offset, perKey);
+    writeHeaderConfig(this.m, this.base, op, common, outCap, size, slide, pane, offset, perKey, period);
     engine.init(this.base);
   }
 
@@ -341,7 +344,7 @@ export abstract class WindowOperator implements Operator {
     // The layout offsets come last: they follow from the config (the tumbling
     // window's table from the aggregate mask), so the error names the cause.
     const cfg = [W_OP, W_VALUE_FIELD, W_PRICE_FIELD, W_QTY_FIELD, W_OUT_CAP, W_PER_KEY, W_CAPACITY, W_AGG_MASK];
-    const cfg64 = [W_SIZE, W_SLIDE, W_PANE, W_OFFSET, W_OOO, W_LATENESS, W_IDLE];
+    const cfg64 = [W_SIZE, W_SLIDE, W_PANE, W_OFFSET, W_OOO, W_LATENESS, W_IDLE, W_PERIOD];
     for (let i = 0; i <= ENRICH_MAX; i++) cfg.push(W_ENRICH_N + 4 * i);
     cfg.push(W_TABLE_OFF, W_SCRATCH_OFF, W_OUT_OFF);
     for (const o of cfg) if (dv.getUint32(o, true) !== this.m.u32[(this.base + o) >>> 2]) throw new Error(`window snapshot does not match this operator's configuration (header word at byte ${o} differs)`);

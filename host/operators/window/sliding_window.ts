@@ -10,7 +10,7 @@ import { JsStateTable, stateTableBytes, ST_HEADER, SLOT_USED, SLOT_VALUE, SLOT_K
 import {
   W_HEADER, W_OUT_COUNT, W_TABLE_OFF, W_SCRATCH_OFF, W_OUT_OFF, W_ACTIVITY,
   W_SIZE, W_SLIDE, W_PANE, W_OFFSET, W_OOO, W_LATENESS, W_MAX_TS, W_WATERMARK, W_NEXT_FIRE, W_NEXT_PURGE, W_CAPACITY,
-  W_PER_KEY, W_SIDE_OFF, W_REFUSED, W_ENRICH_N, etEnrich, LATE_TOO_LATE, LATE_STATE_FULL, NEVER, NO_TIME, WindowOperator, WindowConfigError,
+  W_PER_KEY, W_PERIOD, W_SIDE_OFF, W_REFUSED, W_ENRICH_N, etEnrich, LATE_TOO_LATE, LATE_STATE_FULL, NEVER, NO_TIME, WindowOperator, WindowConfigError,
   type WindowCommonConfig,  resolveCommon, positiveNs, wasmWindowEngine, etInit, floorDiv,
   emitWindow, emitLate, sortFire, i64, setI64, memViews, scratchBytes, type FireEntry, JsEventTimeEngine, etInputs,
 } from './event_time.js';
@@ -40,7 +40,7 @@ function gcd(a: bigint, b: bigint): bigint {
   while (b !== 0n) [a, b] = [b, a % b];
   return a;
 }
-interface Grid { offset: bigint; slide: bigint; size: bigint; g: bigint; lateness: bigint }
+interface Grid { offset: bigint; slide: bigint; size: bigint; g: bigint; lateness: bigint; period: bigint; n: bigint }
 function hiOf(v: bigint): number { return Number(BigInt.asIntN(32, v >> 32n)); }
 function loOf(v: bigint): number { return Number(BigInt.asUintN(32, v)); }
 
@@ -70,18 +70,22 @@ export class JsSlidingEngine extends JsEventTimeEngine {
   // read once per call (BigInt reads allocate), then the grid math is local.
   private cfg(base: number): Grid {
     const m = this.m;
-    return { offset: i64(m, base + W_OFFSET), slide: i64(m, base + W_SLIDE), size: i64(m, base + W_SIZE), g: i64(m, base + W_PANE), lateness: i64(m, base + W_LATENESS) };
+    return {
+      offset: i64(m, base + W_OFFSET), slide: i64(m, base + W_SLIDE), size: i64(m, base + W_SIZE), g: i64(m, base + W_PANE), lateness: i64(m, base + W_LATENESS),
+      period: i64(m, base + W_PERIOD), n: BigInt(m.u32[(base + W_PER_KEY) >>> 2]),
+    };
   }
   private endOf(base: number, k: bigint, c = this.cfg(base)): bigint { return c.offset + k * c.slide + c.size; }
-  private lastK(base: number, ps: bigint, c = this.cfg(base)): bigint { return floorDiv(ps - c.offset, c.slide); }
+  /** Start of window k: end − size (hopping), its period's start (cumulate). */
+  private startOf(base: number, k: bigint, c = this.cfg(base)): bigint { return c.period !== 0n ? c.offset + floorDiv(k, c.n) * c.period : this.endOf(base, k, c) - c.size; }
+  private lastK(base: number, ps: bigint, c = this.cfg(base)): bigint { return c.period !== 0n ? floorDiv(ps - c.offset, c.period) * c.n + c.n - 1n : floorDiv(ps - c.offset, c.slide); }
   private firstK(base: number, pe: bigint, c = this.cfg(base)): bigint { return -floorDiv(c.offset + c.size - pe, c.slide); }
   private kAfter(base: number, t: bigint, c = this.cfg(base)): bigint { return floorDiv(t - c.offset - c.size, c.slide) + 1n; }
 
   private mergeWindow(base: number, key: number, k: bigint): number {
-    const m = this.m;
-    const g = i64(m, base + W_PANE), size = i64(m, base + W_SIZE);
-    const start = this.endOf(base, k) - size;
-    return this.mergePanes(base, key, loOf(floorDiv(start - i64(m, base + W_OFFSET), g)), Number(size / g));
+    const c = this.cfg(base);
+    const start = this.startOf(base, k, c);
+    return this.mergePanes(base, key, loOf(floorDiv(start - c.offset, c.g)), Number((this.endOf(base, k, c) - start) / c.g));
   }
 
   /** Merges `panes` panes from index p0 (low 32 bits, as the table keys them) into the scratch accumulator. */
@@ -120,8 +124,9 @@ export class JsSlidingEngine extends JsEventTimeEngine {
     for (let i = 0; i < list.length; i++) {
       const { end: e, key } = list[i];
       if (i > 0 && list[i - 1].end === e && list[i - 1].key === key) continue;
-      const acc = this.mergeWindow(base, key, floorDiv(e - offset - size, slide));
-      emitWindow(m, base, OUT_WINDOW, key, 0, e - size, e, acc);
+      const k = floorDiv(e - offset - size, slide);
+      const acc = this.mergeWindow(base, key, k);
+      emitWindow(m, base, OUT_WINDOW, key, 0, this.startOf(base, k, c), e, acc);
     }
     setI64(m, base + W_LAST_ROUND, wm);
     let nextFire = NEVER, nextPurge = NEVER;
@@ -164,7 +169,7 @@ export class JsSlidingEngine extends JsEventTimeEngine {
 
   private late(base: number, r: number, stride: number, tsHi: number, tsLo: number, ps: bigint, key: number, idxLo: number, v: number, p: number, q: number): void {
     const m = this.m;
-    const wm = i64(m, base + W_WATERMARK), lateness = i64(m, base + W_LATENESS), g = i64(m, base + W_PANE), size = i64(m, base + W_SIZE);
+    const wm = i64(m, base + W_WATERMARK), lateness = i64(m, base + W_LATENESS), g = i64(m, base + W_PANE);
     const kl = this.lastK(base, ps);
     if (wm > this.endOf(base, kl) + lateness) { emitLate(m, base, r, stride, LATE_TOO_LATE); return; }
     // As assembly/operators/sliding_window.ts swLate: windows of this pane past their
@@ -195,7 +200,7 @@ export class JsSlidingEngine extends JsEventTimeEngine {
         rv = rev.upsertHL(key, loOf(k), tsHi, tsLo);
         if (rv === 0) {
           m.dv.setBigUint64(base + W_REFUSED, m.dv.getBigUint64(base + W_REFUSED, true) + 1n, true);
-          emitWindow(m, base, OUT_REVISION, key, 0, e - size, e, acc);
+          emitWindow(m, base, OUT_REVISION, key, 0, this.startOf(base, k), e, acc);
           continue;
         }
         setI64(m, rv + 8, e);
@@ -204,7 +209,7 @@ export class JsSlidingEngine extends JsEventTimeEngine {
         if (purgeAt < i64(m, base + W_NEXT_PURGE)) setI64(m, base + W_NEXT_PURGE, purgeAt);
       }
       m.u32[rv >>> 2] = aux;
-      emitWindow(m, base, kind, key, aux, e - size, e, acc);
+      emitWindow(m, base, kind, key, aux, this.startOf(base, k), e, acc);
     }
     // Enrichment: the earliest-ending window holding the event that still takes
     // it (end + lateness ≥ watermark), revised; older ones are final and freed.
@@ -232,8 +237,7 @@ export class JsSlidingEngine extends JsEventTimeEngine {
     // Enrichment reads the most recent window containing the event (the one
     // ending at the next slide boundary, firstEnd): its first pane.
     const enrich = u32[(base + W_ENRICH_N) >>> 2] !== 0;
-    const size = i64(m, base + W_SIZE), panes = Number(size / g);
-    let curRollP0Lo = 0;
+    let curRollP0Lo = 0, curRollN = 0;
     const sync = () => { u32[wMax] = maxLo; i32[wMax + 1] = maxHi; u32[wWm] = wmLo; i32[wWm + 1] = wmHi; };
     for (let i = 0; i < count; i++) {
       const r = ptr + i * stride, w = r >>> 2;
@@ -257,11 +261,16 @@ export class JsSlidingEngine extends JsEventTimeEngine {
         const idx = floorDiv(ts - offset, g);
         curStart = BigInt.asIntN(64, offset + idx * g);
         const curEnd = BigInt.asIntN(64, curStart + g);
-        const firstEnd = this.endOf(base, this.firstK(base, curEnd));
+        const kFirst = this.firstK(base, curEnd);
+        const firstEnd = this.endOf(base, kFirst);
         csHi = hiOf(curStart); csLo = loOf(curStart); ceHi = hiOf(curEnd); ceLo = loOf(curEnd);
         cfHi = hiOf(firstEnd); cfLo = loOf(firstEnd);
         curIdxLo = loOf(idx);
-        if (enrich) curRollP0Lo = loOf(floorDiv(firstEnd - size - offset, g));
+        if (enrich) {
+          const rollStart = this.startOf(base, kFirst);
+          curRollP0Lo = loOf(floorDiv(rollStart - offset, g));
+          curRollN = Number((firstEnd - rollStart) / g);
+        }
       }
       const key = u32[w + 4];
       const v = f64[(r + vOff) >>> 3];
@@ -282,7 +291,7 @@ export class JsSlidingEngine extends JsEventTimeEngine {
           lastKey = key; lastIdx = curIdxLo; lastAcc = acc;
         }
         aggUpdate(m, acc, tsHi, tsLo, u32[w + 3], u32[w + 2], v, p, q);
-        if (enrich) etEnrich(m, base, r, this.mergePanes(base, key, curRollP0Lo, panes, table));
+        if (enrich) etEnrich(m, base, r, this.mergePanes(base, key, curRollP0Lo, curRollN, table));
       } else {
         sync();
         this.late(base, r, stride, tsHi, tsLo, curStart, key, curIdxLo, v, p, q);
@@ -311,6 +320,38 @@ export class SlidingWindow extends WindowOperator {
     const outCap = c.capacity * wpp + 2 * c.maxBatch * wpp;
     const impl = engine === 'wasm' ? wasmWindowEngine(rt.exports, 'sliding') : new JsSlidingEngine(memViews(rt.memory), rt.memory);
     super(op, engine, rt, c, impl, slidingBytes(c.capacity, wpp, outCap), outCap, size, slide, pane, offset, wpp);
+    this.fanout = wpp;
+  }
+}
+
+export interface CumulateWindowConfig extends WindowCommonConfig {
+  /** The window end advances by stepNs (Flink CUMULATE's step). */
+  stepNs: bigint;
+  /** Windows start every maxSizeNs and grow to it (Flink CUMULATE's max size); a multiple of stepNs. */
+  maxSizeNs: bigint;
+  /** Periods start at offsetNs + k·maxSizeNs. Default 0. */
+  offsetNs?: bigint;
+}
+
+/**
+ * Keyed cumulative windows (Flink: CUMULATE(TABLE t, DESCRIPTOR(ts), step,
+ * maxSize)): [period start, period start + j·step) for j = 1..maxSize/step, on
+ * the sliding window's engine with panes of one step (header word W_PERIOD).
+ */
+export class CumulateWindow extends WindowOperator {
+  constructor(engine: Engine, rt: OperatorRuntime, op: number, config: CumulateWindowConfig) {
+    const c = resolveCommon(config);
+    const step = positiveNs('stepNs', config.stepNs);
+    const max = positiveNs('maxSizeNs', config.maxSizeNs);
+    if (max % step !== 0n) throw new WindowConfigError(`maxSizeNs (${max}) must be a multiple of stepNs (${step}): a period is cut into whole steps`);
+    const offset = config.offsetNs ?? 0n;
+    if (typeof offset !== 'bigint' || offset < 0n || offset >= max) throw new WindowConfigError(`offsetNs must be a bigint in [0, maxSizeNs), got ${String(config.offsetNs)}`);
+    const n = max / step;
+    if (n > BigInt(MAX_WINDOWS_PER_PANE)) throw new WindowConfigError(`maxSizeNs / stepNs = ${n} windows per period; at most ${MAX_WINDOWS_PER_PANE} are supported`);
+    const wpp = Number(n);
+    const outCap = c.capacity * wpp + 2 * c.maxBatch * wpp;
+    const impl = engine === 'wasm' ? wasmWindowEngine(rt.exports, 'sliding') : new JsSlidingEngine(memViews(rt.memory), rt.memory);
+    super(op, engine, rt, c, impl, slidingBytes(c.capacity, wpp, outCap), outCap, step, step, step, offset, wpp, max);
     this.fanout = wpp;
   }
 }

@@ -34,7 +34,7 @@ sinks: [{ type: stdout, operators: [w, z2, nope] }]
   const lines = g.stderr.trim().split('\n');
   assert.equal(lines, [
     `${p}:2:52 sources[0].max_frame_bytes: expected a frame limit of at least 1 byte, like "1MiB", found 0`,
-    `${p}:5:92 operators[0].aggregates[1]: expected one of "count", "sum", "min", "max", "mean", "variance", "stddev", "first", "last", "vwap" (did you mean "vwap"?), found "vwapp"`,
+    `${p}:5:92 operators[0].aggregates[1]: expected one of "count", "sum", "min", "max", "mean", "variance", "stddev", "first", "last", "vwap", "var_samp", "stddev_samp" (did you mean "vwap"?), found "vwapp"`,
     `${p}:6:5 operators[1].field: missing required key "field" (expected a field name or <window operator>.<aggregate>)`,
     `${p}:6:30 operators[1].feild: unknown key "feild" (did you mean "field"?); allowed here: type, name, field, mode, alpha, window, threshold, min_samples, direction, epsilon, emit_all, capacity, input, where`,
     `${p}:7:38 operators[2].field: expected a numeric field or <window operator>.<aggregate> (one of: price, qty, side) (did you mean "price"?), found "prcie"`,

@@ -76,7 +76,7 @@ test('lean accumulator (no Welford, no first/last): one 64-byte line per window,
 test('the default mask is every aggregate, written into the header', () => {
   const rt = runtime();
   const op = tumbling('wasm', rt);
-  assert.is(new DataView(rt.memory.buffer).getUint32(op.base + W_AGG_MASK, true), 0x3ff);
+  assert.is(new DataView(rt.memory.buffer).getUint32(op.base + W_AGG_MASK, true), 0xfff);
 });
 
 test('an enriched aggregate is always maintained (forced into the mask)', () => {
@@ -96,8 +96,8 @@ test('an enriched aggregate is always maintained (forced into the mask)', () => 
 
 test('bad masks get precise errors; a snapshot only restores under the same mask', () => {
   const rt = runtime();
-  for (const bad of [0, 0x400, 1.5, -1]) {
-    assert.throws(() => tumbling('js', rt, bad), (e: unknown) => e instanceof WindowConfigError && /aggMask must be a non-empty bitmask of aggregates 1\.\.1023/.test((e as Error).message));
+  for (const bad of [0, 0x1000, 1.5, -1]) {
+    assert.throws(() => tumbling('js', rt, bad), (e: unknown) => e instanceof WindowConfigError && /aggMask must be a non-empty bitmask of aggregates 1\.\.4095/.test((e as Error).message));
   }
   const a = tumbling('wasm', rt, FIVE);
   const b = put(rt, randomStream(4, 100, 5, 40_000_000, 0));

@@ -125,7 +125,7 @@ test('enrichment config errors are precise', () => {
   const rt = runtime();
   const mk = (enrich: unknown) => () => new TumblingWindow('js', rt, 0, { ...common, sizeNs: S, enrich: enrich as EnrichSpec[] });
   assert.throws(mk(Array.from({ length: 9 }, (_, i) => ({ aggregate: 0, field: 2 + i }))), (e: Error) => e instanceof WindowConfigError && /at most 8/.test(e.message));
-  assert.throws(mk([{ aggregate: 10, field: 2 }]), /enrich\[0\]\.aggregate must be an aggregate index 0\.\.9/);
+  assert.throws(mk([{ aggregate: 12, field: 2 }]), /enrich\[0\]\.aggregate must be an aggregate index 0\.\.11/);
   assert.throws(mk([{ aggregate: 1, field: 1 }]), /enrich\[0\]\.field 1 is one of this window's own input fields/);
   assert.throws(mk([{ aggregate: 1, field: 2 }, { aggregate: 2, field: 2 }]), /enrich\[1\]\.field 2 is written twice/);
   const op = new TumblingWindow('js', rt, 0, { ...common, sizeNs: S, enrich: [{ aggregate: 1, field: 7 }] });

@@ -97,7 +97,7 @@ test('bad window configs fail with precise errors', () => {
     [{ ...planned.session, gapNs: '5s' }, /gapNs must be an integer number of nanoseconds, got "5s"/],
     [{ ...planned.tumbling, eventTime: 'wall' }, /tumbling op 1: eventTime must be 'broadcast' or 'local', got "wall"/],
     [{ ...planned.tumbling, enrich: [{ aggregate: 1, field: 4 }] }, /tumbling op 1: enrichment field 4 is outside the record's 4 fields/],
-    [{ ...planned.sliding, enrich: [{ aggregate: 12, field: 2 }] }, /enrich\[0\]\.aggregate must be an aggregate index 0\.\.9/],
+    [{ ...planned.sliding, enrich: [{ aggregate: 12, field: 2 }] }, /enrich\[0\]\.aggregate must be an aggregate index 0\.\.11/],
   ];
   for (const [config, re] of bad) assert.throws(() => createOperator(config, c), re);
 });

@@ -18,13 +18,14 @@ import { rng } from '../../helpers/trades_file.js';
 const KEYS = ['AAPL', 'MSFT', 'NVDA', 'TSLA', 'AMZN'];
 const T0 = 1767623400000; // ms
 
-/** Events in ts order, distinct ts; bursts and pauses so sessions open and close. */
-function input(seed: number, n: number): string[] {
-  const r = rng(seed);
+/** Events in ts order, distinct ts unless `ties` (then about a third repeat the previous ts); bursts and pauses so sessions open and close. */
+function input(seed: number, n: number, ties = false): string[] {
+  const r = rng(seed), tie = rng(seed + 1000);
   const lines: string[] = [];
   let ts = T0;
   for (let i = 0; i < n; i++) {
-    ts += r() < 0.03 ? 2000 + Math.floor(r() * 6000) : 1 + Math.floor(r() * 40);
+    const step = r() < 0.03 ? 2000 + Math.floor(r() * 6000) : 1 + Math.floor(r() * 40);
+    if (!(ties && i > 0 && tie() < 0.35)) ts += step;
     const k = KEYS[Math.floor(r() * r() * KEYS.length)];
     const price = Math.round((100 + r() * 50) * 100) / 100, qty = 1 + Math.floor(r() * 500);
     lines.push(JSON.stringify({ n: i + 1, ts, instrument: k, price, qty, side: r() < 0.5 ? 'buy' : 'sell' }));
@@ -44,6 +45,8 @@ const AGGS: Agg[] = [
   { name: 'first', sql: (c) => `FIRST_VALUE(${c})`, duck: (c) => `arg_min(${c}, ts)` },
   { name: 'last', sql: (c) => `LAST_VALUE(${c})`, duck: (c) => `arg_max(${c}, ts)` },
   { name: 'vwap', sql: () => 'SUM(price * qty) / SUM(qty)', duck: () => 'sum(price * qty) / sum(qty)' },
+  { name: 'var_samp', sql: (c) => `VAR_SAMP(${c})`, duck: (c) => `var_samp(${c})` },
+  { name: 'stddev_samp', sql: (c) => `STDDEV_SAMP(${c})`, duck: (c) => `stddev_samp(${c})` },
 ];
 
 interface Query { name: string; sql: string; duck: string; kind: 'tumbling' | 'sliding' | 'session'; aggs: string[] }
@@ -83,9 +86,13 @@ function query(r: () => number, name: string): Query {
   return { name, sql: `CREATE VIEW ${name} AS ${sql};`, duck, kind, aggs: aggs.map((a) => a.name) };
 }
 
+/** Aggregates compared, and how many one-event windows (VAR_SAMP NULL) were seen: the generator must reach every aggregate. */
+const covered = new Set<string>();
+let nullSamples = 0;
+
 const close = (a: number, b: number, rel: number) => Math.abs(a - b) <= rel * Math.max(1, Math.abs(a), Math.abs(b));
 
-for (const seed of [1, 2, 3]) {
+for (const seed of [1, 2, 3, 4]) {
   test(`random window queries (seed ${seed}) give DuckDB's results`, async () => {
     const dir = tempDir('ganglion-sql-duck-');
     const instance = await DuckDBInstance.create(':memory:');
@@ -117,8 +124,12 @@ ${queries.map((q) => `${q.sql}\nSET 'operator.${q.name}.capacity' = '2048';`).jo
           const g = got.get(k);
           assert.ok(g, `${q.name}: window ${k} missing (${q.sql})`);
           for (const a of q.aggs) {
-            const gv = g!.values![a] as number, wv = Number(w[a]);
-            assert.ok(close(gv, wv, a === 'variance' || a === 'stddev' ? 1e-7 : 1e-9), `${q.name} ${k} ${a}: ganglion ${gv}, DuckDB ${wv} (${q.sql})`);
+            const gv = g!.values![a] as number | null;
+            // SQL's VAR_SAMP/STDDEV_SAMP of one row is NULL; so is ganglion's.
+            covered.add(a);
+            if (w[a] === null) { nullSamples++; assert.is(gv, null, `${q.name} ${k} ${a}: ganglion ${gv}, DuckDB NULL (${q.sql})`); continue; }
+            const wv = Number(w[a]);
+            assert.ok(gv !== null && close(gv, wv, /variance|stddev|samp/.test(a) ? 1e-7 : 1e-9), `${q.name} ${k} ${a}: ganglion ${gv}, DuckDB ${wv} (${q.sql})`);
           }
         }
       }
@@ -129,6 +140,68 @@ ${queries.map((q) => `${q.sql}\nSET 'operator.${q.name}.capacity' = '2048';`).jo
     }
   });
 }
+
+test('the seeded queries compared every aggregate, and one-event windows for the sample aggregates', () => {
+  assert.equal([...covered].sort(), AGGS.map((a) => a.name).sort());
+  assert.ok(nullSamples > 0, 'no one-event window met VAR_SAMP/STDDEV_SAMP');
+});
+
+// FIRST_VALUE/LAST_VALUE on equal event times: ganglion keeps the earlier
+// arrival as first and the later arrival as last (docs/operators/windows.md),
+// which is DuckDB's arg_min/arg_max over (ts, arrival number).
+test('FIRST_VALUE and LAST_VALUE break event-time ties by arrival, on every window kind', async () => {
+  const dir = tempDir('ganglion-sql-duck-ties-');
+  const instance = await DuckDBInstance.create(':memory:');
+  const db = await instance.connect();
+  try {
+    const events = join(dir.path, 'events.jsonl');
+    const lines = input(21, 3000, true);
+    writeFileSync(events, lines.join('\n') + '\n');
+    const job = join(dir.path, 'job.sql');
+    writeFileSync(job, `CREATE TABLE trades (ts BIGINT, instrument STRING, price DOUBLE, qty DOUBLE, side STRING, trader STRING, account STRING, asset_class STRING,
+  WATERMARK FOR ts AS ts) WITH ('connector' = 'file', 'path' = '${events}', 'timestamp.unit' = 'ms');
+SET 'table.exec.source.idle-timeout' = '0s';
+CREATE VIEW t AS SELECT instrument, FIRST_VALUE(price) AS f, LAST_VALUE(price) AS l FROM trades GROUP BY instrument, TUMBLE(ts, INTERVAL '250' MILLISECOND);
+CREATE VIEW h AS SELECT instrument, FIRST_VALUE(price) AS f, LAST_VALUE(price) AS l FROM trades GROUP BY instrument, HOP(ts, INTERVAL '100' MILLISECOND, INTERVAL '400' MILLISECOND);
+CREATE VIEW s AS SELECT instrument, FIRST_VALUE(price) AS f, LAST_VALUE(price) AS l FROM trades GROUP BY instrument, SESSION(ts, INTERVAL '1' SECOND);
+SET 'operator.t.capacity' = '2048';
+SET 'operator.h.capacity' = '2048';\n`);
+    const out = join(dir.path, 'out.jsonl');
+    const run = await ganglion(['replay', job, '--input', events, '--output', out]);
+    assert.is(run.code, 0, run.stderr);
+    const outs = readOutputs(out);
+    assert.is(outs.filter((o) => o.kind === 'late' || o.kind === 'dead_letter').length, 0);
+    await db.run(`CREATE TABLE ev AS SELECT * FROM read_json('${events}', format = 'newline_delimited', columns = {n: 'BIGINT', ts: 'BIGINT', instrument: 'VARCHAR', price: 'DOUBLE', qty: 'DOUBLE'})`);
+    const fl = 'arg_min(price, (ts, n)) AS first, arg_max(price, (ts, n)) AS last';
+    const duck = {
+      t: `SELECT instrument AS k, (ts // 250) * 250 AS ws, ${fl} FROM ev GROUP BY k, ws`,
+      h: `SELECT instrument AS k, (ts // 100) * 100 - j * 100 AS ws, ${fl} FROM ev CROSS JOIN range(0, 4) AS t(j) GROUP BY k, ws`,
+      s: `WITH marks AS (SELECT *, CASE WHEN ts - lag(ts) OVER (PARTITION BY instrument ORDER BY ts, n) >= 1000 THEN 1 ELSE 0 END AS brk FROM ev),
+        islands AS (SELECT *, sum(brk) OVER (PARTITION BY instrument ORDER BY ts, n ROWS UNBOUNDED PRECEDING) AS sid FROM marks)
+        SELECT instrument AS k, min(ts) AS ws, max(ts) + 1000 AS we, ${fl} FROM islands GROUP BY k, sid`,
+    };
+    let tiedWindows = 0;
+    const tiedAt = new Set((await db.runAndReadAll('SELECT instrument || \'|\' || ts AS t FROM ev GROUP BY instrument, ts HAVING count(*) > 1')).getRowObjects().map((r) => String(r.t)));
+    for (const [name, sql] of Object.entries(duck)) {
+      const want = (await db.runAndReadAll(sql)).getRowObjects();
+      const ms = (v: unknown) => BigInt(v as bigint) * 1_000_000n;
+      const got = name === 's' ? finalSessions(outs, name) : finalWindows(outs, name);
+      const keyOf = (w: Record<string, unknown>) => (name === 's' ? `${w.k}|${ms(w.ws)}|${ms(w.we)}` : `${w.k}|${ms(w.ws)}`);
+      assert.is(got.size, want.length, `${name}: ${got.size} windows, DuckDB ${want.length}`);
+      for (const w of want) {
+        const g = got.get(keyOf(w));
+        assert.ok(g, `${name}: window ${keyOf(w)} missing`);
+        assert.equal([g!.values!.first, g!.values!.last], [Number(w.first), Number(w.last)], `${name} ${keyOf(w)}`);
+      }
+      tiedWindows += want.length;
+    }
+    assert.ok(tiedAt.size > 300 && tiedWindows > 0, `${tiedAt.size} tied (key, ts): the ties must be there`);
+  } finally {
+    db.closeSync();
+    instance.closeSync();
+    dir.remove();
+  }
+});
 
 // `view.column` in a per-event query is the key's current window including
 // the event (a ganglion extension, docs/design/sql.md). Checked the same way:

@@ -163,12 +163,11 @@ test('what the operators cannot run yet is refused at its line:col with (issue 1
   const cases: Array<[string, string]> = [
     ["CREATE VIEW v AS SELECT trader, SUM(price) OVER (PARTITION BY trader, asset_class RANGE INTERVAL '1' DAY PRECEDING) AS daily FROM trades;", '3:44 not supported yet: SUM(...) OVER (...) windows (they need the bounded-range OVER operator) (issue 17)'],
     ['CREATE VIEW v AS SELECT instrument, AVG(price) OVER (PARTITION BY instrument ORDER BY ts ROWS BETWEEN 9 PRECEDING AND CURRENT ROW) FROM trades;', '3:48 not supported yet: AVG(...) OVER (...) windows'],
-    ["CREATE VIEW v AS SELECT instrument, window_start, COUNT(*) FROM TABLE(CUMULATE(TABLE trades, DESCRIPTOR(ts), INTERVAL '1' MINUTE, INTERVAL '1' HOUR)) GROUP BY instrument, window_start, window_end;", '3:71 not supported yet: CUMULATE windows'],
+    ["CREATE VIEW v AS SELECT instrument, window_start, COUNT(*) FROM TABLE(CUMULATE(TABLE trades, DESCRIPTOR(ts), INTERVAL '1' MINUTE, INTERVAL '1' HOUR, INTERVAL '1' SECOND)) GROUP BY instrument, window_start, window_end;", '3:150 not supported yet: window offsets (the fifth argument of CUMULATE)'],
     ["CREATE VIEW v AS SELECT instrument, COUNT(DISTINCT trader) FROM trades GROUP BY instrument, TUMBLE(ts, INTERVAL '1' SECOND);", '3:37 not supported yet: COUNT(DISTINCT ...)'],
-    ["CREATE VIEW v AS SELECT instrument, COUNT(*) FROM trades GROUP BY instrument, TUMBLE(ts, INTERVAL '1' SECOND) HAVING COUNT(*) > 5;", '3:118 not supported yet: HAVING'],
+    ["CREATE VIEW v AS SELECT instrument, COUNT(*) FROM trades GROUP BY instrument, TUMBLE(ts, INTERVAL '1' SECOND) HAVING instrument = 'A';", '3:118 not supported yet: HAVING on the key column instrument: filter keys in WHERE'],
     ["CREATE VIEW v AS SELECT * FROM trades WHERE side = 'buy';", '3:13 view v is read by no query'],
     ["CREATE VIEW v AS SELECT instrument, price * qty AS n FROM trades WHERE ABS(ZSCORE(price)) >= 3;", '3:37 not supported yet: computed select items next to a check'],
-    ["CREATE VIEW v AS SELECT instrument, STDDEV_SAMP(price) FROM trades GROUP BY instrument, TUMBLE(ts, INTERVAL '1' SECOND);", '3:37 not supported yet: STDDEV_SAMP'],
     ["CREATE VIEW v AS SELECT instrument, SUM(qty), MAX(price) FROM trades GROUP BY instrument, TUMBLE(ts, INTERVAL '1' SECOND);", '3:51 not supported yet: aggregates over different columns in one window'],
     ["CREATE VIEW a AS SELECT instrument, COUNT(*) FROM trades GROUP BY instrument, TUMBLE(ts, INTERVAL '1' SECOND);\nCREATE VIEW b AS SELECT trader, COUNT(*) FROM trades GROUP BY trader, TUMBLE(ts, INTERVAL '1' SECOND);", '4:63 not supported yet: keying by (trader) when view a keys by (instrument)'],
   ];
@@ -176,6 +175,35 @@ test('what the operators cannot run yet is refused at its line:col with (issue 1
     const got = problems(TRADES + stmt);
     assert.ok(got.length >= 1 && got[0].startsWith(want), `${stmt}\n  got  ${got.join('\n       ')}\n  want ${want}`);
   }
+});
+
+test('VAR_SAMP, STDDEV_SAMP (and Flink\'s VARIANCE, STDDEV: the sample ones) are the window\'s var_samp, stddev_samp', () => {
+  const c = sql(`${TRADES}CREATE VIEW v AS SELECT instrument, VAR_SAMP(price) AS vs, STDDEV_SAMP(price), VAR_POP(price) FROM trades GROUP BY instrument, TUMBLE(ts, INTERVAL '1' SECOND);`);
+  assert.equal((c.operators[0] as { aggregates: string[] }).aggregates, ['var_samp', 'stddev_samp', 'variance']);
+  const d = sql(`${TRADES}CREATE VIEW v AS SELECT instrument, VARIANCE(qty), STDDEV(qty) FROM trades GROUP BY instrument, TUMBLE(ts, INTERVAL '1' SECOND);`);
+  assert.equal((d.operators[0] as { aggregates: string[] }).aggregates, ['var_samp', 'stddev_samp']);
+});
+
+test('CUMULATE(TABLE t, DESCRIPTOR(ts), step, size) is a cumulate window; the size must be a multiple of the step', () => {
+  const c = sql(`${TRADES}CREATE VIEW v AS SELECT instrument, window_start, window_end, SUM(qty) FROM TABLE(CUMULATE(TABLE trades, DESCRIPTOR(ts), INTERVAL '1' MINUTE, INTERVAL '1' HOUR)) GROUP BY instrument, window_start, window_end;`);
+  const w = c.operators[0] as Record<string, unknown>;
+  assert.equal([w.window, w.step, w.size, w.aggregates], ['cumulate', 60_000_000_000n, 3_600_000_000_000n, ['sum']]);
+  assert.equal(problems(`${TRADES}CREATE VIEW v AS SELECT instrument, window_start, window_end, SUM(qty) FROM TABLE(CUMULATE(TABLE trades, DESCRIPTOR(ts), INTERVAL '7' MINUTE, INTERVAL '1' HOUR)) GROUP BY instrument, window_start, window_end;`),
+    ['3:143 a CUMULATE max size (1h) must be a multiple of its step (7m), as in Flink']);
+  assert.ok(problems(`${TRADES}CREATE VIEW v AS SELECT instrument, SUM(qty) FROM trades GROUP BY instrument, CUMULATE(ts, INTERVAL '1' MINUTE, INTERVAL '1' HOUR);`)[0].startsWith('3:79 CUMULATE is a windowing table function only'));
+});
+
+test("HAVING becomes the window's having condition over its aggregates (aliases and HAVING-only aggregates included)", () => {
+  const c = sql(`${TRADES}CREATE VIEW v AS SELECT instrument, AVG(price) AS ap FROM trades GROUP BY instrument, TUMBLE(ts, INTERVAL '1' SECOND) HAVING COUNT(*) > 5 AND ap < MAX(price) - 1;`);
+  const w = c.operators[0] as { aggregates: string[]; having: string };
+  assert.equal(w.aggregates, ['mean', 'count', 'max']);
+  assert.is(w.having, '(("count" > 5) AND ("mean" < ("max" - 1)))');
+  assert.equal(problems(`${TRADES}CREATE VIEW v AS SELECT instrument, SUM(qty) FROM trades GROUP BY instrument, TUMBLE(ts, INTERVAL '1' SECOND) HAVING price > 1;`),
+    ['3:118 price in HAVING is neither aggregated nor a GROUP BY key: aggregate it (e.g. MAX(price) > 10)']);
+  assert.equal(problems(`${TRADES}CREATE VIEW u AS SELECT instrument, SUM(qty) FROM trades GROUP BY instrument, TUMBLE(ts, INTERVAL '1' SECOND) HAVING SUM(qty) + 1;`),
+    ['3:118 expected a condition (TRUE, FALSE or NULL), found a double expression; compare it, e.g. COUNT(*) > 5']);
+  assert.equal(problems(`${TRADES}CREATE VIEW u AS SELECT instrument, SUM(qty) FROM trades GROUP BY instrument, TUMBLE(ts, INTERVAL '1' SECOND) HAVING SUM(qty) > 'big';`),
+    ['3:118 cannot compare double with string']);
 });
 
 test("a window view's WHERE becomes the window's own where (source qualifiers dropped)", () => {
