@@ -1,7 +1,8 @@
 // HAVING on window queries, run by ganglion (`ganglion replay` of a .sql job)
 // and by DuckDB on the same file: exactly the windows DuckDB's HAVING keeps,
 // with their values, on tumbling, HOP and SESSION windows, with conditions over
-// selected aggregates, aliases, aggregates only HAVING names, NULLs
+// selected aggregates, aliases, aggregates only HAVING names, a view's own
+// WHERE next to its HAVING, NULLs
 // (VAR_SAMP of one event) and VWAP. The input is in event-time order, so no
 // window is revised (revisions under HAVING: test/host/operators/having.test.ts).
 import { test } from 'uvu';
@@ -36,6 +37,8 @@ const CASES: Case[] = [
   { name: 'rich', kind: 'tumbling', sql: TUMBLE('AVG(price) AS ap', 'ap >= 105 AND COUNT(*) BETWEEN 2 AND 9'), duck: DTUMBLE('avg(price) AS mean, count(*) AS count', 'avg(price) >= 105 AND count(*) BETWEEN 2 AND 9'), aggs: ['mean', 'count'] },
   // NULL is not TRUE: one-event windows (VAR_SAMP NULL) are dropped by the comparison, kept by IS NULL.
   { name: 'spread', kind: 'tumbling', sql: TUMBLE('STDDEV_SAMP(price) AS sd', 'STDDEV_SAMP(price) > 2.5 OR VAR_SAMP(price) IS NULL'), duck: DTUMBLE('stddev_samp(price) AS stddev_samp, var_samp(price) AS var_samp', 'stddev_samp(price) > 2.5 OR var_samp(price) IS NULL'), aggs: ['stddev_samp', 'var_samp'] },
+  // A view's own WHERE and its HAVING together: the window sees only the events WHERE keeps, HAVING filters its outputs.
+  { name: 'bigbusy', kind: 'tumbling', sql: `SELECT instrument, COUNT(*) AS c FROM trades WHERE qty > 150 GROUP BY instrument, TUMBLE(ts, INTERVAL '250' MILLISECOND) HAVING COUNT(*) > 3`, duck: `SELECT instrument AS k, (ts // 250) * 250 AS ws, count(*) AS count FROM ev WHERE qty > 150 GROUP BY k, ws HAVING count(*) > 3`, aggs: ['count'] },
   {
     name: 'hop', kind: 'sliding',
     sql: `SELECT instrument, HOP_END(ts, INTERVAL '100' MILLISECOND, INTERVAL '400' MILLISECOND), SUM(price * qty) / SUM(qty) AS vwap, MAX(price) FROM trades GROUP BY instrument, HOP(ts, INTERVAL '100' MILLISECOND, INTERVAL '400' MILLISECOND) HAVING MAX(price) - MIN(price) > 4 AND SUM(price * qty) / SUM(qty) < 106`,
