@@ -10,6 +10,7 @@ import { limitDescriptor } from './limit/descriptor.js';
 import { modelDescriptor } from './model/descriptor.js';
 import { dedupDescriptor } from './dedup/descriptor.js';
 import { filterDescriptor } from './filter/descriptor.js';
+import { overDescriptor } from './over/descriptor.js';
 
 export const OPERATORS = [
   windowDescriptor,
@@ -18,6 +19,7 @@ export const OPERATORS = [
   modelDescriptor,
   dedupDescriptor,
   filterDescriptor,
+  overDescriptor,
 ] as const;
 
 /** Every operator entry a pipeline file may hold, validated with defaults applied. */
