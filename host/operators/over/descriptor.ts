@@ -19,14 +19,16 @@ const entry = z
     name,
     /** The aggregated field. */
     field: name,
+    /** The order of the frame: the stream's event-time field, the only order an OVER frame has (optional; SQL writes it). */
+    order_by: name.optional(),
     aggregates: z.array(z.enum(OVER_AGGREGATES)).min(1, 'expected at least one aggregate'),
     /** RANGE frame: the rows with ts in [ts - range, ts] (SQL `RANGE BETWEEN INTERVAL ... PRECEDING AND CURRENT ROW`). */
     range: duration.optional(),
     /** ROWS frame: the n rows before the event and the event (SQL `ROWS BETWEEN n PRECEDING AND CURRENT ROW`). */
     rows: z.number().int().min(0).max(1 << 24).optional(),
-    /** Most keys per partition (default 65,536). */
+    /** Most keys per partition (default 16,384). */
     capacity: positiveInt.max(1 << 24).optional(),
-    /** Most rows held per partition: frames plus rows waiting for the watermark (default 1,048,576; 48 bytes each). */
+    /** Most rows held per partition: frames plus rows waiting for the watermark (default 262,144; 48 bytes each). */
     row_capacity: positiveInt.max((1 << 30) - 1).optional(),
     /** Most rows waiting for the watermark at once (default 16,384; sizes the output area). */
     max_pending: positiveInt.max(1 << 24).optional(),
@@ -68,6 +70,11 @@ export const overDescriptor = defineOperator<OverYaml>({
   ],
   kinds: { over: createOverOperator },
   reads: (o) => [{ path: ['field'], ref: o.field, accepts: 'number' }],
+  check(o, ctx) {
+    if (o.order_by !== undefined && o.order_by !== ctx.fields.time) {
+      ctx.add(['order_by'], `expected the event-time field ${ctx.fields.time}: an OVER frame is in event-time order`, o.order_by);
+    }
+  },
   plan: (o, ctx) => ({
     kind: 'over', name: o.name, field: ctx.field(o.field),
     ...(o.range !== undefined ? { frame: 'range', rangeNs: o.range } : { frame: 'rows', rows: o.rows }),
@@ -98,7 +105,7 @@ export const overDescriptor = defineOperator<OverYaml>({
       seq: r.seq.toString(),
     };
   },
-  summary: (o) => `${o.aggregates.join(', ')} of ${o.field} OVER (PARTITION BY key ORDER BY event time ${overFrameText(o)}), one row per event`,
+  summary: (o) => `${o.aggregates.join(', ')} of ${o.field} OVER (PARTITION BY key ORDER BY ${o.order_by ?? 'event time'} ${overFrameText(o)}), one row per event once the watermark passes it`,
   state: (o, per, lateness) => `${per}: ${o.range !== undefined ? `the rows of the last ${formatDuration(o.range)}` : `the last ${o.rows! + 1} rows`}` +
-    ` plus those waiting for the watermark (+ ${formatDuration(lateness)} allowed lateness), at most ${o.row_capacity ?? 1 << 20} rows and ${o.capacity ?? 1 << 16} keys per partition`,
+    ` plus those waiting for the watermark (+ ${formatDuration(lateness)} allowed lateness), at most ${o.row_capacity ?? 1 << 18} rows and ${o.capacity ?? 1 << 14} keys per partition`,
 });

@@ -30,9 +30,9 @@ export interface OverOptions {
   /** The watermark's out-of-orderness (local watermark = max ts - it) and the allowed lateness, ns. */
   outOfOrderNs?: bigint;
   allowedLatenessNs?: bigint;
-  /** Most keys per partition. Default 65,536. */
+  /** Most keys per partition. Default 16,384. */
   capacity?: number;
-  /** Most rows held per partition (frames plus rows waiting for the watermark). Default 1,048,576 (48 MiB). */
+  /** Most rows held per partition (frames plus rows waiting for the watermark). Default 262,144 (12 MiB). */
   rowCapacity?: number;
   /** Most rows waiting for the watermark at once. Default 16,384. */
   maxPending?: number;
@@ -93,8 +93,8 @@ export function overConfig(options: OverOptions): OverConfig {
     if (!(OVER_AGGREGATES as readonly unknown[]).includes(a)) fail(`unknown aggregate ${JSON.stringify(a)} (known: ${OVER_AGGREGATES.join(', ')})`);
     aggMask |= 1 << AGG[a as OverAggregate];
   }
-  const capacity = r.int('capacity', 1, 1 << 24, 1 << 16);
-  const rowCapacity = r.int('rowCapacity', 1, (1 << 30) - 1, 1 << 20);
+  const capacity = r.int('capacity', 1, 1 << 24, 1 << 14);
+  const rowCapacity = r.int('rowCapacity', 1, (1 << 30) - 1, 1 << 18);
   const maxPending = r.int('maxPending', 1, 1 << 24, 1 << 14);
   const maxBatch = r.int('maxBatch', 1, 1 << 20, 1024);
   if (frame === 'rows' && extent + 1n > BigInt(rowCapacity)) fail(`rowCapacity ${rowCapacity} cannot hold one key's ${extent + 1n} rows`);
