@@ -34,7 +34,7 @@ export interface OverOptions {
   capacity?: number;
   /** Most rows held per partition (frames plus rows waiting for the watermark). Default 262,144 (12 MiB). */
   rowCapacity?: number;
-  /** Most rows waiting for the watermark at once. Default 16,384. */
+  /** Most rows waiting for the watermark at once. Default max(16,384, 4 × maxBatch). */
   maxPending?: number;
   /** Most records one process() call gets (sizes the output area). Default 1024. */
   maxBatch?: number;
@@ -95,8 +95,11 @@ export function overConfig(options: OverOptions): OverConfig {
   }
   const capacity = r.int('capacity', 1, 1 << 24, 1 << 14);
   const rowCapacity = r.int('rowCapacity', 1, (1 << 30) - 1, 1 << 18);
-  const maxPending = r.int('maxPending', 1, 1 << 24, 1 << 14);
   const maxBatch = r.int('maxBatch', 1, 1 << 20, 1024);
+  // Room for a few batches on top of what waits for the watermark: a batch's
+  // rows all wait until the flush at its end; below that, every event would
+  // flush on its own (a scan of the keys with waiting rows each time).
+  const maxPending = r.int('maxPending', 1, 1 << 24, Math.max(1 << 14, 4 * maxBatch));
   if (frame === 'rows' && extent + 1n > BigInt(rowCapacity)) fail(`rowCapacity ${rowCapacity} cannot hold one key's ${extent + 1n} rows`);
   return {
     op, field, frame, extent, aggMask, capacity, rowCapacity, maxPending,
