@@ -205,14 +205,31 @@ function sumAdd(v: usize, x: f64): void {
   store<f64>(v + K_COMP, c);
 }
 
-/** A row joins the key's frame: sum, count, and the deques (a value pops the ones it dominates). */
-function frameAdd(v: usize, rows: usize, id: u32, mask: u32): void {
-  store<u32>(v + K_FRAME_ROWS, load<u32>(v + K_FRAME_ROWS) + 1);
+/** The key's oldest row leaves the frame and returns to the free list. */
+function evictHead(base: usize, v: usize, rows: usize): void {
+  const id = load<u32>(v + K_HEAD);
   const r = row(rows, id);
+  const next = load<u32>(r + R_NEXT);
+  store<u32>(v + K_HEAD, next);
+  if (next != 0) store<u32>(row(rows, next) + R_PREV, 0);
+  else store<u32>(v + K_TAIL, 0);
+  if (load<u32>(v + K_LAST) == id) store<u32>(v + K_LAST, 0);
+  store<u32>(v + K_FRAME_ROWS, load<u32>(v + K_FRAME_ROWS) - 1);
   const x = load<f64>(r + R_VALUE);
-  if (isNaN<f64>(x)) return;
-  store<u32>(v + K_VALUES, load<u32>(v + K_VALUES) + 1);
-  sumAdd(v, x);
+  if (!isNaN<f64>(x)) {
+    const n = load<u32>(v + K_VALUES) - 1;
+    store<u32>(v + K_VALUES, n);
+    // An empty frame starts its sum afresh: no rounding residue carries over.
+    if (n == 0) { store<f64>(v + K_SUM, 0); store<f64>(v + K_COMP, 0); } else sumAdd(v, -x);
+    dequeEvict(v, rows, id, r);
+  }
+  store<u32>(r + R_NEXT, load<u32>(base + H_FREE));
+  store<u32>(base + H_FREE, id);
+}
+
+/** A row joins the min/max deques (a value pops the ones it dominates). */
+function dequePush(v: usize, rows: usize, id: u32, x: f64, mask: u32): void {
+  const r = row(rows, id);
   if (mask & AGG_MAX) {
     let back = load<u32>(v + K_MAX_BACK);
     while (back != 0 && load<f64>(row(rows, back) + R_VALUE) <= x) back = load<u32>(row(rows, back) + R_MAX_PREV);
@@ -233,95 +250,131 @@ function frameAdd(v: usize, rows: usize, id: u32, mask: u32): void {
   }
 }
 
-/** The key's oldest row leaves the frame and returns to the free list. */
-function evictHead(base: usize, v: usize, rows: usize): void {
-  const id = load<u32>(v + K_HEAD);
-  const r = row(rows, id);
-  const next = load<u32>(r + R_NEXT);
-  store<u32>(v + K_HEAD, next);
-  if (next != 0) store<u32>(row(rows, next) + R_PREV, 0);
-  else store<u32>(v + K_TAIL, 0);
-  if (load<u32>(v + K_LAST) == id) store<u32>(v + K_LAST, 0);
-  store<u32>(v + K_FRAME_ROWS, load<u32>(v + K_FRAME_ROWS) - 1);
-  const x = load<f64>(r + R_VALUE);
-  if (!isNaN<f64>(x)) {
-    const n = load<u32>(v + K_VALUES) - 1;
-    store<u32>(v + K_VALUES, n);
-    // An empty frame starts its sum afresh: no rounding residue carries over.
-    if (n == 0) { store<f64>(v + K_SUM, 0); store<f64>(v + K_COMP, 0); } else sumAdd(v, -x);
-    if (load<u32>(v + K_MAX_FRONT) == id) {
-      const f = load<u32>(r + R_MAX_NEXT);
-      store<u32>(v + K_MAX_FRONT, f);
-      if (f == 0) store<u32>(v + K_MAX_BACK, 0);
-      else store<u32>(row(rows, f) + R_MAX_PREV, 0); // pops must stop at the new front
-    }
-    if (load<u32>(v + K_MIN_FRONT) == id) {
-      const f = load<u32>(r + R_MIN_NEXT);
-      store<u32>(v + K_MIN_FRONT, f);
-      if (f == 0) store<u32>(v + K_MIN_BACK, 0);
-      else store<u32>(row(rows, f) + R_MIN_PREV, 0); // pops must stop at the new front
-    }
+/** The oldest row `id` leaves the min/max deques if it fronts them. */
+function dequeEvict(v: usize, rows: usize, id: u32, r: usize): void {
+  if (load<u32>(v + K_MAX_FRONT) == id) {
+    const f = load<u32>(r + R_MAX_NEXT);
+    store<u32>(v + K_MAX_FRONT, f);
+    if (f == 0) store<u32>(v + K_MAX_BACK, 0);
+    else store<u32>(row(rows, f) + R_MAX_PREV, 0); // pops must stop at the new front
   }
-  store<u32>(r + R_NEXT, load<u32>(base + H_FREE));
-  store<u32>(base + H_FREE, id);
+  if (load<u32>(v + K_MIN_FRONT) == id) {
+    const f = load<u32>(r + R_MIN_NEXT);
+    store<u32>(v + K_MIN_FRONT, f);
+    if (f == 0) store<u32>(v + K_MIN_BACK, 0);
+    else store<u32>(row(rows, f) + R_MIN_PREV, 0);
+  }
 }
 
-/** One output per row: the frame's aggregates (NaN where there are no values or the aggregate is not kept). */
-function emit(base: usize, v: usize, rows: usize, id: u32, key: u32, start: i64, mask: u32): void {
-  const n = load<u32>(base + H_OUT_COUNT);
-  const at = base + <usize>load<u32>(base + H_OUT) + <usize>n * OUT_BYTES;
-  const r = row(rows, id);
-  writeOutHeader(at, OUT_OVER, load<u32>(base + H_OP), key, 0, start, load<i64>(r + R_TS), load<u64>(r + R_SEQ));
-  const count = load<u32>(v + K_VALUES);
-  const sum = count == 0 ? NaN : load<f64>(v + K_SUM) + load<f64>(v + K_COMP);
-  store<f64>(at + OUT_VALUES, <f64>count);
-  store<f64>(at + OUT_VALUES + 8, sum);
-  store<f64>(at + OUT_VALUES + 16, (mask & AGG_MIN) != 0 && count != 0 ? load<f64>(row(rows, load<u32>(v + K_MIN_FRONT)) + R_VALUE) : NaN);
-  store<f64>(at + OUT_VALUES + 24, (mask & AGG_MAX) != 0 && count != 0 ? load<f64>(row(rows, load<u32>(v + K_MAX_FRONT)) + R_VALUE) : NaN);
-  store<f64>(at + OUT_VALUES + 32, sum / <f64>count);
-  memory.fill(at + OUT_VALUES + 40, 0, 48);
-  store<u32>(base + H_OUT_COUNT, n + 1);
-}
-
-/** Emits the key's pending rows with ts < f in ts order; returns how many remain pending. */
+/**
+ * Emits the key's pending rows with ts < f in ts order; returns how many
+ * remain pending. The hot loop of the operator: the key's frame (head, sum,
+ * counts) and the free list live in locals and go back to memory once at the
+ * end; the operations, and so the bytes, are those of frameAdd, evictHead and
+ * emit (and of the JS twin's).
+ */
 function flushKey(base: usize, v: usize, rows: usize, key: u32, f: i64): u32 {
   const mask = load<u32>(base + H_AGG_MASK);
+  const deques = (mask & (AGG_MIN | AGG_MAX)) != 0;
   const rowsMode = load<u32>(base + H_MODE) == MODE_ROWS;
   const range = load<i64>(base + H_RANGE);
-  const last = load<u32>(v + K_LAST);
-  let id = last != 0 ? load<u32>(row(rows, last) + R_NEXT) : load<u32>(v + K_HEAD);
+  const op = load<u32>(base + H_OP);
+  const out = base + <usize>load<u32>(base + H_OUT);
+  let outN = load<u32>(base + H_OUT_COUNT);
+  let head = load<u32>(v + K_HEAD);
+  let last = load<u32>(v + K_LAST);
+  let frameRows = load<u32>(v + K_FRAME_ROWS);
+  let values = load<u32>(v + K_VALUES);
+  let sum = load<f64>(v + K_SUM);
+  let comp = load<f64>(v + K_COMP);
+  let free = load<u32>(base + H_FREE);
+  let id = last != 0 ? load<u32>(row(rows, last) + R_NEXT) : head;
   let emitted: u32 = 0;
   while (id != 0) {
     const t = load<i64>(row(rows, id) + R_TS);
     if (t >= f) break;
-    if (rowsMode) {
-      frameAdd(v, rows, id, mask);
-      while (<i64>load<u32>(v + K_FRAME_ROWS) > range + 1) evictHead(base, v, rows);
-      emit(base, v, rows, id, key, load<i64>(row(rows, load<u32>(v + K_HEAD)) + R_TS), mask);
-      store<u32>(v + K_LAST, id);
-      id = load<u32>(row(rows, id) + R_NEXT);
-      emitted++;
-      continue;
-    }
-    // RANGE: the peers (equal ts) join together and share one frame.
+    // The rows that join the frame: this one (ROWS) or all its peers (RANGE).
     const first = id;
     let lastPeer = id;
-    while (id != 0 && load<i64>(row(rows, id) + R_TS) == t) {
-      frameAdd(v, rows, id, mask);
+    while (true) {
+      const r = row(rows, id);
+      frameRows++;
+      const x = load<f64>(r + R_VALUE);
+      if (!isNaN<f64>(x)) {
+        values++;
+        const tt = sum + x;
+        if (Math.abs(sum) >= Math.abs(x)) comp += (sum - tt) + x;
+        else comp += (x - tt) + sum;
+        sum = tt;
+        if (deques) dequePush(v, rows, id, x, mask);
+      }
       lastPeer = id;
-      id = load<u32>(row(rows, id) + R_NEXT);
+      id = load<u32>(r + R_NEXT);
+      if (rowsMode || id == 0 || load<i64>(row(rows, id) + R_TS) != t) break;
     }
+    // The rows that leave it: beyond the range (RANGE), or beyond n + 1 rows (ROWS).
     const lo = t - range;
-    while (load<i64>(row(rows, load<u32>(v + K_HEAD)) + R_TS) < lo) evictHead(base, v, rows);
+    while (rowsMode ? <i64>frameRows > range + 1 : load<i64>(row(rows, head) + R_TS) < lo) {
+      const h = head;
+      const r = row(rows, h);
+      const nx = load<u32>(r + R_NEXT);
+      head = nx;
+      if (nx != 0) store<u32>(row(rows, nx) + R_PREV, 0);
+      else store<u32>(v + K_TAIL, 0);
+      if (last == h) last = 0;
+      frameRows--;
+      const x = load<f64>(r + R_VALUE);
+      if (!isNaN<f64>(x)) {
+        values--;
+        // An empty frame starts its sum afresh: no rounding residue carries over.
+        if (values == 0) { sum = 0; comp = 0; } else {
+          const y = -x;
+          const tt = sum + y;
+          if (Math.abs(sum) >= Math.abs(y)) comp += (sum - tt) + y;
+          else comp += (y - tt) + sum;
+          sum = tt;
+        }
+        if (deques) dequeEvict(v, rows, h, r);
+      }
+      store<u32>(r + R_NEXT, free);
+      free = h;
+    }
+    const start = rowsMode ? load<i64>(row(rows, head) + R_TS) : lo;
+    const total = values == 0 ? NaN : sum + comp;
+    const mn = (mask & AGG_MIN) != 0 && values != 0 ? load<f64>(row(rows, load<u32>(v + K_MIN_FRONT)) + R_VALUE) : NaN;
+    const mx = (mask & AGG_MAX) != 0 && values != 0 ? load<f64>(row(rows, load<u32>(v + K_MAX_FRONT)) + R_VALUE) : NaN;
     let e = first;
     while (true) {
-      emit(base, v, rows, e, key, lo, mask);
+      const at = out + <usize>outN * OUT_BYTES;
+      const r = row(rows, e);
+      writeOutHeader(at, OUT_OVER, op, key, 0, start, load<i64>(r + R_TS), load<u64>(r + R_SEQ));
+      store<f64>(at + OUT_VALUES, <f64>values);
+      store<f64>(at + OUT_VALUES + 8, total);
+      store<f64>(at + OUT_VALUES + 16, mn);
+      store<f64>(at + OUT_VALUES + 24, mx);
+      store<f64>(at + OUT_VALUES + 32, total / <f64>values);
+      // Plain stores: memory.fill leaves the WASM code for a call, which costs more than 48 bytes.
+      store<u64>(at + OUT_VALUES + 40, 0);
+      store<u64>(at + OUT_VALUES + 48, 0);
+      store<u64>(at + OUT_VALUES + 56, 0);
+      store<u64>(at + OUT_VALUES + 64, 0);
+      store<u64>(at + OUT_VALUES + 72, 0);
+      store<u64>(at + OUT_VALUES + 80, 0);
+      outN++;
       emitted++;
       if (e == lastPeer) break;
-      e = load<u32>(row(rows, e) + R_NEXT);
+      e = load<u32>(r + R_NEXT);
     }
-    store<u32>(v + K_LAST, lastPeer);
+    last = lastPeer;
   }
+  store<u32>(v + K_HEAD, head);
+  store<u32>(v + K_LAST, last);
+  store<u32>(v + K_FRAME_ROWS, frameRows);
+  store<u32>(v + K_VALUES, values);
+  store<f64>(v + K_SUM, sum);
+  store<f64>(v + K_COMP, comp);
+  store<u32>(base + H_FREE, free);
+  store<u32>(base + H_OUT_COUNT, outN);
   const pending = load<u32>(v + K_PENDING) - emitted;
   store<u32>(v + K_PENDING, pending);
   store<u32>(base + H_PENDING, load<u32>(base + H_PENDING) - emitted);

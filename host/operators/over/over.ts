@@ -416,7 +416,7 @@ class JsOver extends OverBase {
     this.stf(at + OUT_VALUES + 16, (mask & AGG_MIN) !== 0 && count !== 0 ? this.ldf(this.row(rows, this.ld32(v + K_MIN_FRONT)) + R_VALUE) : NaN);
     this.stf(at + OUT_VALUES + 24, (mask & AGG_MAX) !== 0 && count !== 0 ? this.ldf(this.row(rows, this.ld32(v + K_MAX_FRONT)) + R_VALUE) : NaN);
     this.stf(at + OUT_VALUES + 32, sum / count);
-    this.u8.fill(0, at + OUT_VALUES + 40, at + OUT_VALUES + 88);
+    for (let o = OUT_VALUES + 40; o < OUT_VALUES + 88; o += 8) this.stf(at + o, 0);
     this.st32(b + H_OUT_COUNT, n + 1);
   }
 
