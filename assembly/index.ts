@@ -25,3 +25,4 @@ export * from './operators/zscore';
 export * from './operators/limit_check';
 export * from './operators/tree_ensemble';
 export * from './operators/dedup';
+export * from './operators/over';

@@ -92,6 +92,8 @@ export const OUT_SCORE = 4;
 export const OUT_LATE = 5;
 /** Not an output: a partition's end-of-epoch marker (seq = epoch), see host/pipeline/epochs.ts. */
 export const OUT_MARKER = 6;
+/** An OVER aggregation's row: start = its frame's first time, end = the event's ts, v* = count,sum,min,max,mean (host/operators/over/). */
+export const OUT_OVER = 7;
 
 /** Each aggregate's number: its bit in a window's aggregate mask, its enrichment
  *  code, and (0..10) its slot in a window output's values. */

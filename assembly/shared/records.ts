@@ -26,6 +26,7 @@ export const OUT_ANOMALY: u32 = 3;
 export const OUT_SCORE: u32 = 4;
 export const OUT_LATE: u32 = 5;
 export const OUT_MARKER: u32 = 6;
+export const OUT_OVER: u32 = 7;
 
 /** Writes the fixed header of an output record; values follow at OUT_VALUES. */
 // @ts-ignore: decorator

@@ -193,7 +193,7 @@ export const keyDictionary = z
  * each descriptor owns its entry's schema and defaults.
  */
 /** Operator types that take their own `where:` (not the ones that drop or write records for the chain: filter, dedup, derive). */
-const SCOPED_TYPES = new Set(['window', 'zscore', 'limit', 'model']);
+const SCOPED_TYPES = new Set(['window', 'zscore', 'limit', 'model', 'over']);
 
 export const operator = z.discriminatedUnion(
   'type',

@@ -11,6 +11,7 @@ import { modelDescriptor } from './model/descriptor.js';
 import { dedupDescriptor } from './dedup/descriptor.js';
 import { filterDescriptor } from './filter/descriptor.js';
 import { deriveDescriptor } from './derive/descriptor.js';
+import { overDescriptor } from './over/descriptor.js';
 
 export const OPERATORS = [
   windowDescriptor,
@@ -20,6 +21,7 @@ export const OPERATORS = [
   dedupDescriptor,
   filterDescriptor,
   deriveDescriptor,
+  overDescriptor,
 ] as const;
 
 /** Every operator entry a pipeline file may hold, validated with defaults applied. */

@@ -24,7 +24,7 @@ import { exprText } from '../expr/print.js';
 import { havingEnv } from '../operators/window/having.js';
 import { AGGREGATE_NAMES } from '../records.js';
 import { didYouMean } from '../config/errors.js';
-import type { CallExpr, Column, CreateModel, CreateTable, Name, Query, SetStatement, Statement, WindowTvf } from './ast.js';
+import type { CallExpr, Column, CreateModel, CreateTable, Name, OverSpec, Query, SetStatement, Statement, WindowTvf } from './ast.js';
 import { SqlError, type SqlProblem } from './errors.js';
 import { collectCalls, collectRefs, sameArgs, sameCall } from './expr_walk.js';
 import { fail, notYet, Problem, Silent } from './problem.js';
@@ -720,12 +720,13 @@ class Translator implements ConfigOut {
   eventQuery(q: Query, src: SourceTable, name: string, namePos: Pos): EventView | DeriveView {
     this.aliases = new Set([q.from.alias?.v].filter((x): x is string => !!x).map(lower));
     if (q.having) fail('HAVING needs GROUP BY', q.having.pos);
-    // OVER aggregates anywhere: the bounded-range operator does not exist yet.
+    if (q.items.some((item) => item.expr.k !== 'star' && collectCalls(item.expr).some((c) => c.over && AGGREGATES[c.name]))) return this.overQuery(q, src, name, namePos);
+    // OVER with an aggregate the OVER operator does not keep, or a non-aggregate function.
     for (const item of q.items) {
       if (item.expr.k === 'star') continue;
       for (const c of collectCalls(item.expr)) {
         if (c.over && c.name !== 'ZSCORE') {
-          if (AGGREGATES[c.name] || AGGREGATES_NOT_YET[c.name]) notYet(`${c.name}(...) OVER (...) windows (they need the bounded-range OVER operator)`, c.over.pos);
+          if (AGGREGATES[c.name] || AGGREGATES_NOT_YET[c.name]) notYet(`${c.name}(...) OVER (...): the OVER operator keeps COUNT, SUM, MIN, MAX and AVG`, c.namePos ?? c.pos);
           this.unknownFunction(c);
         }
         if (AGGREGATES[c.name] && !c.over) fail(`${c.name} is an aggregate: group by a window (GROUP BY key, TUMBLE(${src.time}, INTERVAL ...)) or give it an OVER (...) window`, c.pos);
@@ -790,6 +791,80 @@ class Translator implements ConfigOut {
     }
     if (op!.where === undefined && this.inheritedWhere) op!.where = this.inheritedWhere;
     const i = this.addOperator(op!, namePos, parts);
+    return { kind: 'event', op: i, name };
+  }
+
+  /**
+   * `agg(x) OVER (PARTITION BY key ORDER BY ts RANGE BETWEEN INTERVAL ... PRECEDING AND CURRENT ROW)`
+   * (or `ROWS BETWEEN n PRECEDING AND CURRENT ROW`, or the short `RANGE INTERVAL ... PRECEDING`,
+   * with or without ORDER BY: event time is the only order): the OVER operator, one output per event.
+   */
+  overQuery(q: Query, src: SourceTable, name: string, namePos: Pos): EventView {
+    let spec: OverSpec | undefined;
+    let field: { name: string; pos: Pos } | undefined;
+    let countStar: CallExpr | undefined;
+    const aggregates: string[] = [];
+    const selected: Expr[] = [];
+    for (const item of q.items) {
+      const e = item.expr;
+      if (e.k === 'star') return notYet('SELECT * with OVER (...) aggregates: the OVER output carries the key, the event time and the aggregates (docs/OUTPUTS.md)', e.pos);
+      if (e.k === 'ref') { selected.push(e); continue; }
+      const call = e as CallExpr;
+      if (e.k !== 'call' || !call.over) return notYet('an expression next to OVER (...) aggregates: the OVER output carries the key, the event time and the aggregates', e.pos);
+      if (!['COUNT', 'SUM', 'MIN', 'MAX', 'AVG'].includes(call.name)) {
+        if (AGGREGATES[call.name] || AGGREGATES_NOT_YET[call.name]) notYet(`${call.name}(...) OVER (...): the OVER operator keeps COUNT, SUM, MIN, MAX and AVG`, call.namePos ?? call.pos);
+        this.unknownFunction(call);
+      }
+      if (call.distinct) notYet(`${call.name}(DISTINCT ...) OVER (...)`, call.pos);
+      if (call.args.length !== 1) fail(`${call.name} OVER takes one argument: ${call.name}(col)`, call.pos);
+      const o = call.over!;
+      if (spec && overText(spec) !== overText(o)) notYet('different OVER (...) windows in one view; write one view per window', o.pos);
+      spec = o;
+      const agg = AGGREGATES[call.name];
+      if (!aggregates.includes(agg)) aggregates.push(agg);
+      const arg = call.args[0];
+      if (arg.k === 'ref' && arg.name === '*') { countStar = call; continue; }
+      const v = this.column(src, arg, `${call.name} OVER`);
+      if (v.kind !== 'number') fail(`${call.name} OVER needs a number, ${v.name} is ${v.kind === 'string' ? 'a string' : 'the event time'}`, arg.pos);
+      if (field && field.name !== v.name) notYet(`OVER aggregates of different columns in one view (${field.name} and ${v.name}); write one view per column`, arg.pos);
+      field = { name: v.name, pos: arg.pos };
+    }
+    if (countStar) {
+      // The operator counts the rows of the frame that have a value of the aggregated column.
+      const col = field ? src.columns.get(field.name) : undefined;
+      if (!field || !col?.col.notNull) notYet(`COUNT(*) OVER (...) ${field ? `next to ${field.name}, which may be NULL` : 'alone'}: the OVER operator counts the values of its column; write COUNT(col)${field ? `, or declare ${field.name} NOT NULL` : ''}`, countStar.pos);
+    }
+    const o = spec!;
+    for (const ob of o.orderBy) {
+      if (ob.expr.k !== 'ref' || this.column(src, ob.expr, 'ORDER BY').name !== src.time || ob.desc) fail(`OVER (...) is in event-time order: ORDER BY ${src.time} (or no ORDER BY)`, ob.expr.pos);
+    }
+    if (o.orderBy.length > 1) fail(`OVER (...) is in event-time order: ORDER BY ${src.time} alone`, o.orderBy[1].expr.pos);
+    if (o.partitionBy.length === 0) notYet('OVER (...) without PARTITION BY (one frame over the whole stream); partition by the key', o.pos);
+    const key = o.partitionBy.map((p) => this.column(src, p, 'PARTITION BY').name);
+    this.useKey(key, o.partitionBy[0].pos, `view ${name} (OVER PARTITION BY)`);
+    for (const e of selected) {
+      const c = this.column(src, e, 'selecting');
+      if (!key.includes(c.name) && c.name !== src.time) notYet(`selecting ${c.name} next to OVER (...) aggregates: the OVER output carries the key (${key.join(', ')}), the event time and the aggregates (docs/OUTPUTS.md)`, e.pos);
+    }
+    const f = o.frame;
+    if (!f) return notYet('OVER (...) without a frame is RANGE BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW: its state grows without bound; give a bounded frame, e.g. RANGE BETWEEN INTERVAL \'1\' DAY PRECEDING AND CURRENT ROW', o.pos);
+    if (f.end.kind !== 'current') notYet(`a frame ending ${f.end.kind === 'following' ? 'after' : 'before'} the current row: the OVER operator's frames end at CURRENT ROW`, f.end.pos);
+    if (f.start.kind === 'unbounded') notYet('UNBOUNDED PRECEDING: its state grows without bound; give a bounded frame (an INTERVAL or a number of rows)', f.start.pos);
+    if (f.start.kind !== 'preceding') notYet('a frame starting at or after the current row', f.start.pos);
+    const op: Record<string, unknown> = { name, type: 'over', field: field!.name, aggregates, order_by: src.time };
+    const value = f.start.value!;
+    if (f.unit === 'range') {
+      if (value.k !== 'interval') fail('a RANGE frame over event time takes an INTERVAL: RANGE BETWEEN INTERVAL \'1\' MINUTE PRECEDING AND CURRENT ROW', value.pos);
+      op.range = durationText((value as { ns: bigint }).ns);
+    } else {
+      if (value.k !== 'num' || !Number.isInteger(value.value) || value.value < 0) fail('a ROWS frame takes a number of rows: ROWS BETWEEN 100 PRECEDING AND CURRENT ROW', value.pos);
+      op.rows = (value as { value: number }).value;
+    }
+    // WHERE: the OVER operator's own condition (its frames hold only the rows it keeps); the job's other views see every event.
+    if (q.where) this.typeCheck(q.where, src, 'bool');
+    const where = this.whereText(q.where, src);
+    if (where) op.where = where;
+    const i = this.addOperator(op, namePos, { field: field!.pos, [f.unit]: value.pos, aggregates: o.pos, ...(q.where ? { where: q.where.pos } : {}) });
     return { kind: 'event', op: i, name };
   }
 
@@ -1115,3 +1190,9 @@ class Translator implements ConfigOut {
   }
 }
 
+/** An OVER (...) spec without positions: two calls share a window when these agree. */
+function overText(o: OverSpec): string {
+  const b = (x: { kind: string; value?: Expr }) => `${x.kind}${x.value ? ` ${x.value.k === 'interval' ? String((x.value as { ns: bigint }).ns) : exprText(x.value)}` : ''}`;
+  return [o.partitionBy.map((p) => exprText(p)).join(','), o.orderBy.map((x) => `${exprText(x.expr)}${x.desc ? ' desc' : ''}`).join(','),
+    o.frame ? `${o.frame.unit} ${b(o.frame.start)} ${b(o.frame.end)}` : ''].join('|');
+}

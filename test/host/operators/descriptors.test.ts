@@ -38,7 +38,7 @@ function issues(operators: string): ConfigIssue[] {
 
 test('every descriptor: a unique YAML type, registered kinds, a docs page, output kinds the sinks accept', () => {
   const types = OPERATORS.map((d) => d.type);
-  assert.equal(types, ['window', 'zscore', 'limit', 'model', 'dedup', 'filter', 'derive']);
+  assert.equal(types, ['window', 'zscore', 'limit', 'model', 'dedup', 'filter', 'derive', 'over']);
   assert.is(new Set(types).size, types.length);
   for (const d of OPERATORS) {
     for (const kind of Object.keys(d.kinds)) assert.ok(operatorKinds().includes(kind), `${d.type}: registry kind ${kind}`);
@@ -49,7 +49,7 @@ test('every descriptor: a unique YAML type, registered kinds, a docs page, outpu
     }
   }
   // The order sinks, errors and explain list them in: record codes, then dead letters.
-  assert.equal(OUTPUT_KINDS, ['window', 'revision', 'anomaly', 'score', 'late', 'dead_letter']);
+  assert.equal(OUTPUT_KINDS, ['window', 'revision', 'anomaly', 'score', 'late', 'over', 'dead_letter']);
   assert.equal([KIND_NAMES[OUT_WINDOW], KIND_NAMES[OUT_REVISION], KIND_NAMES[OUT_ANOMALY], KIND_NAMES[OUT_SCORE], KIND_NAMES[OUT_LATE]],
     ['window', 'revision', 'anomaly', 'score', 'late']);
 });
@@ -57,7 +57,7 @@ test('every descriptor: a unique YAML type, registered kinds, a docs page, outpu
 test('an unknown operator type is refused with the types of the list', () => {
   const [i] = issues('  - { name: x, type: dedupe, id: trade_id, ttl: 1m }\n');
   assert.match(i.path, 'operators[0].type');
-  for (const t of ['window', 'zscore', 'limit', 'model', 'dedup', 'filter']) assert.match(i.message, t);
+  for (const t of ['window', 'zscore', 'limit', 'model', 'dedup', 'filter', 'over']) assert.match(i.message, t);
 });
 
 test('the alert rule: anomalies always, scores at or above the threshold, nothing else', () => {

@@ -161,8 +161,8 @@ test('columns: built-in type detection, extra and computed columns, constraints 
 
 test('what the operators cannot run yet is refused at its line:col with (issue 17)', () => {
   const cases: Array<[string, string]> = [
-    ["CREATE VIEW v AS SELECT trader, SUM(price) OVER (PARTITION BY trader, asset_class RANGE INTERVAL '1' DAY PRECEDING) AS daily FROM trades;", '3:44 not supported yet: SUM(...) OVER (...) windows (they need the bounded-range OVER operator) (issue 17)'],
-    ['CREATE VIEW v AS SELECT instrument, AVG(price) OVER (PARTITION BY instrument ORDER BY ts ROWS BETWEEN 9 PRECEDING AND CURRENT ROW) FROM trades;', '3:48 not supported yet: AVG(...) OVER (...) windows'],
+    ['CREATE VIEW v AS SELECT trader, SUM(price) OVER (PARTITION BY trader, asset_class ORDER BY ts) AS daily FROM trades;', '3:44 not supported yet: OVER (...) without a frame is RANGE BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW'],
+    ['CREATE VIEW v AS SELECT instrument, AVG(price) OVER (PARTITION BY instrument ORDER BY ts ROWS BETWEEN 9 PRECEDING AND 1 FOLLOWING) FROM trades;', '3:119 not supported yet: a frame ending after the current row'],
     ["CREATE VIEW v AS SELECT instrument, window_start, COUNT(*) FROM TABLE(CUMULATE(TABLE trades, DESCRIPTOR(ts), INTERVAL '1' MINUTE, INTERVAL '1' HOUR, INTERVAL '1' SECOND)) GROUP BY instrument, window_start, window_end;", '3:150 not supported yet: window offsets (the fifth argument of CUMULATE)'],
     ["CREATE VIEW v AS SELECT instrument, COUNT(DISTINCT trader) FROM trades GROUP BY instrument, TUMBLE(ts, INTERVAL '1' SECOND);", '3:37 not supported yet: COUNT(DISTINCT ...)'],
     ["CREATE VIEW v AS SELECT instrument, COUNT(*) FROM trades GROUP BY instrument, TUMBLE(ts, INTERVAL '1' SECOND) HAVING instrument = 'A';", '3:118 not supported yet: HAVING on the key column instrument: filter keys in WHERE'],
@@ -274,10 +274,10 @@ test('a table is a source or a sink, not both', () => {
 });
 
 test('a refused view is reported once, not again at each use', () => {
-  assert.equal(problems(`${TRADES}CREATE VIEW daily AS SELECT instrument, SUM(price) OVER (PARTITION BY instrument RANGE INTERVAL '1' DAY PRECEDING) AS s FROM trades;
+  assert.equal(problems(`${TRADES}CREATE VIEW daily AS SELECT instrument, SUM(price) OVER (PARTITION BY instrument ROWS UNBOUNDED PRECEDING) AS s FROM trades;
 CREATE VIEW z AS SELECT * FROM trades WHERE ZSCORE(daily.s) >= 3;
 CREATE TABLE out WITH ('connector' = 'stdout');
-INSERT INTO out SELECT * FROM daily;`), ['3:52 not supported yet: SUM(...) OVER (...) windows (they need the bounded-range OVER operator) (issue 17)']);
+INSERT INTO out SELECT * FROM daily;`), ['3:87 not supported yet: UNBOUNDED PRECEDING: its state grows without bound; give a bounded frame (an INTERVAL or a number of rows) (issue 17)']);
 });
 
 test('names: did you mean for tables, columns, views, aggregates, models, functions, options', () => {
@@ -303,7 +303,7 @@ test('config checks after translation point at the SQL that made the value', () 
   assert.match(got[1], /^4:29 unknown setting "treshold" \(did you mean "threshold"\?\); settings here: .*\bmin_samples\b.* \(view z: treshold\)$/);
   assert.equal(problems(`${TRADES}CREATE VIEW z AS SELECT * FROM trades WHERE ZSCORE(price) >= 3;
 CREATE TABLE out WITH ('connector' = 'jsonl', 'path' = 'o.jsonl', 'kinds' = 'anomalies');
-INSERT INTO out SELECT * FROM z;`), [`4:77 expected one of 'window', 'revision', 'anomaly', 'score', 'late', 'dead_letter', found 'anomalies' (did you mean "anomaly"?) (sink table out: kinds[0])`]);
+INSERT INTO out SELECT * FROM z;`), [`4:77 expected one of 'window', 'revision', 'anomaly', 'score', 'late', 'over', 'dead_letter', found 'anomalies' (did you mean "anomaly"?) (sink table out: kinds[0])`]);
   const model = problems(`${TRADES}CREATE MODEL m WITH ('path' = 'nowhere.json');\nCREATE VIEW s AS SELECT * FROM trades WHERE PREDICT('m', price) >= 0.5;`);
   assert.ok(model.length === 1 && model[0].startsWith('3:31 '), model.join('\n'));
 });
