@@ -18,7 +18,7 @@
 //   0        192            tableEnd↑64     rowsEnd      dirtyEnd↑64      end
 //   ┌────────┬──────────────┬───────────────┬────────────┬────────────────┐
 //   │ header │ state table  │ rows pool     │ dirty keys │ output records │
-//   │        │ key → KeyVal │ rows × 48 B   │ keys × u32 │ outCap × 128 B │
+//   │        │ key → KeyVal │rows × 32/48 B │ keys × u32 │ outCap × 128 B │
 //   └────────┴──────────────┴───────────────┴────────────┴────────────────┘
 //
 // Header, 192 bytes:
@@ -40,8 +40,9 @@
 // (front, back: row ids), valueCount (non-NaN values in the frame), dirty
 // (in the dirty list), pending (this key's rows waiting for the frontier).
 //
-// A row (48 B, id i at rowsOffset + (i-1)·48): ts i64, value f64, seq u64,
-// next, prev (the key's list), maxNext, maxPrev, minNext, minPrev (deques).
+// A row (id i at rowsOffset + (i-1)·rowBytes): ts i64, value f64, seq u64,
+// next, prev (the key's list), then, only when min or max is asked for
+// (rowBytes 48, else 32), maxNext, maxPrev, minNext, minPrev (deques).
 // Free rows form a list through `next`; `bump` hands out never-used ones.
 //
 // State is bounded by what the frames hold: a RANGE row leaves when the
@@ -56,10 +57,13 @@ import { regionOutOffset } from '../shared/region_operator';
 import { stInit } from '../shared/state_table';
 
 const OV_MAGIC: u32 = 0x3152564f; // 'OVR1' little-endian
-const OV_VERSION: u32 = 1;
+const OV_VERSION: u32 = 2;
 const OV_HEADER_BYTES: u32 = 192;
 const OV_VALUE_BYTES: u32 = 64;
-const ROW_BYTES: usize = 48;
+// A row's size: the min/max deque links only when min or max is asked for,
+// so a SUM/COUNT/AVG row is 32 bytes, half a cache line, never straddling two.
+const ROW_BYTES_DEQUES: usize = 48;
+const ROW_BYTES_PLAIN: usize = 32;
 
 const H_FIELD: usize = 8;
 const H_OP: usize = 12;
@@ -138,18 +142,24 @@ function rowsOffset(capacity: u32): usize {
 
 // @ts-ignore: decorator
 @inline
-function dirtyOffset(capacity: u32, rows: u32): usize {
-  return rowsOffset(capacity) + <usize>rows * ROW_BYTES;
+function rowBytesFor(aggMask: u32): usize {
+  return (aggMask & (AGG_MIN | AGG_MAX)) != 0 ? ROW_BYTES_DEQUES : ROW_BYTES_PLAIN;
 }
 
 // @ts-ignore: decorator
 @inline
-function outOffset(capacity: u32, rows: u32): usize {
-  return align64(dirtyOffset(capacity, rows) + <usize>capacity * 4);
+function dirtyOffset(capacity: u32, rows: u32, aggMask: u32): usize {
+  return rowsOffset(capacity) + <usize>rows * rowBytesFor(aggMask);
 }
 
-export function over_bytes(capacity: u32, rows: u32, outCapacity: u32): usize {
-  return outOffset(capacity, rows) + <usize>outCapacity * OUT_BYTES;
+// @ts-ignore: decorator
+@inline
+function outOffset(capacity: u32, rows: u32, aggMask: u32): usize {
+  return align64(dirtyOffset(capacity, rows, aggMask) + <usize>capacity * 4);
+}
+
+export function over_bytes(capacity: u32, rows: u32, outCapacity: u32, aggMask: u32): usize {
+  return outOffset(capacity, rows, aggMask) + <usize>outCapacity * OUT_BYTES;
 }
 
 export function over_init(base: usize, field: u32, op: u32, capacity: u32, rows: u32, outCapacity: u32, maxPending: u32,
@@ -162,7 +172,7 @@ export function over_init(base: usize, field: u32, op: u32, capacity: u32, rows:
   store<u32>(base + H_CAPACITY, capacity);
   store<u32>(base + H_OUT_CAPACITY, outCapacity);
   store<u32>(base + H_TABLE, OV_HEADER_BYTES);
-  store<u32>(base + H_OUT, <u32>outOffset(capacity, rows));
+  store<u32>(base + H_OUT, <u32>outOffset(capacity, rows, aggMask));
   store<u32>(base + H_MODE, mode);
   store<i64>(base + H_WATERMARK, NO_TIME);
   store<i64>(base + H_NEXT_DUE, NEVER);
@@ -172,7 +182,7 @@ export function over_init(base: usize, field: u32, op: u32, capacity: u32, rows:
   store<u32>(base + H_ROWS_CAPACITY, rows);
   store<u32>(base + H_ROWS, <u32>rowsOffset(capacity));
   store<u32>(base + H_BUMP, 1);
-  store<u32>(base + H_DIRTY, <u32>dirtyOffset(capacity, rows));
+  store<u32>(base + H_DIRTY, <u32>dirtyOffset(capacity, rows, aggMask));
   store<u32>(base + H_MAX_PENDING, maxPending);
   store<u32>(base + H_AGG_MASK, aggMask);
   stInit(base + OV_HEADER_BYTES, capacity, OV_VALUE_BYTES, 0);
@@ -188,8 +198,14 @@ function frontier(base: usize): i64 {
 
 // @ts-ignore: decorator
 @inline
-function row(rows: usize, id: u32): usize {
-  return rows + <usize>(id - 1) * ROW_BYTES;
+function row(rows: usize, rb: usize, id: u32): usize {
+  return rows + <usize>(id - 1) * rb;
+}
+
+// @ts-ignore: decorator
+@inline
+function rowBytes(base: usize): usize {
+  return rowBytesFor(load<u32>(base + H_AGG_MASK));
 }
 
 /** Neumaier-compensated add into the key's sum (subtraction adds -x), the same operations as the twin. */
@@ -207,11 +223,12 @@ function sumAdd(v: usize, x: f64): void {
 
 /** The key's oldest row leaves the frame and returns to the free list. */
 function evictHead(base: usize, v: usize, rows: usize): void {
+  const rb = rowBytes(base);
   const id = load<u32>(v + K_HEAD);
-  const r = row(rows, id);
+  const r = row(rows, rb, id);
   const next = load<u32>(r + R_NEXT);
   store<u32>(v + K_HEAD, next);
-  if (next != 0) store<u32>(row(rows, next) + R_PREV, 0);
+  if (next != 0) store<u32>(row(rows, rb, next) + R_PREV, 0);
   else store<u32>(v + K_TAIL, 0);
   if (load<u32>(v + K_LAST) == id) store<u32>(v + K_LAST, 0);
   store<u32>(v + K_FRAME_ROWS, load<u32>(v + K_FRAME_ROWS) - 1);
@@ -221,48 +238,48 @@ function evictHead(base: usize, v: usize, rows: usize): void {
     store<u32>(v + K_VALUES, n);
     // An empty frame starts its sum afresh: no rounding residue carries over.
     if (n == 0) { store<f64>(v + K_SUM, 0); store<f64>(v + K_COMP, 0); } else sumAdd(v, -x);
-    dequeEvict(v, rows, id, r);
+    dequeEvict(v, rows, rb, id, r);
   }
   store<u32>(r + R_NEXT, load<u32>(base + H_FREE));
   store<u32>(base + H_FREE, id);
 }
 
 /** A row joins the min/max deques (a value pops the ones it dominates). */
-function dequePush(v: usize, rows: usize, id: u32, x: f64, mask: u32): void {
-  const r = row(rows, id);
+function dequePush(v: usize, rows: usize, rb: usize, id: u32, x: f64, mask: u32): void {
+  const r = row(rows, rb, id);
   if (mask & AGG_MAX) {
     let back = load<u32>(v + K_MAX_BACK);
-    while (back != 0 && load<f64>(row(rows, back) + R_VALUE) <= x) back = load<u32>(row(rows, back) + R_MAX_PREV);
+    while (back != 0 && load<f64>(row(rows, rb, back) + R_VALUE) <= x) back = load<u32>(row(rows, rb, back) + R_MAX_PREV);
     store<u32>(r + R_MAX_PREV, back);
     store<u32>(r + R_MAX_NEXT, 0);
-    if (back != 0) store<u32>(row(rows, back) + R_MAX_NEXT, id);
+    if (back != 0) store<u32>(row(rows, rb, back) + R_MAX_NEXT, id);
     else store<u32>(v + K_MAX_FRONT, id);
     store<u32>(v + K_MAX_BACK, id);
   }
   if (mask & AGG_MIN) {
     let back = load<u32>(v + K_MIN_BACK);
-    while (back != 0 && load<f64>(row(rows, back) + R_VALUE) >= x) back = load<u32>(row(rows, back) + R_MIN_PREV);
+    while (back != 0 && load<f64>(row(rows, rb, back) + R_VALUE) >= x) back = load<u32>(row(rows, rb, back) + R_MIN_PREV);
     store<u32>(r + R_MIN_PREV, back);
     store<u32>(r + R_MIN_NEXT, 0);
-    if (back != 0) store<u32>(row(rows, back) + R_MIN_NEXT, id);
+    if (back != 0) store<u32>(row(rows, rb, back) + R_MIN_NEXT, id);
     else store<u32>(v + K_MIN_FRONT, id);
     store<u32>(v + K_MIN_BACK, id);
   }
 }
 
 /** The oldest row `id` leaves the min/max deques if it fronts them. */
-function dequeEvict(v: usize, rows: usize, id: u32, r: usize): void {
+function dequeEvict(v: usize, rows: usize, rb: usize, id: u32, r: usize): void {
   if (load<u32>(v + K_MAX_FRONT) == id) {
     const f = load<u32>(r + R_MAX_NEXT);
     store<u32>(v + K_MAX_FRONT, f);
     if (f == 0) store<u32>(v + K_MAX_BACK, 0);
-    else store<u32>(row(rows, f) + R_MAX_PREV, 0); // pops must stop at the new front
+    else store<u32>(row(rows, rb, f) + R_MAX_PREV, 0); // pops must stop at the new front
   }
   if (load<u32>(v + K_MIN_FRONT) == id) {
     const f = load<u32>(r + R_MIN_NEXT);
     store<u32>(v + K_MIN_FRONT, f);
     if (f == 0) store<u32>(v + K_MIN_BACK, 0);
-    else store<u32>(row(rows, f) + R_MIN_PREV, 0);
+    else store<u32>(row(rows, rb, f) + R_MIN_PREV, 0);
   }
 }
 
@@ -276,6 +293,7 @@ function dequeEvict(v: usize, rows: usize, id: u32, r: usize): void {
 function flushKey(base: usize, v: usize, rows: usize, key: u32, f: i64): u32 {
   const mask = load<u32>(base + H_AGG_MASK);
   const deques = (mask & (AGG_MIN | AGG_MAX)) != 0;
+  const rb = rowBytesFor(mask);
   const rowsMode = load<u32>(base + H_MODE) == MODE_ROWS;
   const range = load<i64>(base + H_RANGE);
   const op = load<u32>(base + H_OP);
@@ -288,16 +306,16 @@ function flushKey(base: usize, v: usize, rows: usize, key: u32, f: i64): u32 {
   let sum = load<f64>(v + K_SUM);
   let comp = load<f64>(v + K_COMP);
   let free = load<u32>(base + H_FREE);
-  let id = last != 0 ? load<u32>(row(rows, last) + R_NEXT) : head;
+  let id = last != 0 ? load<u32>(row(rows, rb, last) + R_NEXT) : head;
   let emitted: u32 = 0;
   while (id != 0) {
-    const t = load<i64>(row(rows, id) + R_TS);
+    const t = load<i64>(row(rows, rb, id) + R_TS);
     if (t >= f) break;
     // The rows that join the frame: this one (ROWS) or all its peers (RANGE).
     const first = id;
     let lastPeer = id;
     while (true) {
-      const r = row(rows, id);
+      const r = row(rows, rb, id);
       frameRows++;
       const x = load<f64>(r + R_VALUE);
       if (!isNaN<f64>(x)) {
@@ -306,20 +324,20 @@ function flushKey(base: usize, v: usize, rows: usize, key: u32, f: i64): u32 {
         if (Math.abs(sum) >= Math.abs(x)) comp += (sum - tt) + x;
         else comp += (x - tt) + sum;
         sum = tt;
-        if (deques) dequePush(v, rows, id, x, mask);
+        if (deques) dequePush(v, rows, rb, id, x, mask);
       }
       lastPeer = id;
       id = load<u32>(r + R_NEXT);
-      if (rowsMode || id == 0 || load<i64>(row(rows, id) + R_TS) != t) break;
+      if (rowsMode || id == 0 || load<i64>(row(rows, rb, id) + R_TS) != t) break;
     }
     // The rows that leave it: beyond the range (RANGE), or beyond n + 1 rows (ROWS).
     const lo = t - range;
-    while (rowsMode ? <i64>frameRows > range + 1 : load<i64>(row(rows, head) + R_TS) < lo) {
+    while (rowsMode ? <i64>frameRows > range + 1 : load<i64>(row(rows, rb, head) + R_TS) < lo) {
       const h = head;
-      const r = row(rows, h);
+      const r = row(rows, rb, h);
       const nx = load<u32>(r + R_NEXT);
       head = nx;
-      if (nx != 0) store<u32>(row(rows, nx) + R_PREV, 0);
+      if (nx != 0) store<u32>(row(rows, rb, nx) + R_PREV, 0);
       else store<u32>(v + K_TAIL, 0);
       if (last == h) last = 0;
       frameRows--;
@@ -334,19 +352,19 @@ function flushKey(base: usize, v: usize, rows: usize, key: u32, f: i64): u32 {
           else comp += (y - tt) + sum;
           sum = tt;
         }
-        if (deques) dequeEvict(v, rows, h, r);
+        if (deques) dequeEvict(v, rows, rb, h, r);
       }
       store<u32>(r + R_NEXT, free);
       free = h;
     }
-    const start = rowsMode ? load<i64>(row(rows, head) + R_TS) : lo;
+    const start = rowsMode ? load<i64>(row(rows, rb, head) + R_TS) : lo;
     const total = values == 0 ? NaN : sum + comp;
-    const mn = (mask & AGG_MIN) != 0 && values != 0 ? load<f64>(row(rows, load<u32>(v + K_MIN_FRONT)) + R_VALUE) : NaN;
-    const mx = (mask & AGG_MAX) != 0 && values != 0 ? load<f64>(row(rows, load<u32>(v + K_MAX_FRONT)) + R_VALUE) : NaN;
+    const mn = (mask & AGG_MIN) != 0 && values != 0 ? load<f64>(row(rows, rb, load<u32>(v + K_MIN_FRONT)) + R_VALUE) : NaN;
+    const mx = (mask & AGG_MAX) != 0 && values != 0 ? load<f64>(row(rows, rb, load<u32>(v + K_MAX_FRONT)) + R_VALUE) : NaN;
     let e = first;
     while (true) {
       const at = out + <usize>outN * OUT_BYTES;
-      const r = row(rows, e);
+      const r = row(rows, rb, e);
       writeOutHeader(at, OUT_OVER, op, key, 0, start, load<i64>(r + R_TS), load<u64>(r + R_SEQ));
       store<f64>(at + OUT_VALUES, <f64>values);
       store<f64>(at + OUT_VALUES + 8, total);
@@ -389,6 +407,7 @@ function flush(base: usize): void {
   const table = base + OV_HEADER_BYTES;
   const rows = base + <usize>load<u32>(base + H_ROWS);
   const dirty = base + <usize>load<u32>(base + H_DIRTY);
+  const rb = rowBytes(base);
   const n = load<u32>(base + H_DIRTY_COUNT);
   let kept: u32 = 0;
   let due = NEVER;
@@ -402,8 +421,8 @@ function flush(base: usize): void {
     store<u32>(dirty + (<usize>kept << 2), key);
     kept++;
     const last = load<u32>(v + K_LAST);
-    const next = last != 0 ? load<u32>(row(rows, last) + R_NEXT) : load<u32>(v + K_HEAD);
-    const t = load<i64>(row(rows, next) + R_TS);
+    const next = last != 0 ? load<u32>(row(rows, rb, last) + R_NEXT) : load<u32>(v + K_HEAD);
+    const t = load<i64>(row(rows, rb, next) + R_TS);
     if (t < due) due = t;
   }
   store<u32>(base + H_DIRTY_COUNT, kept);
@@ -422,11 +441,12 @@ function sweep(base: usize): void {
   const lo = f - load<i64>(base + H_RANGE);
   const table = base + OV_HEADER_BYTES;
   const rows = base + <usize>load<u32>(base + H_ROWS);
+  const rb = rowBytes(base);
   let swept: u64 = 0;
   let slot = stNext(table, -1);
   while (slot >= 0) {
     const v = stSlotValue(table, slot);
-    while (load<u32>(v + K_HEAD) != 0 && load<u32>(v + K_LAST) != 0 && load<i64>(row(rows, load<u32>(v + K_HEAD)) + R_TS) < lo) {
+    while (load<u32>(v + K_HEAD) != 0 && load<u32>(v + K_LAST) != 0 && load<i64>(row(rows, rb, load<u32>(v + K_HEAD)) + R_TS) < lo) {
       evictHead(base, v, rows);
       swept++;
     }
@@ -443,10 +463,10 @@ function sweep(base: usize): void {
 /** A row id from the free list or the never-used tail of the pool; 0 when the pool is full. */
 // @ts-ignore: decorator
 @inline
-function allocRow(base: usize, rows: usize): u32 {
+function allocRow(base: usize, rows: usize, rb: usize): u32 {
   const free = load<u32>(base + H_FREE);
   if (free != 0) {
-    store<u32>(base + H_FREE, load<u32>(row(rows, free) + R_NEXT));
+    store<u32>(base + H_FREE, load<u32>(row(rows, rb, free) + R_NEXT));
     return free;
   }
   const bump = load<u32>(base + H_BUMP);
@@ -476,6 +496,7 @@ export function over_process(base: usize, ptr: usize, count: u32, stride: u32): 
   const table = base + OV_HEADER_BYTES;
   const rows = base + <usize>load<u32>(base + H_ROWS);
   const dirty = base + <usize>load<u32>(base + H_DIRTY);
+  const rb = rowBytes(base);
   let events: u64 = 0;
   for (let i: u32 = 0; i < count; i++) {
     const rec = ptr + <usize>i * stride;
@@ -495,19 +516,19 @@ export function over_process(base: usize, ptr: usize, count: u32, stride: u32): 
       v = stUpsert(table, <u64>key, 0);
       if (v == 0) { late(base, rec, stride, LATE_NO_ROOM); continue; }
     }
-    let id = allocRow(base, rows);
+    let id = allocRow(base, rows, rb);
     if (id == 0) {
       sweep(base);
       // The sweep may have removed keys (and moved this one): look it up again.
       v = stUpsert(table, <u64>key, 0);
-      id = allocRow(base, rows);
+      id = allocRow(base, rows, rb);
       if (id == 0) {
         if (load<u32>(v + K_HEAD) == 0) stRemoveSlot(table, <u32>stFind(table, <u64>key));
         late(base, rec, stride, LATE_NO_ROOM);
         continue;
       }
     }
-    const r = row(rows, id);
+    const r = row(rows, rb, id);
     store<i64>(r + R_TS, ts);
     store<f64>(r + R_VALUE, load<f64>(rec + fieldAt));
     store<u64>(r + R_SEQ, load<u64>(rec + IN_SEQ));
@@ -515,19 +536,19 @@ export function over_process(base: usize, ptr: usize, count: u32, stride: u32): 
     // their peers (arrival order); the walk never passes the emitted rows
     // (their ts < F <= ts).
     let p = load<u32>(v + K_TAIL);
-    while (p != 0 && load<i64>(row(rows, p) + R_TS) > ts) p = load<u32>(row(rows, p) + R_PREV);
+    while (p != 0 && load<i64>(row(rows, rb, p) + R_TS) > ts) p = load<u32>(row(rows, rb, p) + R_PREV);
     store<u32>(r + R_PREV, p);
     if (p == 0) {
       const h = load<u32>(v + K_HEAD);
       store<u32>(r + R_NEXT, h);
-      if (h != 0) store<u32>(row(rows, h) + R_PREV, id);
+      if (h != 0) store<u32>(row(rows, rb, h) + R_PREV, id);
       else store<u32>(v + K_TAIL, id);
       store<u32>(v + K_HEAD, id);
     } else {
-      const nx = load<u32>(row(rows, p) + R_NEXT);
+      const nx = load<u32>(row(rows, rb, p) + R_NEXT);
       store<u32>(r + R_NEXT, nx);
-      store<u32>(row(rows, p) + R_NEXT, id);
-      if (nx != 0) store<u32>(row(rows, nx) + R_PREV, id);
+      store<u32>(row(rows, rb, p) + R_NEXT, id);
+      if (nx != 0) store<u32>(row(rows, rb, nx) + R_PREV, id);
       else store<u32>(v + K_TAIL, id);
     }
     store<u32>(v + K_PENDING, load<u32>(v + K_PENDING) + 1);

@@ -28,7 +28,7 @@ const entry = z
     rows: z.number().int().min(0).max(1 << 24).optional(),
     /** Most keys per partition (default 16,384). */
     capacity: positiveInt.max(1 << 24).optional(),
-    /** Most rows held per partition: frames plus rows waiting for the watermark (default 262,144; 48 bytes each). */
+    /** Most rows held per partition: frames plus rows waiting for the watermark (default 262,144; 32 bytes each, 48 with min or max). */
     row_capacity: positiveInt.max((1 << 30) - 1).optional(),
     /** Most rows waiting for the watermark at once (default 16,384; sizes the output area). */
     max_pending: positiveInt.max(1 << 24).optional(),

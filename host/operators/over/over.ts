@@ -32,7 +32,7 @@ export interface OverOptions {
   allowedLatenessNs?: bigint;
   /** Most keys per partition. Default 16,384. */
   capacity?: number;
-  /** Most rows held per partition (frames plus rows waiting for the watermark). Default 262,144 (12 MiB). */
+  /** Most rows held per partition (frames plus rows waiting for the watermark). Default 262,144 (8 MiB; 12 MiB with min or max). */
   rowCapacity?: number;
   /** Most rows waiting for the watermark at once. Default max(16,384, 4 × maxBatch). */
   maxPending?: number;
@@ -112,10 +112,9 @@ export function overConfig(options: OverOptions): OverConfig {
 
 // Mirrors of assembly/operators/over.ts (which owns the layout diagram).
 export const OV_MAGIC = 0x3152564f;
-export const OV_VERSION = 1;
+export const OV_VERSION = 2;
 export const OV_HEADER_BYTES = 192;
 export const OV_VALUE_BYTES = 64;
-export const OV_ROW_BYTES = 48;
 const H_FIELD = 8, H_OP = 12, H_CAPACITY = 16, H_OUT_CAPACITY = 20, H_OUT_COUNT = 24, H_TABLE = 28, H_OUT = 32, H_MODE = 36;
 const H_TTL = 40, H_WATERMARK = 48, H_NEXT_DUE = 56, H_OOO = 64, H_LATENESS = 72, H_RANGE = 80;
 const H_ROWS_CAPACITY = 88, H_ROWS = 92, H_FREE = 96, H_BUMP = 100, H_DIRTY = 104, H_DIRTY_COUNT = 108;
@@ -129,6 +128,11 @@ const MODE_ROWS = 1;
 const NO_TIME = -(1n << 63n), NEVER = (1n << 63n) - 1n;
 const LATE_BEYOND = 0, LATE_NO_ROOM = 2;
 
+/** A row's bytes: 48 with the min/max deque links (min or max asked for), else 32. */
+export function overRowBytes(aggMask: number): number {
+  return (aggMask & (AGG_MIN | AGG_MAX)) !== 0 ? 48 : 32;
+}
+
 const HEADER: RegionHeader = {
   bytes: OV_HEADER_BYTES, magic: OV_MAGIC, version: OV_VERSION, capacityAt: H_CAPACITY, outCapacityAt: H_OUT_CAPACITY,
   ttlAt: H_TTL, tableAt: H_TABLE, outAt: H_OUT, outCountAt: H_OUT_COUNT,
@@ -138,14 +142,14 @@ const align64 = (n: number) => (n + 63) & ~63;
 function rowsOffset(c: Pick<OverConfig, 'capacity'>): number {
   return regionOutOffset(OV_HEADER_BYTES, stateTableBytes(c.capacity, OV_VALUE_BYTES));
 }
-function dirtyOffset(c: Pick<OverConfig, 'capacity' | 'rowCapacity'>): number {
-  return rowsOffset(c) + c.rowCapacity * OV_ROW_BYTES;
+function dirtyOffset(c: Pick<OverConfig, 'capacity' | 'rowCapacity' | 'aggMask'>): number {
+  return rowsOffset(c) + c.rowCapacity * overRowBytes(c.aggMask);
 }
-function outOffset(c: Pick<OverConfig, 'capacity' | 'rowCapacity'>): number {
+function outOffset(c: Pick<OverConfig, 'capacity' | 'rowCapacity' | 'aggMask'>): number {
   return align64(dirtyOffset(c) + c.capacity * 4);
 }
 
-export function overRegionBytes(c: Pick<OverConfig, 'capacity' | 'rowCapacity' | 'outputCapacity'>): number {
+export function overRegionBytes(c: Pick<OverConfig, 'capacity' | 'rowCapacity' | 'outputCapacity' | 'aggMask'>): number {
   return outOffset(c) + c.outputCapacity * OUT_BYTES;
 }
 
@@ -266,7 +270,7 @@ class WasmOver extends OverBase {
     const c = config;
     this.x.over_init(this.base, c.field, c.op, c.capacity, c.rowCapacity, c.outputCapacity, c.maxPending,
       c.frame === 'rows' ? MODE_ROWS : 0, c.extent, c.outOfOrderNs, c.allowedLatenessNs, c.aggMask);
-    this.checkWasmLayout(Number(this.x.over_bytes(c.capacity, c.rowCapacity, c.outputCapacity)) >>> 0);
+    this.checkWasmLayout(Number(this.x.over_bytes(c.capacity, c.rowCapacity, c.outputCapacity, c.aggMask)) >>> 0);
   }
 
   protected override run(ptr: number, count: number, stride: number): void {
@@ -286,11 +290,13 @@ class WasmOver extends OverBase {
 class JsOver extends OverBase {
   readonly engine = 'js' as const;
   private readonly b: number;
+  private readonly rb: number;
 
   constructor(memory: WebAssembly.Memory, alloc: RegionAllocator, config: OverConfig) {
     super(memory, alloc, config);
     const c = config, b = this.base;
     this.b = b;
+    this.rb = overRowBytes(c.aggMask);
     this.initRegion();
     const u32 = this.u32, dv = this.dv;
     u32[(b + H_MODE) >>> 2] = c.frame === 'rows' ? MODE_ROWS : 0;
@@ -315,7 +321,7 @@ class JsOver extends OverBase {
   private ld64(a: number): bigint { return this.i64[a >>> 3]; }
   private st64(a: number, v: bigint): void { this.i64[a >>> 3] = v; }
   private inc64(a: number, by: number): void { this.i64[a >>> 3] += BigInt(by); }
-  private row(rows: number, id: number): number { return rows + (id - 1) * OV_ROW_BYTES; }
+  private row(rows: number, id: number): number { return rows + (id - 1) * this.rb; }
   private rowsBase(): number { return this.b + this.ld32(this.b + H_ROWS); }
 
   private frontier(): bigint {
