@@ -23,6 +23,8 @@ export interface SourceTable {
   stmt: CreateTable;
   columns: Map<string, { col: Column; kind: ColumnKind }>;
   time: string;
+  /** The built-in trade side column, declared STRING ('buy'/'sell') but ±1 inside (expressions compare it as such). */
+  side?: string;
 }
 
 /** A computed column `a * b` of two plain columns: computed on ingest (`schema.derived`); any other expression by a derive operator. */
@@ -57,7 +59,18 @@ export function describeSource(t: CreateTable): SourceTable {
     columns.set(c.name.v, { col: c, kind });
   }
   if (time === undefined) fail(`source table ${t.name.v} has no event time: add WATERMARK FOR <ts column> AS <ts column> - INTERVAL '...' SECOND (ganglion computes in event time only)`, t.name.pos);
-  return { stmt: t, columns, time: time! };
+  return { stmt: t, columns, time: time!, side: sideColumn(t, columns, time!) };
+}
+
+/** The built-in type a table is (its columns hold all of the type's fields), if any. */
+function builtinBase(plain: Column[]): (typeof BUILTIN_TYPE_NAMES)[number] | undefined {
+  return BUILTIN_TYPE_NAMES.find((n) => builtinType(n).fields.every((f) => plain.some((c) => c.name.v === f.name)));
+}
+
+function sideColumn(t: CreateTable, columns: SourceTable['columns'], time: string): string | undefined {
+  const base = builtinBase(t.columns.filter((c) => !c.computed && c.name.v !== time));
+  const side = base ? builtinType(base).fields.find((f) => f.kind === 'side') : undefined;
+  return side && columns.get(side.name)?.kind === 'string' ? side.name : undefined;
 }
 
 /** The table's connector and options as `sources[index]`, and the stream settings among its options. */
@@ -115,11 +128,7 @@ export function schemaConfig(src: SourceTable, out: ConfigOut): void {
   const at = (path: string, pos: Pos) => out.at.set(path, pos);
   at('schema', t.name.pos);
   // A built-in type when the columns hold all of its fields (extra columns extend it).
-  let base: (typeof BUILTIN_TYPE_NAMES)[number] | undefined;
-  for (const n of BUILTIN_TYPE_NAMES) {
-    const fields = builtinType(n).fields;
-    if (fields.every((f) => plain.some((c) => c.name.v === f.name))) { base = n; break; }
-  }
+  const base = builtinBase(plain);
   const schema: Record<string, unknown> = { type: base ?? 'custom' };
   const builtinFields = new Map((base ? builtinType(base).fields : []).map((f) => [f.name, f.kind]));
   const numbers: string[] = [], strings: string[] = [];

@@ -420,7 +420,8 @@ class Translator implements ConfigOut {
 
   /** The expression without the qualifiers that name the source (t.price → price). */
   unqualified(x: Expr, src: SourceTable): Expr {
-    return JSON.parse(JSON.stringify(x, (k, v) => (typeof v === 'bigint' ? { $big: String(v) } : k === 'qualifier' && this.namesSource(String(v), src) ? undefined : v)), (_k, v) => (v && typeof v === 'object' && '$big' in v ? BigInt(v.$big) : v));
+    const copy: Expr = JSON.parse(JSON.stringify(x, (k, v) => (typeof v === 'bigint' ? { $big: String(v) } : k === 'qualifier' && this.namesSource(String(v), src) ? undefined : v)), (_k, v) => (v && typeof v === 'object' && '$big' in v ? BigInt(v.$big) : v));
+    return src.side ? sideAsNumber(copy, src.side) : copy;
   }
 
   useKey(columns: string[], pos: Pos, from: string): void {
@@ -996,7 +997,7 @@ class Translator implements ConfigOut {
    * at its place now, the way it will be once expressions are wired in.
    */
   typeCheck(e: Expr, src: SourceTable, want?: 'bool' | 'double'): ReturnType<typeof typeOf> {
-    const fields: ExprField[] = [...src.columns.entries()].map(([name, c], i) => ({ name, type: c.kind === 'time' ? 'timestamp' : c.kind === 'string' ? 'string' : 'double', slot: c.kind === 'time' ? -1 : i }));
+    const fields: ExprField[] = [...src.columns.entries()].map(([name, c], i) => ({ name, type: c.kind === 'time' ? 'timestamp' : c.kind === 'string' && name !== src.side ? 'string' : 'double', slot: c.kind === 'time' ? -1 : i }));
     const unqualify = (x: Expr): Expr => this.unqualified(x, src);
     try {
       const t = typeExpr(unqualify(e), { fields, intern: () => 0 }, '');
@@ -1195,4 +1196,36 @@ function overText(o: OverSpec): string {
   const b = (x: { kind: string; value?: Expr }) => `${x.kind}${x.value ? ` ${x.value.k === 'interval' ? String((x.value as { ns: bigint }).ns) : exprText(x.value)}` : ''}`;
   return [o.partitionBy.map((p) => exprText(p)).join(','), o.orderBy.map((x) => `${exprText(x.expr)}${x.desc ? ' desc' : ''}`).join(','),
     o.frame ? `${o.frame.unit} ${b(o.frame.start)} ${b(o.frame.end)}` : ''].join('|');
+}
+
+/**
+ * The built-in trade side is declared STRING in SQL ('buy'/'sell', as producers
+ * send it) but is ±1 inside, as YAML expressions see it: a comparison or IN of the
+ * side with 'buy' or 'sell' compares it with 1 or -1; any other string is refused.
+ */
+function sideAsNumber(e: Expr, side: string): Expr {
+  const isSide = (x: Expr) => x.k === 'ref' && x.name === side && !x.qualifier;
+  const literal = (x: Expr): Expr => {
+    if (x.k !== 'str') return x;
+    const v = x.value.toLowerCase();
+    if (v !== 'buy' && v !== 'sell') fail(`${side} is the trade side: compare it with 'buy' or 'sell' (1 or -1), found '${x.value}'`, x.pos);
+    return { k: 'num', value: v === 'buy' ? 1 : -1, pos: x.pos };
+  };
+  const walk = (v: unknown): unknown => {
+    if (Array.isArray(v)) return v.map(walk);
+    if (!v || typeof v !== 'object' || typeof v === 'bigint') return v;
+    const o: Record<string, unknown> = {};
+    for (const [k, x] of Object.entries(v)) o[k] = k === 'pos' ? x : walk(x);
+    const n = o as Expr;
+    if (n.k === 'binary' && ['<', '<=', '>', '>='].includes(n.op) && ((isSide(n.left) && n.right.k === 'str') || (isSide(n.right) && n.left.k === 'str'))) {
+      fail(`${side} is the trade side ('buy' or 'sell'): compare it with = or <>, found ${n.op}`, n.pos);
+    }
+    if (n.k === 'binary' && ['=', '<>'].includes(n.op)) {
+      if (isSide(n.left)) return { ...n, right: literal(n.right) };
+      if (isSide(n.right)) return { ...n, left: literal(n.left) };
+    }
+    if (n.k === 'in' && isSide(n.arg)) return { ...n, list: n.list.map(literal) };
+    return n;
+  };
+  return walk(e) as Expr;
 }

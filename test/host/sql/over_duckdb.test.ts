@@ -64,10 +64,10 @@ const QUERIES: Q[] = [
     duck: 'SELECT n, sum(qty) OVER (PARTITION BY instrument ORDER BY ts, n ROWS BETWEEN 0 PRECEDING AND CURRENT ROW) AS sum FROM ev',
   },
   {
-    // The view's own WHERE: its frames hold only the rows it keeps; the other views still see every event.
+    // The view's own WHERE (on the trade side, 'sell' = -1 inside): its frames hold only the rows it keeps; the other views still see every event.
     name: 'sells', aggs: ['sum', 'max'], filtered: true,
-    sql: `SELECT instrument, SUM(qty) OVER (PARTITION BY instrument ORDER BY ts ${range(100)}) AS s, MAX(qty) OVER (PARTITION BY instrument ORDER BY ts ${range(100)}) AS m FROM trades WHERE instrument <> 'AAPL' AND price > 110`,
-    duck: "SELECT n, sum(qty) OVER w AS sum, max(qty) OVER w AS max FROM ev WHERE instrument <> 'AAPL' AND price > 110 WINDOW w AS (PARTITION BY instrument ORDER BY ts RANGE BETWEEN 100 PRECEDING AND CURRENT ROW)",
+    sql: `SELECT instrument, SUM(qty) OVER (PARTITION BY instrument ORDER BY ts ${range(100)}) AS s, MAX(qty) OVER (PARTITION BY instrument ORDER BY ts ${range(100)}) AS m FROM trades WHERE side = 'sell' AND price > 110`,
+    duck: "SELECT n, sum(qty) OVER w AS sum, max(qty) OVER w AS max FROM ev WHERE side = 'sell' AND price > 110 WINDOW w AS (PARTITION BY instrument ORDER BY ts RANGE BETWEEN 100 PRECEDING AND CURRENT ROW)",
   },
 ];
 

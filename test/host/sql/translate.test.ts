@@ -262,7 +262,7 @@ CREATE VIEW d AS SELECT price * 'x' AS y FROM trades;`);
   assert.equal(got, [
     '3:45 strings compare only with = and <> (they are interned ids, not ordered text), found <',
     '4:45 expected a condition (TRUE, FALSE or NULL), found a double expression; compare it, e.g. x > 0',
-    '5:64 strings compare only with = and <> (they are interned ids, not ordered text), found <',
+    "5:64 side is the trade side ('buy' or 'sell'): compare it with = or <>, found <",
     '6:25 * is not defined for double and string',
   ]);
 });
@@ -309,5 +309,14 @@ INSERT INTO out SELECT * FROM z;`), [`4:77 expected one of 'window', 'revision',
 });
 
 function pick(o: Record<string, unknown>, keys: string[]): unknown[] { return keys.map((k) => o[k]); }
+
+test("the built-in trade side is STRING in SQL and ±1 inside: 'buy'/'sell' compare as 1/-1, other strings are refused", () => {
+  const c = sql(`${TRADES}CREATE VIEW v AS SELECT instrument, COUNT(*) FROM trades WHERE side = 'sell' AND 'buy' <> side GROUP BY instrument, TUMBLE(ts, INTERVAL '1' SECOND);`);
+  assert.is((c.operators[0] as { where?: string }).where, '(("side" = (-1)) AND (1 <> "side"))');
+  const d = sql(`${TRADES}CREATE VIEW e AS SELECT *, CASE WHEN side IN ('BUY') THEN qty ELSE -qty END AS signed FROM trades;\nCREATE VIEW w AS SELECT instrument, SUM(signed) FROM e GROUP BY instrument, TUMBLE(ts, INTERVAL '1' SECOND);`);
+  assert.equal((d.operators[0] as { fields: Record<string, string> }).fields, { signed: '(CASE WHEN ("side" IN (1)) THEN "qty" ELSE (-"qty") END)' });
+  assert.equal(problems(`${TRADES}CREATE VIEW v AS SELECT instrument, COUNT(*) FROM trades WHERE side = 'hold' GROUP BY instrument, TUMBLE(ts, INTERVAL '1' SECOND);`),
+    ["3:71 side is the trade side: compare it with 'buy' or 'sell' (1 or -1), found 'hold'"]);
+});
 
 test.run();
