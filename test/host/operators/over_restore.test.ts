@@ -59,7 +59,7 @@ function partition(engine: Engine, restore?: Uint8Array[]) {
     assert.is(w.write(rec, 1), 1);
     drain();
   };
-  return { feed, out, barriers, skip: (n: number) => { seq = n; } };
+  return { feed, out, barriers, resumeAt: (n: number) => { seq = n; } };
 }
 
 for (const [from, into] of [['wasm', 'wasm'], ['wasm', 'js'], ['js', 'wasm']] as const) {
@@ -77,7 +77,7 @@ for (const [from, into] of [['wasm', 'wasm'], ['wasm', 'js'], ['js', 'wasm']] as
     assert.is(first.barriers.length, 1);
     const snap = first.barriers[0];
     const second = partition(into, snap.states.map((s) => s.slice()));
-    second.skip(items.slice(0, cut).filter((x) => 'ev' in x).length);
+    second.resumeAt(items.slice(0, cut).filter((x) => 'ev' in x).length);
     items.slice(cut + 1).forEach(second.feed);
     second.feed({ wm: T0 + 10_000n * MS });
     assert.is(snap.outputPosition, first.out.length);

@@ -13,6 +13,7 @@ import { DuckDBInstance } from '@duckdb/node-api';
 import { ganglionExit as ganglion } from '../../helpers/ganglion.js';
 import { finalSessions, finalWindows, readOutputs } from '../../helpers/outputs.js';
 import { tempDir } from '../../helpers/tmp.js';
+import { randomWindowQuery, WINDOW_AGGS, type WindowQuery } from '../../helpers/window_queries.js';
 import { rng } from '../../helpers/trades_file.js';
 
 const KEYS = ['AAPL', 'MSFT', 'NVDA', 'TSLA', 'AMZN'];
@@ -33,57 +34,14 @@ function input(seed: number, n: number, ties = false): string[] {
   return lines;
 }
 
-type Agg = { sql: (c: string) => string; duck: (c: string) => string; name: string };
-const AGGS: Agg[] = [
-  { name: 'count', sql: () => 'COUNT(*)', duck: () => 'count(*)' },
-  { name: 'sum', sql: (c) => `SUM(${c})`, duck: (c) => `sum(${c})` },
-  { name: 'min', sql: (c) => `MIN(${c})`, duck: (c) => `min(${c})` },
-  { name: 'max', sql: (c) => `MAX(${c})`, duck: (c) => `max(${c})` },
-  { name: 'mean', sql: (c) => `AVG(${c})`, duck: (c) => `avg(${c})` },
-  { name: 'variance', sql: (c) => `VAR_POP(${c})`, duck: (c) => `var_pop(${c})` },
-  { name: 'stddev', sql: (c) => `STDDEV_POP(${c})`, duck: (c) => `stddev_pop(${c})` },
-  { name: 'first', sql: (c) => `FIRST_VALUE(${c})`, duck: (c) => `arg_min(${c}, ts)` },
-  { name: 'last', sql: (c) => `LAST_VALUE(${c})`, duck: (c) => `arg_max(${c}, ts)` },
-  { name: 'vwap', sql: () => 'SUM(price * qty) / SUM(qty)', duck: () => 'sum(price * qty) / sum(qty)' },
-  { name: 'var_samp', sql: (c) => `VAR_SAMP(${c})`, duck: (c) => `var_samp(${c})` },
-  { name: 'stddev_samp', sql: (c) => `STDDEV_SAMP(${c})`, duck: (c) => `stddev_samp(${c})` },
-];
+const AGGS = WINDOW_AGGS;
 
-interface Query { name: string; sql: string; duck: string; kind: 'tumbling' | 'sliding' | 'session'; aggs: string[] }
-
-function query(r: () => number, name: string): Query {
+function query(r: () => number, name: string): WindowQuery {
   const pick = <T>(xs: T[]) => xs[Math.floor(r() * xs.length)];
   const column = pick(['price', 'qty']);
   const aggs = AGGS.filter((a) => r() < 0.45 && !(a.name === 'vwap' && column !== 'price'));
   if (aggs.length === 0) aggs.push(AGGS[0]);
-  const kind = pick(['tumbling', 'sliding', 'session'] as const);
-  const tvf = r() < 0.5;
-  const sel = aggs.map((a) => `${a.sql(column)} AS ${a.name}_v`).join(', ');
-  const dsel = aggs.map((a) => `${a.duck(column)} AS ${a.name}`).join(', ');
-  const ms = (x: number) => `INTERVAL '${x}' MILLISECOND`;
-  let sql: string, duck: string;
-  if (kind === 'tumbling') {
-    const size = pick([100, 250, 1000, 3000]);
-    sql = tvf
-      ? `SELECT instrument, window_start, window_end, ${sel} FROM TABLE(TUMBLE(TABLE trades, DESCRIPTOR(ts), ${ms(size)})) GROUP BY instrument, window_start, window_end`
-      : `SELECT instrument, TUMBLE_START(ts, ${ms(size)}) AS ws, ${sel} FROM trades GROUP BY instrument, TUMBLE(ts, ${ms(size)})`;
-    duck = `SELECT instrument AS k, (ts // ${size}) * ${size} AS ws, ${dsel} FROM ev GROUP BY k, ws`;
-  } else if (kind === 'sliding') {
-    const slide = pick([100, 250, 500]), size = slide * pick([2, 3, 4, 8]);
-    sql = tvf
-      ? `SELECT instrument, window_start, window_end, ${sel} FROM TABLE(HOP(TABLE trades, DESCRIPTOR(ts), ${ms(slide)}, ${ms(size)})) GROUP BY instrument, window_start, window_end`
-      : `SELECT instrument, HOP_END(ts, ${ms(slide)}, ${ms(size)}) AS we, ${sel} FROM trades GROUP BY instrument, HOP(ts, ${ms(slide)}, ${ms(size)})`;
-    duck = `SELECT instrument AS k, (ts // ${slide}) * ${slide} - j * ${slide} AS ws, ${dsel} FROM ev CROSS JOIN range(0, ${size / slide}) AS t(j) GROUP BY k, ws`;
-  } else {
-    const gap = pick([500, 1000, 2500]);
-    sql = tvf
-      ? `SELECT instrument, window_start, window_end, ${sel} FROM TABLE(SESSION(TABLE trades PARTITION BY instrument, DESCRIPTOR(ts), ${ms(gap)})) GROUP BY instrument, window_start, window_end`
-      : `SELECT instrument, SESSION_START(ts, ${ms(gap)}) AS ws, ${sel} FROM trades GROUP BY instrument, SESSION(ts, ${ms(gap)})`;
-    duck = `WITH marks AS (SELECT *, CASE WHEN ts - lag(ts) OVER (PARTITION BY instrument ORDER BY ts) >= ${gap} THEN 1 ELSE 0 END AS brk FROM ev),
-      islands AS (SELECT *, sum(brk) OVER (PARTITION BY instrument ORDER BY ts ROWS UNBOUNDED PRECEDING) AS sid FROM marks)
-      SELECT instrument AS k, min(ts) AS ws, max(ts) + ${gap} AS we, ${dsel} FROM islands GROUP BY k, sid`;
-  }
-  return { name, sql: `CREATE VIEW ${name} AS ${sql};`, duck, kind, aggs: aggs.map((a) => a.name) };
+  return randomWindowQuery(r, name, aggs, column);
 }
 
 /** Aggregates compared, and how many one-event windows (VAR_SAMP NULL) were seen: the generator must reach every aggregate. */
